@@ -1,0 +1,232 @@
+package job
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// MaxBody is the most of a response body the client reads.
+const MaxBody = 1 << 20
+
+// Secret is an API key. It prints and marshals as "[redacted]" so that it cannot reach
+// a log line or an error message by accident.
+type Secret string
+
+func (Secret) String() string                 { return "[redacted]" }
+func (Secret) MarshalText() ([]byte, error)   { return []byte("[redacted]"), nil }
+func (s Secret) GoString() string             { return s.String() }
+func (s Secret) Format(f fmt.State, verb rune) { io.WriteString(f, s.String()) }
+
+// ErrInsecureURL is returned by NewClient for a base URL that is not https and not on a
+// loopback host.
+var ErrInsecureURL = errors.New("base URL must be https (plain http is allowed only on a loopback host)")
+
+// Client sends the API requests. It follows no redirect, reads at most MaxBody of a
+// response and never puts its key in an error.
+type Client struct {
+	http      *http.Client
+	base      string
+	key       Secret
+	userAgent string
+}
+
+// NewClient checks the base URL and returns a client that uses a copy of hc, changed
+// only so that it follows no redirect (the key must not travel elsewhere).
+func NewClient(hc *http.Client, baseURL string, key Secret, userAgent string) (*Client, error) {
+	u, err := url.Parse(strings.TrimSpace(baseURL))
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, fmt.Errorf("base URL %q is not an http(s) URL", baseURL)
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("base URL must not carry credentials")
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return nil, fmt.Errorf("%w: %s", ErrInsecureURL, u.Redacted())
+	}
+	c := *hc
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &Client{http: &c, base: strings.TrimRight(u.String(), "/"), key: key, userAgent: userAgent}, nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// PhoneNumber is what the API answers for a number. AgentID is the response's
+// agent_id, or inbound_agent_id when that is the field it sent.
+type PhoneNumber struct {
+	ID          string
+	PhoneNumber string
+	AgentID     string
+	Nickname    string
+	Label       string
+}
+
+// UnmarshalJSON accepts both agent_id and inbound_agent_id, and nulls.
+func (p *PhoneNumber) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		ID             string          `json:"id"`
+		PhoneNumber    string          `json:"phone_number"`
+		AgentID        json.RawMessage `json:"agent_id"`
+		InboundAgentID json.RawMessage `json:"inbound_agent_id"`
+		Nickname       *string         `json:"nickname"`
+		Label          *string         `json:"label"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	agent := raw.AgentID
+	if agent == nil {
+		agent = raw.InboundAgentID
+	}
+	var a *string
+	if agent != nil {
+		if err := json.Unmarshal(agent, &a); err != nil {
+			return fmt.Errorf("agent_id: %w", err)
+		}
+	}
+	*p = PhoneNumber{ID: raw.ID, PhoneNumber: raw.PhoneNumber, AgentID: deref(a), Nickname: deref(raw.Nickname), Label: deref(raw.Label)}
+	return nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// APIError is an answer other than 2xx. Message is the API's message (a list joined
+// with "; "), or a description of a body that was not the error envelope.
+type APIError struct {
+	StatusCode int
+	Message    string
+	RequestID  string
+	RetryAfter string // the raw Retry-After header
+}
+
+func (e *APIError) Error() string {
+	text := http.StatusText(e.StatusCode)
+	if e.Message == "" || e.Message == text {
+		return fmt.Sprintf("%d %s", e.StatusCode, text)
+	}
+	return fmt.Sprintf("%d %s: %s", e.StatusCode, text, e.Message)
+}
+
+// Answer is a 2xx answer to a PATCH.
+type Answer struct {
+	StatusCode int
+	RequestID  string
+	Number     PhoneNumber
+	Note       string // why Number is empty, when the body could not be read
+}
+
+// Patch sends one PATCH for number id with the given JSON body. A non-2xx answer is an
+// *APIError; any other error is a transport failure (connection, timeout).
+func (c *Client) Patch(ctx context.Context, id string, body []byte) (*Answer, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, c.base+"/organization-phone-numbers/"+url.PathEscape(id), bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+string(c.key))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, errors.New(c.redact(err.Error()))
+	}
+	defer resp.Body.Close()
+	data, readErr := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
+	reqID := c.redact(resp.Header.Get("X-Request-Id"))
+
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		e := &APIError{StatusCode: resp.StatusCode, RequestID: reqID, RetryAfter: resp.Header.Get("Retry-After")}
+		e.Message = c.redact(errorMessage(resp, data, readErr))
+		return nil, e
+	}
+	u := &Answer{StatusCode: resp.StatusCode, RequestID: reqID}
+	switch {
+	case readErr != nil:
+		u.Note = "answer body unreadable: " + c.redact(readErr.Error())
+	case len(data) > MaxBody:
+		u.Note = "answer body over 1 MiB, not read"
+	case len(bytes.TrimSpace(data)) == 0:
+		u.Note = "answer body empty"
+	default:
+		if err := json.Unmarshal(data, &u.Number); err != nil {
+			u.Note = "answer body is not the documented JSON: " + err.Error()
+		}
+	}
+	u.Number.Nickname = c.redact(u.Number.Nickname)
+	return u, nil
+}
+
+// errorMessage reads the error envelope {statusCode, message, error}, where message is
+// a string or a list; for anything else it describes what came back.
+func errorMessage(resp *http.Response, data []byte, readErr error) string {
+	if readErr != nil {
+		return "answer body unreadable: " + readErr.Error()
+	}
+	if len(data) > MaxBody {
+		return "answer body over 1 MiB, not read"
+	}
+	var env struct {
+		Message json.RawMessage `json:"message"`
+		Error   string          `json:"error"`
+	}
+	if json.Unmarshal(data, &env) == nil {
+		var one string
+		var list []string
+		switch {
+		case json.Unmarshal(env.Message, &one) == nil && one != "":
+			return one
+		case json.Unmarshal(env.Message, &list) == nil && len(list) > 0:
+			return strings.Join(list, "; ")
+		case env.Error != "":
+			return env.Error
+		}
+	}
+	if loc := resp.Header.Get("Location"); resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return "redirect to " + loc + " not followed"
+	}
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) == 0 {
+		return "empty answer body"
+	}
+	ct := resp.Header.Get("Content-Type")
+	if ct == "" {
+		ct = "unknown type"
+	}
+	return fmt.Sprintf("answer is not the API's JSON error (%s, %d bytes)", ct, len(data))
+}
+
+// redact removes the key, and the secret part of a key_id:secret key, from s.
+func (c *Client) redact(s string) string {
+	return Redact(s, c.key)
+}
+
+// Redact removes key, and the secret half of a "key_id:secret" key, from s.
+func Redact(s string, key Secret) string {
+	k := string(key)
+	if k == "" {
+		return s
+	}
+	s = strings.ReplaceAll(s, k, "[redacted]")
+	if _, secret, ok := strings.Cut(k, ":"); ok && len(secret) >= 8 {
+		s = strings.ReplaceAll(s, secret, "[redacted]")
+	}
+	return s
+}

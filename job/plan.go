@@ -1,0 +1,530 @@
+package job
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gocarina/gocsv"
+)
+
+// MaxNicknameLen is the API's limit on a nickname, in Unicode code points.
+const MaxNicknameLen = 255
+
+// idPattern is what an id or agent_id must match: both go into a URL or a body.
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+
+// Field is one optional plan cell (agent_id, nickname, label) as written, trimmed.
+// An empty Raw means "not sent"; Null means "send JSON null".
+type Field struct {
+	Raw  string
+	Null bool
+}
+
+// Set reports whether the field is sent at all.
+func (f Field) Set() bool { return f.Raw != "" }
+
+// Row is one plan row after reading: the cells the job uses and where they came from.
+type Row struct {
+	Line     int // plan file line where the row starts
+	ID       string
+	AgentID  Field
+	Nickname Field
+	Label    Field
+}
+
+// HasChanges reports whether the row asks for any field to be sent.
+func (r Row) HasChanges() bool {
+	return r.AgentID.Set() || r.Nickname.Set() || r.Label.Set()
+}
+
+// Problem is one reason a plan or a row is refused, tied to a plan line (0 when the
+// plan as a whole is at fault).
+type Problem struct {
+	Line   int
+	Reason string
+}
+
+func (p Problem) String() string {
+	if p.Line == 0 {
+		return p.Reason
+	}
+	return fmt.Sprintf("line %d: %s", p.Line, p.Reason)
+}
+
+// PlanError is a plan that cannot be run: unreadable, or with invalid rows. It lists
+// every problem found, in plan order.
+type PlanError struct {
+	Problems []Problem
+}
+
+func (e *PlanError) Error() string {
+	parts := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		parts[i] = p.String()
+	}
+	return strings.Join(parts, "\n")
+}
+
+// PlanOptions are the reader's settings.
+type PlanOptions struct {
+	NullToken string // cell text meaning JSON null, compared case-insensitively
+}
+
+// Plan is a validated plan file. It keeps no rows in memory: Rows reads the file again,
+// so a plan of a million rows costs the memory of its ids, not of its cells.
+type Plan struct {
+	open     func() (io.ReadCloser, error)
+	opts     PlanOptions
+	dupLines map[string][]int // ids seen more than once, with every line they are on
+
+	// Rows is the number of data rows; Invalid how many of them are invalid.
+	Rows, Invalid int
+	// Ignored lists the header columns the job does not use.
+	Ignored []string
+	// Problems lists every invalid row's reasons, in plan order.
+	Problems []Problem
+}
+
+// ReadPlan reads and validates the whole plan that open returns. A plan that cannot be
+// parsed at all (encoding, header, quoting) is a *PlanError; invalid rows are listed in
+// Plan.Problems for the caller to refuse or skip.
+func ReadPlan(open func() (io.ReadCloser, error), opts PlanOptions) (*Plan, error) {
+	if opts.NullToken == "" {
+		opts.NullToken = "null"
+	}
+	p := &Plan{open: open, opts: opts}
+	firstLine := map[string]int{}
+	p.dupLines = map[string][]int{}
+	err := p.scan(func(r Row, problems []Problem) {
+		p.Rows++
+		p.Problems = append(p.Problems, problems...)
+		if r.ID == "" {
+			return
+		}
+		first, ok := firstLine[r.ID]
+		if !ok {
+			// Clone: the cell shares its memory with the whole CSV record.
+			firstLine[strings.Clone(r.ID)] = r.Line
+			return
+		}
+		if _, ok := p.dupLines[r.ID]; !ok {
+			p.dupLines[strings.Clone(r.ID)] = []int{first}
+		}
+		p.dupLines[r.ID] = append(p.dupLines[r.ID], r.Line)
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Duplicates are known only at the end: fold them into the problem list, in order.
+	for id, lines := range p.dupLines {
+		for _, l := range lines {
+			p.Problems = append(p.Problems, Problem{Line: l, Reason: p.duplicateReason(Row{Line: l, ID: id})})
+		}
+	}
+	sort.SliceStable(p.Problems, func(i, j int) bool { return p.Problems[i].Line < p.Problems[j].Line })
+	invalid := map[int]bool{}
+	for _, pr := range p.Problems {
+		invalid[pr.Line] = true
+	}
+	p.Invalid = len(invalid)
+	return p, nil
+}
+
+// Each calls fn for every plan row in order, with the row's problems (none for a valid
+// row). It reads the plan file again.
+func (p *Plan) Each(fn func(Row, []Problem) error) error {
+	var fnErr error
+	err := p.scan(func(r Row, problems []Problem) {
+		if fnErr != nil {
+			return
+		}
+		if reason := p.duplicateReason(r); reason != "" {
+			problems = append(problems, Problem{Line: r.Line, Reason: reason})
+		}
+		fnErr = fn(r, problems)
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	return err
+}
+
+func (p *Plan) duplicateReason(r Row) string {
+	lines, ok := p.dupLines[r.ID]
+	if !ok {
+		return ""
+	}
+	others := make([]string, 0, len(lines)-1)
+	for _, l := range lines {
+		if l != r.Line {
+			others = append(others, strconv.Itoa(l))
+		}
+	}
+	s := "s"
+	if len(others) == 1 {
+		s = ""
+	}
+	return fmt.Sprintf("id %s is also on line%s %s", r.ID, s, strings.Join(others, ", "))
+}
+
+// scan reads the plan once, calling fn for each data row with its own problems
+// (duplicates aside). A *PlanError means the file as a whole is unusable.
+func (p *Plan) scan(fn func(Row, []Problem)) error {
+	rc, err := p.open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	dec, err := newPlanDecoder(rc)
+	if err != nil {
+		return err
+	}
+	err = gocsv.UnmarshalDecoderToCallback(dec, func(rec planRecord) {
+		row, problems := p.toRow(rec)
+		fn(row, problems)
+	})
+	p.Ignored = dec.ignored()
+	if err == nil && dec.rows == 0 && len(dec.problems) == 0 {
+		return &PlanError{Problems: []Problem{{Reason: "the plan has a header but no rows"}}}
+	}
+	if err != nil {
+		var pe *PlanError
+		if errors.As(err, &pe) {
+			return err
+		}
+		return fmt.Errorf("read plan: %w", err)
+	}
+	return nil
+}
+
+// planRecord is what gocsv fills from one row. The decoder adds the two reassign.*
+// columns to every record so that line numbers and reader-level problems travel with it.
+type planRecord struct {
+	ID       string `csv:"id"`
+	AgentID  string `csv:"agent_id"`
+	Nickname string `csv:"nickname"`
+	Label    string `csv:"label"`
+	Line     int    `csv:"reassign.line"`
+	Problems string `csv:"reassign.problems"`
+}
+
+func (p *Plan) toRow(rec planRecord) (Row, []Problem) {
+	r := Row{Line: rec.Line, ID: rec.ID}
+	var problems []Problem
+	add := func(format string, args ...any) {
+		problems = append(problems, Problem{Line: rec.Line, Reason: fmt.Sprintf(format, args...)})
+	}
+	if rec.Problems != "" {
+		for _, reason := range strings.Split(rec.Problems, "\n") {
+			add("%s", reason)
+		}
+	}
+	field := func(raw string) Field {
+		return Field{Raw: raw, Null: raw != "" && strings.EqualFold(raw, p.opts.NullToken)}
+	}
+	r.AgentID, r.Nickname, r.Label = field(rec.AgentID), field(rec.Nickname), field(rec.Label)
+
+	switch {
+	case rec.ID == "":
+		add("id is empty")
+	case !idPattern.MatchString(rec.ID):
+		add("id %s is not a phone number id (letters, digits, _ and -, at most 128)", quoteCell(rec.ID))
+	}
+	if r.AgentID.Set() && !r.AgentID.Null && !idPattern.MatchString(rec.AgentID) {
+		add("agent_id %s is not an agent id (letters, digits, _ and -, at most 128)", quoteCell(rec.AgentID))
+	}
+	if n := utf8.RuneCountInString(rec.Nickname); n > MaxNicknameLen && !r.Nickname.Null {
+		add("nickname is %d characters, at most %d", n, MaxNicknameLen)
+	}
+	if r.Label.Null {
+		add("label cannot be %s: the API takes no null label", rec.Label)
+	}
+	return r, problems
+}
+
+// quoteCell shows a cell in a message: quoted, with control characters escaped, cut short.
+func quoteCell(s string) string {
+	if utf8.RuneCountInString(s) > 40 {
+		s = string([]rune(s)[:40]) + "…"
+	}
+	return strconv.Quote(s)
+}
+
+// planDecoder is gocsv's SimpleDecoder over an encoding/csv reader we own: it detects
+// the delimiter, checks the encoding and the header, skips blank rows, trims cells and
+// keeps the physical line numbers that gocsv would lose.
+type planDecoder struct {
+	r        *csv.Reader
+	width    int      // header cells
+	names    []string // normalised header names
+	known    []bool   // header cells the job reads
+	rows     int
+	problems []Problem
+	done     bool
+}
+
+// The columns the job reads; every other column is ignored.
+var knownColumns = map[string]bool{"id": true, "agent_id": true, "nickname": true, "label": true}
+
+func newPlanDecoder(in io.Reader) (*planDecoder, error) {
+	br := bufio.NewReaderSize(in, 64<<10)
+	head, _ := br.Peek(4)
+	switch {
+	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}), bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
+		return nil, planErr(0, `the plan is UTF-16 text (Excel's "Unicode Text"); save it as "CSV UTF-8" and try again`)
+	case bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}):
+		br.Discard(3)
+	}
+	delim, err := detectDelimiter(br)
+	if err != nil {
+		return nil, err
+	}
+	r := csv.NewReader(br)
+	r.Comma = delim
+	r.FieldsPerRecord = -1
+	r.ReuseRecord = true
+	return &planDecoder{r: r}, nil
+}
+
+func planErr(line int, format string, args ...any) *PlanError {
+	return &PlanError{Problems: []Problem{{Line: line, Reason: fmt.Sprintf(format, args...)}}}
+}
+
+// detectDelimiter picks `,`, `;` or tab: whichever occurs most often, outside quotes,
+// in the first non-blank line.
+func detectDelimiter(br *bufio.Reader) (rune, error) {
+	peek, err := br.Peek(br.Size())
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return 0, fmt.Errorf("read plan: %w", err)
+	}
+	counts := map[rune]int{}
+	inQuote, seen := false, false
+	for _, c := range string(peek) {
+		if c == '"' {
+			inQuote = !inQuote
+			continue
+		}
+		if inQuote {
+			continue
+		}
+		if c == '\n' && seen {
+			break
+		}
+		if c == ',' || c == ';' || c == '\t' {
+			counts[c]++
+		}
+		if !unicode.IsSpace(c) {
+			seen = true
+		}
+	}
+	best := ','
+	for _, c := range []rune{';', '\t'} {
+		if counts[c] > counts[best] {
+			best = c
+		}
+	}
+	return best, nil
+}
+
+// GetCSVRow returns the normalised header first, then each non-blank row padded to the
+// header's width, followed by its line number and reader-level problems.
+func (d *planDecoder) GetCSVRow() ([]string, error) {
+	if d.width == 0 {
+		return d.header()
+	}
+	for !d.done {
+		rec, err := d.r.Read()
+		if errors.Is(err, io.EOF) {
+			d.done = true
+			break
+		}
+		line, _ := d.r.FieldPos(0)
+		var problems []string
+		if err != nil {
+			var pe *csv.ParseError
+			if !errors.As(err, &pe) {
+				return nil, err
+			}
+			if errors.Is(pe.Err, csv.ErrQuote) && pe.StartLine != pe.Line {
+				// A quote left open swallows the lines after it: which rows they held
+				// cannot be known, so the plan as a whole is refused.
+				return nil, planErr(pe.StartLine, "a quoted cell opened on this line is not closed properly (the reader got lost at line %d); check the quotes", pe.Line)
+			}
+			return d.problemRow(pe.StartLine, csvReason(pe)), nil
+		}
+		if bad, at := invalidUTF8(rec, d.r); bad {
+			return nil, planErr(at, `not UTF-8 text (the file looks like a Windows-1252 or Latin-1 export); save the spreadsheet as "CSV UTF-8" and try again`)
+		}
+		blank := true
+		for i := range rec {
+			rec[i] = strings.TrimSpace(rec[i])
+			if rec[i] != "" {
+				blank = false
+			}
+		}
+		if blank {
+			continue
+		}
+		d.rows++
+		if len(rec) > d.width {
+			problems = append(problems, fmt.Sprintf("%d cells, but the header has %d", len(rec), d.width))
+		}
+		for i, c := range rec {
+			switch j := strings.IndexFunc(c, isControl); {
+			case j < 0:
+			case strings.Contains(c, "\n"):
+				problems = append(problems, fmt.Sprintf("%s runs over %d lines (a quote left open?)", d.column(i), strings.Count(c, "\n")+1))
+			default:
+				problems = append(problems, fmt.Sprintf("%s has a control character (%U)", d.column(i), []rune(c[j:])[0]))
+			}
+		}
+		out := make([]string, d.width+2)
+		copy(out, rec)
+		out[d.width] = strconv.Itoa(line)
+		out[d.width+1] = strings.Join(problems, "\n")
+		return out, nil
+	}
+	return nil, io.EOF
+}
+
+func (d *planDecoder) problemRow(line int, reason string) []string {
+	d.rows++
+	out := make([]string, d.width+2)
+	out[d.width] = strconv.Itoa(line)
+	out[d.width+1] = reason
+	return out
+}
+
+func (d *planDecoder) column(i int) string {
+	if i < len(d.names) && d.names[i] != "" {
+		return d.names[i]
+	}
+	return fmt.Sprintf("cell %d", i+1)
+}
+
+func (d *planDecoder) header() ([]string, error) {
+	for {
+		rec, err := d.r.Read()
+		if errors.Is(err, io.EOF) {
+			return nil, planErr(0, "the plan is empty: it needs a header line naming at least an id column")
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return nil, planErr(pe.StartLine, "header: %s", csvReason(pe))
+			}
+			return nil, fmt.Errorf("read plan: %w", err)
+		}
+		line, _ := d.r.FieldPos(0)
+		if bad, at := invalidUTF8(rec, d.r); bad {
+			return nil, planErr(at, `not UTF-8 text (the file looks like a Windows-1252 or Latin-1 export); save the spreadsheet as "CSV UTF-8" and try again`)
+		}
+		names := make([]string, len(rec))
+		blank := true
+		for i, h := range rec {
+			names[i] = strings.ToLower(strings.TrimSpace(h))
+			if names[i] != "" {
+				blank = false
+			}
+		}
+		if blank {
+			continue
+		}
+		if strings.ContainsRune(strings.Join(rec, ""), '\r') {
+			return nil, planErr(line, `lines end in a bare carriage return (old Mac format); save the spreadsheet as "CSV UTF-8" and try again`)
+		}
+		d.width = len(names)
+		d.names = names
+		d.known = make([]bool, len(names))
+		out := make([]string, len(names)+2)
+		seen := map[string]bool{}
+		hasID := false
+		for i, n := range names {
+			if !knownColumns[n] {
+				continue // an empty name maps to no field
+			}
+			if seen[n] {
+				return nil, planErr(line, "header: column %s appears twice", n)
+			}
+			seen[n] = true
+			d.known[i] = true
+			out[i] = n
+			hasID = hasID || n == "id"
+		}
+		if !hasID {
+			return nil, planErr(line, "header: no id column (the header has: %s); the plan needs id and at least one of agent_id, nickname, label", strings.Join(names, ", "))
+		}
+		out[d.width] = "reassign.line"
+		out[d.width+1] = "reassign.problems"
+		return out, nil
+	}
+}
+
+// Ignored returns the header names the job does not use.
+func (d *planDecoder) ignored() []string {
+	var out []string
+	for i, n := range d.names {
+		if !d.known[i] && n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// GetCSVRows is required by gocsv's SimpleDecoder; the job only streams.
+func (d *planDecoder) GetCSVRows() ([][]string, error) {
+	var out [][]string
+	for {
+		rec, err := d.GetCSVRow()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, append([]string(nil), rec...))
+	}
+}
+
+func isControl(r rune) bool {
+	return r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f)
+}
+
+// invalidUTF8 reports whether a record holds invalid UTF-8, and the line of the first
+// bad cell.
+func invalidUTF8(rec []string, r *csv.Reader) (bool, int) {
+	for i, c := range rec {
+		if !utf8.ValidString(c) {
+			line, _ := r.FieldPos(i)
+			for _, part := range strings.SplitAfter(c, "\n") {
+				if !utf8.ValidString(part) {
+					break
+				}
+				line++
+			}
+			return true, line
+		}
+	}
+	return false, 0
+}
+
+func csvReason(pe *csv.ParseError) string {
+	switch {
+	case errors.Is(pe.Err, csv.ErrBareQuote):
+		return `a " inside a cell that is not quoted (quote the whole cell and double the inner ", as "a ""b"" c")`
+	case errors.Is(pe.Err, csv.ErrQuote):
+		return `a quoted cell is followed by text before the next delimiter`
+	default:
+		return pe.Err.Error()
+	}
+}

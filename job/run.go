@@ -1,0 +1,444 @@
+package job
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
+)
+
+// Outcome is what happened to one plan row.
+type Outcome string
+
+// The outcomes of the contract (§5).
+const (
+	Updated      Outcome = "updated"
+	WouldUpdate  Outcome = "would_update"
+	Unchanged    Outcome = "unchanged"
+	NotFound     Outcome = "not_found"
+	Rejected     Outcome = "rejected"
+	Forbidden    Outcome = "forbidden"
+	Unauthorized Outcome = "unauthorized"
+	Failed       Outcome = "failed"
+	Invalid      Outcome = "invalid"
+	Skipped      Outcome = "skipped"
+	NotAttempted Outcome = "not_attempted"
+)
+
+// Outcomes lists every outcome, in the order summaries show them.
+var Outcomes = []Outcome{Updated, WouldUpdate, Unchanged, Skipped, NotFound, Rejected, Forbidden, Invalid, Unauthorized, Failed, NotAttempted}
+
+// Result is one row's record: the row as planned and what the API did with it.
+type Result struct {
+	Row       Row
+	Outcome   Outcome
+	Status    int // the last answer's HTTP status; 0 when none came
+	Attempts  int // requests sent for the row
+	Error     string
+	Number    PhoneNumber // from the answer to a successful PATCH
+	RequestID string
+	Duration  time.Duration
+	Finished  time.Time
+	Body      []byte // the JSON body sent, or that would be sent
+}
+
+// Why a run stopped sending before the end of the plan.
+var (
+	ErrKeyRefused = errors.New("the API refused the key")
+	ErrMaxErrors  = errors.New("stopped after --max-errors rows not found, rejected or forbidden")
+)
+
+// Patcher sends one PATCH; *Client is the real one.
+type Patcher interface {
+	Patch(ctx context.Context, id string, body []byte) (*Answer, error)
+}
+
+var _ Patcher = (*Client)(nil)
+
+// Runner applies a plan. The zero value is not usable: Client (unless DryRun), Limiter,
+// Workers, MaxAttempts, Now, Sleep and Rand must be set.
+type Runner struct {
+	Client      Patcher
+	Limiter     *Limiter
+	Workers     int // requests in flight at most
+	MaxAttempts int // requests per row at most
+	MaxErrors   int // stop after this many not_found/rejected/forbidden rows; 0 = never
+	DryRun      bool
+	// Done reports rows an earlier run already applied (--resume): they are skipped.
+	Done func(Row) bool
+	// Drain bounds how long requests in flight may run on once the run is stopping.
+	Drain time.Duration
+	// ProgressEvery is how often Progress is called; 0 = never.
+	ProgressEvery time.Duration
+	Progress      func(Summary)
+
+	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
+	Rand  func(n int64) int64 // uniform in [0, n), safe for concurrent use
+	Log   zerolog.Logger
+}
+
+// Summary counts a run's outcomes and says why it stopped early, if it did.
+type Summary struct {
+	Counts      map[Outcome]int
+	Rows        int
+	Elapsed     time.Duration
+	Interrupted bool  // the caller's context ended the run (a signal)
+	Stopped     error // ErrKeyRefused, ErrMaxErrors or a record error, if any
+}
+
+// Each streams the rows of a plan with their problems: (*Plan).Each.
+type Each func(fn func(Row, []Problem) error) error
+
+// Run sends every row that each yields, calling record once per row, from one goroutine,
+// as rows finish. Row failures are results; Run returns an error only when the plan
+// could not be read. Cancelling ctx stops new requests: rows in flight get Drain to
+// finish, the rest are recorded as not_attempted.
+func (r *Runner) Run(ctx context.Context, each Each, record func(Result) error) (Summary, error) {
+	start := r.Now()
+	sum := Summary{Counts: map[Outcome]int{}}
+
+	stopCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	g, gctx := errgroup.WithContext(stopCtx)
+	// Rows waiting out a backoff hold no request slot, so more rows than workers may be
+	// in progress; slots bound the requests actually in flight.
+	g.SetLimit(4 * r.Workers)
+	slots := make(chan struct{}, r.Workers)
+
+	// Requests in flight are not cut by a stop: they get Drain to finish.
+	reqCtx, cancelReqs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelReqs()
+	go func() {
+		select {
+		case <-gctx.Done():
+		case <-reqCtx.Done():
+			return
+		}
+		t := time.NewTimer(r.Drain)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancelReqs()
+		case <-reqCtx.Done():
+		}
+	}()
+
+	results := make(chan Result, r.Workers)
+	collected := make(chan struct{})
+	var mu sync.Mutex // guards sum while the collector runs
+	go func() {
+		defer close(collected)
+		var tick <-chan time.Time
+		if r.ProgressEvery > 0 && r.Progress != nil {
+			t := time.NewTicker(r.ProgressEvery)
+			defer t.Stop()
+			tick = t.C
+		}
+		failed := false
+		for {
+			select {
+			case res, ok := <-results:
+				if !ok {
+					return
+				}
+				mu.Lock()
+				sum.Counts[res.Outcome]++
+				sum.Rows++
+				mu.Unlock()
+				r.logRow(res)
+				if failed {
+					continue
+				}
+				if err := record(res); err != nil {
+					failed = true
+					stop(fmt.Errorf("write report: %w", err))
+				}
+			case <-tick:
+				mu.Lock()
+				s := sum.clone()
+				mu.Unlock()
+				s.Elapsed = r.Now().Sub(start)
+				r.Progress(s)
+			}
+		}
+	}()
+
+	st := &runState{r: r, slots: slots, reqCtx: reqCtx}
+	readErr := each(func(row Row, problems []Problem) error {
+		res := Result{Row: row}
+		switch {
+		case len(problems) > 0:
+			res.Outcome = Invalid
+			reasons := make([]string, len(problems))
+			for i, p := range problems {
+				reasons[i] = p.Reason
+			}
+			res.Error = strings.Join(reasons, "; ")
+		case r.Done != nil && r.Done(row):
+			res.Outcome = Skipped
+		case !row.HasChanges():
+			res.Outcome = Unchanged
+		case gctx.Err() != nil:
+			res.Outcome = NotAttempted
+			res.Error = "not sent: " + stopReason(ctx, gctx)
+		case r.DryRun:
+			res.Outcome = WouldUpdate
+			res.Body = Body(row)
+		default:
+			g.Go(func() error {
+				res, err := st.process(gctx, row)
+				results <- res
+				return err
+			})
+			return nil
+		}
+		res.Finished = r.Now()
+		results <- res
+		return nil
+	})
+	stopErr := g.Wait()
+	close(results)
+	<-collected
+
+	sum.Elapsed = r.Now().Sub(start)
+	sum.Interrupted = ctx.Err() != nil
+	if cause := context.Cause(stopCtx); cause != nil && !errors.Is(cause, context.Canceled) {
+		sum.Stopped = cause
+	} else if stopErr != nil {
+		sum.Stopped = stopErr
+	}
+	return sum, readErr
+}
+
+func (s Summary) clone() Summary {
+	c := s
+	c.Counts = make(map[Outcome]int, len(s.Counts))
+	for k, v := range s.Counts {
+		c.Counts[k] = v
+	}
+	return c
+}
+
+func stopReason(ctx, gctx context.Context) string {
+	if ctx.Err() != nil {
+		return "the run was interrupted"
+	}
+	if cause := context.Cause(gctx); cause != nil {
+		return "the run stopped: " + cause.Error()
+	}
+	return "the run stopped"
+}
+
+// runState is what the workers of one run share.
+type runState struct {
+	r      *Runner
+	slots  chan struct{}
+	reqCtx context.Context
+
+	errRows atomic.Int64 // rows not_found, rejected or forbidden
+
+	mu        sync.Mutex
+	answers   int // the first answers of the run, up to five
+	forbidden int // how many of those were 403
+}
+
+// process sends one row until it succeeds, fails for good, runs out of attempts or the
+// run stops. Its error, if any, is a reason to stop the whole run.
+func (st *runState) process(ctx context.Context, row Row) (Result, error) {
+	r := st.r
+	var start time.Time // the first request: queueing for a slot is not the row's time
+	res := Result{Row: row, Body: Body(row)}
+	var last, stopRun error
+	stoppedEarly := false
+attempts:
+	for attempt := 1; attempt <= r.MaxAttempts; attempt++ {
+		select {
+		case st.slots <- struct{}{}:
+		case <-ctx.Done():
+			stoppedEarly = true
+			break attempts
+		}
+		if err := r.Limiter.Wait(ctx); err != nil {
+			<-st.slots
+			stoppedEarly = true
+			break
+		}
+		res.Attempts++
+		if start.IsZero() {
+			start = r.Now()
+		}
+		up, err := r.Client.Patch(st.reqCtx, row.ID, res.Body)
+		<-st.slots
+		last = err
+		var apiErr *APIError
+		switch {
+		case err == nil:
+			res.Status, res.RequestID = up.StatusCode, up.RequestID
+			res.Outcome, res.Number, res.Error = Updated, up.Number, up.Note
+		case errors.As(err, &apiErr):
+			res.Status, res.RequestID = apiErr.StatusCode, apiErr.RequestID
+		}
+		if res.Status != 0 {
+			if e := st.answered(res.Status); e != nil {
+				stopRun = e
+			}
+			if res.Status == http.StatusTooManyRequests {
+				r.Limiter.Throttled()
+			} else {
+				r.Limiter.Success() // answered, not rate limited: the rate is fine
+			}
+		}
+		if err == nil || !Retryable(err) || attempt == r.MaxAttempts || st.reqCtx.Err() != nil {
+			break
+		}
+		var retryAfter time.Duration
+		if apiErr != nil {
+			retryAfter, _ = ParseRetryAfter(apiErr.RetryAfter, r.Now())
+		}
+		wait := Backoff(attempt, retryAfter, r.Rand)
+		r.Log.Debug().Str("event", "retry").Int("line", row.Line).Str("id", row.ID).
+			Int("attempt", attempt).Int("status", res.Status).Str("error", err.Error()).
+			Dur("retry_in", wait).Msg("retrying")
+		if r.Sleep(ctx, wait) != nil {
+			stoppedEarly = true
+			break
+		}
+	}
+	res.Finished = r.Now()
+	if !start.IsZero() {
+		res.Duration = res.Finished.Sub(start)
+	}
+	switch {
+	case res.Outcome == Updated:
+		return res, stopRun
+	case res.Attempts == 0:
+		res.Outcome, res.Error = NotAttempted, "not sent: the run stopped"
+		return res, stopRun
+	}
+	res.Outcome, res.Error = classify(last)
+	switch {
+	case res.Outcome != Failed:
+	case stoppedEarly:
+		res.Error += " (the run stopped before another attempt)"
+	case st.reqCtx.Err() != nil:
+		res.Error += " (cut off: the run was stopping and the drain time ran out)"
+	}
+	switch res.Outcome {
+	case Unauthorized:
+		return res, ErrKeyRefused
+	case NotFound, Rejected, Forbidden:
+		if n := st.errRows.Add(1); r.MaxErrors > 0 && n >= int64(r.MaxErrors) && stopRun == nil {
+			stopRun = ErrMaxErrors
+		}
+	}
+	return res, stopRun
+}
+
+// answered counts the run's first five answers: if all five are 403, the key lacks the
+// permission altogether.
+func (st *runState) answered(status int) error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.answers >= 5 {
+		return nil
+	}
+	st.answers++
+	if status == http.StatusForbidden {
+		st.forbidden++
+	}
+	if st.answers == 5 && st.forbidden == 5 {
+		return fmt.Errorf("%w: the first 5 answers were all 403 Forbidden", ErrKeyRefused)
+	}
+	return nil
+}
+
+// classify turns the last attempt's error into an outcome and a reason.
+func classify(err error) (Outcome, string) {
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) {
+		return Failed, err.Error()
+	}
+	s := apiErr.StatusCode
+	switch {
+	case s == http.StatusNotFound:
+		return NotFound, apiErr.Error()
+	case s == http.StatusUnauthorized:
+		return Unauthorized, apiErr.Error()
+	case s == http.StatusForbidden:
+		return Forbidden, apiErr.Error()
+	case retryStatus[s], s >= 300 && s < 400, s >= 500:
+		return Failed, apiErr.Error()
+	default:
+		return Rejected, apiErr.Error()
+	}
+}
+
+// Body is the JSON a row sends: only its set fields, null where the plan says so.
+func Body(row Row) []byte {
+	b := make([]byte, 0, 96)
+	b = append(b, '{')
+	for _, f := range []struct {
+		name string
+		v    Field
+	}{{"agent_id", row.AgentID}, {"nickname", row.Nickname}, {"label", row.Label}} {
+		if !f.v.Set() {
+			continue
+		}
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, f.name...)
+		b = append(b, '"', ':')
+		if f.v.Null {
+			b = append(b, "null"...)
+			continue
+		}
+		s, _ := json.Marshal(f.v.Raw)
+		b = append(b, s...)
+	}
+	return append(b, '}')
+}
+
+func (r *Runner) logRow(res Result) {
+	var ev *zerolog.Event
+	switch res.Outcome {
+	case Failed, Unauthorized:
+		ev = r.Log.Error()
+	case NotFound, Rejected, Forbidden, Invalid:
+		ev = r.Log.Warn()
+	default:
+		ev = r.Log.Info()
+	}
+	ev = ev.Str("event", "row").Int("line", res.Row.Line).Str("id", res.Row.ID).
+		Str("outcome", string(res.Outcome)).Int("status", res.Status).Int("attempts", res.Attempts).
+		Int64("duration_ms", res.Duration.Milliseconds())
+	if res.Error != "" {
+		ev = ev.Str("error", res.Error)
+	}
+	if res.Outcome == WouldUpdate {
+		ev = ev.RawJSON("body", res.Body)
+	}
+	ev.Send()
+}
+
+// SleepContext waits d, or until ctx is done.
+func SleepContext(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

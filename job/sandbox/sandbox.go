@@ -1,0 +1,399 @@
+// Package sandbox is a simulated DialNexa workspace: an http.Handler that answers the
+// phone-number and agent endpoints the job uses, as the public API reference describes
+// them. `reassign --sandbox` runs against it on a loopback port; the tests use it as
+// their fake API, with scripted faults.
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/time/rate"
+)
+
+// Number is one phone number of the workspace. A nil pointer is JSON null.
+type Number struct {
+	ID          string  `json:"id"`
+	PhoneNumber string  `json:"phone_number"`
+	AgentID     *string `json:"agent_id"`
+	Nickname    *string `json:"nickname"`
+	Label       *string `json:"label"`
+	Status      string  `json:"status"`
+	CountryCode string  `json:"country_code"`
+	Type        string  `json:"type"`
+}
+
+// Workspace is the sandbox's starting state.
+type Workspace struct {
+	Numbers []Number
+	Agents  []string
+}
+
+// Patch is one PATCH the sandbox received.
+type Patch struct {
+	ID   string
+	Body string
+}
+
+// Options shape the sandbox's behaviour.
+type Options struct {
+	// Key is the API key it accepts as a bearer token.
+	Key string
+	// InboundAgentID answers with inbound_agent_id instead of agent_id, as the API
+	// page's example does.
+	InboundAgentID bool
+	// RatePerSecond, if > 0, answers 429 with Retry-After: 1 above that rate (a token
+	// bucket of RateBurst).
+	RatePerSecond float64
+	RateBurst     int
+	// Latency delays every answer.
+	Latency time.Duration
+	// Fault, if set, sees each request first and may answer it itself (returning true):
+	// the tests script 5xx, 429, resets and slow answers with it.
+	Fault func(w http.ResponseWriter, r *http.Request) bool
+}
+
+// API is the simulated workspace. It is safe for concurrent use.
+type API struct {
+	opts    Options
+	limiter *rate.Limiter
+
+	mu      sync.Mutex
+	numbers map[string]*Number
+	order   []string
+	agents  map[string]bool
+	patches []Patch
+
+	requests    atomic.Int64
+	inFlight    atomic.Int64
+	maxInFlight atomic.Int64
+}
+
+// New returns a sandbox holding ws.
+func New(ws Workspace, opts Options) *API {
+	a := &API{opts: opts, numbers: map[string]*Number{}, agents: map[string]bool{}}
+	for _, n := range ws.Numbers {
+		n := n
+		a.numbers[n.ID] = &n
+		a.order = append(a.order, n.ID)
+	}
+	for _, id := range ws.Agents {
+		a.agents[id] = true
+	}
+	if opts.RatePerSecond > 0 {
+		a.limiter = rate.NewLimiter(rate.Limit(opts.RatePerSecond), max(opts.RateBurst, 1))
+	}
+	return a
+}
+
+func str(s string) *string { return &s }
+
+// Demo is the workspace `reassign --sandbox` starts with; samples/plan.csv is written
+// against it. Its rules are in the README.
+func Demo() Workspace {
+	n := func(id, phone, agent, nick, label, cc string) Number {
+		num := Number{ID: id, PhoneNumber: phone, Status: "active", CountryCode: cc, Type: "local"}
+		if agent != "" {
+			num.AgentID = str(agent)
+		}
+		if nick != "" {
+			num.Nickname = str(nick)
+		}
+		if label != "" {
+			num.Label = str(label)
+		}
+		return num
+	}
+	return Workspace{
+		Agents: []string{"agt_support_tier1", "agt_support_tier2", "agt_sales_emea", "agt_sales_latam", "agent_2g7Xy3tY53gRlp", "agt_billing"},
+		Numbers: []Number{
+			n("phn_f7w2kx5mb9qz", "+912234567890", "agt_billing", "Old Mumbai Line", "", "IN"),
+			n("phn_k3p8vd2nq7ra", "+442071838750", "agt_support_tier1", "", "Support - London", "GB"),
+			n("phn_m9x4tb6wz2ce", "+14155550123", "agt_sales_emea", "SF Pilot", "", "US"),
+			n("phn_q2w8ej5rt1yb", "+5511987654321", "", "", "", "BR"),
+			n("phn_h6n1cz9uf4dk", "+919876543210", "agt_support_tier2", "", "", "IN"),
+			n("phn_r5t7yu2io8pl", "+61290001234", "agt_support_tier1", "Sydney Support", "Support - Sydney", "AU"),
+			n("phn_b8v3nm5kq1xs", "+33144556677", "agt_support_tier1", "Paris Support", "", "FR"),
+			n("phn_d4f6gh8jk2lz", "+4930123456", "agt_support_tier1", "Berlin Hotline", "", "DE"),
+			n("phn_t1y5ui9op3as", "+81312345678", "agt_sales_emea", "", "", "JP"),
+		},
+	}
+}
+
+// Start serves the sandbox on a free loopback port. It returns the base URL (ending in
+// /v1) and a function that shuts the server down.
+func Start(h http.Handler) (baseURL string, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("sandbox: %w", err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	stop = func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}
+	return "http://" + ln.Addr().String() + "/v1", stop, nil
+}
+
+// Requests is how many requests reached the sandbox, faults included.
+func (a *API) Requests() int64 { return a.requests.Load() }
+
+// MaxInFlight is the most requests the sandbox was serving at once.
+func (a *API) MaxInFlight() int64 { return a.maxInFlight.Load() }
+
+// Patches returns every PATCH that reached the workspace (faults excluded), in order,
+// with its body as sent.
+func (a *API) Patches() []Patch {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]Patch(nil), a.patches...)
+}
+
+// Number returns a copy of one number's current state.
+func (a *API) Number(id string) (Number, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n, ok := a.numbers[id]
+	if !ok {
+		return Number{}, false
+	}
+	return *n, true
+}
+
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.requests.Add(1)
+	n := a.inFlight.Add(1)
+	defer a.inFlight.Add(-1)
+	for {
+		m := a.maxInFlight.Load()
+		if n <= m || a.maxInFlight.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	if a.opts.Latency > 0 {
+		select {
+		case <-time.After(a.opts.Latency):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if a.opts.Fault != nil && a.opts.Fault(w, r) {
+		return
+	}
+	w.Header().Set("X-Request-Id", fmt.Sprintf("req_%06d", a.requests.Load()))
+	if r.Header.Get("Authorization") != "Bearer "+a.opts.Key {
+		writeError(w, http.StatusUnauthorized, "Invalid or missing API key")
+		return
+	}
+	if a.limiter != nil && !a.limiter.Allow() {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusTooManyRequests, "Too many requests, slow down")
+		return
+	}
+	path := strings.TrimPrefix(r.URL.Path, "/v1")
+	switch {
+	case path == "/agents" && r.Method == http.MethodGet:
+		a.listAgents(w)
+	case path == "/organization-phone-numbers" && r.Method == http.MethodGet:
+		a.listNumbers(w, r)
+	case strings.HasPrefix(path, "/organization-phone-numbers/"):
+		id := strings.TrimPrefix(path, "/organization-phone-numbers/")
+		switch r.Method {
+		case http.MethodPatch:
+			a.patch(w, r, id)
+		case http.MethodGet:
+			a.get(w, id)
+		default:
+			writeError(w, http.StatusMethodNotAllowed, "Method not allowed")
+		}
+	default:
+		writeError(w, http.StatusNotFound, "Cannot "+r.Method+" "+r.URL.Path)
+	}
+}
+
+func (a *API) get(w http.ResponseWriter, id string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n, ok := a.numbers[id]
+	if !ok {
+		writeError(w, http.StatusNotFound, "Phone number not found")
+		return
+	}
+	a.writeNumber(w, n)
+}
+
+// patch validates as the API's schema does (NestJS-style list messages), then applies.
+func (a *API) patch(w http.ResponseWriter, r *http.Request, id string) {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
+		return
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+	a.mu.Lock()
+	a.patches = append(a.patches, Patch{ID: id, Body: string(raw)})
+	a.mu.Unlock()
+	var body map[string]json.RawMessage
+	if err != nil || json.Unmarshal(raw, &body) != nil || body == nil {
+		writeError(w, http.StatusBadRequest, "Body must be a JSON object")
+		return
+	}
+	var msgs []string
+	fields := map[string]*string{}
+	keys := make([]string, 0, len(body))
+	for k := range body {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := body[k]
+		switch k {
+		case "agent_id", "nickname", "label":
+		default:
+			msgs = append(msgs, "property "+k+" should not exist")
+			continue
+		}
+		if bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
+			if k == "label" {
+				msgs = append(msgs, "label must be a string")
+			}
+			fields[k] = nil
+			continue
+		}
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			msgs = append(msgs, k+" must be a string")
+			continue
+		}
+		if k == "nickname" && utf8.RuneCountInString(s) > 255 {
+			msgs = append(msgs, "nickname must be shorter than or equal to 255 characters")
+		}
+		fields[k] = &s
+	}
+	if len(body) == 0 {
+		msgs = append(msgs, "at least one of agent_id, nickname, label must be given")
+	}
+	if len(msgs) > 0 {
+		writeErrorList(w, http.StatusBadRequest, msgs)
+		return
+	}
+
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n, ok := a.numbers[id]
+	if !ok {
+		writeError(w, http.StatusNotFound, "Phone number not found")
+		return
+	}
+	if agent, ok := fields["agent_id"]; ok && agent != nil && !a.agents[*agent] {
+		writeError(w, http.StatusBadRequest, "agent_id "+*agent+" does not exist or is not eligible to be assigned to a number")
+		return
+	}
+	for k, v := range fields {
+		if v != nil && *v == "" {
+			v = nil // the API clears a field given an empty string
+		}
+		switch k {
+		case "agent_id":
+			n.AgentID = v
+		case "nickname":
+			n.Nickname = v
+		case "label":
+			n.Label = v
+		}
+	}
+	a.writeNumber(w, n)
+}
+
+func (a *API) writeNumber(w http.ResponseWriter, n *Number) {
+	out := map[string]any{
+		"id": n.ID, "phone_number": n.PhoneNumber, "nickname": n.Nickname, "label": n.Label,
+		"status": n.Status, "country_code": n.CountryCode, "type": n.Type, "provider": "twilio",
+		"created_at": "2024-03-01T10:00:00.000Z",
+	}
+	if a.opts.InboundAgentID {
+		out["inbound_agent_id"] = n.AgentID
+	} else {
+		out["agent_id"] = n.AgentID
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) listNumbers(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	page, _ := strconv.Atoi(q.Get("page"))
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	page, limit = max(page, 1), max(limit, 1)
+	if limit > 100 {
+		writeErrorList(w, http.StatusBadRequest, []string{"limit must not be greater than 100"})
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var all []*Number
+	for _, id := range a.order {
+		n := a.numbers[id]
+		if cc := q.Get("country_code"); cc != "" && !strings.EqualFold(cc, n.CountryCode) {
+			continue
+		}
+		if t := q.Get("type"); t != "" && !strings.EqualFold(t, n.Type) {
+			continue
+		}
+		all = append(all, n)
+	}
+	from := min((page-1)*limit, len(all))
+	to := min(from+limit, len(all))
+	data := make([]map[string]any, 0, to-from)
+	for _, n := range all[from:to] {
+		data = append(data, map[string]any{
+			"id": n.ID, "phone_number": n.PhoneNumber, "agent_id": n.AgentID, "nickname": n.Nickname,
+			"label": n.Label, "status": n.Status, "country_code": n.CountryCode, "type": n.Type,
+		})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"data": data,
+		"meta": map[string]int{"page": page, "limit": limit, "total": len(all), "totalPages": (len(all) + limit - 1) / limit},
+	})
+}
+
+func (a *API) listAgents(w http.ResponseWriter) {
+	a.mu.Lock()
+	ids := make([]string, 0, len(a.agents))
+	for id := range a.agents {
+		ids = append(ids, id)
+	}
+	a.mu.Unlock()
+	sort.Strings(ids)
+	agents := make([]map[string]string, len(ids))
+	for i, id := range ids {
+		agents[i] = map[string]string{"id": id}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"agents": agents})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]any{"statusCode": status, "message": msg, "error": http.StatusText(status)})
+}
+
+func writeErrorList(w http.ResponseWriter, status int, msgs []string) {
+	writeJSON(w, status, map[string]any{"statusCode": status, "message": msgs, "error": http.StatusText(status)})
+}

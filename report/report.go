@@ -1,0 +1,104 @@
+// Package report writes what a run did to each plan row as CSV, and reads such a report
+// back for --resume.
+package report
+
+import (
+	"encoding/csv"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"reassign/job"
+)
+
+// Columns are the report's columns, in order (contract §5).
+var Columns = []string{
+	"line", "id", "agent_id", "nickname", "label", "outcome", "http_status", "attempts",
+	"error", "result_agent_id", "result_nickname", "phone_number", "request_id",
+	"duration_ms", "finished_at",
+}
+
+// BOM makes Excel read the file as UTF-8.
+const BOM = "\uFEFF"
+
+// Writer writes one CSV line per result and flushes it at once, so that a run killed
+// half-way leaves every row it recorded on disk. It is not safe for concurrent use: the
+// runner calls it from one goroutine.
+type Writer struct {
+	cw  *csv.Writer
+	rec []string
+}
+
+// NewWriter writes the header (after a BOM when bom is set, as for a file) and returns
+// the writer.
+func NewWriter(w io.Writer, bom bool) (*Writer, error) {
+	if bom {
+		if _, err := io.WriteString(w, BOM); err != nil {
+			return nil, err
+		}
+	}
+	rw := &Writer{cw: csv.NewWriter(w), rec: make([]string, len(Columns))}
+	if err := rw.cw.Write(Columns); err != nil {
+		return nil, err
+	}
+	rw.cw.Flush()
+	return rw, rw.cw.Error()
+}
+
+// Write records one row and flushes it.
+func (w *Writer) Write(r job.Result) error {
+	status := ""
+	if r.Status != 0 {
+		status = strconv.Itoa(r.Status)
+	}
+	finished := ""
+	if !r.Finished.IsZero() {
+		finished = r.Finished.UTC().Format("2006-01-02T15:04:05.000Z07:00")
+	}
+	rec := w.rec
+	rec[0] = strconv.Itoa(r.Row.Line)
+	rec[1] = r.Row.ID
+	rec[2] = r.Row.AgentID.Raw
+	rec[3] = r.Row.Nickname.Raw
+	rec[4] = r.Row.Label.Raw
+	rec[5] = string(r.Outcome)
+	rec[6] = status
+	rec[7] = strconv.Itoa(r.Attempts)
+	rec[8] = r.Error
+	rec[9] = r.Number.AgentID
+	rec[10] = r.Number.Nickname
+	rec[11] = r.Number.PhoneNumber
+	rec[12] = r.RequestID
+	rec[13] = strconv.FormatInt(r.Duration.Milliseconds(), 10)
+	rec[14] = finished
+	for i := range rec {
+		rec[i] = Neutralise(rec[i])
+	}
+	if err := w.cw.Write(rec); err != nil {
+		return err
+	}
+	w.cw.Flush()
+	return w.cw.Error()
+}
+
+// Neutralise prefixes a cell that a spreadsheet would run as a formula with a '.
+func Neutralise(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// Unneutralise undoes Neutralise.
+func Unneutralise(s string) string {
+	if len(s) >= 2 && s[0] == '\'' && strings.ContainsRune("=+-@\t\r", rune(s[1])) {
+		return s[1:]
+	}
+	return s
+}
+
+// DefaultName is the report file name used when none is given.
+func DefaultName(now time.Time) string {
+	return "reassign-report-" + now.UTC().Format("20060102T150405Z") + ".csv"
+}

@@ -1,0 +1,95 @@
+package report
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"slices"
+
+	"github.com/gocarina/gocsv"
+
+	"reassign/job"
+)
+
+// Applied is what an earlier report says was already done: for each id recorded as
+// updated or skipped, the agent_id, nickname and label it was done with.
+type Applied struct {
+	done map[string]uint64 // id -> hash of the planned cells
+}
+
+// Len is the number of ids the report records as done.
+func (a *Applied) Len() int { return len(a.done) }
+
+// Has reports whether row was applied by the earlier run with the same planned cells.
+func (a *Applied) Has(row job.Row) bool {
+	h, ok := a.done[row.ID]
+	return ok && h == cellsHash(row.AgentID.Raw, row.Nickname.Raw, row.Label.Raw)
+}
+
+func cellsHash(agent, nickname, label string) uint64 {
+	h := fnv.New64a()
+	for _, s := range []string{agent, nickname, label} {
+		io.WriteString(h, s)
+		h.Write([]byte{0})
+	}
+	return h.Sum64()
+}
+
+// reportRecord is what --resume needs of a report line.
+type reportRecord struct {
+	ID       string `csv:"id"`
+	AgentID  string `csv:"agent_id"`
+	Nickname string `csv:"nickname"`
+	Label    string `csv:"label"`
+	Outcome  string `csv:"outcome"`
+}
+
+// ReadApplied reads an earlier report. It tolerates a BOM, '-prefixed cells and a last
+// line cut off by a kill; any other damage is an error naming the line.
+func ReadApplied(r io.Reader) (*Applied, error) {
+	br := bufio.NewReader(r)
+	if head, _ := br.Peek(3); bytes.Equal(head, []byte(BOM)) {
+		br.Discard(3)
+	}
+	cr := csv.NewReader(br)
+	cr.FieldsPerRecord = -1
+	um, err := gocsv.NewUnmarshaller(cr, reportRecord{})
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("the report is empty")
+		}
+		return nil, err
+	}
+	for _, col := range []string{"id", "agent_id", "nickname", "label", "outcome"} {
+		if !slices.Contains(um.Headers, col) {
+			return nil, fmt.Errorf("not a reassign report: no %s column", col)
+		}
+	}
+	a := &Applied{done: map[string]uint64{}}
+	for {
+		v, err := um.Read()
+		if errors.Is(err, io.EOF) {
+			return a, nil
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				// A torn last line is what a kill leaves: ignore it, but only at the end.
+				if _, next := um.Read(); errors.Is(next, io.EOF) {
+					return a, nil
+				}
+				return nil, fmt.Errorf("line %d: %v", pe.StartLine, pe.Err)
+			}
+			return nil, err
+		}
+		rec := v.(reportRecord)
+		switch job.Outcome(rec.Outcome) {
+		case job.Updated, job.Skipped:
+			a.done[Unneutralise(rec.ID)] = cellsHash(Unneutralise(rec.AgentID), Unneutralise(rec.Nickname), Unneutralise(rec.Label))
+		}
+	}
+}
