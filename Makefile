@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN     := bin/reassign
 
-.PHONY: build demo test vet race fuzz-smoke clean
+.PHONY: build demo test vet race clean sample-report
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) .
@@ -30,3 +30,8 @@ test: vet race
 
 clean:
 	rm -rf bin
+
+# Regenerate samples/report.csv: the sample plan's report from the sandbox.
+sample-report: build
+	rm -f samples/report.csv
+	$(BIN) --sandbox --plan samples/plan.csv --report samples/report.csv --log-format json 2>/dev/null; test $$? -eq 3

@@ -108,7 +108,7 @@ func execute(ctx context.Context, cfg *config, log zerolog.Logger, getenv func(s
 	log.Info().Str("event", "start").Str("version", buildVersion()).
 		Str("plan", cfg.plan).Str("report", cfg.reportName()).Str("dry_run", cfg.dryRun.String()).
 		Float64("rate", cfg.rate).Int("burst", cfg.burst).Int("workers", cfg.workers).
-		Int("max_attempts", cfg.maxAttempts).Dur("timeout", cfg.timeout).Str("base_url", env.baseURL).
+		Int("max_attempts", cfg.maxAttempts).Str("timeout", cfg.timeout.String()).Str("base_url", env.baseURL).
 		Str("key_source", env.keySource).Str("resume", cfg.resume).Bool("skip_invalid", cfg.skipInvalid).
 		Str("null_token", cfg.nullToken).Int("max_errors", cfg.maxErrors).Int("shards", cfg.shards).
 		Int("shard_index", cfg.shardIndex).Bool("sandbox", cfg.sandbox).Msg("reassign starting")
@@ -572,7 +572,7 @@ func newLogger(cfg *config, stderr io.Writer) zerolog.Logger {
 	level, _ := zerolog.ParseLevel(cfg.logLevel)
 	var w io.Writer = stderr
 	if cfg.logFormat == "console" || (cfg.logFormat == "auto" && isTerminal(stderr)) {
-		w = zerolog.ConsoleWriter{Out: stderr, TimeFormat: "15:04:05"}
+		w = zerolog.ConsoleWriter{Out: stderr, TimeFormat: "15:04:05", NoColor: !isTerminal(stderr)}
 	}
 	return zerolog.New(w).Level(level).With().Timestamp().Logger()
 }

@@ -1,0 +1,415 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"reassign/job/sandbox"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+const testKey = "key_test01:s3cr3t-value-0123456789"
+
+// fakeAPI serves the sandbox workspace ws on a loopback httptest server.
+func fakeAPI(t *testing.T, ws sandbox.Workspace, opts sandbox.Options) (*sandbox.API, string) {
+	t.Helper()
+	if opts.Key == "" {
+		opts.Key = testKey
+	}
+	api := sandbox.New(ws, opts)
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+	return api, srv.URL + "/v1"
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// readReport parses a report file into records keyed by column name.
+func readReport(t *testing.T, data string) []map[string]string {
+	t.Helper()
+	data = strings.TrimPrefix(data, "\uFEFF")
+	recs, err := csv.NewReader(strings.NewReader(data)).ReadAll()
+	if err != nil {
+		t.Fatalf("report is not CSV: %v\n%s", err, data)
+	}
+	if len(recs) == 0 {
+		t.Fatal("report is empty")
+	}
+	var out []map[string]string
+	for _, r := range recs[1:] {
+		m := map[string]string{}
+		for i, h := range recs[0] {
+			m[h] = r[i]
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func outcomes(rows []map[string]string) map[string]string {
+	m := map[string]string{}
+	for _, r := range rows {
+		m[r["id"]] = r["outcome"]
+	}
+	return m
+}
+
+// logEvents parses the JSON log lines on stderr.
+func logEvents(t *testing.T, stderr string) []map[string]any {
+	t.Helper()
+	var evs []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		if line == "" {
+			continue
+		}
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("log line is not JSON: %q", line)
+		}
+		evs = append(evs, ev)
+	}
+	return evs
+}
+
+func findEvent(evs []map[string]any, name string) map[string]any {
+	for _, ev := range evs {
+		if ev["event"] == name {
+			return ev
+		}
+	}
+	return nil
+}
+
+var volatile = regexp.MustCompile(`(?m)^(.*),(req_\d+)?,(\d+),(\d{4}-\d\d-\d\dT[^,]*)$`)
+
+// TestSampleAgainstSandbox runs samples/plan.csv with --sandbox, as `make demo` does,
+// and compares the report with testdata/sample-report.golden (times masked).
+func TestSampleAgainstSandbox(t *testing.T) {
+	dir := t.TempDir()
+	plan, _ := filepath.Abs("samples/plan.csv")
+	res := runBinary(t, dir, nil, "--sandbox", "--plan", plan, "--report", "r.csv", "--rate", "0")
+	if res.code != exitRowErrors {
+		t.Fatalf("exit %d, want 3\n%s", res.code, res.stderr)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "r.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(data, []byte("\uFEFF")) {
+		t.Error("a file report must start with a BOM")
+	}
+	rows := readReport(t, string(data))
+	got := map[string]int{}
+	for _, r := range rows {
+		got[r["outcome"]]++
+	}
+	for _, o := range []string{"updated", "not_found", "rejected", "unchanged"} {
+		if got[o] == 0 {
+			t.Errorf("the sample shows no %s row: %v", o, got)
+		}
+	}
+	summary := findEvent(logEvents(t, res.stderr), "summary")
+	if summary == nil || summary["sandbox"] != true || summary["report"] != "r.csv" {
+		t.Errorf("summary event missing or wrong: %v", summary)
+	}
+
+	// Golden: rows sorted by line, request ids, durations and times masked.
+	lines := strings.Split(strings.TrimSpace(strings.TrimPrefix(string(data), "\uFEFF")), "\n")
+	body := lines[1:]
+	sortByLine(body)
+	masked := lines[0] + "\n" + volatile.ReplaceAllString(strings.Join(body, "\n"), "$1,REQ,MS,TIME") + "\n"
+	masked = strings.ReplaceAll(masked, "\r", "")
+	masked = regexp.MustCompile(`req_\d+`).ReplaceAllString(masked, "REQ")
+	golden := filepath.Join("testdata", "sample-report.golden")
+	if *update {
+		os.WriteFile(golden, []byte(masked), 0o644)
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -run TestSampleAgainstSandbox -update)", err)
+	}
+	if masked != string(want) {
+		t.Errorf("report differs from %s:\ngot:\n%s\nwant:\n%s", golden, masked, want)
+	}
+}
+
+func sortByLine(rows []string) {
+	lineOf := func(s string) int {
+		var n int
+		fmt.Sscanf(s, "%d,", &n)
+		return n
+	}
+	for i := 1; i < len(rows); i++ {
+		for j := i; j > 0 && lineOf(rows[j]) < lineOf(rows[j-1]); j-- {
+			rows[j], rows[j-1] = rows[j-1], rows[j]
+		}
+	}
+}
+
+func smallWorkspace(n int) sandbox.Workspace {
+	ws := sandbox.Workspace{Agents: []string{"agt_a", "agt_b"}}
+	for i := 0; i < n; i++ {
+		ws.Numbers = append(ws.Numbers, sandbox.Number{ID: fmt.Sprintf("phn_%04d", i), PhoneNumber: fmt.Sprintf("+1555000%04d", i), Status: "active"})
+	}
+	return ws
+}
+
+func planOf(n int) string {
+	var b strings.Builder
+	b.WriteString("id,agent_id,nickname\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "phn_%04d,agt_a,Row %d\n", i, i)
+	}
+	return b.String()
+}
+
+// TestExitCodes drives the built program into each exit code of the contract.
+func TestExitCodes(t *testing.T) {
+	api, base := fakeAPI(t, smallWorkspace(5), sandbox.Options{})
+	good := planOf(5)
+	key := "DIALNEXA_API_KEY=" + testKey
+	cases := []struct {
+		name     string
+		env      []string
+		args     []string
+		plan     string
+		pre      func(dir string)
+		want     int
+		stderr   string // a fragment the logs must hold
+		requests bool   // whether any request may reach the API
+	}{
+		{name: "ok", env: []string{key}, args: []string{"--base-url", base, "--rate", "0"}, plan: good, want: 0, requests: true},
+		{name: "unknown flag", args: []string{"--nope"}, plan: good, want: 64, stderr: "flag provided but not defined"},
+		{name: "bad rate", args: []string{"--rate", "-1"}, plan: good, want: 64, stderr: "--rate"},
+		{name: "bad env value", env: []string{"REASSIGN_WORKERS=many"}, plan: good, want: 64, stderr: "REASSIGN_WORKERS"},
+		{name: "shard index out of range", env: []string{"JOB_COMPLETION_INDEX=4"}, args: []string{"--shards", "4"}, plan: good, want: 64, stderr: "--shard-index"},
+		{name: "stray argument", args: []string{"extra"}, plan: good, want: 64, stderr: "unexpected argument"},
+		{name: "no key", args: []string{"--base-url", base}, plan: good, want: 78, stderr: "no API key"},
+		{name: "unreadable key file", args: []string{"--base-url", base, "--api-key-file", "/nonexistent/key"}, plan: good, want: 78, stderr: "key file"},
+		{name: "insecure base URL", env: []string{key}, args: []string{"--base-url", "http://api.example.com/v1"}, plan: good, want: 78, stderr: "https"},
+		{name: "report exists", env: []string{key}, args: []string{"--base-url", base}, plan: good, pre: func(dir string) { writeFile(t, dir, "r.csv", "keep me") }, want: 78, stderr: "already exists"},
+		{name: "invalid plan", env: []string{key}, args: []string{"--base-url", base}, plan: "id,agent_id\nphn_0000,agt_a\nphn 1,agt_a\n", want: 65, stderr: "line 3: id"},
+		{name: "missing plan", env: []string{key}, args: []string{"--base-url", base, "--plan", "nope.csv"}, want: 65, stderr: "nope.csv"},
+		{name: "dry run needs no key", args: []string{"--base-url", base, "--dry-run"}, plan: good, want: 0},
+		{name: "not found is 3", env: []string{key}, args: []string{"--base-url", base, "--rate", "0"}, plan: "id,agent_id\nphn_9999,agt_a\n", want: 3, requests: true},
+		{name: "refused key is 77", env: []string{"DIALNEXA_API_KEY=key_other:wrong-secret"}, args: []string{"--base-url", base, "--rate", "0"}, plan: good, want: 77, requests: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tc.pre != nil {
+				tc.pre(dir)
+			}
+			args := tc.args
+			if tc.plan != "" {
+				writeFile(t, dir, "plan.csv", tc.plan)
+				args = append([]string{"--plan", "plan.csv"}, args...)
+			}
+			args = append(args, "--report", "r.csv", "--log-format", "json")
+			before := api.Requests()
+			res := runBinary(t, dir, tc.env, args...)
+			if res.code != tc.want {
+				t.Fatalf("exit %d, want %d\nstderr:\n%s", res.code, tc.want, res.stderr)
+			}
+			if tc.stderr != "" && !strings.Contains(res.stderr, tc.stderr) {
+				t.Errorf("stderr lacks %q:\n%s", tc.stderr, res.stderr)
+			}
+			if sent := api.Requests() - before; !tc.requests && sent != 0 {
+				t.Errorf("%d requests reached the API; want none", sent)
+			}
+			if strings.Contains(res.stderr+res.stdout, "s3cr3t-value") {
+				t.Error("the key appears in the output")
+			}
+		})
+	}
+}
+
+// TestEnvironmentConfig checks that every setting can come from the environment and
+// that a flag wins over its variable.
+func TestEnvironmentConfig(t *testing.T) {
+	_, base := fakeAPI(t, smallWorkspace(3), sandbox.Options{})
+	dir := t.TempDir()
+	writeFile(t, dir, "plan.csv", planOf(3))
+	keyFile := writeFile(t, dir, "key", testKey+"\n")
+	env := []string{
+		"REASSIGN_PLAN=plan.csv", "REASSIGN_REPORT=env.csv", "DIALNEXA_BASE_URL=" + base,
+		"DIALNEXA_API_KEY_FILE=" + keyFile, "REASSIGN_RATE=0", "REASSIGN_WORKERS=2",
+		"REASSIGN_LOG_FORMAT=json", "REASSIGN_NULL_TOKEN=NONE",
+	}
+	res := runBinary(t, dir, env, "--workers", "3")
+	if res.code != 0 {
+		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	}
+	start := findEvent(logEvents(t, res.stderr), "start")
+	if start["workers"] != float64(3) || start["rate"] != float64(0) || start["null_token"] != "NONE" || start["key_source"] != "file" {
+		t.Errorf("start event does not show the settings: %v", start)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "env.csv")); err != nil {
+		t.Errorf("REASSIGN_REPORT ignored: %v", err)
+	}
+	if strings.Contains(res.stderr, "s3cr3t") {
+		t.Error("the key is in the logs")
+	}
+}
+
+// TestReportToStdoutAndPlanFromStdin: "-" for both; stdout gets no BOM.
+func TestReportToStdoutAndPlanFromStdin(t *testing.T) {
+	_, base := fakeAPI(t, smallWorkspace(3), sandbox.Options{})
+	dir := t.TempDir()
+	cmdPlan := writeFile(t, dir, "plan.csv", planOf(3))
+	res := runBinaryStdin(t, dir, []string{"DIALNEXA_API_KEY=" + testKey}, cmdPlan, "--plan", "-", "--report", "-", "--base-url", base, "--rate", "0")
+	if res.code != 0 {
+		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	}
+	if strings.HasPrefix(res.stdout, "\uFEFF") {
+		t.Error("stdout report must have no BOM")
+	}
+	rows := readReport(t, res.stdout)
+	if len(rows) != 3 {
+		t.Fatalf("%d rows in the report, want 3", len(rows))
+	}
+	for _, r := range rows {
+		if r["outcome"] != "updated" {
+			t.Errorf("row %s: %s", r["id"], r["outcome"])
+		}
+	}
+}
+
+// TestKeyNeverLeaks: an API that echoes the key in messages and headers.
+func TestKeyNeverLeaks(t *testing.T) {
+	echo := func(w http.ResponseWriter, r *http.Request) bool {
+		auth := r.Header.Get("Authorization")
+		w.Header().Set("X-Request-Id", auth)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"statusCode":400,"message":["bad key %s","secret s3cr3t-value-0123456789"],"error":"Bad Request"}`, auth)
+		return true
+	}
+	_, base := fakeAPI(t, smallWorkspace(2), sandbox.Options{Fault: echo})
+	dir := t.TempDir()
+	writeFile(t, dir, "plan.csv", planOf(2))
+	res := runBinary(t, dir, []string{"DIALNEXA_API_KEY=" + testKey}, "--plan", "plan.csv", "--report", "r.csv", "--base-url", base, "--rate", "0", "--log-level", "debug")
+	if res.code != 3 {
+		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "r.csv"))
+	for where, s := range map[string]string{"logs": res.stderr, "report": string(data)} {
+		if strings.Contains(s, "s3cr3t-value") || strings.Contains(s, testKey) {
+			t.Errorf("the key leaks into the %s:\n%s", where, s)
+		}
+	}
+	if !strings.Contains(string(data), "[redacted]") {
+		t.Errorf("the echoed message should be kept, redacted:\n%s", data)
+	}
+}
+
+func runBinaryStdin(t *testing.T, dir string, env []string, stdinFile string, args ...string) execResult {
+	t.Helper()
+	f, err := os.Open(stdinFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	return runBinaryWith(t, dir, env, f, args...)
+}
+
+// TestSIGTERMThenResume: SIGTERM mid-run ends with 75, every row recorded once and
+// every row the API accepted recorded as updated; --resume then finishes the rest and
+// sends none of the updated rows again.
+func TestSIGTERMThenResume(t *testing.T) {
+	const rows = 120
+	var served atomic.Int64
+	api, base := fakeAPI(t, smallWorkspace(rows), sandbox.Options{Latency: 50 * time.Millisecond})
+	_ = served
+	dir := t.TempDir()
+	writeFile(t, dir, "plan.csv", planOf(rows))
+	env := []string{"DIALNEXA_API_KEY=" + testKey}
+
+	cmd, stderr := startBinary(t, dir, env, "--plan", "plan.csv", "--report", "first.csv", "--base-url", base, "--rate", "40", "--workers", "4")
+	// Signal once the API has accepted a few rows: by its own count, not by a sleep.
+	deadline := time.Now().Add(30 * time.Second)
+	for len(api.Patches()) < 10 {
+		if time.Now().After(deadline) {
+			t.Fatal("the run never got going")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	code := cmd.ProcessState.ExitCode()
+	if code != exitTemp {
+		t.Fatalf("exit %d (%v), want 75\n%s", code, err, stderr.String())
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "first.csv"))
+	first := readReport(t, string(data))
+	if len(first) != rows {
+		t.Fatalf("%d rows in the report, want %d", len(first), rows)
+	}
+	seen := map[string]bool{}
+	for _, r := range first {
+		if seen[r["id"]] {
+			t.Errorf("row %s recorded twice", r["id"])
+		}
+		seen[r["id"]] = true
+	}
+	firstOutcome := outcomes(first)
+	accepted := map[string]bool{}
+	for _, p := range api.Patches() {
+		accepted[p.ID] = true
+	}
+	counts := map[string]int{}
+	for id := range accepted {
+		if firstOutcome[id] != "updated" {
+			t.Errorf("the API accepted %s but the report says %s", id, firstOutcome[id])
+		}
+	}
+	for _, o := range firstOutcome {
+		counts[o]++
+	}
+	if counts["not_attempted"] == 0 {
+		t.Fatalf("the signal came too late to test anything: %v", counts)
+	}
+
+	patchesBefore := len(api.Patches())
+	res := runBinary(t, dir, env, "--plan", "plan.csv", "--report", "second.csv", "--resume", "first.csv", "--base-url", base, "--rate", "0")
+	if res.code != 0 {
+		t.Fatalf("resume exit %d\n%s", res.code, res.stderr)
+	}
+	for _, p := range api.Patches()[patchesBefore:] {
+		if firstOutcome[p.ID] == "updated" {
+			t.Errorf("resume sent %s again", p.ID)
+		}
+	}
+	data, _ = os.ReadFile(filepath.Join(dir, "second.csv"))
+	second := outcomes(readReport(t, string(data)))
+	for id, o := range firstOutcome {
+		want := "updated"
+		if o == "updated" {
+			want = "skipped"
+		}
+		if second[id] != want {
+			t.Errorf("resume: %s is %s, want %s", id, second[id], want)
+		}
+	}
+}
