@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -339,9 +338,7 @@ func runBinaryStdin(t *testing.T, dir string, env []string, stdinFile string, ar
 // sends none of the updated rows again.
 func TestSIGTERMThenResume(t *testing.T) {
 	const rows = 120
-	var served atomic.Int64
 	api, base := fakeAPI(t, smallWorkspace(rows), sandbox.Options{Latency: 50 * time.Millisecond})
-	_ = served
 	dir := t.TempDir()
 	writeFile(t, dir, "plan.csv", planOf(rows))
 	env := []string{"DIALNEXA_API_KEY=" + testKey}
@@ -411,5 +408,71 @@ func TestSIGTERMThenResume(t *testing.T) {
 		if second[id] != want {
 			t.Errorf("resume: %s is %s, want %s", id, second[id], want)
 		}
+	}
+}
+
+// TestShardsAreDisjointAndCover: four shards of a 1,000-row plan, run as four
+// processes, handle every row exactly once between them.
+func TestShardsAreDisjointAndCover(t *testing.T) {
+	const rows = 1000
+	api, base := fakeAPI(t, smallWorkspace(rows), sandbox.Options{})
+	dir := t.TempDir()
+	writeFile(t, dir, "plan.csv", planOf(rows))
+	owner := map[string]int{}
+	for i := 0; i < 4; i++ {
+		report := fmt.Sprintf("shard-%d.csv", i)
+		env := []string{"DIALNEXA_API_KEY=" + testKey, fmt.Sprintf("JOB_COMPLETION_INDEX=%d", i)}
+		res := runBinary(t, dir, env, "--plan", "plan.csv", "--report", report, "--shards", "4", "--base-url", base, "--rate", "0", "--workers", "8")
+		if res.code != 0 {
+			t.Fatalf("shard %d: exit %d\n%s", i, res.code, res.stderr)
+		}
+		data, _ := os.ReadFile(filepath.Join(dir, report))
+		got := readReport(t, string(data))
+		if len(got) < rows/8 {
+			t.Errorf("shard %d has only %d rows: the hash spreads badly", i, len(got))
+		}
+		for _, r := range got {
+			if prev, ok := owner[r["id"]]; ok {
+				t.Errorf("%s is in shards %d and %d", r["id"], prev, i)
+			}
+			owner[r["id"]] = i
+			if r["outcome"] != "updated" {
+				t.Errorf("shard %d: %s is %s", i, r["id"], r["outcome"])
+			}
+		}
+	}
+	if len(owner) != rows {
+		t.Errorf("the shards cover %d rows, want %d", len(owner), rows)
+	}
+	if n := len(api.Patches()); n != rows {
+		t.Errorf("%d PATCHes for %d rows", n, rows)
+	}
+}
+
+// TestSkipInvalid: the valid rows run, the invalid ones are reported with the reason.
+func TestSkipInvalid(t *testing.T) {
+	api, base := fakeAPI(t, smallWorkspace(4), sandbox.Options{})
+	dir := t.TempDir()
+	writeFile(t, dir, "plan.csv", "id,agent_id,nickname,label\nphn_0000,agt_a,,\nphn_0001,agt a,,\nphn_0002,,,null\nphn_0003,agt_b,Fine,\n")
+	res := runBinary(t, dir, []string{"DIALNEXA_API_KEY=" + testKey}, "--plan", "plan.csv", "--report", "r.csv", "--base-url", base, "--rate", "0", "--skip-invalid")
+	if res.code != exitRowErrors {
+		t.Fatalf("exit %d, want 3\n%s", res.code, res.stderr)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "r.csv"))
+	rows := readReport(t, string(data))
+	byID := map[string]map[string]string{}
+	for _, r := range rows {
+		byID[r["id"]] = r
+	}
+	for id, want := range map[string]string{"phn_0000": "updated", "phn_0001": "invalid", "phn_0002": "invalid", "phn_0003": "updated"} {
+		if byID[id]["outcome"] != want {
+			t.Errorf("%s: %s, want %s", id, byID[id]["outcome"], want)
+		}
+	}
+	if !strings.Contains(byID["phn_0001"]["error"], "agent_id") || !strings.Contains(byID["phn_0002"]["error"], "label") {
+		t.Errorf("invalid rows must say why: %v / %v", byID["phn_0001"]["error"], byID["phn_0002"]["error"])
+	}
+	if n := len(api.Patches()); n != 2 {
+		t.Errorf("%d PATCHes, want 2", n)
 	}
 }

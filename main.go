@@ -73,8 +73,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if done {
 		return code
 	}
-	log := newLogger(cfg, stderr)
-	code, err := execute(ctx, cfg, log, getenv, stdin, stdout)
+	var bar *report.Bar
+	if isTerminal(stderr) {
+		bar = report.NewBar(stderr)
+		defer bar.Clear()
+	}
+	log := newLogger(cfg, stderr, bar)
+	code, err := execute(ctx, cfg, log, bar, getenv, stdin, stdout)
 	if err != nil {
 		log.Error().Str("event", "fatal").Int("exit_code", code).Msg(err.Error())
 	}
@@ -95,7 +100,7 @@ func fail(code int, format string, args ...any) error {
 }
 
 // execute runs the job as cfg says and returns the exit code.
-func execute(ctx context.Context, cfg *config, log zerolog.Logger, getenv func(string) string, stdin io.Reader, stdout io.Writer) (int, error) {
+func execute(ctx context.Context, cfg *config, log zerolog.Logger, bar *report.Bar, getenv func(string) string, stdin io.Reader, stdout io.Writer) (int, error) {
 	env, err := setup(cfg, log, getenv, stdin)
 	defer env.close()
 	if err != nil {
@@ -167,6 +172,13 @@ func execute(ctx context.Context, cfg *config, log zerolog.Logger, getenv func(s
 		total = -1 // unknown until the shard's rows are counted
 	}
 	runner.Progress = func(s job.Summary) { logProgress(log, s, total) }
+	if bar != nil {
+		// On a terminal a bar replaces the progress events.
+		runner.ProgressEvery = 250 * time.Millisecond
+		runner.Progress = func(s job.Summary) {
+			bar.Update(s.Rows, total, s.Elapsed, s.Rows-s.Counts[job.Updated]-s.Counts[job.WouldUpdate]-s.Counts[job.Unchanged]-s.Counts[job.Skipped])
+		}
+	}
 
 	each := func(fn func(job.Row, []job.Problem) error) error {
 		return plan.Each(func(r job.Row, problems []job.Problem) error {
@@ -177,6 +189,9 @@ func execute(ctx context.Context, cfg *config, log zerolog.Logger, getenv func(s
 		})
 	}
 	sum, runErr := runner.Run(ctx, each, rw.Write)
+	if bar != nil {
+		bar.Clear()
+	}
 	closeErr := out.Close()
 	code := exitCode(sum)
 	if runErr != nil {
@@ -568,11 +583,16 @@ func parseConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 	return cfg, 0, false
 }
 
-func newLogger(cfg *config, stderr io.Writer) zerolog.Logger {
+// newLogger logs to stderr, through the progress bar when there is one.
+func newLogger(cfg *config, stderr io.Writer, bar *report.Bar) zerolog.Logger {
 	level, _ := zerolog.ParseLevel(cfg.logLevel)
-	var w io.Writer = stderr
+	out := stderr
+	if bar != nil {
+		out = bar
+	}
+	w := out
 	if cfg.logFormat == "console" || (cfg.logFormat == "auto" && isTerminal(stderr)) {
-		w = zerolog.ConsoleWriter{Out: stderr, TimeFormat: "15:04:05", NoColor: !isTerminal(stderr)}
+		w = zerolog.ConsoleWriter{Out: out, TimeFormat: "15:04:05", NoColor: !isTerminal(stderr)}
 	}
 	return zerolog.New(w).Level(level).With().Timestamp().Logger()
 }

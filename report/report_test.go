@@ -1,0 +1,193 @@
+package report
+
+import (
+	"bytes"
+	"encoding/csv"
+	"strings"
+	"testing"
+	"time"
+
+	"reassign/job"
+)
+
+func result(line int, id, agent, nickname, label string, o job.Outcome) job.Result {
+	return job.Result{
+		Row:     job.Row{Line: line, ID: id, AgentID: job.Field{Raw: agent}, Nickname: job.Field{Raw: nickname}, Label: job.Field{Raw: label}},
+		Outcome: o, Status: 200, Attempts: 1, Duration: 1500 * time.Microsecond,
+		Finished: time.Date(2026, 11, 27, 3, 15, 0, 0, time.UTC),
+	}
+}
+
+// countingWriter records each Write, to prove a row reaches the file as it is written.
+type countingWriter struct {
+	bytes.Buffer
+	writes int
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.writes++
+	return c.Buffer.Write(p)
+}
+
+func TestWriterFlushesEachRowWithBOMAndHeader(t *testing.T) {
+	var out countingWriter
+	w, err := NewWriter(&out, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), BOM+strings.Join(Columns, ",")+"\n") {
+		t.Fatalf("header: %q", out.String())
+	}
+	for i := 0; i < 3; i++ {
+		before := out.Len()
+		if err := w.Write(result(i+2, "phn_1", "agt_a", "Nick", "", job.Updated)); err != nil {
+			t.Fatal(err)
+		}
+		if out.Len() == before {
+			t.Fatalf("row %d was not flushed by Write", i)
+		}
+	}
+	recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(out.String(), BOM))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"2", "phn_1", "agt_a", "Nick", "", "updated", "200", "1", "", "", "", "", "", "1", "2026-11-27T03:15:00.000Z"}
+	if strings.Join(recs[1], "|") != strings.Join(want, "|") {
+		t.Errorf("row:\n got %q\nwant %q", recs[1], want)
+	}
+}
+
+func TestWriterWithoutBOM(t *testing.T) {
+	var out bytes.Buffer
+	if _, err := NewWriter(&out, false); err != nil {
+		t.Fatal(err)
+	}
+	if strings.HasPrefix(out.String(), BOM) {
+		t.Error("stdout report must have no BOM")
+	}
+}
+
+func TestNeutralise(t *testing.T) {
+	cases := map[string]string{
+		"=SUM(A1)": "'=SUM(A1)", "+4420": "'+4420", "-x": "'-x", "@cmd": "'@cmd",
+		"\tx": "'\tx", "\rx": "'\rx", "plain": "plain", "": "", "'=already": "'=already", "a=b": "a=b",
+	}
+	for in, want := range cases {
+		if got := Neutralise(in); got != want {
+			t.Errorf("Neutralise(%q) = %q, want %q", in, got, want)
+		}
+		if got := Unneutralise(Neutralise(in)); got != in && !strings.HasPrefix(in, "'") {
+			t.Errorf("Unneutralise(Neutralise(%q)) = %q", in, got)
+		}
+	}
+}
+
+func TestWriterNeutralisesFormulaCells(t *testing.T) {
+	var out bytes.Buffer
+	w, _ := NewWriter(&out, false)
+	r := result(2, "-phn", "agt_a", "=HYPERLINK(\"x\")", "@label", job.Rejected)
+	r.Error = "+bad"
+	w.Write(r)
+	recs, err := csv.NewReader(&out).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := recs[1]
+	for i, cell := range row {
+		if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+			t.Errorf("column %s starts with %q: %q", Columns[i], cell[0], cell)
+		}
+	}
+}
+
+func writeReport(t *testing.T, results ...job.Result) string {
+	t.Helper()
+	var out bytes.Buffer
+	w, err := NewWriter(&out, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		if err := w.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out.String()
+}
+
+func row(id, agent, nickname, label string) job.Row {
+	return job.Row{ID: id, AgentID: job.Field{Raw: agent}, Nickname: job.Field{Raw: nickname}, Label: job.Field{Raw: label}}
+}
+
+func TestReadAppliedRoundTrip(t *testing.T) {
+	data := writeReport(t,
+		result(2, "phn_1", "agt_a", "=Sales", "", job.Updated),
+		result(3, "phn_2", "null", "", "-L", job.Skipped),
+		result(4, "phn_3", "agt_a", "x", "", job.Failed),
+		result(5, "phn_4", "agt_a", "x", "", job.NotAttempted),
+		result(6, "-phn_5", "agt_b", "", "", job.Updated),
+	)
+	a, err := ReadApplied(strings.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		row  job.Row
+		want bool
+	}{
+		{row("phn_1", "agt_a", "=Sales", ""), true},   // neutralised cell read back as planned
+		{row("phn_1", "agt_b", "=Sales", ""), false},  // planned differently now
+		{row("phn_1", "agt_a", "'=Sales", ""), false}, // the quote is not part of the plan
+		{row("phn_2", "null", "", "-L"), true},        // skipped counts as done
+		{row("phn_3", "agt_a", "x", ""), false},       // failed runs again
+		{row("phn_4", "agt_a", "x", ""), false},       // not attempted runs again
+		{row("-phn_5", "agt_b", "", ""), true},        // neutralised id
+		{row("phn_9", "agt_a", "", ""), false},        // never seen
+	}
+	for _, c := range cases {
+		if got := a.Has(c.row); got != c.want {
+			t.Errorf("Has(%+v) = %v, want %v", c.row, got, c.want)
+		}
+	}
+	if a.Len() != 3 {
+		t.Errorf("Len = %d, want 3", a.Len())
+	}
+}
+
+func TestReadAppliedTornLastLine(t *testing.T) {
+	full := writeReport(t,
+		result(2, "phn_1", "agt_a", "One", "", job.Updated),
+		result(3, "phn_2", "agt_a", "Two, \"quoted\"", "", job.Updated),
+	)
+	// Cut the last line at every point: the first row stays done; the second is done
+	// only if its line survived whole up to the outcome.
+	lastStart := strings.LastIndex(strings.TrimSuffix(full, "\n"), "\n") + 1
+	for cut := lastStart; cut < len(full); cut++ {
+		a, err := ReadApplied(strings.NewReader(full[:cut]))
+		if err != nil {
+			t.Fatalf("cut at %d: %v", cut, err)
+		}
+		if !a.Has(row("phn_1", "agt_a", "One", "")) {
+			t.Fatalf("cut at %d lost the first row", cut)
+		}
+		outcomeEnd := strings.Index(full[lastStart:], ",updated,") + lastStart + len(",updated")
+		if a.Has(row("phn_2", "agt_a", "Two, \"quoted\"", "")) && cut < outcomeEnd {
+			t.Errorf("cut at %d (%q) still counts the torn row as updated", cut, full[lastStart:cut])
+		}
+	}
+}
+
+func TestReadAppliedRefusesDamage(t *testing.T) {
+	good := writeReport(t, result(2, "phn_1", "agt_a", "One", "", job.Updated), result(3, "phn_2", "agt_a", "Two", "", job.Updated))
+	lines := strings.SplitAfter(good, "\n")
+	damaged := lines[0] + "2,phn_1,ag\"t_a,One\n" + lines[2]
+	for name, in := range map[string]string{
+		"empty":          "",
+		"not a report":   "id,agent_id\nphn_1,agt_a\n",
+		"damaged middle": damaged,
+	} {
+		if _, err := ReadApplied(strings.NewReader(in)); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
