@@ -48,7 +48,7 @@ const (
 	prismSpec      = "../shared/api/openapi.yaml"     // the provider's spec, beside the repo in CI
 	prismPlan      = "testdata/contract/plan.csv"
 	prismWant      = "testdata/contract/want-bodies.json"
-	prismStartWait = 30 * time.Second
+	prismStartWait = 60 * time.Second
 	// The example answer of the spec's PATCH 200, which the mock returns for every row.
 	prismExampleAgent    = "agt_k7m2nq9xw4p8"
 	prismExampleNickname = "Mumbai Support"
@@ -473,7 +473,7 @@ func (p *prismServer) fence(t *testing.T) int {
 	}
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		s := p.log.String()
 		if i := strings.Index(s, id); i >= 0 {

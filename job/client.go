@@ -20,9 +20,9 @@ const MaxBody = 1 << 20
 // a log line or an error message by accident.
 type Secret string
 
-func (Secret) String() string                 { return "[redacted]" }
-func (Secret) MarshalText() ([]byte, error)   { return []byte("[redacted]"), nil }
-func (s Secret) GoString() string             { return s.String() }
+func (Secret) String() string                  { return "[redacted]" }
+func (Secret) MarshalText() ([]byte, error)    { return []byte("[redacted]"), nil }
+func (s Secret) GoString() string              { return s.String() }
 func (s Secret) Format(f fmt.State, verb rune) { io.WriteString(f, s.String()) }
 
 // ErrInsecureURL is returned by NewClient for a base URL that is not https and not on a
@@ -32,9 +32,11 @@ var ErrInsecureURL = errors.New("base URL must be https (plain http is allowed o
 // Client sends the API requests. It follows no redirect, reads at most MaxBody of a
 // response and never puts its key in an error.
 type Client struct {
-	http      *http.Client
-	base      string
-	key       Secret
+	http *http.Client
+	base string
+	// key is behind a pointer: fmt prints an unexported field without calling its
+	// methods, so a Secret held here directly would show in a %v of the Client.
+	key       *Secret
 	userAgent string
 }
 
@@ -42,18 +44,31 @@ type Client struct {
 // only so that it follows no redirect (the key must not travel elsewhere).
 func NewClient(hc *http.Client, baseURL string, key Secret, userAgent string) (*Client, error) {
 	u, err := url.Parse(strings.TrimSpace(baseURL))
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fmt.Errorf("base URL %q is not an http(s) URL", baseURL)
+	if err != nil {
+		// url.Error repeats the whole URL, credentials included: name the cause only.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("base URL is not a URL: %s", Redact(err.Error(), key))
 	}
 	if u.User != nil {
 		return nil, fmt.Errorf("base URL must not carry credentials")
 	}
+	shown := Redact(u.Redacted(), key)
+	if u.Hostname() == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, fmt.Errorf("base URL %q is not an http(s) URL with a host", shown)
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		// The request path is appended to the base: a query or fragment would swallow it.
+		return nil, fmt.Errorf("base URL must not have a query or fragment")
+	}
 	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		return nil, fmt.Errorf("%w: %s", ErrInsecureURL, u.Redacted())
+		return nil, fmt.Errorf("%w: %s", ErrInsecureURL, shown)
 	}
 	c := *hc
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &Client{http: &c, base: strings.TrimRight(u.String(), "/"), key: key, userAgent: userAgent}, nil
+	return &Client{http: &c, base: strings.TrimRight(u.String(), "/"), key: &key, userAgent: userAgent}, nil
 }
 
 func isLoopback(host string) bool {
@@ -119,10 +134,11 @@ type APIError struct {
 
 func (e *APIError) Error() string {
 	text := http.StatusText(e.StatusCode)
+	status := strings.TrimSpace(fmt.Sprintf("%d %s", e.StatusCode, text))
 	if e.Message == "" || e.Message == text {
-		return fmt.Sprintf("%d %s", e.StatusCode, text)
+		return status
 	}
-	return fmt.Sprintf("%d %s: %s", e.StatusCode, text, e.Message)
+	return status + ": " + e.Message
 }
 
 // Answer is a 2xx answer to a PATCH.
@@ -140,7 +156,7 @@ func (c *Client) Patch(ctx context.Context, id string, body []byte) (*Answer, er
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+string(c.key))
+	req.Header.Set("Authorization", "Bearer "+string(*c.key))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
@@ -153,7 +169,7 @@ func (c *Client) Patch(ctx context.Context, id string, body []byte) (*Answer, er
 	reqID := c.redact(resp.Header.Get("X-Request-Id"))
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := &APIError{StatusCode: resp.StatusCode, RequestID: reqID, RetryAfter: resp.Header.Get("Retry-After")}
+		e := &APIError{StatusCode: resp.StatusCode, RequestID: reqID, RetryAfter: c.redact(resp.Header.Get("Retry-After"))}
 		e.Message = c.redact(errorMessage(resp, data, readErr))
 		return nil, e
 	}
@@ -167,10 +183,14 @@ func (c *Client) Patch(ctx context.Context, id string, body []byte) (*Answer, er
 		u.Note = "answer body empty"
 	default:
 		if err := json.Unmarshal(data, &u.Number); err != nil {
-			u.Note = "answer body is not the documented JSON: " + err.Error()
+			u.Note = "answer body is not the documented JSON: " + c.redact(err.Error())
 		}
 	}
-	u.Number.Nickname = c.redact(u.Number.Nickname)
+	// Every field may reach the report or a log line.
+	n := &u.Number
+	for _, f := range []*string{&n.ID, &n.PhoneNumber, &n.AgentID, &n.Nickname, &n.Label} {
+		*f = c.redact(*f)
+	}
 	return u, nil
 }
 
@@ -199,8 +219,11 @@ func errorMessage(resp *http.Response, data []byte, readErr error) string {
 			return env.Error
 		}
 	}
-	if loc := resp.Header.Get("Location"); resp.StatusCode >= 300 && resp.StatusCode < 400 {
-		return "redirect to " + loc + " not followed"
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		if loc := resp.Header.Get("Location"); loc != "" {
+			return "redirect to " + loc + " not followed"
+		}
+		return "redirect not followed"
 	}
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {
@@ -215,7 +238,7 @@ func errorMessage(resp *http.Response, data []byte, readErr error) string {
 
 // redact removes the key, and the secret part of a key_id:secret key, from s.
 func (c *Client) redact(s string) string {
-	return Redact(s, c.key)
+	return Redact(s, *c.key)
 }
 
 // Redact removes key, and the secret half of a "key_id:secret" key, from s.

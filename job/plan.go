@@ -174,7 +174,11 @@ func (p *Plan) duplicateReason(r Row) string {
 	if len(others) == 1 {
 		s = ""
 	}
-	return fmt.Sprintf("id %s is also on line%s %s", r.ID, s, strings.Join(others, ", "))
+	id := r.ID
+	if !idPattern.MatchString(id) {
+		id = quoteCell(id) // it may hold a newline or a control character
+	}
+	return fmt.Sprintf("id %s is also on line%s %s", id, s, strings.Join(others, ", "))
 }
 
 // scan reads the plan once, calling fn for each data row with its own problems
@@ -207,7 +211,7 @@ func (p *Plan) scan(fn func(Row, []Problem)) error {
 	return nil
 }
 
-// planRecord is what gocsv fills from one row. The decoder adds the two reassign.*
+// planRecord is what gocsv fills from one row. The decoder adds the three reassign.*
 // columns to every record so that line numbers and reader-level problems travel with it.
 type planRecord struct {
 	ID       string `csv:"id"`
@@ -216,6 +220,7 @@ type planRecord struct {
 	Label    string `csv:"label"`
 	Line     int    `csv:"reassign.line"`
 	Problems string `csv:"reassign.problems"`
+	Unread   bool   `csv:"reassign.unread"` // the row could not be split into cells
 }
 
 func (p *Plan) toRow(rec planRecord) (Row, []Problem) {
@@ -228,6 +233,10 @@ func (p *Plan) toRow(rec planRecord) (Row, []Problem) {
 		for _, reason := range strings.Split(rec.Problems, "\n") {
 			add("%s", reason)
 		}
+	}
+	if rec.Unread {
+		// Its cells are unknown: checking them would only add noise ("id is empty").
+		return r, problems
 	}
 	field := func(raw string) Field {
 		return Field{Raw: raw, Null: raw != "" && strings.EqualFold(raw, p.opts.NullToken)}
@@ -265,9 +274,10 @@ func quoteCell(s string) string {
 // keeps the physical line numbers that gocsv would lose.
 type planDecoder struct {
 	r        *csv.Reader
-	width    int      // header cells
-	names    []string // normalised header names
-	known    []bool   // header cells the job reads
+	utf8     *utf8Lines // what the csv.Reader reads, checked
+	width    int        // header cells
+	names    []string   // normalised header names
+	known    []bool     // header cells the job reads
 	rows     int
 	problems []Problem
 	done     bool
@@ -289,11 +299,12 @@ func newPlanDecoder(in io.Reader) (*planDecoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := csv.NewReader(br)
+	u := &utf8Lines{r: br, line: 1}
+	r := csv.NewReader(u)
 	r.Comma = delim
 	r.FieldsPerRecord = -1
 	r.ReuseRecord = true
-	return &planDecoder{r: r}, nil
+	return &planDecoder{r: r, utf8: u}, nil
 }
 
 func planErr(line int, format string, args ...any) *PlanError {
@@ -344,27 +355,31 @@ func (d *planDecoder) GetCSVRow() ([]string, error) {
 	}
 	for !d.done {
 		rec, err := d.r.Read()
+		if d.utf8.badLine > 0 {
+			// Checked before anything else: the bytes read so far, this record's and a
+			// little more, hold text that is not UTF-8, and the whole file is refused.
+			return nil, notUTF8(d.utf8.badLine)
+		}
 		if errors.Is(err, io.EOF) {
 			d.done = true
 			break
 		}
-		line, _ := d.r.FieldPos(0)
-		var problems []string
 		if err != nil {
 			var pe *csv.ParseError
 			if !errors.As(err, &pe) {
 				return nil, err
 			}
-			if errors.Is(pe.Err, csv.ErrQuote) && pe.StartLine != pe.Line {
+			reason, lost := d.parseReason(pe)
+			if lost {
 				// A quote left open swallows the lines after it: which rows they held
 				// cannot be known, so the plan as a whole is refused.
-				return nil, planErr(pe.StartLine, "a quoted cell opened on this line is not closed properly (the reader got lost at line %d); check the quotes", pe.Line)
+				return nil, planErr(pe.StartLine, "%s", reason)
 			}
-			return d.problemRow(pe.StartLine, csvReason(pe)), nil
+			return d.problemRow(pe.StartLine, reason), nil
 		}
-		if bad, at := invalidUTF8(rec, d.r); bad {
-			return nil, planErr(at, `not UTF-8 text (the file looks like a Windows-1252 or Latin-1 export); save the spreadsheet as "CSV UTF-8" and try again`)
-		}
+		// Only now: FieldPos panics when a parse error left no field behind.
+		line, _ := d.r.FieldPos(0)
+		var problems []string
 		blank := true
 		for i := range rec {
 			rec[i] = strings.TrimSpace(rec[i])
@@ -388,10 +403,11 @@ func (d *planDecoder) GetCSVRow() ([]string, error) {
 				problems = append(problems, fmt.Sprintf("%s has a control character (%U)", d.column(i), []rune(c[j:])[0]))
 			}
 		}
-		out := make([]string, d.width+2)
+		out := make([]string, d.width+3)
 		copy(out, rec)
 		out[d.width] = strconv.Itoa(line)
 		out[d.width+1] = strings.Join(problems, "\n")
+		out[d.width+2] = "false"
 		return out, nil
 	}
 	return nil, io.EOF
@@ -399,14 +415,18 @@ func (d *planDecoder) GetCSVRow() ([]string, error) {
 
 func (d *planDecoder) problemRow(line int, reason string) []string {
 	d.rows++
-	out := make([]string, d.width+2)
+	out := make([]string, d.width+3)
 	out[d.width] = strconv.Itoa(line)
 	out[d.width+1] = reason
+	out[d.width+2] = "true"
 	return out
 }
 
 func (d *planDecoder) column(i int) string {
 	if i < len(d.names) && d.names[i] != "" {
+		if strings.IndexFunc(d.names[i], isControl) >= 0 {
+			return quoteCell(d.names[i]) // a reason must stay on one line
+		}
 		return d.names[i]
 	}
 	return fmt.Sprintf("cell %d", i+1)
@@ -415,20 +435,21 @@ func (d *planDecoder) column(i int) string {
 func (d *planDecoder) header() ([]string, error) {
 	for {
 		rec, err := d.r.Read()
+		if d.utf8.badLine > 0 {
+			return nil, notUTF8(d.utf8.badLine)
+		}
 		if errors.Is(err, io.EOF) {
 			return nil, planErr(0, "the plan is empty: it needs a header line naming at least an id column")
 		}
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				return nil, planErr(pe.StartLine, "header: %s", csvReason(pe))
+				reason, _ := d.parseReason(pe)
+				return nil, planErr(pe.StartLine, "header: %s", reason)
 			}
 			return nil, fmt.Errorf("read plan: %w", err)
 		}
 		line, _ := d.r.FieldPos(0)
-		if bad, at := invalidUTF8(rec, d.r); bad {
-			return nil, planErr(at, `not UTF-8 text (the file looks like a Windows-1252 or Latin-1 export); save the spreadsheet as "CSV UTF-8" and try again`)
-		}
 		names := make([]string, len(rec))
 		blank := true
 		for i, h := range rec {
@@ -446,7 +467,7 @@ func (d *planDecoder) header() ([]string, error) {
 		d.width = len(names)
 		d.names = names
 		d.known = make([]bool, len(names))
-		out := make([]string, len(names)+2)
+		out := make([]string, len(names)+3)
 		seen := map[string]bool{}
 		hasID := false
 		for i, n := range names {
@@ -462,10 +483,15 @@ func (d *planDecoder) header() ([]string, error) {
 			hasID = hasID || n == "id"
 		}
 		if !hasID {
-			return nil, planErr(line, "header: no id column (the header has: %s); the plan needs id and at least one of agent_id, nickname, label", strings.Join(names, ", "))
+			shown := make([]string, len(names))
+			for i := range names {
+				shown[i] = d.column(i)
+			}
+			return nil, planErr(line, "header: no id column (the header has: %s); the plan needs id and at least one of agent_id, nickname, label", strings.Join(shown, ", "))
 		}
 		out[d.width] = "reassign.line"
 		out[d.width+1] = "reassign.problems"
+		out[d.width+2] = "reassign.unread"
 		return out, nil
 	}
 }
@@ -500,31 +526,107 @@ func isControl(r rune) bool {
 	return r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f)
 }
 
-// invalidUTF8 reports whether a record holds invalid UTF-8, and the line of the first
-// bad cell.
-func invalidUTF8(rec []string, r *csv.Reader) (bool, int) {
-	for i, c := range rec {
-		if !utf8.ValidString(c) {
-			line, _ := r.FieldPos(i)
-			for _, part := range strings.SplitAfter(c, "\n") {
-				if !utf8.ValidString(part) {
-					break
-				}
-				line++
-			}
-			return true, line
-		}
-	}
-	return false, 0
+// utf8Lines passes the plan's bytes through and remembers the first line holding
+// bytes that are not UTF-8. It sees every byte, whether or not the csv.Reader can make a
+// record of it (a bad byte in a row with a stray quote is still found), and it sees
+// them once, however the bytes are split between reads.
+// It also knows where the last line starts, which tells a quote left open at the end of
+// the file from a stray one (see parseReason).
+type utf8Lines struct {
+	r       io.Reader
+	line    int    // line of the next byte, from 1
+	carry   []byte // the start of a character cut by the end of the last read
+	badLine int    // first line with bytes that are not UTF-8; 0 while none
+
+	n                   int64 // bytes read
+	lineStart, prevLine int64 // offsets where the current and the previous line start
+	end                 bool  // the underlying reader has nothing more
 }
 
-func csvReason(pe *csv.ParseError) string {
+func (u *utf8Lines) Read(p []byte) (int, error) {
+	n, err := u.r.Read(p)
+	if u.badLine == 0 {
+		u.check(p[:n], err != nil)
+	}
+	for i := 0; i < n; {
+		j := bytes.IndexByte(p[i:n], '\n')
+		if j < 0 {
+			break
+		}
+		i += j + 1
+		u.prevLine, u.lineStart = u.lineStart, u.n+int64(i)
+	}
+	u.n += int64(n)
+	u.end = u.end || err != nil
+	return n, err
+}
+
+// lastLineLen is the length in bytes of the file's last line, its line end included,
+// once the whole file is read; -1 before.
+func (u *utf8Lines) lastLineLen() int64 {
+	switch {
+	case !u.end:
+		return -1
+	case u.lineStart == u.n: // the file ends with a line end
+		return u.n - u.prevLine
+	default:
+		return u.n - u.lineStart
+	}
+}
+
+// atEOF reports whether r has consumed every byte of the file.
+func (u *utf8Lines) atEOF(r *csv.Reader) bool {
+	return u.end && r.InputOffset() == u.n
+}
+
+func (u *utf8Lines) check(b []byte, end bool) {
+	if len(u.carry) > 0 {
+		b = append(u.carry, b...)
+		u.carry = nil
+	}
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c < utf8.RuneSelf {
+			if c == '\n' {
+				u.line++
+			}
+			i++
+			continue
+		}
+		if !end && !utf8.FullRune(b[i:]) {
+			u.carry = append([]byte(nil), b[i:]...)
+			return
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size <= 1 {
+			u.badLine = u.line
+			return
+		}
+		i += size
+	}
+}
+
+func notUTF8(line int) *PlanError {
+	return planErr(line, `not UTF-8 text (the file looks like a Windows-1252 or Latin-1 export); save the spreadsheet as "CSV UTF-8" and try again`)
+}
+
+// parseReason says why encoding/csv could not read a record, and whether the reader
+// lost track of the rows (a quote never closed).
+func (d *planDecoder) parseReason(pe *csv.ParseError) (reason string, lost bool) {
 	switch {
 	case errors.Is(pe.Err, csv.ErrBareQuote):
-		return `a " inside a cell that is not quoted (quote the whole cell and double the inner ", as "a ""b"" c")`
+		return `a " inside a cell that is not quoted (quote the whole cell and double the inner ", as "a ""b"" c")`, false
+	case errors.Is(pe.Err, csv.ErrQuote) && pe.StartLine != pe.Line:
+		return fmt.Sprintf("a quoted cell opened on this line is not closed properly (the reader got lost at line %d); check the quotes", pe.Line), true
+	case errors.Is(pe.Err, csv.ErrQuote) && d.utf8.atEOF(d.r) && int64(pe.Column) >= d.utf8.lastLineLen():
+		// The error is on the file's last line. encoding/csv gives a quote that is
+		// still open at the end of the file the column just past the end of that
+		// line; a closing quote followed by text, the column of that quote, which
+		// has at least one byte after it.
+		return "a quoted cell opened on this line is never closed (the file ends inside it); check the quotes", true
 	case errors.Is(pe.Err, csv.ErrQuote):
-		return `a quoted cell is followed by text before the next delimiter`
+		return `a quoted cell is followed by text before the next delimiter`, false
 	default:
-		return pe.Err.Error()
+		return pe.Err.Error(), false
 	}
 }

@@ -2,7 +2,6 @@ package job
 
 import (
 	"errors"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -40,31 +39,59 @@ func Retryable(err error) bool {
 	return true
 }
 
-// ParseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date, relative to
-// now. It reports false for an absent or unreadable value; a date in the past is 0.
+// ParseRetryAfter reads a Retry-After header: delay-seconds (RFC 9110: ASCII digits; a
+// decimal fraction such as "1.5" is tolerated) or an HTTP date, relative to now. It
+// reports false for an absent or unreadable value (a sign, an exponent, "Inf"); a date in
+// the past is 0. Either form is capped at RetryAfterCap, however far off it points.
 func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0, false
 	}
-	if secs, err := strconv.ParseFloat(v, 64); err == nil {
-		if math.IsNaN(secs) || secs < 0 {
-			return 0, false
-		}
-		if secs > RetryAfterCap.Seconds() {
-			return RetryAfterCap, true
-		}
-		return time.Duration(secs * float64(time.Second)), true
+	if d, ok := parseDelaySeconds(v); ok {
+		return d, true
 	}
 	t, err := http.ParseTime(v)
 	if err != nil {
 		return 0, false
 	}
-	d := t.Sub(now)
-	if d < 0 {
-		d = 0
+	d := t.Sub(now) // saturates at the extremes of time.Duration
+	return min(max(d, 0), RetryAfterCap), true
+}
+
+// parseDelaySeconds reads 1*DIGIT ["." 1*DIGIT], capped at RetryAfterCap: an overlong
+// run of digits is a long wait, not an unreadable one.
+func parseDelaySeconds(v string) (time.Duration, bool) {
+	whole, frac, hasFrac := strings.Cut(v, ".")
+	if !allDigits(whole) || (hasFrac && !allDigits(frac)) {
+		return 0, false
+	}
+	whole = strings.TrimLeft(whole, "0")
+	capSecs := int64(RetryAfterCap / time.Second)
+	if len(whole) > len(strconv.FormatInt(capSecs, 10)) {
+		return RetryAfterCap, true
+	}
+	secs, _ := strconv.ParseInt("0"+whole, 10, 64)
+	if secs >= capSecs {
+		return RetryAfterCap, true
+	}
+	d := time.Duration(secs) * time.Second
+	for i, scale := 0, time.Second/10; i < len(frac) && scale > 0; i, scale = i+1, scale/10 {
+		d += time.Duration(frac[i]-'0') * scale
 	}
 	return d, true
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // Backoff is the wait before attempt+1, after attempt (1-based) failed: exponential
