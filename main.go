@@ -426,9 +426,9 @@ func (nopCloser) Close() error { return nil }
 // dryRunMode is --dry-run: a boolean flag that also takes a mode, as kubectl's does.
 type dryRunMode string
 
-func (d *dryRunMode) String() string { return string(*d) }
+func (d *dryRunMode) String() string   { return string(*d) }
 func (d *dryRunMode) IsBoolFlag() bool { return true }
-func (d *dryRunMode) on() bool        { return *d == "client" }
+func (d *dryRunMode) on() bool         { return *d == "client" }
 func (d *dryRunMode) Set(s string) error {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "true", "1", "client", "yes":
@@ -445,12 +445,12 @@ func (d *dryRunMode) Set(s string) error {
 
 type config struct {
 	plan, reportPath, baseURL, keyFile, resume, nullToken, logFormat, logLevel string
-	dryRun                                                                      dryRunMode
-	rate                                                                        float64
-	burst, workers, maxAttempts, maxErrors, shards, shardIndex                  int
-	timeout                                                                     time.Duration
-	skipInvalid, sandbox, showVersion                                           bool
-	started                                                                     time.Time
+	dryRun                                                                     dryRunMode
+	rate                                                                       float64
+	burst, workers, maxAttempts, maxErrors, shards, shardIndex                 int
+	timeout                                                                    time.Duration
+	skipInvalid, sandbox, showVersion                                          bool
+	started                                                                    time.Time
 }
 
 func (c *config) reportName() string {
