@@ -1,0 +1,825 @@
+package job_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"testing/iotest"
+	"unicode/utf8"
+
+	"reassign/job"
+)
+
+// openString serves an in-memory plan, as many times as it is asked.
+func openString(s string) func() (io.ReadCloser, error) {
+	return func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(s)), nil }
+}
+
+// openOneByte serves a plan one byte per Read, so every peek and every multi-byte
+// character crosses a read boundary.
+func openOneByte(b []byte) func() (io.ReadCloser, error) {
+	return func() (io.ReadCloser, error) {
+		return io.NopCloser(iotest.OneByteReader(bytes.NewReader(b))), nil
+	}
+}
+
+func openFile(path string) func() (io.ReadCloser, error) {
+	return func() (io.ReadCloser, error) { return os.Open(path) }
+}
+
+// got is one row as Each yields it.
+type got struct {
+	Row      job.Row
+	Problems []job.Problem
+}
+
+func (g got) String() string { return fmt.Sprintf("%+v %v", g.Row, g.Problems) }
+
+// each collects every row Each yields and checks it against what ReadPlan counted.
+func each(t *testing.T, p *job.Plan) []got {
+	t.Helper()
+	var out []got
+	var problems []job.Problem
+	invalid := 0
+	err := p.Each(func(r job.Row, pr []job.Problem) error {
+		if n := len(out); n > 0 && r.Line <= out[n-1].Row.Line {
+			t.Errorf("Each: row on line %d after a row on line %d", r.Line, out[n-1].Row.Line)
+		}
+		for _, x := range pr {
+			if x.Line != r.Line {
+				t.Errorf("Each: row on line %d has a problem for line %d: %v", r.Line, x.Line, x)
+			}
+		}
+		if len(pr) > 0 {
+			invalid++
+		}
+		problems = append(problems, pr...)
+		out = append(out, got{r, pr})
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Each: %v", err)
+	}
+	if len(out) != p.Rows {
+		t.Errorf("Each yielded %d rows, ReadPlan counted %d", len(out), p.Rows)
+	}
+	if invalid != p.Invalid {
+		t.Errorf("Each yielded %d invalid rows, ReadPlan counted %d", invalid, p.Invalid)
+	}
+	if !equalProblems(problems, p.Problems) {
+		t.Errorf("Each's problems differ from ReadPlan's:\n each: %q\n read: %q", problems, p.Problems)
+	}
+	return out
+}
+
+func equalProblems(a, b []job.Problem) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func mustRead(t *testing.T, open func() (io.ReadCloser, error), opts job.PlanOptions) *job.Plan {
+	t.Helper()
+	p, err := job.ReadPlan(open, opts)
+	if err != nil {
+		t.Fatalf("ReadPlan: %v", err)
+	}
+	return p
+}
+
+func planError(t *testing.T, open func() (io.ReadCloser, error), opts job.PlanOptions) []job.Problem {
+	t.Helper()
+	p, err := job.ReadPlan(open, opts)
+	var pe *job.PlanError
+	if !errors.As(err, &pe) {
+		t.Fatalf("ReadPlan: want a *PlanError, got %v (plan %+v)", err, p)
+	}
+	if p != nil {
+		t.Errorf("ReadPlan returned a plan with its error: %+v", p)
+	}
+	return pe.Problems
+}
+
+func set(s string) job.Field { return job.Field{Raw: s} }
+
+func null(s string) job.Field { return job.Field{Raw: s, Null: true} }
+
+// The rows every exporter variant in testdata/plans holds, without their lines.
+var variantRows = []job.Row{
+	{ID: "PN_001", AgentID: set("agt_A1"), Nickname: set("Front desk"), Label: set("support")},
+	{ID: "PN_002", AgentID: null("null"), Label: set("sales")},
+	{ID: "PN-003", Nickname: set("Café Müller")},
+	{ID: "PN_004", AgentID: set("agt_B2"), Nickname: set("Smith, John")},
+	{ID: "PN_005"},
+}
+
+func TestReadPlanExporterVariants(t *testing.T) {
+	tests := []struct {
+		file    string
+		lines   []int // line of each of variantRows
+		ignored []string
+		extra   []got // invalid rows besides variantRows, by line
+	}{
+		{file: "plain.csv", lines: []int{2, 3, 4, 5, 6}},
+		{file: "excel_csv_utf8.csv", lines: []int{2, 3, 4, 5, 6}},
+		{file: "libreoffice_semicolon.csv", lines: []int{2, 3, 4, 5, 6}},
+		{file: "tab.tsv", lines: []int{2, 3, 4, 5, 6}},
+		{file: "spaces_and_case.csv", lines: []int{2, 3, 4, 5, 6}},
+		{file: "extra_columns.csv", lines: []int{2, 3, 4, 5, 6}, ignored: []string{"phone_number", "status", "country_code"}},
+		{file: "blank_lines.csv", lines: []int{5, 8, 10, 12, 14}},
+		{file: "multiline_cell.csv", lines: []int{2, 3, 7, 8, 9}, extra: []got{{
+			Row:      job.Row{Line: 4, ID: "PN_009", Nickname: set("Front\ndesk\nsecond floor")},
+			Problems: []job.Problem{{Line: 4, Reason: "nickname runs over 3 lines (a quote left open?)"}},
+		}}},
+	}
+	for _, tt := range tests {
+		path := filepath.Join("testdata", "plans", tt.file)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []got
+		for i, r := range variantRows {
+			r.Line = tt.lines[i]
+			want = append(want, got{Row: r})
+		}
+		var wantProblems []job.Problem
+		for _, x := range tt.extra {
+			wantProblems = append(wantProblems, x.Problems...)
+			at := 0
+			for at < len(want) && want[at].Row.Line < x.Row.Line {
+				at++
+			}
+			want = append(want[:at], append([]got{x}, want[at:]...)...)
+		}
+		opens := map[string]func() (io.ReadCloser, error){
+			"file":       openFile(path),
+			"one byte":   openOneByte(data),
+			"half reads": func() (io.ReadCloser, error) { return io.NopCloser(iotest.HalfReader(bytes.NewReader(data))), nil },
+		}
+		for how, open := range opens {
+			t.Run(tt.file+"/"+how, func(t *testing.T) {
+				t.Parallel()
+				p := mustRead(t, open, job.PlanOptions{})
+				if p.Rows != len(want) || p.Invalid != len(tt.extra) {
+					t.Errorf("Rows, Invalid = %d, %d; want %d, %d", p.Rows, p.Invalid, len(want), len(tt.extra))
+				}
+				if !equalProblems(p.Problems, wantProblems) {
+					t.Errorf("Problems = %q, want %q", p.Problems, wantProblems)
+				}
+				if !reflect.DeepEqual(p.Ignored, tt.ignored) {
+					t.Errorf("Ignored = %q, want %q", p.Ignored, tt.ignored)
+				}
+				rows := each(t, p)
+				if !reflect.DeepEqual(rows, want) {
+					t.Errorf("rows:\n got %v\nwant %v", rows, want)
+				}
+			})
+		}
+	}
+}
+
+func TestReadPlanEmptyAndNull(t *testing.T) {
+	const plan = "id,agent_id,nickname,label\n" +
+		"p1,,,\n" + // 2: nothing sent
+		"p2,null,null,x\n" + // 3
+		"p3,NULL,Null,\n" + // 4
+		"p4,  nUlL  ,\"null\",\n" + // 5: trimmed, quoted: still the token
+		"p5,nullify,null-ish,nul\n" + // 6: not the token
+		"p6,\"\",\"  \",\"\"\n" // 7: quoted empties are empty
+	tests := []struct {
+		name  string
+		opts  job.PlanOptions
+		extra string
+		want  []job.Row
+		probs []job.Problem
+	}{
+		{
+			name: "default token",
+			want: []job.Row{
+				{Line: 2, ID: "p1"},
+				{Line: 3, ID: "p2", AgentID: null("null"), Nickname: null("null"), Label: set("x")},
+				{Line: 4, ID: "p3", AgentID: null("NULL"), Nickname: null("Null")},
+				{Line: 5, ID: "p4", AgentID: null("nUlL"), Nickname: null("null")},
+				{Line: 6, ID: "p5", AgentID: set("nullify"), Nickname: set("null-ish"), Label: set("nul")},
+				{Line: 7, ID: "p6"},
+			},
+		},
+		{
+			name: "explicit null token is the default",
+			opts: job.PlanOptions{NullToken: "null"},
+			want: []job.Row{
+				{Line: 2, ID: "p1"},
+				{Line: 3, ID: "p2", AgentID: null("null"), Nickname: null("null"), Label: set("x")},
+				{Line: 4, ID: "p3", AgentID: null("NULL"), Nickname: null("Null")},
+				{Line: 5, ID: "p4", AgentID: null("nUlL"), Nickname: null("null")},
+				{Line: 6, ID: "p5", AgentID: set("nullify"), Nickname: set("null-ish"), Label: set("nul")},
+				{Line: 7, ID: "p6"},
+			},
+		},
+		{
+			name:  "custom token",
+			opts:  job.PlanOptions{NullToken: "<Clear>"},
+			extra: "p7,<CLEAR>,<clear>,\n", // 8
+			want: []job.Row{
+				{Line: 2, ID: "p1"},
+				// "null" is now an ordinary string: a valid agent id, a nickname.
+				{Line: 3, ID: "p2", AgentID: set("null"), Nickname: set("null"), Label: set("x")},
+				{Line: 4, ID: "p3", AgentID: set("NULL"), Nickname: set("Null")},
+				{Line: 5, ID: "p4", AgentID: set("nUlL"), Nickname: set("null")},
+				{Line: 6, ID: "p5", AgentID: set("nullify"), Nickname: set("null-ish"), Label: set("nul")},
+				{Line: 7, ID: "p6"},
+				{Line: 8, ID: "p7", AgentID: null("<CLEAR>"), Nickname: null("<clear>")},
+			},
+		},
+		{
+			name:  "null label is invalid",
+			extra: "p7,,,null\np8,,,NULL\n", // 8, 9
+			want: []job.Row{
+				{Line: 2, ID: "p1"},
+				{Line: 3, ID: "p2", AgentID: null("null"), Nickname: null("null"), Label: set("x")},
+				{Line: 4, ID: "p3", AgentID: null("NULL"), Nickname: null("Null")},
+				{Line: 5, ID: "p4", AgentID: null("nUlL"), Nickname: null("null")},
+				{Line: 6, ID: "p5", AgentID: set("nullify"), Nickname: set("null-ish"), Label: set("nul")},
+				{Line: 7, ID: "p6"},
+				{Line: 8, ID: "p7", Label: null("null")},
+				{Line: 9, ID: "p8", Label: null("NULL")},
+			},
+			probs: []job.Problem{
+				{Line: 8, Reason: "label cannot be null: the API takes no null label"},
+				{Line: 9, Reason: "label cannot be NULL: the API takes no null label"},
+			},
+		},
+		{
+			name:  "custom token null label is invalid",
+			opts:  job.PlanOptions{NullToken: "-"},
+			extra: "p7,,,-\n",
+			want: []job.Row{
+				{Line: 2, ID: "p1"},
+				{Line: 3, ID: "p2", AgentID: set("null"), Nickname: set("null"), Label: set("x")},
+				{Line: 4, ID: "p3", AgentID: set("NULL"), Nickname: set("Null")},
+				{Line: 5, ID: "p4", AgentID: set("nUlL"), Nickname: set("null")},
+				{Line: 6, ID: "p5", AgentID: set("nullify"), Nickname: set("null-ish"), Label: set("nul")},
+				{Line: 7, ID: "p6"},
+				{Line: 8, ID: "p7", Label: null("-")},
+			},
+			probs: []job.Problem{{Line: 8, Reason: "label cannot be -: the API takes no null label"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := mustRead(t, openString(plan+tt.extra), tt.opts)
+			if !equalProblems(p.Problems, tt.probs) {
+				t.Errorf("Problems = %q, want %q", p.Problems, tt.probs)
+			}
+			rows := each(t, p)
+			if len(rows) != len(tt.want) {
+				t.Fatalf("%d rows, want %d: %v", len(rows), len(tt.want), rows)
+			}
+			for i, g := range rows {
+				if g.Row != tt.want[i] {
+					t.Errorf("row %d:\n got %+v\nwant %+v", i, g.Row, tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestFieldAndRow(t *testing.T) {
+	if (job.Field{}).Set() {
+		t.Error("empty field is Set")
+	}
+	if !(job.Field{Raw: "null", Null: true}).Set() {
+		t.Error("null field is not Set: a null must be sent")
+	}
+	if (job.Row{ID: "p1"}).HasChanges() {
+		t.Error("row with no fields has changes")
+	}
+	for _, r := range []job.Row{
+		{ID: "p1", AgentID: null("null")},
+		{ID: "p1", Nickname: set("x")},
+		{ID: "p1", Label: set("x")},
+	} {
+		if !r.HasChanges() {
+			t.Errorf("%+v has no changes", r)
+		}
+	}
+	if s := (job.Problem{Line: 7, Reason: "bad"}).String(); s != "line 7: bad" {
+		t.Errorf("Problem.String = %q", s)
+	}
+	if s := (job.Problem{Reason: "bad"}).String(); s != "bad" {
+		t.Errorf("Problem.String without line = %q", s)
+	}
+	pe := &job.PlanError{Problems: []job.Problem{{Line: 2, Reason: "a"}, {Line: 5, Reason: "b"}}}
+	if s := pe.Error(); s != "line 2: a\nline 5: b" {
+		t.Errorf("PlanError.Error = %q", s)
+	}
+}
+
+const (
+	notUTF8   = `not UTF-8 text (the file looks like a Windows-1252 or Latin-1 export); save the spreadsheet as "CSV UTF-8" and try again`
+	bareQuote = `a " inside a cell that is not quoted (quote the whole cell and double the inner ", as "a ""b"" c")`
+	afterQuot = `a quoted cell is followed by text before the next delimiter`
+	noRows    = "the plan has a header but no rows"
+	emptyPlan = "the plan is empty: it needs a header line naming at least an id column"
+)
+
+// TestReadPlanRefused covers plans that cannot be read at all: a *PlanError, no plan.
+func TestReadPlanRefused(t *testing.T) {
+	tests := []struct {
+		name string
+		plan string
+		want []job.Problem
+	}{
+		{"empty file", "", []job.Problem{{Reason: emptyPlan}}},
+		{"only a BOM", "\xef\xbb\xbf", []job.Problem{{Reason: emptyPlan}}},
+		{"only blank lines", "\n\r\n  \n,,,\n\t\n", []job.Problem{{Reason: emptyPlan}}},
+		{"header only", "id,agent_id\n", []job.Problem{{Reason: noRows}}},
+		{"header only, no newline", "\xef\xbb\xbfid", []job.Problem{{Reason: noRows}}},
+		{"header and blank rows", "id,agent_id\n\n,\n  ,  \n\n", []job.Problem{{Reason: noRows}}},
+		{"no id column", "agent_id,nickname\nagt_1,x\n", []job.Problem{{Line: 1,
+			Reason: "header: no id column (the header has: agent_id, nickname); the plan needs id and at least one of agent_id, nickname, label"}}},
+		{"no id column after blank lines", "\n\nphone_number;Nickname\n+1;x\n", []job.Problem{{Line: 3,
+			Reason: "header: no id column (the header has: phone_number, nickname); the plan needs id and at least one of agent_id, nickname, label"}}},
+		{"no id column, names with line ends", "\"a\nb\",,nick\x01\n", []job.Problem{{Line: 1,
+			Reason: `header: no id column (the header has: "a\nb", cell 2, "nick\x01"); the plan needs id and at least one of agent_id, nickname, label`}}},
+		{"id column twice", "id,agent_id, ID \np1,a,p2\n", []job.Problem{{Line: 1, Reason: "header: column id appears twice"}}},
+		{"utf-16 LE", "\xff\xfei\x00d\x00\n\x00", []job.Problem{{
+			Reason: `the plan is UTF-16 text (Excel's "Unicode Text"); save it as "CSV UTF-8" and try again`}}},
+		{"utf-16 BE", "\xfe\xff\x00i\x00d\x00\n", []job.Problem{{
+			Reason: `the plan is UTF-16 text (Excel's "Unicode Text"); save it as "CSV UTF-8" and try again`}}},
+		{"latin-1 in a row", "id,nickname\np1,Cafe\np2,Caf\xe9\np3,Z\xfcrich\n", []job.Problem{{Line: 3, Reason: notUTF8}}},
+		{"latin-1 in the header", "id,nick\xe9\np1,x\n", []job.Problem{{Line: 1, Reason: notUTF8}}},
+		{"latin-1 on a cell's 2nd line", "id,nickname\np1,\"Front\nCaf\xe9\"\n", []job.Problem{{Line: 3, Reason: notUTF8}}},
+		{"latin-1 after an earlier invalid row", "id,nickname\n../x,ok\np2,\x01\np3,Caf\xe9\n", []job.Problem{{Line: 4, Reason: notUTF8}}},
+		{"latin-1 in a row with a bare quote", "id,nickname\np1,ok\np2,Caf\xe9 \"Bon\"\np3,ok\n", []job.Problem{{Line: 3, Reason: notUTF8}}},
+		{"windows-1252 quotes", "id,nickname\np1,\x93Front desk\x94\n", []job.Problem{{Line: 2, Reason: notUTF8}}},
+		{"truncated utf-8 at the end", "id,nickname\np1,Caf\xc3", []job.Problem{{Line: 2, Reason: notUTF8}}},
+		{"old Mac line ends", "id,nickname\rp1,x\rp2,y\r", []job.Problem{{Line: 1,
+			Reason: `lines end in a bare carriage return (old Mac format); save the spreadsheet as "CSV UTF-8" and try again`}}},
+		{"unterminated quote swallows rows", "id,agent_id,nickname,label\np1,a,ok,\np2,agt_1,\"Front desk,support\np3,null,,sales\np4,,Reception,\n",
+			[]job.Problem{{Line: 3, Reason: "a quoted cell opened on this line is not closed properly (the reader got lost at line 5); check the quotes"}}},
+		{"unterminated quote on the last line", "id,nickname\np1,ok\np2,\"Front desk\n",
+			[]job.Problem{{Line: 3, Reason: "a quoted cell opened on this line is never closed (the file ends inside it); check the quotes"}}},
+		{"unterminated quote on the last line, no newline", "id,nickname\np1,ok\np2,\"Front desk",
+			[]job.Problem{{Line: 3, Reason: "a quoted cell opened on this line is never closed (the file ends inside it); check the quotes"}}},
+		{"unterminated quote on the last line, after blank lines", "id,nickname\np1,ok\n\n\r\n\np2,\"Front desk\n",
+			[]job.Problem{{Line: 6, Reason: "a quoted cell opened on this line is never closed (the file ends inside it); check the quotes"}}},
+		{"unterminated quote on the last line, CRLF", "id,nickname\r\np1,ok\r\np2,\"Front desk\r\n",
+			[]job.Problem{{Line: 3, Reason: "a quoted cell opened on this line is never closed (the file ends inside it); check the quotes"}}},
+		{"unterminated quote, blank lines after", "id,nickname\np1,ok\np2,\"Front desk\n\n\n",
+			[]job.Problem{{Line: 3, Reason: "a quoted cell opened on this line is not closed properly (the reader got lost at line 5); check the quotes"}}},
+		{"unterminated empty quote", "id,nickname\np1,\"",
+			[]job.Problem{{Line: 2, Reason: "a quoted cell opened on this line is never closed (the file ends inside it); check the quotes"}}},
+		{"unterminated quote in the header", "\xef\xbb\xbf\"id\";\"nickname\np1;x\n",
+			[]job.Problem{{Line: 1, Reason: "header: a quoted cell opened on this line is not closed properly (the reader got lost at line 2); check the quotes"}}},
+		{"bare quote in the header", "id,nick\"name\np1,x\n", []job.Problem{{Line: 1, Reason: "header: " + bareQuote}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			for how, open := range map[string]func() (io.ReadCloser, error){
+				"string": openString(tt.plan), "one byte": openOneByte([]byte(tt.plan)),
+			} {
+				got := planError(t, open, job.PlanOptions{})
+				if !equalProblems(got, tt.want) {
+					t.Errorf("%s: problems\n got %q\nwant %q", how, got, tt.want)
+				}
+			}
+		})
+	}
+}
+
+func TestReadPlanRefusedFiles(t *testing.T) {
+	for file, want := range map[string][]job.Problem{
+		"latin1.csv": {{Line: 3, Reason: notUTF8}},
+		"utf16.csv":  {{Reason: `the plan is UTF-16 text (Excel's "Unicode Text"); save it as "CSV UTF-8" and try again`}},
+		"unterminated_quote.csv": {{Line: 2,
+			Reason: "a quoted cell opened on this line is not closed properly (the reader got lost at line 4); check the quotes"}},
+	} {
+		got := planError(t, openFile(filepath.Join("testdata", "plans", file)), job.PlanOptions{})
+		if !equalProblems(got, want) {
+			t.Errorf("%s: problems\n got %q\nwant %q", file, got, want)
+		}
+		if msg := (&job.PlanError{Problems: got}).Error(); file == "latin1.csv" && !strings.HasPrefix(msg, "line 3: ") || file != "unterminated_quote.csv" && !strings.Contains(msg, `"CSV UTF-8"`) {
+			t.Errorf("%s: message %q does not name the line and CSV UTF-8", file, msg)
+		}
+	}
+}
+
+// TestReadPlanOddHeader: an ignored column whose name holds a line end is named, quoted,
+// in a one-line reason; a header cell with no name is neither read nor listed.
+func TestReadPlanOddHeader(t *testing.T) {
+	p := mustRead(t, openString("id,\"nick\nname\",\n\np1,\x01,x\n"), job.PlanOptions{})
+	want := []job.Problem{{4, `"nick\nname" has a control character (U+0001)`}}
+	if !equalProblems(p.Problems, want) {
+		t.Errorf("Problems\n got %q\nwant %q", p.Problems, want)
+	}
+	if !reflect.DeepEqual(p.Ignored, []string{"nick\nname"}) {
+		t.Errorf("Ignored = %q", p.Ignored)
+	}
+	each(t, p)
+}
+
+func TestReadPlanOpenError(t *testing.T) {
+	boom := errors.New("boom")
+	_, err := job.ReadPlan(func() (io.ReadCloser, error) { return nil, boom }, job.PlanOptions{})
+	if !errors.Is(err, boom) {
+		t.Errorf("ReadPlan: %v, want the open error", err)
+	}
+	_, err = job.ReadPlan(func() (io.ReadCloser, error) {
+		return io.NopCloser(io.MultiReader(strings.NewReader("id,nickname\np1,x\n"), iotest.ErrReader(boom))), nil
+	}, job.PlanOptions{})
+	var pe *job.PlanError
+	if !errors.Is(err, boom) || errors.As(err, &pe) {
+		t.Errorf("ReadPlan over a failing reader: %v, want the read error, not a PlanError", err)
+	}
+}
+
+func idReason(id string) string {
+	return fmt.Sprintf("id %s is not a phone number id (letters, digits, _ and -, at most 128)", strconv.Quote(id))
+}
+
+func agentReason(id string) string {
+	return fmt.Sprintf("agent_id %s is not an agent id (letters, digits, _ and -, at most 128)", strconv.Quote(id))
+}
+
+// TestReadPlanRowProblems covers invalid rows: the plan reads, and every problem is
+// listed with its line.
+func TestReadPlanRowProblems(t *testing.T) {
+	long := strings.Repeat("a", 128)
+	tests := []struct {
+		name string
+		plan string // after the header "id,agent_id,nickname,label\n" (line 1)
+		rows int
+		want []job.Problem
+	}{
+		{"valid", "p1,agt_1,x,y\n" + long + "," + long + ",,\nA-z_09,,,\n", 3, nil},
+		{"id ..", "..,,,\n", 1, []job.Problem{{2, idReason("..")}}},
+		{"id with /", "p/1,,,\n", 1, []job.Problem{{2, idReason("p/1")}}},
+		{"id with ?", "p1?x=1,,,\n", 1, []job.Problem{{2, idReason("p1?x=1")}}},
+		{"id with %", "p%2F1,,,\n", 1, []job.Problem{{2, idReason("p%2F1")}}},
+		{"id with a space", "p 1,,,\n", 1, []job.Problem{{2, idReason("p 1")}}},
+		{"id with a dot", "p.1,,,\n", 1, []job.Problem{{2, idReason("p.1")}}},
+		{"id non-ASCII letter", "pé1,,,\n", 1, []job.Problem{{2, idReason("pé1")}}},
+		{"id with NUL", "p\x001,,,\n", 1, []job.Problem{
+			{2, "id has a control character (U+0000)"}, {2, idReason("p\x001")}}},
+		{"id of 129", long + "b,,,\n", 1, []job.Problem{{2, idReason(long[:40] + "…")}}},
+		{"id empty", ",agt_1,,\n", 1, []job.Problem{{2, "id is empty"}}},
+		{"id is the null token", "null,,,\n", 1, nil},
+		{"agent ..", "p1,..,,\n", 1, []job.Problem{{2, agentReason("..")}}},
+		{"agent with /", "p1,agt/1,,\n", 1, []job.Problem{{2, agentReason("agt/1")}}},
+		{"agent with ?", "p1,agt?1,,\n", 1, []job.Problem{{2, agentReason("agt?1")}}},
+		{"agent with %", "p1,agt%1,,\n", 1, []job.Problem{{2, agentReason("agt%1")}}},
+		{"agent with a space", "p1,agt 1,,\n", 1, []job.Problem{{2, agentReason("agt 1")}}},
+		{"agent with NUL", "p1,agt\x00,,\n", 1, []job.Problem{
+			{2, "agent_id has a control character (U+0000)"}, {2, agentReason("agt\x00")}}},
+		{"agent of 129", "p1," + long + "b,,\n", 1, []job.Problem{{2, agentReason(long[:40] + "…")}}},
+		{"nickname of 255", "p1,," + strings.Repeat("n", 255) + ",\n", 1, nil},
+		{"nickname of 256", "p1,," + strings.Repeat("n", 256) + ",\n", 1, []job.Problem{{2, "nickname is 256 characters, at most 255"}}},
+		{"nickname of 255 Devanagari", "p1,," + strings.Repeat("क", 255) + ",\n", 1, nil},
+		{"nickname of 256 Devanagari", "p1,," + strings.Repeat("क", 256) + ",\n", 1, []job.Problem{{2, "nickname is 256 characters, at most 255"}}},
+		{"nickname of 255 emoji", "p1,," + strings.Repeat("😀", 255) + ",\n", 1, nil},
+		{"nickname of 255 and spaces", "p1,,  " + strings.Repeat("n", 255) + "  ,\n", 1, nil},
+		{"control in nickname", "p1,,a\x01b,\n", 1, []job.Problem{{2, "nickname has a control character (U+0001)"}}},
+		{"tab in nickname", "p1,,a\tb,\n", 1, []job.Problem{{2, "nickname has a control character (U+0009)"}}},
+		{"DEL in label", "p1,,,a\x7fb\n", 1, []job.Problem{{2, "label has a control character (U+007F)"}}},
+		{"C1 control in label", "p1,,,a\u0085b\n", 1, []job.Problem{{2, "label has a control character (U+0085)"}}},
+		{"escape in id", "p\x1b1,,,\n", 1, []job.Problem{{2, "id has a control character (U+001B)"}, {2, idReason("p\x1b1")}}},
+		{"CR inside a cell", "p1,,a\rb,\n", 1, []job.Problem{{2, "nickname has a control character (U+000D)"}}},
+		{"newline inside a quoted cell", "p1,,\"a\nb\",\np2,,,\n", 2, []job.Problem{{2, "nickname runs over 2 lines (a quote left open?)"}}},
+		{"controls in several cells", "p1,\x02,\x03,\n", 1, []job.Problem{
+			{2, "agent_id has a control character (U+0002)"},
+			{2, "nickname has a control character (U+0003)"},
+			{2, agentReason("\x02")}}},
+		{"more cells than the header", "p1,a,b,c,d\np2,a,b,c\n", 2, []job.Problem{{2, "5 cells, but the header has 4"}}},
+		{"more cells, the extra one empty", "p1,a,b,c,\n", 1, []job.Problem{{2, "5 cells, but the header has 4"}}},
+		{"control in an extra cell", "p1,a,b,c,\x01\n", 1, []job.Problem{
+			{2, "5 cells, but the header has 4"}, {2, "cell 5 has a control character (U+0001)"}}},
+		{"fewer cells read as empty", "p1\np2,agt_1\n", 2, nil},
+		{"bare quote", "p1,,Front \"desk\",\np2,,,\n", 2, []job.Problem{{2, bareQuote}}},
+		{"bare quote in the first cell", "p\"1,,,\np2,,,\n", 2, []job.Problem{{2, bareQuote}}},
+		{"text after a closing quote", "p1,,\"Front\" desk,\np2,,,\n", 2, []job.Problem{{2, afterQuot}}},
+		{"text after a closing quote on the last line", "p1,,,\n\n\np2,,\"Front\"x", 2, []job.Problem{{5, afterQuot}}},
+		{"text after a closing quote on the last line, CRLF", "p1,,,\r\n\r\np2,,\"Front\"x\r\n", 2, []job.Problem{{4, afterQuot}}},
+		{"text after a closing quote, then blank lines", "p1,,\"Front\"x\n\n\n", 1, []job.Problem{{2, afterQuot}}},
+		{"text after a closing quote in the first cell", "\"p1\"x,,,\np2,,,\n", 2, []job.Problem{{2, afterQuot}}},
+		{"space before a quote", "p1, \"Front desk\",,\n", 1, []job.Problem{{2, bareQuote}}},
+		{"duplicate ids", "p1,,,\np2,,,\np1,,,\np3,,,\np2,,,\np1,,,\n", 6, []job.Problem{
+			{2, "id p1 is also on lines 4, 7"},
+			{3, "id p2 is also on line 6"},
+			{4, "id p1 is also on lines 2, 7"},
+			{6, "id p2 is also on line 3"},
+			{7, "id p1 is also on lines 2, 4"}}},
+		{"duplicate after trimming", "p1,,,\n  p1  ,,,\n", 2, []job.Problem{
+			{2, "id p1 is also on line 3"}, {3, "id p1 is also on line 2"}}},
+		{"ids differ in case", "p1,,,\nP1,,,\n", 2, nil},
+		{"duplicate invalid ids", "a/b,,,\na/b,,,\n", 2, []job.Problem{
+			{2, idReason("a/b")}, {2, `id "a/b" is also on line 3`},
+			{3, idReason("a/b")}, {3, `id "a/b" is also on line 2`}}},
+		{"duplicate ids with a line end", "\"a\nb\",,,\n\"a\nb\",,,\n", 2, []job.Problem{
+			{2, "id runs over 2 lines (a quote left open?)"}, {2, idReason("a\nb")}, {2, `id "a\nb" is also on line 4`},
+			{4, "id runs over 2 lines (a quote left open?)"}, {4, idReason("a\nb")}, {4, `id "a\nb" is also on line 2`}}},
+		{"duplicates across blank lines and a multi-line cell", "p1,,\"a\nb\",\n\n,,,\np1,,,\n", 2, []job.Problem{
+			{2, "nickname runs over 2 lines (a quote left open?)"}, {2, "id p1 is also on line 6"},
+			{6, "id p1 is also on line 2"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := mustRead(t, openString("id,agent_id,nickname,label\n"+tt.plan), job.PlanOptions{})
+			if p.Rows != tt.rows {
+				t.Errorf("Rows = %d, want %d", p.Rows, tt.rows)
+			}
+			if !equalProblems(p.Problems, tt.want) {
+				t.Errorf("Problems\n got %q\nwant %q", p.Problems, tt.want)
+			}
+			lines := map[int]bool{}
+			for _, x := range tt.want {
+				lines[x.Line] = true
+			}
+			if p.Invalid != len(lines) {
+				t.Errorf("Invalid = %d, want %d", p.Invalid, len(lines))
+			}
+			each(t, p)
+		})
+	}
+}
+
+// TestReadPlanAllProblemsAtOnce reads a plan with many kinds of invalid rows: every
+// problem is listed, in plan order, with the plan's own line numbers.
+func TestReadPlanAllProblemsAtOnce(t *testing.T) {
+	p := mustRead(t, openFile("testdata/plans/invalid_rows.csv"), job.PlanOptions{})
+	want := []job.Problem{
+		{2, "id PN_001 is also on lines 4, 12"},
+		{3, agentReason("agt/../x")},
+		{4, "id PN_001 is also on lines 2, 12"},
+		{5, idReason("../etc")},
+		{6, "label cannot be NULL: the API takes no null label"},
+		{7, bareQuote},
+		{8, "5 cells, but the header has 4"},
+		{10, "id is empty"},
+		{11, "nickname has a control character (U+0009)"},
+		{12, "id PN_001 is also on lines 2, 4"},
+	}
+	if !equalProblems(p.Problems, want) {
+		t.Errorf("Problems\n got %q\nwant %q", p.Problems, want)
+	}
+	if p.Rows != 11 || p.Invalid != 10 {
+		t.Errorf("Rows, Invalid = %d, %d; want 11, 10", p.Rows, p.Invalid)
+	}
+	rows := each(t, p)
+	var lines []int
+	for _, g := range rows {
+		lines = append(lines, g.Row.Line)
+	}
+	if want := []int{2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}; !reflect.DeepEqual(lines, want) {
+		t.Errorf("lines %v, want %v", lines, want)
+	}
+	if r := rows[4].Row; r.Nickname != set(`Front "A" desk`) || r.Label != null("NULL") {
+		t.Errorf("line 6: %+v", r)
+	}
+	if r := rows[7].Row; r != (job.Row{Line: 9, ID: "PN_006", AgentID: set("agt_B2")}) || len(rows[7].Problems) != 0 {
+		t.Errorf("line 9 (fewer cells): %v", rows[7])
+	}
+	msg := (&job.PlanError{Problems: p.Problems}).Error()
+	if !strings.HasPrefix(msg, "line 2: id PN_001 is also on lines 4, 12\nline 3: ") || strings.Count(msg, "\n") != len(want)-1 {
+		t.Errorf("PlanError text:\n%s", msg)
+	}
+}
+
+// TestPlanEach checks that Each re-reads the plan, yields the same rows every time, and
+// stops calling back on the first error.
+func TestPlanEach(t *testing.T) {
+	data, err := os.ReadFile("testdata/plans/invalid_rows.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opens := 0
+	open := func() (io.ReadCloser, error) {
+		opens++
+		return io.NopCloser(bytes.NewReader(data)), nil
+	}
+	p := mustRead(t, open, job.PlanOptions{})
+	first := each(t, p)
+	second := each(t, p)
+	if opens != 3 {
+		t.Errorf("plan opened %d times for ReadPlan and two Each, want 3", opens)
+	}
+	if !reflect.DeepEqual(first, second) {
+		t.Errorf("2nd Each differs:\n%v\n%v", first, second)
+	}
+	if !reflect.DeepEqual(p.Ignored, []string(nil)) {
+		t.Errorf("Ignored = %q", p.Ignored)
+	}
+
+	stop := errors.New("stop")
+	calls := 0
+	err = p.Each(func(r job.Row, _ []job.Problem) error {
+		calls++
+		if r.Line == 4 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || calls != 3 {
+		t.Errorf("Each = %v after %d calls, want stop after 3", err, calls)
+	}
+
+	boom := errors.New("boom")
+	opens2 := 0
+	p2 := mustRead(t, func() (io.ReadCloser, error) {
+		if opens2++; opens2 > 1 {
+			return nil, boom
+		}
+		return io.NopCloser(bytes.NewReader(data)), nil
+	}, job.PlanOptions{})
+	if err := p2.Each(func(job.Row, []job.Problem) error { return nil }); !errors.Is(err, boom) {
+		t.Errorf("Each with a failing open = %v, want boom", err)
+	}
+}
+
+// TestPlanEachDuplicatesNeedReadPlan: a duplicate's problem is known only once the
+// whole plan is read, and Each reports it on the row itself, first occurrence included.
+func TestPlanEachDuplicates(t *testing.T) {
+	p := mustRead(t, openString("id,nickname\np1,a\np2,b\np1,c\n"), job.PlanOptions{})
+	rows := each(t, p)
+	want := []got{
+		{job.Row{Line: 2, ID: "p1", Nickname: set("a")}, []job.Problem{{2, "id p1 is also on line 4"}}},
+		{job.Row{Line: 3, ID: "p2", Nickname: set("b")}, nil},
+		{job.Row{Line: 4, ID: "p1", Nickname: set("c")}, []job.Problem{{4, "id p1 is also on line 2"}}},
+	}
+	if !reflect.DeepEqual(rows, want) {
+		t.Errorf("rows\n got %v\nwant %v", rows, want)
+	}
+}
+
+// TestReadPlanLarge reads a plan bigger than every read buffer, with a multi-line cell
+// and a duplicate far apart, and checks the lines stay physical.
+func TestReadPlanLarge(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("\xef\xbb\xbfid;agent_id;nickname\r\n")
+	line := 1
+	for i := range 20000 {
+		line++
+		switch i {
+		case 100:
+			fmt.Fprintf(&b, "p%d;agt_1;\"two\r\nlines\"\r\n", i)
+			line++
+		case 5000:
+			b.WriteString("\r\n")
+			continue
+		default:
+			fmt.Fprintf(&b, "p%d;agt_1;Désk %d\r\n", i, i)
+		}
+	}
+	b.WriteString("p7;;\r\n")
+	line++
+	p := mustRead(t, openString(b.String()), job.PlanOptions{})
+	want := []job.Problem{
+		{9, "id p7 is also on line " + strconv.Itoa(line)},
+		{102, "nickname runs over 2 lines (a quote left open?)"},
+		{line, "id p7 is also on line 9"},
+	}
+	if !equalProblems(p.Problems, want) || p.Rows != 20000 {
+		t.Errorf("Rows %d, Problems %q\nwant 20000, %q", p.Rows, p.Problems, want)
+	}
+	rows := each(t, p)
+	if last := rows[len(rows)-1].Row; last.Line != line || last.ID != "p7" {
+		t.Errorf("last row %+v, want p7 on line %d", last, line)
+	}
+	// rows[10000] is p10001: p5000 was a blank line; the cell on line 102 took two.
+	if r := rows[10000].Row; r.ID != "p10001" || r.Line != 10001+3 || r.Nickname != set("Désk 10001") {
+		t.Errorf("row 10000: %+v", r)
+	}
+}
+
+var validID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+
+func hasControl(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) }) >= 0
+}
+
+// FuzzReadPlan feeds arbitrary bytes through ReadPlan and Each.
+func FuzzReadPlan(f *testing.F) {
+	files, err := filepath.Glob(filepath.Join("testdata", "plans", "*"))
+	if err != nil || len(files) == 0 {
+		f.Fatalf("no seed plans: %v", err)
+	}
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		lines := bytes.Count(data, []byte("\n"))
+		if len(data) > 0 && data[len(data)-1] != '\n' {
+			lines++
+		}
+		inRange := func(what string, x job.Problem) {
+			if x.Line < 0 || x.Line > lines {
+				t.Fatalf("%s: problem on line %d of a %d-line plan: %v", what, x.Line, lines, x)
+			}
+		}
+		open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+		p, err := job.ReadPlan(open, job.PlanOptions{})
+		if err != nil {
+			var pe *job.PlanError
+			if !errors.As(err, &pe) {
+				t.Fatalf("ReadPlan of bytes in memory: %v, want a *PlanError", err)
+			}
+			if p != nil || len(pe.Problems) == 0 {
+				t.Fatalf("ReadPlan: plan %v, error %q", p, pe)
+			}
+			for _, x := range pe.Problems {
+				inRange("PlanError", x)
+				if strings.ContainsAny(x.Reason, "\r\n") || x.Reason == "" {
+					t.Fatalf("reason %q is not one line", x.Reason)
+				}
+			}
+			return
+		}
+		if p.Rows < 1 || p.Invalid < 0 || p.Invalid > p.Rows {
+			t.Fatalf("Rows %d, Invalid %d", p.Rows, p.Invalid)
+		}
+		for i, x := range p.Problems {
+			if strings.ContainsAny(x.Reason, "\r\n") || x.Reason == "" {
+				t.Fatalf("reason %q is not one line", x.Reason)
+			}
+			if x.Line < 1 {
+				t.Fatalf("row problem without a line: %v", x)
+			}
+			inRange("Problems", x)
+			if i > 0 && x.Line < p.Problems[i-1].Line {
+				t.Fatalf("problems out of order: %v", p.Problems)
+			}
+		}
+		var problems []job.Problem
+		n, last, invalid := 0, 0, 0
+		err = p.Each(func(r job.Row, pr []job.Problem) error {
+			n++
+			if r.Line <= last {
+				t.Fatalf("row on line %d after line %d", r.Line, last)
+			}
+			last = r.Line
+			if r.Line > lines {
+				t.Fatalf("row on line %d of a %d-line plan", r.Line, lines)
+			}
+			for _, x := range pr {
+				if x.Line != r.Line {
+					t.Fatalf("row on line %d has a problem for line %d", r.Line, x.Line)
+				}
+			}
+			problems = append(problems, pr...)
+			if len(pr) > 0 {
+				invalid++
+				return nil
+			}
+			// A row with no problem must be safe to send.
+			if !validID.MatchString(r.ID) {
+				t.Fatalf("valid row with id %q", r.ID)
+			}
+			if r.AgentID.Set() && !r.AgentID.Null && !validID.MatchString(r.AgentID.Raw) {
+				t.Fatalf("valid row with agent_id %q", r.AgentID.Raw)
+			}
+			if r.Label.Null {
+				t.Fatalf("valid row with a null label")
+			}
+			if n := utf8.RuneCountInString(r.Nickname.Raw); n > job.MaxNicknameLen {
+				t.Fatalf("valid row with a nickname of %d", n)
+			}
+			for _, c := range []string{r.ID, r.AgentID.Raw, r.Nickname.Raw, r.Label.Raw} {
+				if !utf8.ValidString(c) || hasControl(c) || c != strings.TrimSpace(c) {
+					t.Fatalf("valid row with cell %q", c)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("Each after a successful ReadPlan: %v", err)
+		}
+		if n != p.Rows || invalid != p.Invalid {
+			t.Fatalf("Each yielded %d rows, %d invalid; ReadPlan counted %d, %d", n, invalid, p.Rows, p.Invalid)
+		}
+		if !equalProblems(problems, p.Problems) {
+			t.Fatalf("Each's problems differ from ReadPlan's:\n each: %q\n read: %q", problems, p.Problems)
+		}
+	})
+}

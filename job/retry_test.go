@@ -1,0 +1,293 @@
+package job
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestRetryable(t *testing.T) {
+	api := func(code int) error { return &APIError{StatusCode: code, Message: "x"} }
+	cases := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"408", api(408), true},
+		{"429", api(429), true},
+		{"500", api(500), true},
+		{"502", api(502), true},
+		{"503", api(503), true},
+		{"504", api(504), true},
+		{"wrapped 503", fmt.Errorf("attempt 2: %w", api(503)), true},
+		{"400", api(400), false},
+		{"401", api(401), false},
+		{"403", api(403), false},
+		{"404", api(404), false},
+		{"409", api(409), false},
+		{"410", api(410), false},
+		{"422", api(422), false},
+		{"wrapped 404", fmt.Errorf("row: %w", api(404)), false},
+		{"301", api(301), false},
+		{"302", api(302), false},
+		{"303", api(303), false},
+		{"304", api(304), false},
+		{"307", api(307), false},
+		{"308", api(308), false},
+		{"200 as error", api(200), false},
+		{"connection refused", &url.Error{Op: "Patch", URL: "https://x", Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}, true},
+		{"connection reset", errors.New(`Patch "https://x": read tcp: connection reset by peer`), true},
+		{"EOF", &url.Error{Op: "Patch", URL: "https://x", Err: io.EOF}, true},
+		{"unexpected EOF", io.ErrUnexpectedEOF, true},
+		{"deadline", context.DeadlineExceeded, true},
+		{"client timeout", &url.Error{Op: "Patch", URL: "https://x", Err: errors.New("context deadline exceeded (Client.Timeout exceeded while awaiting headers)")}, true},
+		{"dns", &net.DNSError{Err: "no such host", Name: "api.dialnexa.com"}, true},
+	}
+	for _, tc := range cases {
+		if got := Retryable(tc.err); got != tc.want {
+			t.Errorf("Retryable(%s: %v) = %v, want %v", tc.name, tc.err, got, tc.want)
+		}
+	}
+	// Every 4xx but 408 and 429 is final.
+	for code := 400; code < 500; code++ {
+		want := code == 408 || code == 429
+		if got := Retryable(api(code)); got != want {
+			t.Errorf("Retryable(%d) = %v, want %v", code, got, want)
+		}
+	}
+	for code := 300; code < 400; code++ {
+		if Retryable(api(code)) {
+			t.Errorf("Retryable(%d) = true", code)
+		}
+	}
+}
+
+var retryNow = time.Date(2025, time.March, 1, 10, 0, 0, 0, time.UTC) // a Saturday
+
+func TestRetryParseRetryAfter(t *testing.T) {
+	date := func(d time.Duration) string { return retryNow.Add(d).Format(http.TimeFormat) }
+	cases := []struct {
+		in     string
+		want   time.Duration
+		wantOK bool
+	}{
+		{"3", 3 * time.Second, true},
+		{"0", 0, true},
+		{"00", 0, true},
+		{" 5 ", 5 * time.Second, true},
+		{"\t7\r\n", 7 * time.Second, true},
+		{"1.5", 1500 * time.Millisecond, true},
+		{"59", 59 * time.Second, true},
+		{"60", 60 * time.Second, true},
+		{"61", RetryAfterCap, true},
+		{"3600", RetryAfterCap, true},
+		{"99999999999999999999999999", RetryAfterCap, true},
+		{strings.Repeat("9", 400), RetryAfterCap, true},
+		{"120.5", RetryAfterCap, true},
+		{"-1", 0, false},
+		{"-0", 0, false},
+		{"+5", 0, false},
+		{"abc", 0, false},
+		{"", 0, false},
+		{"   ", 0, false},
+		{"5s", 0, false},
+		{"5 6", 0, false},
+		{"5,6", 0, false},
+		{"1.", 0, false},
+		{".5", 0, false},
+		{"1.2.3", 0, false},
+		{"1e3", 0, false},
+		{"1e400", 0, false},
+		{"Inf", 0, false},
+		{"+Inf", 0, false},
+		{"NaN", 0, false},
+		{"0x10", 0, false},
+		{"1_000", 0, false},
+		{"٣", 0, false}, // an Arabic-Indic digit is not a DIGIT
+		{date(30 * time.Second), 30 * time.Second, true},
+		{date(59 * time.Second), 59 * time.Second, true},
+		{date(0), 0, true},
+		{date(-time.Hour), 0, true},
+		{date(-100 * 24 * 365 * time.Hour), 0, true},
+		{date(2 * time.Minute), RetryAfterCap, true},
+		{date(24 * 365 * time.Hour), RetryAfterCap, true},
+		{"Sat, 01 Mar 2025 10:00:12 GMT", 12 * time.Second, true},
+		{"  Sat, 01 Mar 2025 10:00:12 GMT  ", 12 * time.Second, true},
+		{"Fri, 31 Dec 9999 23:59:59 GMT", RetryAfterCap, true},
+		{"Saturday, 01-Mar-25 10:00:20 GMT", 20 * time.Second, true}, // RFC 850
+		{"Saturday, 01-Mar-25 09:00:20 GMT", 0, true},
+		{"Sat Mar  1 10:00:45 2025", 45 * time.Second, true}, // asctime
+		{"Sat Mar  1 11:00:45 2025", RetryAfterCap, true},
+		{"Sat, 01 Mar 2025 10:00:12", 0, false},
+		{"2025-03-01T10:00:12Z", 0, false},
+		{"Sat, 32 Mar 2025 10:00:12 GMT", 0, false},
+	}
+	for _, tc := range cases {
+		got, ok := ParseRetryAfter(tc.in, retryNow)
+		if got != tc.want || ok != tc.wantOK {
+			t.Errorf("ParseRetryAfter(%q) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.wantOK)
+		}
+	}
+	// The date is measured from the given now, not the clock.
+	past := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
+	if got, ok := ParseRetryAfter(past.Add(9*time.Second).Format(http.TimeFormat), past); got != 9*time.Second || !ok {
+		t.Errorf("relative to now: %v, %v", got, ok)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	var calls []int64
+	maxRnd := func(n int64) int64 {
+		calls = append(calls, n)
+		if n <= 0 {
+			t.Fatalf("rnd called with n = %d (rand.Int64N panics)", n)
+		}
+		return n - 1
+	}
+	minRnd := func(n int64) int64 {
+		if n <= 0 {
+			t.Fatalf("rnd called with n = %d (rand.Int64N panics)", n)
+		}
+		return 0
+	}
+	ceilings := []struct {
+		attempt int
+		ceiling time.Duration
+	}{
+		{1, 500 * time.Millisecond},
+		{2, time.Second},
+		{3, 2 * time.Second},
+		{4, 4 * time.Second},
+		{5, 8 * time.Second},
+		{6, 16 * time.Second},
+		{7, 30 * time.Second},
+		{8, 30 * time.Second},
+		{15, 30 * time.Second},
+		{16, 30 * time.Second},
+		{17, 30 * time.Second},
+		{33, 30 * time.Second},
+		{63, 30 * time.Second},
+		{64, 30 * time.Second},
+		{65, 30 * time.Second},
+		{1000, 30 * time.Second},
+		{math.MaxInt32, 30 * time.Second},
+		{math.MaxInt, 30 * time.Second},
+		{0, 500 * time.Millisecond},
+		{-1, 500 * time.Millisecond},
+		{math.MinInt, 500 * time.Millisecond},
+	}
+	for _, tc := range ceilings {
+		calls = calls[:0]
+		got := Backoff(tc.attempt, 0, maxRnd)
+		// Full jitter reaches the ceiling (or one tick under it, for a [0, ceiling) draw).
+		if got > tc.ceiling || got < tc.ceiling-time.Nanosecond {
+			t.Errorf("Backoff(%d) max = %v, want the ceiling %v", tc.attempt, got, tc.ceiling)
+		}
+		if len(calls) != 1 {
+			t.Errorf("Backoff(%d) called rnd %d times", tc.attempt, len(calls))
+		}
+		if got := Backoff(tc.attempt, 0, minRnd); got != 0 {
+			t.Errorf("Backoff(%d) min = %v, want 0 (full jitter)", tc.attempt, got)
+		}
+	}
+
+	// Retry-After wins when it is longer than the drawn wait, and is capped at 60 s.
+	ra := []struct {
+		attempt    int
+		retryAfter time.Duration
+		rnd        func(int64) int64
+		want       time.Duration
+	}{
+		{1, 3 * time.Second, maxRnd, 3 * time.Second},
+		{1, 3 * time.Second, minRnd, 3 * time.Second},
+		{5, time.Second, maxRnd, 8 * time.Second},
+		{5, time.Second, minRnd, time.Second},
+		{7, 45 * time.Second, maxRnd, 45 * time.Second},
+		{7, 60 * time.Second, maxRnd, 60 * time.Second},
+		{7, 90 * time.Second, maxRnd, RetryAfterCap},
+		{1, time.Hour, minRnd, RetryAfterCap},
+		{1, time.Duration(math.MaxInt64), minRnd, RetryAfterCap},
+		{3, -5 * time.Second, minRnd, 0},
+		{3, -5 * time.Second, maxRnd, 2 * time.Second},
+		{0, 0, minRnd, 0},
+	}
+	for _, tc := range ra {
+		got := Backoff(tc.attempt, tc.retryAfter, tc.rnd)
+		if d := got - tc.want; d < -time.Nanosecond || d > 0 {
+			t.Errorf("Backoff(%d, %v) = %v, want %v", tc.attempt, tc.retryAfter, got, tc.want)
+		}
+	}
+
+	// With the real generator every wait is within [0, ceiling] and the draws spread.
+	for attempt := 1; attempt <= 10; attempt++ {
+		ceiling := min(BackoffCap, BackoffBase<<(attempt-1))
+		var lo, hi time.Duration = ceiling, 0
+		for range 2000 {
+			d := Backoff(attempt, 0, rand.Int64N)
+			if d < 0 || d > ceiling {
+				t.Fatalf("Backoff(%d) = %v outside [0, %v]", attempt, d, ceiling)
+			}
+			lo, hi = min(lo, d), max(hi, d)
+		}
+		if lo > ceiling/10 || hi < ceiling*9/10 {
+			t.Errorf("Backoff(%d) draws span [%v, %v] of [0, %v]: not full jitter", attempt, lo, hi, ceiling)
+		}
+	}
+}
+
+func TestBackoffParsedRetryAfter(t *testing.T) {
+	// The run feeds ParseRetryAfter into Backoff; an absurd header still waits at most 60 s.
+	for _, h := range []string{"86400", "Fri, 31 Dec 9999 23:59:59 GMT", "garbage"} {
+		ra, _ := ParseRetryAfter(h, retryNow)
+		if got := Backoff(1, ra, rand.Int64N); got < 0 || got > RetryAfterCap {
+			t.Errorf("Retry-After %q: wait %v", h, got)
+		}
+	}
+}
+
+func FuzzParseRetryAfter(f *testing.F) {
+	for _, s := range []string{
+		"3", "0", " 5 ", "1.5", "-1", "abc", "", "120", "1e9", "NaN", "Inf", "+5", "0x10",
+		strings.Repeat("9", 40),
+		"Sat, 01 Mar 2025 10:00:12 GMT", "Fri, 31 Dec 9999 23:59:59 GMT", "Thu, 01 Jan 1970 00:00:00 GMT",
+		"Saturday, 01-Mar-25 10:00:20 GMT", "Sat Mar  1 10:00:45 2025",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		d, ok := ParseRetryAfter(v, retryNow)
+		if d < 0 {
+			t.Fatalf("ParseRetryAfter(%q) = %v: negative", v, d)
+		}
+		if ok && d > RetryAfterCap {
+			t.Fatalf("ParseRetryAfter(%q) = %v: over the cap %v", v, d, RetryAfterCap)
+		}
+		if !ok && d != 0 {
+			t.Fatalf("ParseRetryAfter(%q) = %v, false: want 0 when not ok", v, d)
+		}
+		// A plain run of ASCII digits is always a valid delay-seconds.
+		if s := strings.TrimSpace(v); s != "" && strings.Trim(s, "0123456789") == "" && !ok {
+			t.Fatalf("ParseRetryAfter(%q) refused delay-seconds", v)
+		}
+		// The answer depends on v and now only.
+		if d2, ok2 := ParseRetryAfter(v, retryNow); d2 != d || ok2 != ok {
+			t.Fatalf("ParseRetryAfter(%q) not deterministic", v)
+		}
+		// Backoff never goes negative or past the cap whatever the header said.
+		if w := Backoff(3, d, func(n int64) int64 { return n - 1 }); w < 0 || w > RetryAfterCap {
+			t.Fatalf("Backoff with Retry-After %q = %v", v, w)
+		}
+	})
+}
