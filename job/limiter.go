@@ -76,7 +76,9 @@ func (l *Limiter) Throttled() {
 		next = min(next, l.current*0.9) // always slow down
 	}
 	l.lastCut, l.lastRise = now, now
-	l.set(max(next, 1))
+	// A floor of 1/s (a zero limit would strand every waiter), but never above the rate
+	// already in force: a ceiling under 1/s is the user's.
+	l.set(max(next, min(1, l.current)))
 }
 
 func (l *Limiter) set(r rate.Limit) {

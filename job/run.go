@@ -172,7 +172,7 @@ func (r *Runner) Run(ctx context.Context, each Each, record func(Result) error) 
 		}
 	}()
 
-	st := &runState{r: r, slots: slots, reqCtx: reqCtx}
+	st := &runState{r: r, slots: slots, reqCtx: reqCtx, stop: stop}
 	readErr := each(func(row Row, problems []Problem) error {
 		res := Result{Row: row}
 		switch {
@@ -243,6 +243,8 @@ type runState struct {
 	r      *Runner
 	slots  chan struct{}
 	reqCtx context.Context
+	// stop ends the sending at once, with the reason as Summary.Stopped.
+	stop context.CancelCauseFunc
 
 	errRows atomic.Int64 // rows not_found, rejected or forbidden
 
@@ -277,7 +279,6 @@ attempts:
 			start = r.Now()
 		}
 		up, err := r.Client.Patch(st.reqCtx, row.ID, res.Body)
-		<-st.slots
 		last = err
 		var apiErr *APIError
 		switch {
@@ -297,6 +298,22 @@ attempts:
 				r.Limiter.Success() // answered, not rate limited: the rate is fine
 			}
 		}
+		// An answer that stops the run stops it now, while this row still holds its slot:
+		// no other worker may send with a refused key or past --max-errors in the meantime.
+		if err != nil && !Retryable(err) {
+			switch o, _ := classify(err); o {
+			case Unauthorized:
+				stopRun = ErrKeyRefused
+			case NotFound, Rejected, Forbidden:
+				if n := st.errRows.Add(1); r.MaxErrors > 0 && n >= int64(r.MaxErrors) && stopRun == nil {
+					stopRun = ErrMaxErrors
+				}
+			}
+		}
+		if stopRun != nil {
+			st.stop(stopRun)
+		}
+		<-st.slots
 		if err == nil || !Retryable(err) || attempt == r.MaxAttempts || st.reqCtx.Err() != nil {
 			break
 		}
@@ -331,14 +348,6 @@ attempts:
 		res.Error += " (the run stopped before another attempt)"
 	case st.reqCtx.Err() != nil:
 		res.Error += " (cut off: the run was stopping and the drain time ran out)"
-	}
-	switch res.Outcome {
-	case Unauthorized:
-		return res, ErrKeyRefused
-	case NotFound, Rejected, Forbidden:
-		if n := st.errRows.Add(1); r.MaxErrors > 0 && n >= int64(r.MaxErrors) && stopRun == nil {
-			stopRun = ErrMaxErrors
-		}
 	}
 	return res, stopRun
 }
