@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -110,24 +111,50 @@ func execute(ctx context.Context, cfg *config, log zerolog.Logger, bar *report.B
 		}
 		return exitBug, err
 	}
+	runner := &job.Runner{
+		Client:        env.client,
+		Limiter:       job.NewLimiter(cfg.rate, cfg.burst, time.Now),
+		Workers:       cfg.workers,
+		MaxAttempts:   cfg.maxAttempts,
+		MaxErrors:     cfg.maxErrors,
+		DryRun:        cfg.dryRun != dryRunNone,
+		Drain:         20 * time.Second,
+		ProgressEvery: 10 * time.Second,
+		Now:           time.Now,
+		Sleep:         job.SleepContext,
+		Rand:          mrand.Int64N,
+		Log:           log,
+	}
+	if cfg.export {
+		return export(ctx, cfg, log, runner, env, stdout)
+	}
 	log.Info().Str("event", "start").Str("version", buildVersion()).
-		Str("plan", cfg.plan).Str("report", cfg.reportName()).Str("dry_run", cfg.dryRun.String()).
+		Str("plan", cfg.plan).Str("report", cfg.reportName()).Str("dry_run", string(cfg.dryRun)).
 		Float64("rate", cfg.rate).Int("burst", cfg.burst).Int("workers", cfg.workers).
 		Int("max_attempts", cfg.maxAttempts).Str("timeout", cfg.timeout.String()).Str("base_url", env.baseURL).
 		Str("key_source", env.keySource).Str("resume", cfg.resume).Bool("skip_invalid", cfg.skipInvalid).
 		Str("null_token", cfg.nullToken).Int("max_errors", cfg.maxErrors).Int("shards", cfg.shards).
-		Int("shard_index", cfg.shardIndex).Bool("sandbox", cfg.sandbox).Msg("reassign starting")
+		Int("shard_index", cfg.shardIndex).Bool("snapshot", cfg.snapshotWanted()).Str("undo_plan", cfg.undoPlan).
+		Bool("sandbox", cfg.sandbox).Msg("reassign starting")
 
-	plan, err := job.ReadPlan(env.openPlan, job.PlanOptions{NullToken: cfg.nullToken})
+	plan, err := readPlan(env, cfg, log, nil)
 	if err != nil {
-		var pe *job.PlanError
-		if errors.As(err, &pe) {
-			for _, p := range pe.Problems {
-				log.Error().Str("event", "invalid_plan").Int("line", p.Line).Msg(p.String())
-			}
-			return exitPlan, fmt.Errorf("the plan cannot be read; nothing was sent")
-		}
 		return exitPlan, err
+	}
+	if cfg.snapshotWanted() {
+		// The agent check: one read, then the plan validated again with what it says.
+		agents, err := runner.ReadAgents(ctx, env.reader)
+		switch {
+		case err != nil && cfg.snapshotNeeded():
+			return exitConfig, fmt.Errorf("read the workspace's agents: %v; %s needs it, nothing was sent", err, cfg.snapshotNeeder())
+		case err != nil:
+			log.Warn().Str("event", "agents").Str("error", err.Error()).Msg("could not read the workspace's agents; going on without the agent check")
+		default:
+			log.Info().Str("event", "agents").Int("agents", len(agents)).Msg("workspace agents read")
+			if plan, err = readPlan(env, cfg, log, func(id string) bool { return agents[id] }); err != nil {
+				return exitPlan, err
+			}
+		}
 	}
 	log.Info().Str("event", "plan").Int("rows", plan.Rows).Int("invalid", plan.Invalid).
 		Strs("ignored_columns", plan.Ignored).Msg("plan read")
@@ -139,8 +166,21 @@ func execute(ctx context.Context, cfg *config, log zerolog.Logger, bar *report.B
 			return exitPlan, fmt.Errorf("%d of %d rows are invalid; nothing was sent (fix them, or pass --skip-invalid to run the others)", plan.Invalid, plan.Rows)
 		}
 	}
+	if cfg.snapshotWanted() {
+		snap, err := runner.ReadSnapshot(ctx, env.reader, plan.MayContain)
+		switch {
+		case err != nil && cfg.snapshotNeeded():
+			return exitConfig, fmt.Errorf("read the workspace's numbers: %v; %s needs them, nothing was sent", err, cfg.snapshotNeeder())
+		case err != nil:
+			log.Warn().Str("event", "snapshot").Str("error", err.Error()).Msg("could not read the workspace's numbers; going on without the snapshot (every row is sent)")
+		default:
+			runner.Snapshot = snap
+			log.Info().Str("event", "snapshot").Int("numbers", snap.Seen).Int("kept", snap.Len()).
+				Int("requests", snap.Requests).Msg("workspace snapshot read")
+		}
+	}
 
-	out, reportPath, err := openReport(cfg, stdout)
+	out, reportPath, err := createOutput(cfg.reportName(), stdout)
 	if err != nil {
 		return exitConfig, err
 	}
@@ -149,20 +189,28 @@ func execute(ctx context.Context, cfg *config, log zerolog.Logger, bar *report.B
 	if err != nil {
 		return exitConfig, fmt.Errorf("write report %s: %w", reportPath, err)
 	}
-
-	runner := &job.Runner{
-		Client:        env.client,
-		Limiter:       job.NewLimiter(cfg.rate, cfg.burst, time.Now),
-		Workers:       cfg.workers,
-		MaxAttempts:   cfg.maxAttempts,
-		MaxErrors:     cfg.maxErrors,
-		DryRun:        cfg.dryRun.on(),
-		Drain:         20 * time.Second,
-		ProgressEvery: 10 * time.Second,
-		Now:           time.Now,
-		Sleep:         job.SleepContext,
-		Rand:          mrand.Int64N,
-		Log:           log,
+	record := rw.Write
+	if cfg.undoPlan != "" {
+		undoOut, _, err := createOutput(cfg.undoPlan, stdout)
+		if err != nil {
+			return exitConfig, err
+		}
+		defer undoOut.Close()
+		undo, err := report.NewUndoWriter(undoOut, cfg.nullToken)
+		if err != nil {
+			return exitConfig, fmt.Errorf("write undo plan %s: %w", cfg.undoPlan, err)
+		}
+		record = func(res job.Result) error {
+			if err := rw.Write(res); err != nil || res.Outcome != job.Updated || res.Before == nil {
+				return err
+			}
+			kept, err := undo.Write(res.Row, *res.Before)
+			if kept {
+				log.Warn().Str("event", "undo_keeps_label").Int("line", res.Row.Line).Str("id", res.Row.ID).
+					Msg("the label was empty before and the API takes no null label: the undo plan keeps the new label")
+			}
+			return err
+		}
 	}
 	if env.applied != nil {
 		runner.Done = env.applied.Has
@@ -188,7 +236,7 @@ func execute(ctx context.Context, cfg *config, log zerolog.Logger, bar *report.B
 			return fn(r, problems)
 		})
 	}
-	sum, runErr := runner.Run(ctx, each, rw.Write)
+	sum, runErr := runner.Run(ctx, each, record)
 	if bar != nil {
 		bar.Clear()
 	}
@@ -203,6 +251,65 @@ func execute(ctx context.Context, cfg *config, log zerolog.Logger, bar *report.B
 	}
 	logSummary(log, sum, reportPath, code, cfg.sandbox)
 	return code, nil
+}
+
+// readPlan reads and validates the plan, logging each problem of an unreadable one.
+func readPlan(env *runEnv, cfg *config, log zerolog.Logger, agentKnown func(string) bool) (*job.Plan, error) {
+	plan, err := job.ReadPlan(env.openPlan, job.PlanOptions{NullToken: cfg.nullToken, AgentKnown: agentKnown})
+	var pe *job.PlanError
+	if errors.As(err, &pe) {
+		for _, p := range pe.Problems {
+			log.Error().Str("event", "invalid_plan").Int("line", p.Line).Msg(p.String())
+		}
+		return nil, fmt.Errorf("the plan cannot be read; nothing was sent")
+	}
+	return plan, err
+}
+
+// export writes the workspace as a plan-shaped CSV (`reassign export`).
+func export(ctx context.Context, cfg *config, log zerolog.Logger, runner *job.Runner, env *runEnv, stdout io.Writer) (int, error) {
+	out, path, err := createOutput(cfg.out, stdout)
+	if err != nil {
+		return exitConfig, err
+	}
+	defer out.Close()
+	ew, err := report.NewExportWriter(out)
+	if err != nil {
+		return exitConfig, fmt.Errorf("write %s: %w", path, err)
+	}
+	numbers := 0
+	var writeErr error
+	filter := job.ListFilter{CountryCode: cfg.countryCode, Type: cfg.numberType}
+	requests, err := runner.EachNumber(ctx, env.reader, filter, func(n job.PhoneNumber) {
+		numbers++
+		if writeErr == nil {
+			writeErr = ew.Write(n)
+		}
+	})
+	if err == nil {
+		err = writeErr
+	}
+	if err == nil {
+		err = ew.Close()
+	}
+	if err == nil {
+		err = out.Close()
+	}
+	if err != nil {
+		var apiErr *job.APIError
+		switch {
+		case errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden):
+			return exitKey, fmt.Errorf("export: the API refused the key: %v", err)
+		case errors.As(err, &apiErr) || ctx.Err() == nil:
+			return exitTemp, fmt.Errorf("export: %v (%s is incomplete)", err, path)
+		default:
+			return exitTemp, fmt.Errorf("export interrupted (%s is incomplete)", path)
+		}
+	}
+	log.Info().Str("event", "summary").Int("numbers", numbers).Int("requests", requests).Str("out", path).
+		Int("exit_code", exitOK).Bool("sandbox", cfg.sandbox).
+		Msgf("exported %d numbers to %s in %d requests", numbers, path, requests)
+	return exitOK, nil
 }
 
 // exitCode picks the code of §7: 75 (interrupted) > 77 > 75 (failed rows) > 3.
@@ -286,6 +393,7 @@ func round1(f float64) float64 {
 type runEnv struct {
 	openPlan  func() (io.ReadCloser, error)
 	client    job.Patcher
+	reader    job.Reader
 	applied   *report.Applied
 	baseURL   string
 	keySource string
@@ -302,9 +410,16 @@ func (e *runEnv) close() {
 // plan source and client. Nothing is sent.
 func setup(cfg *config, log zerolog.Logger, getenv func(string) string, stdin io.Reader) (*runEnv, error) {
 	env := &runEnv{baseURL: cfg.baseURL}
-	if cfg.reportPath != "-" {
-		if _, err := os.Stat(cfg.reportName()); err == nil {
-			return env, fail(exitConfig, "report %s already exists; it is never overwritten (pass another --report)", cfg.reportName())
+	outputs := map[string]string{"report": cfg.reportName(), "undo plan": cfg.undoPlan}
+	if cfg.export {
+		outputs = map[string]string{"output": cfg.out}
+	}
+	for what, path := range outputs {
+		if path == "" || path == "-" {
+			continue
+		}
+		if _, err := os.Stat(path); err == nil {
+			return env, fail(exitConfig, "%s %s already exists; it is never overwritten (choose another name)", what, path)
 		}
 	}
 	var key job.Secret
@@ -330,7 +445,7 @@ func setup(cfg *config, log zerolog.Logger, getenv func(string) string, stdin io
 	default:
 		key, env.keySource = job.Secret(strings.TrimSpace(getenv("DIALNEXA_API_KEY"))), "env"
 	}
-	if key == "" && !cfg.dryRun.on() {
+	if key == "" && cfg.dryRun != dryRunClient {
 		return env, fail(exitConfig, "no API key: set DIALNEXA_API_KEY or --api-key-file (or try --sandbox)")
 	}
 	if strings.ContainsFunc(string(key), func(r rune) bool { return r < 0x21 || r == 0x7f }) {
@@ -341,19 +456,18 @@ func setup(cfg *config, log zerolog.Logger, getenv func(string) string, stdin io
 	if err != nil {
 		return env, fail(exitConfig, "%v", err)
 	}
-	env.client = client
+	env.client, env.reader = client, client
+	if cfg.export {
+		return env, nil
+	}
 
 	if cfg.resume != "" {
-		f, err := os.Open(cfg.resume)
+		applied, files, err := readResume(cfg.resume)
 		if err != nil {
-			return env, fail(exitConfig, "read resume report: %v", err)
+			return env, err
 		}
-		env.applied, err = report.ReadApplied(f)
-		f.Close()
-		if err != nil {
-			return env, fail(exitPlan, "read resume report %s: %v", cfg.resume, err)
-		}
-		log.Info().Str("event", "resume").Str("from", cfg.resume).Int("applied", env.applied.Len()).Msg("rows an earlier run applied will be skipped")
+		env.applied = applied
+		log.Info().Str("event", "resume").Str("from", cfg.resume).Int("reports", files).Int("applied", applied.Len()).Msg("rows an earlier run applied will be skipped")
 	}
 
 	env.openPlan = func() (io.ReadCloser, error) { return os.Open(cfg.plan) }
@@ -382,18 +496,42 @@ func newTransport(workers int) *http.Transport {
 	return t
 }
 
-// openReport creates the report file, refusing to overwrite one; "-" is stdout.
-func openReport(cfg *config, stdout io.Writer) (io.WriteCloser, string, error) {
-	if cfg.reportPath == "-" {
+// readResume reads --resume: one earlier report, or every *.csv report in a folder (as
+// the pods of a retried Kubernetes Job leave them; an empty folder resumes nothing).
+func readResume(path string) (*report.Applied, int, error) {
+	files := []string{path}
+	if st, err := os.Stat(path); err != nil {
+		return nil, 0, fail(exitConfig, "read resume report: %v", err)
+	} else if st.IsDir() {
+		files, _ = filepath.Glob(filepath.Join(path, "*.csv"))
+	}
+	all := report.NewApplied()
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, 0, fail(exitConfig, "read resume report: %v", err)
+		}
+		applied, err := report.ReadApplied(f)
+		f.Close()
+		if err != nil {
+			return nil, 0, fail(exitPlan, "read resume report %s: %v", name, err)
+		}
+		all.Merge(applied)
+	}
+	return all, len(files), nil
+}
+
+// createOutput creates a file the run writes, refusing to overwrite one; "-" is stdout.
+func createOutput(name string, stdout io.Writer) (io.WriteCloser, string, error) {
+	if name == "-" {
 		return nopCloser{stdout}, "-", nil
 	}
-	name := cfg.reportName()
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if errors.Is(err, os.ErrExist) {
-		return nil, name, fmt.Errorf("report %s already exists; it is never overwritten (pass another --report)", name)
+		return nil, name, fmt.Errorf("%s already exists; it is never overwritten (choose another name)", name)
 	}
 	if err != nil {
-		return nil, name, fmt.Errorf("create report: %w", err)
+		return nil, name, fmt.Errorf("create %s: %w", name, err)
 	}
 	return &syncCloser{f: f}, name, nil
 }
@@ -426,31 +564,58 @@ func (nopCloser) Close() error { return nil }
 // dryRunMode is --dry-run: a boolean flag that also takes a mode, as kubectl's does.
 type dryRunMode string
 
+const (
+	dryRunNone   dryRunMode = "none"
+	dryRunClient dryRunMode = "client" // offline: no request at all
+	dryRunServer dryRunMode = "server" // reads the workspace, sends no write
+)
+
 func (d *dryRunMode) String() string   { return string(*d) }
 func (d *dryRunMode) IsBoolFlag() bool { return true }
-func (d *dryRunMode) on() bool         { return *d == "client" }
 func (d *dryRunMode) Set(s string) error {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "true", "1", "client", "yes":
-		*d = "client"
+		*d = dryRunClient
 	case "false", "0", "none", "no", "":
-		*d = "none"
+		*d = dryRunNone
 	case "server":
-		return errors.New(`"server" (a dry run against the workspace) is not available yet; use --dry-run for an offline one`)
+		*d = dryRunServer
 	default:
-		return fmt.Errorf("%q: want true, false or client", s)
+		return fmt.Errorf("%q: want true (offline), server (against the workspace) or false", s)
 	}
 	return nil
 }
 
 type config struct {
 	plan, reportPath, baseURL, keyFile, resume, nullToken, logFormat, logLevel string
+	undoPlan                                                                   string
 	dryRun                                                                     dryRunMode
 	rate                                                                       float64
 	burst, workers, maxAttempts, maxErrors, shards, shardIndex                 int
 	timeout                                                                    time.Duration
-	skipInvalid, sandbox, showVersion                                          bool
+	skipInvalid, sandbox, showVersion, noSnapshot                              bool
 	started                                                                    time.Time
+	// reassign export
+	export                       bool
+	out, countryCode, numberType string
+}
+
+// snapshotWanted: a live run or a dry run against the workspace reads it first.
+func (c *config) snapshotWanted() bool {
+	return !c.noSnapshot && !c.export && c.dryRun != dryRunClient
+}
+
+// snapshotNeeded: these options cannot work without the snapshot.
+func (c *config) snapshotNeeded() bool { return c.snapshotNeeder() != "" }
+
+func (c *config) snapshotNeeder() string {
+	switch {
+	case c.dryRun == dryRunServer:
+		return "--dry-run=server"
+	case c.undoPlan != "":
+		return "--undo-plan"
+	}
+	return ""
 }
 
 func (c *config) reportName() string {
@@ -463,7 +628,10 @@ func (c *config) reportName() string {
 // parseConfig reads flags, with the environment variables of §2 as defaults. done means
 // the program should exit with code (help, version or a usage error).
 func parseConfig(args []string, getenv func(string) string, stdout, stderr io.Writer) (*config, int, bool) {
-	cfg := &config{dryRun: "none", started: time.Now()}
+	cfg := &config{dryRun: dryRunNone, started: time.Now()}
+	if len(args) > 0 && args[0] == "export" {
+		cfg.export, args = true, args[1:]
+	}
 	fs := flag.NewFlagSet("reassign", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	envOf := map[string]string{}
@@ -500,11 +668,18 @@ func parseConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 	num(&cfg.shardIndex, "shard-index", "JOB_COMPLETION_INDEX", 0, "the shard this run handles, 0..shards-1")
 	str(&cfg.logFormat, "log-format", "REASSIGN_LOG_FORMAT", "auto", "json, console, or auto (console on a terminal)")
 	str(&cfg.logLevel, "log-level", "REASSIGN_LOG_LEVEL", "info", "debug, info, warn or error")
+	boolean(&cfg.noSnapshot, "no-snapshot", "REASSIGN_NO_SNAPSHOT", "skip reading the workspace (numbers and agents) before the first write")
+	str(&cfg.undoPlan, "undo-plan", "REASSIGN_UNDO_PLAN", "", "write a plan that puts back the old values of every number the run changes")
+	if cfg.export {
+		str(&cfg.out, "out", "REASSIGN_EXPORT_OUT", "", "export: the CSV file to write (required); - writes stdout")
+		str(&cfg.countryCode, "country-code", "REASSIGN_EXPORT_COUNTRY_CODE", "", "export: only numbers of this country (e.g. IN)")
+		str(&cfg.numberType, "type", "REASSIGN_EXPORT_TYPE", "", "export: only numbers of this type (e.g. local)")
+	}
 	fs.BoolVar(&cfg.sandbox, "sandbox", false, "run against the built-in simulated workspace; no key needed")
 	fs.BoolVar(&cfg.showVersion, "version", false, "print the version and exit")
 
 	usage := func(w io.Writer) {
-		fmt.Fprintf(w, "Usage: reassign --plan PLAN.csv [flags]\n\nApplies a CSV plan of phone-number changes through the DialNexa API and writes a CSV report.\n\nFlags (each also read from the environment variable shown; the flag wins):\n")
+		fmt.Fprintf(w, "Usage: reassign --plan PLAN.csv [flags]\n       reassign export --out FILE [--country-code CC] [--type TYPE] [flags]\n\nApplies a CSV plan of phone-number changes through the DialNexa API and writes a CSV report;\nexport writes the workspace's numbers as a plan to edit.\n\nFlags (each also read from the environment variable shown; the flag wins):\n")
 		fs.VisitAll(func(f *flag.Flag) {
 			env := envOf[f.Name]
 			if env != "" {
@@ -548,8 +723,14 @@ func parseConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 	switch {
 	case fs.NArg() > 0:
 		return usageErr("unexpected argument %q (flags start with --)", fs.Arg(0))
-	case cfg.plan == "":
+	case cfg.export && cfg.out == "":
+		return usageErr("export: --out is required")
+	case !cfg.export && cfg.plan == "":
 		return usageErr("--plan is required")
+	case cfg.noSnapshot && cfg.snapshotNeeded():
+		return usageErr("%s reads the workspace first: it cannot go with --no-snapshot", cfg.snapshotNeeder())
+	case cfg.undoPlan != "" && cfg.dryRun != dryRunNone:
+		return usageErr("--undo-plan needs a live run: a dry run changes nothing to undo")
 	case cfg.rate < 0:
 		return usageErr("--rate must be 0 (no ceiling) or more, not %v", cfg.rate)
 	case cfg.burst < 1:

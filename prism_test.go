@@ -159,8 +159,10 @@ func testPrismBinary(t *testing.T, p *prismServer, rec *prismRecorder) {
 
 	from := p.fence(t)
 	n := rec.len()
+	// --no-snapshot: the mock invents the workspace's reads ({"agents":[{"id":"string"}]}),
+	// so the agent check would refuse every planned agent; this test is about the PATCHes.
 	res := runBinary(t, dir, []string{"DIALNEXA_API_KEY=" + key},
-		"--plan", plan, "--report", "report.csv", "--base-url", rec.url,
+		"--plan", plan, "--report", "report.csv", "--base-url", rec.url, "--no-snapshot",
 		"--rate", "0", "--workers", "4", "--max-attempts", "1", "--log-format", "json")
 	to := p.fence(t)
 	log := p.log.String()[from:to]

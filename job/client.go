@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -84,9 +85,12 @@ func isLoopback(host string) bool {
 type PhoneNumber struct {
 	ID          string
 	PhoneNumber string
-	AgentID     string
+	AgentID     string // "" when no agent is attached
 	Nickname    string
 	Label       string
+	Status      string
+	CountryCode string
+	Type        string
 }
 
 // UnmarshalJSON accepts both agent_id and inbound_agent_id, and nulls.
@@ -98,6 +102,9 @@ func (p *PhoneNumber) UnmarshalJSON(b []byte) error {
 		InboundAgentID json.RawMessage `json:"inbound_agent_id"`
 		Nickname       *string         `json:"nickname"`
 		Label          *string         `json:"label"`
+		Status         string          `json:"status"`
+		CountryCode    string          `json:"country_code"`
+		Type           string          `json:"type"`
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return err
@@ -112,7 +119,10 @@ func (p *PhoneNumber) UnmarshalJSON(b []byte) error {
 			return fmt.Errorf("agent_id: %w", err)
 		}
 	}
-	*p = PhoneNumber{ID: raw.ID, PhoneNumber: raw.PhoneNumber, AgentID: deref(a), Nickname: deref(raw.Nickname), Label: deref(raw.Label)}
+	*p = PhoneNumber{
+		ID: raw.ID, PhoneNumber: raw.PhoneNumber, AgentID: deref(a), Nickname: deref(raw.Nickname),
+		Label: deref(raw.Label), Status: raw.Status, CountryCode: raw.CountryCode, Type: raw.Type,
+	}
 	return nil
 }
 
@@ -152,31 +162,15 @@ type Answer struct {
 // Patch sends one PATCH for number id with the given JSON body. A non-2xx answer is an
 // *APIError; any other error is a transport failure (connection, timeout).
 func (c *Client) Patch(ctx context.Context, id string, body []byte) (*Answer, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, c.base+"/organization-phone-numbers/"+url.PathEscape(id), bytes.NewReader(body))
+	rep, err := c.do(ctx, http.MethodPatch, "/organization-phone-numbers/"+url.PathEscape(id), body)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+string(*c.key))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.userAgent)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, errors.New(c.redact(err.Error()))
-	}
-	defer resp.Body.Close()
-	data, readErr := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
-	reqID := c.redact(resp.Header.Get("X-Request-Id"))
-
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := &APIError{StatusCode: resp.StatusCode, RequestID: reqID, RetryAfter: c.redact(resp.Header.Get("Retry-After"))}
-		e.Message = c.redact(errorMessage(resp, data, readErr))
-		return nil, e
-	}
-	u := &Answer{StatusCode: resp.StatusCode, RequestID: reqID}
+	u := &Answer{StatusCode: rep.status, RequestID: rep.requestID}
+	data := rep.data
 	switch {
-	case readErr != nil:
-		u.Note = "answer body unreadable: " + c.redact(readErr.Error())
+	case rep.readErr != "":
+		u.Note = "answer body unreadable: " + rep.readErr
 	case len(data) > MaxBody:
 		u.Note = "answer body over 1 MiB, not read"
 	case len(bytes.TrimSpace(data)) == 0:
@@ -186,12 +180,141 @@ func (c *Client) Patch(ctx context.Context, id string, body []byte) (*Answer, er
 			u.Note = "answer body is not the documented JSON: " + c.redact(err.Error())
 		}
 	}
-	// Every field may reach the report or a log line.
-	n := &u.Number
-	for _, f := range []*string{&n.ID, &n.PhoneNumber, &n.AgentID, &n.Nickname, &n.Label} {
+	c.redactNumber(&u.Number)
+	return u, nil
+}
+
+// redactNumber cleans every field of n: each may reach the report or a log line.
+func (c *Client) redactNumber(n *PhoneNumber) {
+	for _, f := range []*string{&n.ID, &n.PhoneNumber, &n.AgentID, &n.Nickname, &n.Label, &n.Status, &n.CountryCode, &n.Type} {
 		*f = c.redact(*f)
 	}
-	return u, nil
+}
+
+// NumberPage is one page of GET /organization-phone-numbers.
+type NumberPage struct {
+	Numbers    []PhoneNumber
+	Total      int // numbers in all pages; 0 when the API did not say
+	TotalPages int // 0 when the API did not say
+}
+
+// ListFilter narrows a listing of numbers; empty fields do not filter.
+type ListFilter struct {
+	CountryCode, Type string
+}
+
+// ListNumbers reads one page (1-based) of the workspace's numbers. It accepts both
+// documented shapes: {data, meta{total, totalPages}} and {items, total}.
+func (c *Client) ListNumbers(ctx context.Context, page, limit int, f ListFilter) (*NumberPage, error) {
+	q := url.Values{"page": {strconv.Itoa(page)}, "limit": {strconv.Itoa(limit)}}
+	if f.CountryCode != "" {
+		q.Set("country_code", f.CountryCode)
+	}
+	if f.Type != "" {
+		q.Set("type", f.Type)
+	}
+	data, err := c.get(ctx, "/organization-phone-numbers?"+q.Encode())
+	if err != nil {
+		return nil, err
+	}
+	var raw struct {
+		Data  []PhoneNumber `json:"data"`
+		Items []PhoneNumber `json:"items"`
+		Total int           `json:"total"`
+		Meta  struct {
+			Total      int `json:"total"`
+			TotalPages int `json:"totalPages"`
+		} `json:"meta"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, fmt.Errorf("list page is not the documented JSON: %s", c.redact(err.Error()))
+	}
+	p := &NumberPage{Numbers: raw.Data, Total: raw.Meta.Total, TotalPages: raw.Meta.TotalPages}
+	if raw.Data == nil {
+		p.Numbers, p.Total = raw.Items, raw.Total
+	}
+	for i := range p.Numbers {
+		c.redactNumber(&p.Numbers[i])
+	}
+	return p, nil
+}
+
+// ListAgents returns the ids of every agent of the organisation.
+func (c *Client) ListAgents(ctx context.Context) ([]string, error) {
+	data, err := c.get(ctx, "/agents")
+	if err != nil {
+		return nil, err
+	}
+	var raw struct {
+		Agents []struct {
+			ID string `json:"id"`
+		} `json:"agents"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil || raw.Agents == nil {
+		return nil, errors.New("agent list is not the documented JSON ({\"agents\": [...]})")
+	}
+	ids := make([]string, 0, len(raw.Agents))
+	for _, a := range raw.Agents {
+		ids = append(ids, a.ID)
+	}
+	return ids, nil
+}
+
+// reply is a 2xx answer as read: at most MaxBody+1 bytes of its body.
+type reply struct {
+	status    int
+	requestID string
+	data      []byte
+	readErr   string // the body broke off (the request itself was answered)
+}
+
+// do sends one request. A non-2xx answer is an *APIError; a transport failure is an
+// error without the key in it.
+func (c *Client) do(ctx context.Context, method, pathQuery string, body []byte) (*reply, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+pathQuery, rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+string(*c.key))
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, errors.New(c.redact(err.Error()))
+	}
+	defer resp.Body.Close()
+	data, readErr := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
+	rep := &reply{status: resp.StatusCode, requestID: c.redact(resp.Header.Get("X-Request-Id")), data: data}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		e := &APIError{StatusCode: resp.StatusCode, RequestID: rep.requestID, RetryAfter: c.redact(resp.Header.Get("Retry-After"))}
+		e.Message = c.redact(errorMessage(resp, data, readErr))
+		return nil, e
+	}
+	if readErr != nil {
+		rep.readErr = c.redact(readErr.Error())
+	}
+	return rep, nil
+}
+
+// get is a read: any body that is not whole is an error.
+func (c *Client) get(ctx context.Context, pathQuery string) ([]byte, error) {
+	rep, err := c.do(ctx, http.MethodGet, pathQuery, nil)
+	switch {
+	case err != nil:
+		return nil, err
+	case rep.readErr != "":
+		return nil, errors.New("answer body unreadable: " + rep.readErr)
+	case len(rep.data) > MaxBody:
+		return nil, errors.New("answer body over 1 MiB, not read")
+	}
+	return rep.data, nil
 }
 
 // errorMessage reads the error envelope {statusCode, message, error}, where message is

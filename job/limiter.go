@@ -9,7 +9,8 @@ import (
 )
 
 // Limiter is the run's one request rate, shared by every worker and every retry. A 429
-// lowers it to the rate the API was seen to accept over the last second; each second
+// lowers it to the rate the API was seen to accept over the last second (at least 10 %
+// below the rate in force); each second
 // without a 429 then raises it by a twentieth, back up to the configured ceiling.
 type Limiter struct {
 	lim     *rate.Limiter
@@ -17,6 +18,7 @@ type Limiter struct {
 	now     func() time.Time
 
 	mu       sync.Mutex
+	first    time.Time // the first success: before a second has passed the window is short
 	current  rate.Limit
 	lastCut  time.Time
 	lastRise time.Time
@@ -50,6 +52,9 @@ func (l *Limiter) Success() {
 	now := l.now()
 	l.advance(now)
 	l.window[l.slot]++
+	if l.first.IsZero() {
+		l.first = now
+	}
 	if l.current == l.ceiling || now.Sub(l.lastRise) < time.Second || now.Sub(l.lastCut) < time.Second {
 		return
 	}
@@ -71,7 +76,14 @@ func (l *Limiter) Throttled() {
 	for _, n := range l.window {
 		accepted += n
 	}
-	next := rate.Limit(accepted)
+	// Early in a run fewer than a second of successes are on record: scale them to a
+	// rate over the time actually seen (at least 100 ms), or one early 429 would cut a
+	// 200/s run to a handful a second.
+	seen := time.Second
+	if !l.first.IsZero() {
+		seen = min(seen, max(100*time.Millisecond, now.Sub(l.first)))
+	}
+	next := rate.Limit(float64(accepted) / seen.Seconds())
 	if l.current != rate.Inf {
 		next = min(next, l.current*0.9) // always slow down
 	}

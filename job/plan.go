@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"regexp"
 	"sort"
@@ -78,6 +79,9 @@ func (e *PlanError) Error() string {
 // PlanOptions are the reader's settings.
 type PlanOptions struct {
 	NullToken string // cell text meaning JSON null, compared case-insensitively
+	// AgentKnown, if set, says whether an agent id exists in the workspace; a row naming
+	// one that does not is invalid.
+	AgentKnown func(id string) bool
 }
 
 // Plan is a validated plan file. It keeps no rows in memory: Rows reads the file again,
@@ -86,6 +90,7 @@ type Plan struct {
 	open     func() (io.ReadCloser, error)
 	opts     PlanOptions
 	dupLines map[string][]int // ids seen more than once, with every line they are on
+	idHashes map[uint64]struct{}
 
 	// Rows is the number of data rows; Invalid how many of them are invalid.
 	Rows, Invalid int
@@ -105,12 +110,14 @@ func ReadPlan(open func() (io.ReadCloser, error), opts PlanOptions) (*Plan, erro
 	p := &Plan{open: open, opts: opts}
 	firstLine := map[string]int{}
 	p.dupLines = map[string][]int{}
+	p.idHashes = map[uint64]struct{}{}
 	err := p.scan(func(r Row, problems []Problem) {
 		p.Rows++
 		p.Problems = append(p.Problems, problems...)
 		if r.ID == "" {
 			return
 		}
+		p.idHashes[idHash(r.ID)] = struct{}{}
 		first, ok := firstLine[r.ID]
 		if !ok {
 			// Clone: the cell shares its memory with the whole CSV record.
@@ -138,6 +145,19 @@ func ReadPlan(open func() (io.ReadCloser, error), opts PlanOptions) (*Plan, erro
 	}
 	p.Invalid = len(invalid)
 	return p, nil
+}
+
+// MayContain reports whether id may be one of the plan's ids: never false for one that
+// is, rarely true for one that is not (it keeps 8 bytes an id, not the ids).
+func (p *Plan) MayContain(id string) bool {
+	_, ok := p.idHashes[idHash(id)]
+	return ok
+}
+
+func idHash(id string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return h.Sum64()
 }
 
 // Each calls fn for every plan row in order, with the row's problems (none for a valid
@@ -251,6 +271,9 @@ func (p *Plan) toRow(rec planRecord) (Row, []Problem) {
 	}
 	if r.AgentID.Set() && !r.AgentID.Null && !idPattern.MatchString(rec.AgentID) {
 		add("agent_id %s is not an agent id (letters, digits, _ and -, at most 128)", quoteCell(rec.AgentID))
+	}
+	if r.AgentID.Set() && !r.AgentID.Null && idPattern.MatchString(rec.AgentID) && p.opts.AgentKnown != nil && !p.opts.AgentKnown(rec.AgentID) {
+		add("agent_id %s is not an agent of this workspace", rec.AgentID)
 	}
 	if n := utf8.RuneCountInString(rec.Nickname); n > MaxNicknameLen && !r.Nickname.Null {
 		add("nickname is %d characters, at most %d", n, MaxNicknameLen)
@@ -382,7 +405,7 @@ func (d *planDecoder) GetCSVRow() ([]string, error) {
 		var problems []string
 		blank := true
 		for i := range rec {
-			rec[i] = strings.TrimSpace(rec[i])
+			rec[i] = unquoteFormula(strings.TrimSpace(rec[i]))
 			if rec[i] != "" {
 				blank = false
 			}
@@ -520,6 +543,16 @@ func (d *planDecoder) GetCSVRows() ([][]string, error) {
 		}
 		out = append(out, append([]string(nil), rec...))
 	}
+}
+
+// unquoteFormula drops the ' that the report and `reassign export` put before a cell
+// starting with = + - or @ (so that a spreadsheet shows it rather than runs it): an
+// exported sheet fed back as a plan then means what the workspace holds.
+func unquoteFormula(c string) string {
+	if len(c) >= 2 && c[0] == '\'' && strings.IndexByte("=+-@", c[1]) >= 0 {
+		return c[1:]
+	}
+	return c
 }
 
 func isControl(r rune) bool {

@@ -48,6 +48,9 @@ type Result struct {
 	Duration  time.Duration
 	Finished  time.Time
 	Body      []byte // the JSON body sent, or that would be sent
+	// Before is the number's state before the run, from the snapshot; nil when the run
+	// took none or the number was not in it.
+	Before *Current
 }
 
 // Why a run stopped sending before the end of the plan.
@@ -74,7 +77,12 @@ type Runner struct {
 	DryRun      bool
 	// Done reports rows an earlier run already applied (--resume): they are skipped.
 	Done func(Row) bool
-	// Drain bounds how long requests in flight may run on once the run is stopping.
+	// Snapshot, if set, is the workspace before the run: rows that would change nothing
+	// are unchanged without a request, and results carry the values before. In a dry run
+	// a number missing from a complete snapshot is reported not_found.
+	Snapshot *Snapshot
+	// Drain bounds how long requests in flight may run on once the run is stopping;
+	// 0 leaves them to their own timeout.
 	Drain time.Duration
 	// ProgressEvery is how often Progress is called; 0 = never.
 	ProgressEvery time.Duration
@@ -121,6 +129,9 @@ func (r *Runner) Run(ctx context.Context, each Each, record func(Result) error) 
 		select {
 		case <-gctx.Done():
 		case <-reqCtx.Done():
+			return
+		}
+		if r.Drain <= 0 {
 			return
 		}
 		t := time.NewTimer(r.Drain)
@@ -173,8 +184,13 @@ func (r *Runner) Run(ctx context.Context, each Each, record func(Result) error) 
 	}()
 
 	st := &runState{r: r, slots: slots, reqCtx: reqCtx, stop: stop}
+	interrupted := false
 	readErr := each(func(row Row, problems []Problem) error {
 		res := Result{Row: row}
+		before, known := r.Snapshot.Get(row.ID)
+		if known {
+			res.Before = &before
+		}
 		switch {
 		case len(problems) > 0:
 			res.Outcome = Invalid
@@ -187,16 +203,24 @@ func (r *Runner) Run(ctx context.Context, each Each, record func(Result) error) 
 			res.Outcome = Skipped
 		case !row.HasChanges():
 			res.Outcome = Unchanged
+		case known && NoOp(row, before):
+			res.Outcome = Unchanged
+			res.Error = "already as planned"
 		case gctx.Err() != nil:
 			res.Outcome = NotAttempted
 			res.Error = "not sent: " + stopReason(ctx, gctx)
+			interrupted = interrupted || ctx.Err() != nil
+		case r.DryRun && r.Snapshot != nil && !known:
+			res.Outcome = NotFound
+			res.Error = "not in the workspace (dry run against the workspace)"
 		case r.DryRun:
 			res.Outcome = WouldUpdate
 			res.Body = Body(row)
 		default:
 			g.Go(func() error {
-				res, err := st.process(gctx, row)
-				results <- res
+				out, err := st.process(gctx, row)
+				out.Before = res.Before
+				results <- out
 				return err
 			})
 			return nil
@@ -210,7 +234,8 @@ func (r *Runner) Run(ctx context.Context, each Each, record func(Result) error) 
 	<-collected
 
 	sum.Elapsed = r.Now().Sub(start)
-	sum.Interrupted = ctx.Err() != nil
+	// A signal after the last row was sent interrupts nothing.
+	sum.Interrupted = ctx.Err() != nil && (interrupted || st.cut.Load() > 0)
 	if cause := context.Cause(stopCtx); cause != nil && !errors.Is(cause, context.Canceled) {
 		sum.Stopped = cause
 	} else if stopErr != nil {
@@ -247,6 +272,7 @@ type runState struct {
 	stop context.CancelCauseFunc
 
 	errRows atomic.Int64 // rows not_found, rejected or forbidden
+	cut     atomic.Int64 // rows a stop left unfinished (not sent, or not retried)
 
 	mu        sync.Mutex
 	answers   int // the first answers of the run, up to five
@@ -339,6 +365,7 @@ attempts:
 		return res, stopRun
 	case res.Attempts == 0:
 		res.Outcome, res.Error = NotAttempted, "not sent: the run stopped"
+		st.cut.Add(1)
 		return res, stopRun
 	}
 	res.Outcome, res.Error = classify(last)
@@ -346,8 +373,10 @@ attempts:
 	case res.Outcome != Failed:
 	case stoppedEarly:
 		res.Error += " (the run stopped before another attempt)"
+		st.cut.Add(1)
 	case st.reqCtx.Err() != nil:
 		res.Error += " (cut off: the run was stopping and the drain time ran out)"
+		st.cut.Add(1)
 	}
 	return res, stopRun
 }

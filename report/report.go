@@ -12,11 +12,12 @@ import (
 	"reassign/job"
 )
 
-// Columns are the report's columns, in order (contract §5).
+// Columns are the report's columns, in order (contract §5, and the before_* values of
+// §13, empty when the run took no snapshot).
 var Columns = []string{
 	"line", "id", "agent_id", "nickname", "label", "outcome", "http_status", "attempts",
 	"error", "result_agent_id", "result_nickname", "phone_number", "request_id",
-	"duration_ms", "finished_at",
+	"duration_ms", "finished_at", "before_agent_id", "before_nickname", "before_label",
 }
 
 // BOM makes Excel read the file as UTF-8.
@@ -72,6 +73,10 @@ func (w *Writer) Write(r job.Result) error {
 	rec[12] = r.RequestID
 	rec[13] = strconv.FormatInt(r.Duration.Milliseconds(), 10)
 	rec[14] = finished
+	rec[15], rec[16], rec[17] = "", "", ""
+	if b := r.Before; b != nil {
+		rec[15], rec[16], rec[17] = b.AgentID, b.Nickname, b.Label
+	}
 	for i := range rec {
 		rec[i] = Neutralise(rec[i])
 	}

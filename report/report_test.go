@@ -51,7 +51,7 @@ func TestWriterFlushesEachRowWithBOMAndHeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"2", "phn_1", "agt_a", "Nick", "", "updated", "200", "1", "", "", "", "", "", "1", "2026-11-27T03:15:00.000Z"}
+	want := []string{"2", "phn_1", "agt_a", "Nick", "", "updated", "200", "1", "", "", "", "", "", "1", "2026-11-27T03:15:00.000Z", "", "", ""}
 	if strings.Join(recs[1], "|") != strings.Join(want, "|") {
 		t.Errorf("row:\n got %q\nwant %q", recs[1], want)
 	}

@@ -21,6 +21,16 @@ type Applied struct {
 	done map[string]uint64 // id -> hash of the planned cells
 }
 
+// NewApplied returns an empty record, to Merge reports into.
+func NewApplied() *Applied { return &Applied{done: map[string]uint64{}} }
+
+// Merge adds what other records; where both record an id, other wins.
+func (a *Applied) Merge(other *Applied) {
+	for id, h := range other.done {
+		a.done[id] = h
+	}
+}
+
 // Len is the number of ids the report records as done.
 func (a *Applied) Len() int { return len(a.done) }
 

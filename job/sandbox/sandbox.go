@@ -39,6 +39,9 @@ type Number struct {
 type Workspace struct {
 	Numbers []Number
 	Agents  []string
+	// Ineligible agents exist (GET /agents lists them) but cannot take inbound calls:
+	// assigning one is a 400, as the API page says of agents "not eligible".
+	Ineligible []string
 }
 
 // Patch is one PATCH the sandbox received.
@@ -58,6 +61,9 @@ type Options struct {
 	// bucket of RateBurst).
 	RatePerSecond float64
 	RateBurst     int
+	// ItemsShape answers list pages as {items, total, page, limit} instead of
+	// {data, meta}: the API's references show both.
+	ItemsShape bool
 	// Latency delays every answer.
 	Latency time.Duration
 	// Fault, if set, sees each request first and may answer it itself (returning true):
@@ -70,20 +76,25 @@ type API struct {
 	opts    Options
 	limiter *rate.Limiter
 
-	mu      sync.Mutex
-	numbers map[string]*Number
-	order   []string
-	agents  map[string]bool
-	patches []Patch
+	mu         sync.Mutex
+	numbers    map[string]*Number
+	order      []string
+	agents     map[string]bool
+	ineligible map[string]bool
+	patches    []Patch
 
 	requests    atomic.Int64
+	reads       atomic.Int64
 	inFlight    atomic.Int64
 	maxInFlight atomic.Int64
 }
 
 // New returns a sandbox holding ws.
 func New(ws Workspace, opts Options) *API {
-	a := &API{opts: opts, numbers: map[string]*Number{}, agents: map[string]bool{}}
+	a := &API{opts: opts, numbers: map[string]*Number{}, agents: map[string]bool{}, ineligible: map[string]bool{}}
+	for _, id := range ws.Ineligible {
+		a.ineligible[id] = true
+	}
 	for _, n := range ws.Numbers {
 		n := n
 		a.numbers[n.ID] = &n
@@ -117,7 +128,8 @@ func Demo() Workspace {
 		return num
 	}
 	return Workspace{
-		Agents: []string{"agt_support_tier1", "agt_support_tier2", "agt_sales_emea", "agt_sales_latam", "agent_2g7Xy3tY53gRlp", "agt_billing"},
+		Agents:     []string{"agt_support_tier1", "agt_support_tier2", "agt_sales_emea", "agt_sales_latam", "agent_2g7Xy3tY53gRlp", "agt_billing", "agt_outbound_dialer"},
+		Ineligible: []string{"agt_outbound_dialer"},
 		Numbers: []Number{
 			n("phn_f7w2kx5mb9qz", "+912234567890", "agt_billing", "Old Mumbai Line", "", "IN"),
 			n("phn_k3p8vd2nq7ra", "+442071838750", "agt_support_tier1", "", "Support - London", "GB"),
@@ -151,6 +163,9 @@ func Start(h http.Handler) (baseURL string, stop func(), err error) {
 
 // Requests is how many requests reached the sandbox, faults included.
 func (a *API) Requests() int64 { return a.requests.Load() }
+
+// Reads is how many GET requests reached the workspace (faults excluded).
+func (a *API) Reads() int64 { return a.reads.Load() }
 
 // MaxInFlight is the most requests the sandbox was serving at once.
 func (a *API) MaxInFlight() int64 { return a.maxInFlight.Load() }
@@ -205,6 +220,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	path := strings.TrimPrefix(r.URL.Path, "/v1")
+	if r.Method == http.MethodGet {
+		a.reads.Add(1)
+	}
 	switch {
 	case path == "/agents" && r.Method == http.MethodGet:
 		a.listAgents(w)
@@ -302,6 +320,10 @@ func (a *API) patch(w http.ResponseWriter, r *http.Request, id string) {
 		writeError(w, http.StatusBadRequest, "agent_id "+*agent+" does not exist or is not eligible to be assigned to a number")
 		return
 	}
+	if agent, ok := fields["agent_id"]; ok && agent != nil && a.ineligible[*agent] {
+		writeError(w, http.StatusBadRequest, "agent_id "+*agent+" is not eligible to be assigned to a number: it makes outbound calls only")
+		return
+	}
 	for k, v := range fields {
 		if v != nil && *v == "" {
 			v = nil // the API clears a field given an empty string
@@ -362,6 +384,10 @@ func (a *API) listNumbers(w http.ResponseWriter, r *http.Request) {
 			"id": n.ID, "phone_number": n.PhoneNumber, "agent_id": n.AgentID, "nickname": n.Nickname,
 			"label": n.Label, "status": n.Status, "country_code": n.CountryCode, "type": n.Type,
 		})
+	}
+	if a.opts.ItemsShape {
+		writeJSON(w, http.StatusOK, map[string]any{"items": data, "total": len(all), "page": page, "limit": limit})
+		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"data": data,

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"io"
+	mrand "math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"reassign/job"
+	"reassign/job/sandbox"
+	"reassign/report"
+)
+
+// BenchmarkRunner is the overhead scenario inside one process, for profiles: b.N plan
+// rows read and validated (job.ReadPlan), then sent by job.Runner (--rate 0, 8 workers)
+// through the real client to the fast fake, with the report and the JSON log written to
+// files as main wires them. The fake's goroutines carry the pprof label side=fake, so a
+// CPU profile separates them:
+//
+//	go test ./job/bench -run '^$' -bench Runner -benchtime 20000x -cpuprofile cpu.out -memprofile mem.out
+//	go tool pprof -top -tagignore side=fake cpu.out      # the job's side only
+//	go tool pprof -top -sample_index=alloc_space mem.out
+func BenchmarkRunner(b *testing.B) {
+	zerolog.TimeFieldFormat = time.RFC3339Nano // as main sets it
+	dir := b.TempDir()
+	n := b.N
+	plan, err := writePlan(dir, n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	key := "bench_key:0123456789abcdef"
+	api := newFastAPI(key, n)
+	var url string
+	var stop func()
+	pprof.Do(context.Background(), pprof.Labels("side", "fake"), func(context.Context) {
+		// Goroutines started from here (the server's) inherit the label.
+		url, stop, err = sandbox.Start(api)
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer stop()
+
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns, t.MaxIdleConnsPerHost = 100, 8
+	client, err := job.NewClient(&http.Client{Timeout: 30 * time.Second, Transport: t}, url, job.Secret(key), "reassign/bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	logFile, err := os.Create(filepath.Join(dir, "log.jsonl"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer logFile.Close()
+	reportFile, err := os.Create(filepath.Join(dir, "report.csv"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer reportFile.Close()
+	log := zerolog.New(logFile).With().Timestamp().Logger()
+
+	b.ResetTimer()
+	start := time.Now()
+	p, err := job.ReadPlan(func() (io.ReadCloser, error) { return os.Open(plan.path) }, job.PlanOptions{NullToken: "null"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rw, err := report.NewWriter(reportFile, true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	runner := &job.Runner{
+		Client: client, Limiter: job.NewLimiter(0, 1, time.Now), Workers: 8, MaxAttempts: 5,
+		Drain: 20 * time.Second, Now: time.Now, Sleep: job.SleepContext, Rand: mrand.Int64N, Log: log,
+	}
+	sum, err := runner.Run(context.Background(), p.Each, rw.Write)
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if sum.Counts[job.Updated] != n {
+		b.Fatalf("%v rows updated of %d", sum.Counts, n)
+	}
+	b.ReportMetric(float64(n)/elapsed.Seconds(), "rows/s")
+}

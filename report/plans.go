@@ -1,0 +1,82 @@
+package report
+
+import (
+	"encoding/csv"
+	"io"
+
+	"reassign/job"
+)
+
+// UndoWriter writes --undo-plan: for each number the run changed, a plan row that puts
+// back the values it had before. It flushes every row, like the report.
+type UndoWriter struct {
+	cw        *csv.Writer
+	nullToken string
+}
+
+// NewUndoWriter writes the plan header; an emptied field is written as nullToken.
+func NewUndoWriter(w io.Writer, nullToken string) (*UndoWriter, error) {
+	u := &UndoWriter{cw: csv.NewWriter(w), nullToken: nullToken}
+	u.cw.Write([]string{"id", "agent_id", "nickname", "label"})
+	u.cw.Flush()
+	return u, u.cw.Error()
+}
+
+// Write records the row that undoes row, given the number's state before it. Only the
+// fields row sent are restored. keptLabel is true when the row set a label that was
+// empty before: the API takes no null label, so the undo plan cannot clear it.
+func (u *UndoWriter) Write(row job.Row, before job.Current) (keptLabel bool, err error) {
+	restore := func(f job.Field, old string) string {
+		switch {
+		case !f.Set():
+			return ""
+		case old == "":
+			return u.nullToken
+		default:
+			return old
+		}
+	}
+	label := ""
+	if row.Label.Set() {
+		label = before.Label
+		keptLabel = before.Label == ""
+	}
+	// No formula quoting here: this file is a plan, read back by the plan reader.
+	u.cw.Write([]string{row.ID, restore(row.AgentID, before.AgentID), restore(row.Nickname, before.Nickname), label})
+	u.cw.Flush()
+	return keptLabel, u.cw.Error()
+}
+
+// ExportColumns are the columns of `reassign export`.
+var ExportColumns = []string{"id", "phone_number", "agent_id", "nickname", "label", "status", "country_code", "type"}
+
+// ExportWriter writes the workspace as a plan-shaped CSV to edit in a spreadsheet.
+type ExportWriter struct {
+	cw *csv.Writer
+}
+
+// NewExportWriter writes a BOM (for Excel) and the header.
+func NewExportWriter(w io.Writer) (*ExportWriter, error) {
+	if _, err := io.WriteString(w, BOM); err != nil {
+		return nil, err
+	}
+	e := &ExportWriter{cw: csv.NewWriter(w)}
+	e.cw.Write(ExportColumns)
+	return e, e.cw.Error()
+}
+
+// Write adds one number; cells that a spreadsheet would run as formulas get a leading
+// ' (the plan reader drops it again).
+func (e *ExportWriter) Write(n job.PhoneNumber) error {
+	rec := []string{n.ID, n.PhoneNumber, n.AgentID, n.Nickname, n.Label, n.Status, n.CountryCode, n.Type}
+	for i := range rec {
+		rec[i] = Neutralise(rec[i])
+	}
+	return e.cw.Write(rec)
+}
+
+// Close flushes what is buffered.
+func (e *ExportWriter) Close() error {
+	e.cw.Flush()
+	return e.cw.Error()
+}
