@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN     := bin/reassign
 
-.PHONY: build demo test vet race clean sample-report prism
+.PHONY: build demo test vet race fuzz-smoke manifests clean sample-report prism
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) .
@@ -31,7 +31,18 @@ race:
 prism:
 	@bash .ci/install-prism.sh || { [ -z "$$CI" ] && echo "warning: Prism not installed; TestPrismContract will skip (run .ci/install-prism.sh)"; }
 
-test: vet prism race
+# Each fuzz target, briefly, beyond its seed corpus (which plain go test already runs).
+FUZZTIME ?= 10s
+fuzz-smoke:
+	$(GO) test ./job -run '^$$' -fuzz '^FuzzReadPlan$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./job -run '^$$' -fuzz '^FuzzParseRetryAfter$$' -fuzztime $(FUZZTIME)
+
+# The Kubernetes samples, decoded strictly into the real API types (a module of its own,
+# so that k8s.io/api stays out of the job's dependencies).
+manifests:
+	cd samples/kubernetes && $(GO) vet ./... && $(GO) test -count=1 ./...
+
+test: vet prism race fuzz-smoke manifests
 
 clean:
 	rm -rf bin

@@ -485,3 +485,49 @@ func TestSkipInvalid(t *testing.T) {
 		t.Errorf("%d PATCHes, want 2", n)
 	}
 }
+
+// TestResumeFromManyReports: --resume takes a folder or a glob of reports (the pods of a
+// retried Job each leave one); a glob that matches nothing yet resumes nothing.
+func TestResumeFromManyReports(t *testing.T) {
+	const rows = 60
+	api, base := fakeAPI(t, smallWorkspace(rows), sandbox.Options{})
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "reports"), 0o755)
+	full := planOf(rows)
+	lines := strings.SplitAfter(full, "\n")
+	writeFile(t, dir, "first.csv", strings.Join(lines[:21], ""))             // rows 0-19
+	writeFile(t, dir, "second.csv", lines[0]+strings.Join(lines[21:41], "")) // rows 20-39
+	writeFile(t, dir, "plan.csv", full)
+	run := func(args ...string) execResult {
+		t.Helper()
+		res := runBinary(t, dir, []string{"DIALNEXA_API_KEY=" + testKey}, append(args, "--base-url", base, "--rate", "0", "--no-snapshot")...)
+		if res.code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, res.code, res.stderr)
+		}
+		return res
+	}
+	run("--plan", "plan.csv", "--report", "reports/job-a1.csv", "--resume", "reports/job-*.csv") // nothing to resume yet
+	if n := len(api.Patches()); n != rows {
+		t.Fatalf("%d PATCHes, want %d", n, rows)
+	}
+	os.Remove(filepath.Join(dir, "reports/job-a1.csv"))
+	run("--plan", "first.csv", "--report", "reports/job-b1.csv")
+	run("--plan", "second.csv", "--report", "reports/job-b2.csv")
+	for _, resume := range []string{"reports", "reports/job-b*.csv"} {
+		before := len(api.Patches())
+		report := "r-" + strings.NewReplacer("/", "_", "*", "_").Replace(resume) + ".csv"
+		run("--plan", "plan.csv", "--report", report, "--resume", resume)
+		if sent := len(api.Patches()) - before; sent != 20 {
+			t.Errorf("--resume %s: %d PATCHes, want 20", resume, sent)
+		}
+		skipped := 0
+		for _, o := range outcomes(readReport(t, readFile(t, dir, report))) {
+			if o == "skipped" {
+				skipped++
+			}
+		}
+		if skipped != 40 {
+			t.Errorf("--resume %s: %d rows skipped, want 40", resume, skipped)
+		}
+	}
+}

@@ -496,11 +496,17 @@ func newTransport(workers int) *http.Transport {
 	return t
 }
 
-// readResume reads --resume: one earlier report, or every *.csv report in a folder (as
-// the pods of a retried Kubernetes Job leave them; an empty folder resumes nothing).
+// readResume reads --resume: one earlier report, every *.csv report in a folder, or
+// every report a glob pattern matches (as the pods of a retried Kubernetes Job leave
+// them: a pattern that matches nothing yet resumes nothing).
 func readResume(path string) (*report.Applied, int, error) {
 	files := []string{path}
-	if st, err := os.Stat(path); err != nil {
+	if strings.ContainsAny(path, "*?[") {
+		var err error
+		if files, err = filepath.Glob(path); err != nil {
+			return nil, 0, fail(exitUsage, "--resume %s: %v", path, err)
+		}
+	} else if st, err := os.Stat(path); err != nil {
 		return nil, 0, fail(exitConfig, "read resume report: %v", err)
 	} else if st.IsDir() {
 		files, _ = filepath.Glob(filepath.Join(path, "*.csv"))
