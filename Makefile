@@ -16,7 +16,7 @@ demo: build
 	@report=bin/demo-report-$$(date -u +%Y%m%dT%H%M%SZ).csv; \
 	$(BIN) --sandbox --plan samples/plan.csv --report $$report --log-format console; code=$$?; \
 	echo; echo "report $$report:"; cat $$report; echo; \
-	if [ $$code -eq 3 ]; then echo "exit 3, as expected: the sample has one unknown number (not_found) and one unknown agent (rejected)"; exit 0; fi; \
+	if [ $$code -eq 3 ]; then echo "exit 3, as expected: the sample has one unknown number (not_found) and one outbound-only agent (rejected)"; exit 0; fi; \
 	echo "unexpected exit $$code"; exit 1
 
 vet:

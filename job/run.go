@@ -466,7 +466,7 @@ func (r *Runner) logRow(res Result) {
 	if res.Outcome == WouldUpdate {
 		ev = ev.RawJSON("body", res.Body)
 	}
-	ev.Send()
+	ev.Msg(string(res.Outcome))
 }
 
 // SleepContext waits d, or until ctx is done.
