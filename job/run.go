@@ -307,18 +307,20 @@ attempts:
 		up, err := r.Client.Patch(st.reqCtx, row.ID, res.Body)
 		last = err
 		var apiErr *APIError
+		status := 0 // this attempt's answer; none for a transport failure
 		switch {
 		case err == nil:
-			res.Status, res.RequestID = up.StatusCode, up.RequestID
+			status, res.RequestID = up.StatusCode, up.RequestID
 			res.Outcome, res.Number, res.Error = Updated, up.Number, up.Note
 		case errors.As(err, &apiErr):
-			res.Status, res.RequestID = apiErr.StatusCode, apiErr.RequestID
+			status, res.RequestID = apiErr.StatusCode, apiErr.RequestID
 		}
-		if res.Status != 0 {
-			if e := st.answered(res.Status); e != nil {
+		if status != 0 {
+			res.Status = status // the report keeps the last answer's
+			if e := st.answered(status); e != nil {
 				stopRun = e
 			}
-			if res.Status == http.StatusTooManyRequests {
+			if status == http.StatusTooManyRequests {
 				r.Limiter.Throttled()
 			} else {
 				r.Limiter.Success() // answered, not rate limited: the rate is fine

@@ -32,8 +32,10 @@ type harness struct {
 	bin     string // the built job
 	version string // what the job's --version says
 	key     string // the key every fake accepts
-	seq     int    // numbers the files of each job run
-	plans   map[int]planFile
+	// noSnapshot: the job has --no-snapshot (it reads the workspace before writing, §13).
+	noSnapshot bool
+	seq        int // numbers the files of each job run
+	plans      map[int]planFile
 }
 
 // sizes are the plan sizes of each scenario.
@@ -218,6 +220,8 @@ func (h *harness) build() error {
 		return fmt.Errorf("reassign --version: %w", err)
 	}
 	h.version = strings.TrimPrefix(strings.TrimSpace(string(out)), "reassign ")
+	out, _ = exec.Command(h.bin, "--help").CombinedOutput()
+	h.noSnapshot = strings.Contains(string(out), "--no-snapshot")
 	return nil
 }
 

@@ -18,15 +18,18 @@ import (
 	"reassign/report"
 )
 
-// BenchmarkRunner is the overhead scenario inside one process, for profiles: b.N plan
-// rows read and validated (job.ReadPlan), then sent by job.Runner (--rate 0, 8 workers)
-// through the real client to the fast fake, with the report and the JSON log written to
-// files as main wires them. The fake's goroutines carry the pprof label side=fake, so a
-// CPU profile separates them:
+// BenchmarkRunner is the overhead scenario inside one process, for profiles, following
+// main's live run: the plan read and validated (job.ReadPlan), the agents read and the
+// plan validated again against them, the workspace snapshot read, then the rows sent by
+// job.Runner (--rate 0, 8 workers) through the real client to the fast fake, with the
+// report and the JSON log written to files. b.N is the plan's rows. The fake's goroutines
+// carry the pprof label side=fake, so a CPU profile can leave them out:
 //
 //	go test ./job/bench -run '^$' -bench Runner -benchtime 20000x -cpuprofile cpu.out -memprofile mem.out
 //	go tool pprof -top -tagignore side=fake cpu.out      # the job's side only
 //	go tool pprof -top -sample_index=alloc_space mem.out
+//
+// -benchmem's allocs/op are per plan row.
 func BenchmarkRunner(b *testing.B) {
 	zerolog.TimeFieldFormat = time.RFC3339Nano // as main sets it
 	dir := b.TempDir()
@@ -68,19 +71,34 @@ func BenchmarkRunner(b *testing.B) {
 
 	b.ResetTimer()
 	start := time.Now()
-	p, err := job.ReadPlan(func() (io.ReadCloser, error) { return os.Open(plan.path) }, job.PlanOptions{NullToken: "null"})
+	ctx := context.Background()
+	runner := &job.Runner{
+		Client: client, Limiter: job.NewLimiter(0, 1, time.Now), Workers: 8, MaxAttempts: 5,
+		Drain: 20 * time.Second, Now: time.Now, Sleep: job.SleepContext, Rand: mrand.Int64N, Log: log,
+	}
+	open := func() (io.ReadCloser, error) { return os.Open(plan.path) }
+	p, err := job.ReadPlan(open, job.PlanOptions{NullToken: "null"})
 	if err != nil {
+		b.Fatal(err)
+	}
+	agents, err := runner.ReadAgents(ctx, client)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if p, err = job.ReadPlan(open, job.PlanOptions{NullToken: "null", AgentKnown: func(id string) bool { return agents[id] }}); err != nil {
+		b.Fatal(err)
+	}
+	if p.Invalid > 0 {
+		b.Fatalf("%d invalid rows: %v", p.Invalid, p.Problems[0])
+	}
+	if runner.Snapshot, err = runner.ReadSnapshot(ctx, client, p.MayContain); err != nil {
 		b.Fatal(err)
 	}
 	rw, err := report.NewWriter(reportFile, true)
 	if err != nil {
 		b.Fatal(err)
 	}
-	runner := &job.Runner{
-		Client: client, Limiter: job.NewLimiter(0, 1, time.Now), Workers: 8, MaxAttempts: 5,
-		Drain: 20 * time.Second, Now: time.Now, Sleep: job.SleepContext, Rand: mrand.Int64N, Log: log,
-	}
-	sum, err := runner.Run(context.Background(), p.Each, rw.Write)
+	sum, err := runner.Run(ctx, p.Each, rw.Write)
 	elapsed := time.Since(start)
 	b.StopTimer()
 	if err != nil {
