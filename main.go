@@ -655,7 +655,7 @@ func parseConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 	}
 	str(&cfg.plan, "plan", "REASSIGN_PLAN", "", "plan CSV file (required); - reads stdin")
 	str(&cfg.reportPath, "report", "REASSIGN_REPORT", "", "report CSV file; - writes stdout (default reassign-report-<UTC time>.csv); never overwritten")
-	fs.Var(&cfg.dryRun, "dry-run", "validate and report what would be sent; send nothing")
+	fs.Var(&cfg.dryRun, "dry-run", "validate and report what would be sent, offline; =server reads the workspace first; no write either way")
 	envOf["dry-run"] = "REASSIGN_DRY_RUN"
 	fs.Float64Var(&cfg.rate, "rate", 5, "requests per second, all workers and retries together; 0 = no ceiling")
 	envOf["rate"] = "REASSIGN_RATE"
@@ -666,7 +666,7 @@ func parseConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 	envOf["timeout"] = "REASSIGN_TIMEOUT"
 	str(&cfg.baseURL, "base-url", "DIALNEXA_BASE_URL", "https://api.dialnexa.com/v1", "API base URL")
 	str(&cfg.keyFile, "api-key-file", "DIALNEXA_API_KEY_FILE", "", "file holding the API key (else DIALNEXA_API_KEY)")
-	str(&cfg.resume, "resume", "REASSIGN_RESUME", "", "an earlier report: rows it records as updated or skipped are skipped")
+	str(&cfg.resume, "resume", "REASSIGN_RESUME", "", "an earlier report, a folder of reports or a glob: rows recorded as updated or skipped with the same values are skipped")
 	boolean(&cfg.skipInvalid, "skip-invalid", "REASSIGN_SKIP_INVALID", "run the valid rows and report the invalid ones, instead of refusing the plan")
 	str(&cfg.nullToken, "null-token", "REASSIGN_NULL_TOKEN", "null", `cell text that means "send null"`)
 	num(&cfg.maxErrors, "max-errors", "REASSIGN_MAX_ERRORS", 0, "stop sending after N rows not_found, rejected or forbidden; 0 = no limit")
