@@ -137,7 +137,7 @@ func execute(ctx context.Context, cfg *config, log zerolog.Logger, bar *report.B
 		Int("shard_index", cfg.shardIndex).Bool("snapshot", cfg.snapshotWanted()).Str("undo_plan", cfg.undoPlan).
 		Bool("sandbox", cfg.sandbox).Msg("reassign starting")
 
-	plan, err := readPlan(env, cfg, log, nil)
+	plan, err := readPlan(env, cfg, log)
 	if err != nil {
 		return exitPlan, err
 	}
@@ -151,8 +151,8 @@ func execute(ctx context.Context, cfg *config, log zerolog.Logger, bar *report.B
 			log.Warn().Str("event", "agents").Str("error", err.Error()).Msg("could not read the workspace's agents; going on without the agent check")
 		default:
 			log.Info().Str("event", "agents").Int("agents", len(agents)).Msg("workspace agents read")
-			if plan, err = readPlan(env, cfg, log, func(id string) bool { return agents[id] }); err != nil {
-				return exitPlan, err
+			if err := plan.CheckAgents(func(id string) bool { return agents[id] }); err != nil {
+				return exitPlan, fmt.Errorf("read plan: %w", err)
 			}
 		}
 	}
@@ -254,8 +254,8 @@ func execute(ctx context.Context, cfg *config, log zerolog.Logger, bar *report.B
 }
 
 // readPlan reads and validates the plan, logging each problem of an unreadable one.
-func readPlan(env *runEnv, cfg *config, log zerolog.Logger, agentKnown func(string) bool) (*job.Plan, error) {
-	plan, err := job.ReadPlan(env.openPlan, job.PlanOptions{NullToken: cfg.nullToken, AgentKnown: agentKnown})
+func readPlan(env *runEnv, cfg *config, log zerolog.Logger) (*job.Plan, error) {
+	plan, err := job.ReadPlan(env.openPlan, job.PlanOptions{NullToken: cfg.nullToken})
 	var pe *job.PlanError
 	if errors.As(err, &pe) {
 		for _, p := range pe.Problems {

@@ -6,7 +6,6 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"regexp"
 	"sort"
@@ -87,10 +86,11 @@ type PlanOptions struct {
 // Plan is a validated plan file. It keeps no rows in memory: Rows reads the file again,
 // so a plan of a million rows costs the memory of its ids, not of its cells.
 type Plan struct {
-	open     func() (io.ReadCloser, error)
-	opts     PlanOptions
-	dupLines map[string][]int // ids seen more than once, with every line they are on
-	idHashes map[uint64]struct{}
+	open      func() (io.ReadCloser, error)
+	opts      PlanOptions
+	dupLines  map[string][]int // ids seen more than once, with every line they are on
+	firstLine map[uint64]int32 // id hash -> the first line with that hash
+	agents    map[string]bool  // distinct agent ids planned; nil when over maxAgents
 
 	// Rows is the number of data rows; Invalid how many of them are invalid.
 	Rows, Invalid int
@@ -100,37 +100,61 @@ type Plan struct {
 	Problems []Problem
 }
 
+// maxAgents bounds the distinct agent ids ReadPlan collects for CheckAgents.
+const maxAgents = 10000
+
 // ReadPlan reads and validates the whole plan that open returns. A plan that cannot be
 // parsed at all (encoding, header, quoting) is a *PlanError; invalid rows are listed in
 // Plan.Problems for the caller to refuse or skip.
+//
+// It keeps 12 bytes an id, not the ids: duplicates are found by a 64-bit hash, and the
+// rare hash shared by two ids is settled by reading those rows again.
 func ReadPlan(open func() (io.ReadCloser, error), opts PlanOptions) (*Plan, error) {
 	if opts.NullToken == "" {
 		opts.NullToken = "null"
 	}
-	p := &Plan{open: open, opts: opts}
-	firstLine := map[string]int{}
-	p.dupLines = map[string][]int{}
-	p.idHashes = map[uint64]struct{}{}
+	p := &Plan{open: open, opts: opts, firstLine: map[uint64]int32{}, agents: map[string]bool{}}
+	shared := map[uint64]bool{} // hashes seen on more than one row
 	err := p.scan(func(r Row, problems []Problem) {
 		p.Rows++
 		p.Problems = append(p.Problems, problems...)
+		if a := r.AgentID; a.Set() && !a.Null && p.agents != nil && !p.agents[a.Raw] {
+			if len(p.agents) >= maxAgents {
+				p.agents = nil // too many to keep: CheckAgents reads the plan again
+			} else {
+				p.agents[strings.Clone(a.Raw)] = true
+			}
+		}
 		if r.ID == "" {
 			return
 		}
-		p.idHashes[idHash(r.ID)] = struct{}{}
-		first, ok := firstLine[r.ID]
-		if !ok {
-			// Clone: the cell shares its memory with the whole CSV record.
-			firstLine[strings.Clone(r.ID)] = r.Line
+		h := idHash(r.ID)
+		if _, ok := p.firstLine[h]; ok {
+			shared[h] = true
 			return
 		}
-		if _, ok := p.dupLines[r.ID]; !ok {
-			p.dupLines[strings.Clone(r.ID)] = []int{first}
-		}
-		p.dupLines[r.ID] = append(p.dupLines[r.ID], r.Line)
+		p.firstLine[h] = int32(r.Line)
 	})
 	if err != nil {
 		return nil, err
+	}
+	p.dupLines = map[string][]int{}
+	if len(shared) > 0 {
+		// Which rows really share an id: only theirs are read again, and kept.
+		lines := map[string][]int{}
+		err := p.scan(func(r Row, _ []Problem) {
+			if r.ID != "" && shared[idHash(r.ID)] {
+				lines[strings.Clone(r.ID)] = append(lines[r.ID], r.Line)
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		for id, ls := range lines {
+			if len(ls) > 1 {
+				p.dupLines[id] = ls
+			}
+		}
 	}
 	// Duplicates are known only at the end: fold them into the problem list, in order.
 	for id, lines := range p.dupLines {
@@ -138,26 +162,70 @@ func ReadPlan(open func() (io.ReadCloser, error), opts PlanOptions) (*Plan, erro
 			p.Problems = append(p.Problems, Problem{Line: l, Reason: p.duplicateReason(Row{Line: l, ID: id})})
 		}
 	}
+	p.sortProblems()
+	return p, nil
+}
+
+// sortProblems puts Problems in plan order and counts the invalid rows.
+func (p *Plan) sortProblems() {
 	sort.SliceStable(p.Problems, func(i, j int) bool { return p.Problems[i].Line < p.Problems[j].Line })
 	invalid := map[int]bool{}
 	for _, pr := range p.Problems {
 		invalid[pr.Line] = true
 	}
 	p.Invalid = len(invalid)
-	return p, nil
 }
 
 // MayContain reports whether id may be one of the plan's ids: never false for one that
 // is, rarely true for one that is not (it keeps 8 bytes an id, not the ids).
 func (p *Plan) MayContain(id string) bool {
-	_, ok := p.idHashes[idHash(id)]
+	_, ok := p.firstLine[idHash(id)]
 	return ok
 }
 
+// idHash is FNV-1a 64 of id, written out so that it allocates nothing.
 func idHash(id string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(id))
-	return h.Sum64()
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(id); i++ {
+		h ^= uint64(id[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// CheckAgents marks invalid every row naming an agent for which known is false, adding
+// to Problems and Invalid. It reads the plan again only when such a row exists.
+func (p *Plan) CheckAgents(known func(id string) bool) error {
+	if p.agents != nil {
+		unknown := false
+		for a := range p.agents {
+			unknown = unknown || !known(a)
+		}
+		if !unknown {
+			return nil
+		}
+	}
+	p.opts.AgentKnown = known
+	var added []Problem
+	err := p.scan(func(r Row, _ []Problem) {
+		if reason := p.agentReason(r); reason != "" {
+			added = append(added, Problem{Line: r.Line, Reason: reason})
+		}
+	})
+	if err != nil {
+		return err
+	}
+	p.Problems = append(p.Problems, added...)
+	p.sortProblems()
+	return nil
+}
+
+func (p *Plan) agentReason(r Row) string {
+	a := r.AgentID
+	if p.opts.AgentKnown == nil || !a.Set() || a.Null || !idPattern.MatchString(a.Raw) || p.opts.AgentKnown(a.Raw) {
+		return ""
+	}
+	return fmt.Sprintf("agent_id %s is not an agent of this workspace", a.Raw)
 }
 
 // Each calls fn for every plan row in order, with the row's problems (none for a valid
@@ -272,8 +340,8 @@ func (p *Plan) toRow(rec planRecord) (Row, []Problem) {
 	if r.AgentID.Set() && !r.AgentID.Null && !idPattern.MatchString(rec.AgentID) {
 		add("agent_id %s is not an agent id (letters, digits, _ and -, at most 128)", quoteCell(rec.AgentID))
 	}
-	if r.AgentID.Set() && !r.AgentID.Null && idPattern.MatchString(rec.AgentID) && p.opts.AgentKnown != nil && !p.opts.AgentKnown(rec.AgentID) {
-		add("agent_id %s is not an agent of this workspace", rec.AgentID)
+	if reason := p.agentReason(r); reason != "" {
+		add("%s", reason)
 	}
 	if n := utf8.RuneCountInString(rec.Nickname); n > MaxNicknameLen && !r.Nickname.Null {
 		add("nickname is %d characters, at most %d", n, MaxNicknameLen)

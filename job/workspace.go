@@ -2,9 +2,13 @@ package job
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"net/http"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // PageSize is the page the snapshot and the export ask for: the API's maximum.
@@ -24,13 +28,26 @@ type Current struct {
 	AgentID, Nickname, Label string
 }
 
-// Snapshot is the workspace's numbers as read before the first write.
+// Snapshot is the workspace's numbers as read before the first write. It is compact,
+// for a million numbers: an index from the id's 64-bit hash into byte chunks holding the
+// id and the three values, the id checked on every lookup (two ids sharing a hash are
+// kept apart in a small map).
 type Snapshot struct {
-	numbers map[string]Current
-	// Requests is how many list pages it took.
-	Requests int
-	// Seen is how many numbers the workspace listed, kept or not.
-	Seen int
+	index    map[uint64]uint32 // id hash -> offset of the entry (chunk<<20 | position)
+	chunks   [][]byte
+	shared   map[string]Current // ids whose hash another id has
+	Requests int                // list pages read
+	Seen     int                // numbers the workspace listed, kept or not
+}
+
+const (
+	chunkBits = 20
+	chunkSize = 1 << chunkBits
+	sharedOff = ^uint32(0) // in index: look in shared
+)
+
+func newSnapshot() *Snapshot {
+	return &Snapshot{index: map[uint64]uint32{}, shared: map[string]Current{}}
 }
 
 // Get returns the state of number id before the run.
@@ -38,12 +55,97 @@ func (s *Snapshot) Get(id string) (Current, bool) {
 	if s == nil {
 		return Current{}, false
 	}
-	c, ok := s.numbers[id]
-	return c, ok
+	off, ok := s.index[idHash(id)]
+	switch {
+	case !ok:
+		return Current{}, false
+	case off == sharedOff:
+		c, ok := s.shared[id]
+		return c, ok
+	}
+	eid, c := s.entry(off)
+	if eid != id {
+		return Current{}, false
+	}
+	return c, true
 }
 
 // Len is the number of numbers kept.
-func (s *Snapshot) Len() int { return len(s.numbers) }
+func (s *Snapshot) Len() int { return len(s.index) - s.sharedHashes() + len(s.shared) }
+
+func (s *Snapshot) sharedHashes() int {
+	n := 0
+	if len(s.shared) > 0 {
+		for _, off := range s.index {
+			if off == sharedOff {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func (s *Snapshot) add(id string, c Current) {
+	h := idHash(id)
+	off, ok := s.index[h]
+	switch {
+	case ok && off == sharedOff:
+		s.shared[id] = c
+		return
+	case ok:
+		if eid, old := s.entry(off); eid != id {
+			// Two ids, one hash: both move to the map, where ids are compared whole.
+			s.shared[eid], s.shared[id] = old, c
+			s.index[h] = sharedOff
+			return
+		}
+	}
+	if off, ok := s.put(id, c); ok {
+		s.index[h] = off
+		return
+	}
+	s.shared[id] = c // too long for a chunk (the API allows no such values)
+	s.index[h] = sharedOff
+}
+
+// put appends an entry (each field as a uvarint length, then its bytes).
+func (s *Snapshot) put(id string, c Current) (uint32, bool) {
+	fields := [4]string{id, c.AgentID, c.Nickname, c.Label}
+	size := 0
+	for _, f := range fields {
+		size += binary.MaxVarintLen32 + len(f)
+	}
+	if size > chunkSize {
+		return 0, false
+	}
+	if len(s.chunks) == 0 || len(s.chunks[len(s.chunks)-1])+size > chunkSize {
+		if len(s.chunks) == 1<<(32-chunkBits)-1 {
+			return 0, false
+		}
+		s.chunks = append(s.chunks, make([]byte, 0, chunkSize))
+	}
+	i := len(s.chunks) - 1
+	b := s.chunks[i]
+	off := uint32(i)<<chunkBits | uint32(len(b))
+	for _, f := range fields {
+		b = binary.AppendUvarint(b, uint64(len(f)))
+		b = append(b, f...)
+	}
+	s.chunks[i] = b
+	return off, true
+}
+
+// entry decodes the entry at off.
+func (s *Snapshot) entry(off uint32) (string, Current) {
+	b := s.chunks[off>>chunkBits][off&(chunkSize-1):]
+	var fields [4]string
+	for i := range fields {
+		n, w := binary.Uvarint(b)
+		fields[i] = string(b[w : w+int(n)])
+		b = b[w+int(n):]
+	}
+	return fields[0], Current{AgentID: fields[1], Nickname: fields[2], Label: fields[3]}
+}
 
 // NoOp reports whether row would leave a number in state c unchanged.
 func NoOp(row Row, c Current) bool {
@@ -60,41 +162,87 @@ func NoOp(row Row, c Current) bool {
 	return same(row.AgentID, c.AgentID) && same(row.Nickname, c.Nickname) && same(row.Label, c.Label)
 }
 
-// EachNumber pages through the workspace's numbers (PageSize a page), calling fn for
-// each, every read on the run's limiter and retry policy. It returns the pages read.
+// EachNumber pages through the workspace's numbers in order (PageSize a page), calling
+// fn for each, every read on the run's limiter and retry policy. It returns the pages
+// read.
 func (r *Runner) EachNumber(ctx context.Context, rd Reader, f ListFilter, fn func(PhoneNumber)) (int, error) {
-	seen, requests := 0, 0
-	for page := 1; ; page++ {
+	return r.eachPage(ctx, rd, f, 1, func(ns []PhoneNumber) {
+		for _, n := range ns {
+			fn(n)
+		}
+	})
+}
+
+// eachPage reads every page of numbers. Once the first page has said how many there
+// are, up to parallel pages are read at once (fn then sees pages out of order, one at a
+// time); otherwise pages are read in turn until a short one.
+func (r *Runner) eachPage(ctx context.Context, rd Reader, f ListFilter, parallel int, fn func([]PhoneNumber)) (int, error) {
+	var mu sync.Mutex
+	requests := 0
+	fetch := func(ctx context.Context, page int) (*NumberPage, error) {
 		var p *NumberPage
 		err := r.retrying(ctx, "list numbers", func(ctx context.Context) error {
+			mu.Lock()
 			requests++
+			mu.Unlock()
 			var err error
 			p, err = rd.ListNumbers(ctx, page, PageSize, f)
 			return err
 		})
-		if err != nil {
-			return requests, err
+		return p, err
+	}
+	first, err := fetch(ctx, 1)
+	if err != nil {
+		return requests, err
+	}
+	fn(first.Numbers)
+	pages := first.TotalPages
+	if pages == 0 && first.Total > 0 {
+		pages = (first.Total + PageSize - 1) / PageSize
+	}
+	if pages > 1 && parallel > 1 && len(first.Numbers) == PageSize {
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(parallel)
+		for page := 2; page <= pages; page++ {
+			g.Go(func() error {
+				p, err := fetch(gctx, page)
+				if err != nil {
+					return err
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				fn(p.Numbers)
+				return nil
+			})
 		}
-		for _, n := range p.Numbers {
-			fn(n)
-		}
-		seen += len(p.Numbers)
+		return requests, g.Wait()
+	}
+	seen, p := len(first.Numbers), first
+	for page := 2; ; page++ {
 		switch {
 		case len(p.Numbers) < PageSize,
-			p.TotalPages > 0 && page >= p.TotalPages,
+			p.TotalPages > 0 && page > p.TotalPages,
 			p.Total > 0 && seen >= p.Total:
 			return requests, nil
 		}
+		if p, err = fetch(ctx, page); err != nil {
+			return requests, err
+		}
+		fn(p.Numbers)
+		seen += len(p.Numbers)
 	}
 }
 
-// ReadSnapshot reads the current state of the numbers for which keep is true.
+// ReadSnapshot reads the current state of the numbers for which keep is true, reading
+// up to Workers pages at once.
 func (r *Runner) ReadSnapshot(ctx context.Context, rd Reader, keep func(id string) bool) (*Snapshot, error) {
-	s := &Snapshot{numbers: map[string]Current{}}
-	n, err := r.EachNumber(ctx, rd, ListFilter{}, func(p PhoneNumber) {
-		s.Seen++
-		if keep == nil || keep(p.ID) {
-			s.numbers[p.ID] = Current{AgentID: p.AgentID, Nickname: p.Nickname, Label: p.Label}
+	s := newSnapshot()
+	n, err := r.eachPage(ctx, rd, ListFilter{}, r.Workers, func(ns []PhoneNumber) {
+		s.Seen += len(ns)
+		for _, p := range ns {
+			if keep == nil || keep(p.ID) {
+				s.add(p.ID, Current{AgentID: p.AgentID, Nickname: p.Nickname, Label: p.Label})
+			}
 		}
 	})
 	s.Requests = n
