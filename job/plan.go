@@ -183,6 +183,9 @@ func (p *Plan) MayContain(id string) bool {
 	return ok
 }
 
+// DropIndex frees the memory behind MayContain, which then says false for every id.
+func (p *Plan) DropIndex() { p.firstLine = nil }
+
 // idHash is FNV-1a 64 of id, written out so that it allocates nothing.
 func idHash(id string) uint64 {
 	h := uint64(14695981039346656037)
