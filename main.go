@@ -201,7 +201,7 @@ func execute(ctx context.Context, cfg *config, log zerolog.Logger, bar *report.B
 	if err != nil {
 		return exitConfig, fmt.Errorf("write report %s: %w", reportPath, err)
 	}
-	record := rw.Write
+	record, flush := rw.Write, rw.Flush
 	if cfg.undoPlan != "" {
 		undoOut, _, err := createOutput(cfg.undoPlan, stdout)
 		if err != nil {
@@ -212,6 +212,7 @@ func execute(ctx context.Context, cfg *config, log zerolog.Logger, bar *report.B
 		if err != nil {
 			return exitConfig, fmt.Errorf("write undo plan %s: %w", cfg.undoPlan, err)
 		}
+		flush = func() error { return errors.Join(rw.Flush(), undo.Flush()) }
 		record = func(res job.Result) error {
 			if err := rw.Write(res); err != nil || res.Outcome != job.Updated || res.Before == nil {
 				return err
@@ -224,6 +225,7 @@ func execute(ctx context.Context, cfg *config, log zerolog.Logger, bar *report.B
 			return err
 		}
 	}
+	runner.Flush = flush
 	if env.applied != nil {
 		runner.Done = env.applied.Has
 	}

@@ -93,36 +93,39 @@ type PhoneNumber struct {
 	Type        string
 }
 
+// wireNumber is a number as the API sends it; decoding into it directly (not through a
+// custom UnmarshalJSON) reads each body once.
+type wireNumber struct {
+	ID             string  `json:"id"`
+	PhoneNumber    string  `json:"phone_number"`
+	AgentID        *string `json:"agent_id"`
+	InboundAgentID *string `json:"inbound_agent_id"`
+	Nickname       *string `json:"nickname"`
+	Label          *string `json:"label"`
+	Status         string  `json:"status"`
+	CountryCode    string  `json:"country_code"`
+	Type           string  `json:"type"`
+}
+
+// number takes agent_id, or inbound_agent_id when agent_id is null or absent.
+func (w *wireNumber) number() PhoneNumber {
+	agent := w.AgentID
+	if agent == nil {
+		agent = w.InboundAgentID
+	}
+	return PhoneNumber{
+		ID: w.ID, PhoneNumber: w.PhoneNumber, AgentID: deref(agent), Nickname: deref(w.Nickname),
+		Label: deref(w.Label), Status: w.Status, CountryCode: w.CountryCode, Type: w.Type,
+	}
+}
+
 // UnmarshalJSON accepts both agent_id and inbound_agent_id, and nulls.
 func (p *PhoneNumber) UnmarshalJSON(b []byte) error {
-	var raw struct {
-		ID             string          `json:"id"`
-		PhoneNumber    string          `json:"phone_number"`
-		AgentID        json.RawMessage `json:"agent_id"`
-		InboundAgentID json.RawMessage `json:"inbound_agent_id"`
-		Nickname       *string         `json:"nickname"`
-		Label          *string         `json:"label"`
-		Status         string          `json:"status"`
-		CountryCode    string          `json:"country_code"`
-		Type           string          `json:"type"`
-	}
-	if err := json.Unmarshal(b, &raw); err != nil {
+	var w wireNumber
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	agent := raw.AgentID
-	if agent == nil {
-		agent = raw.InboundAgentID
-	}
-	var a *string
-	if agent != nil {
-		if err := json.Unmarshal(agent, &a); err != nil {
-			return fmt.Errorf("agent_id: %w", err)
-		}
-	}
-	*p = PhoneNumber{
-		ID: raw.ID, PhoneNumber: raw.PhoneNumber, AgentID: deref(a), Nickname: deref(raw.Nickname),
-		Label: deref(raw.Label), Status: raw.Status, CountryCode: raw.CountryCode, Type: raw.Type,
-	}
+	*p = w.number()
 	return nil
 }
 
@@ -176,8 +179,11 @@ func (c *Client) Patch(ctx context.Context, id string, body []byte) (*Answer, er
 	case len(bytes.TrimSpace(data)) == 0:
 		u.Note = "answer body empty"
 	default:
-		if err := json.Unmarshal(data, &u.Number); err != nil {
+		var w wireNumber
+		if err := json.Unmarshal(data, &w); err != nil {
 			u.Note = "answer body is not the documented JSON: " + c.redact(err.Error())
+		} else {
+			u.Number = w.number()
 		}
 	}
 	c.redactNumber(&u.Number)
@@ -218,9 +224,9 @@ func (c *Client) ListNumbers(ctx context.Context, page, limit int, f ListFilter)
 		return nil, err
 	}
 	var raw struct {
-		Data  []PhoneNumber `json:"data"`
-		Items []PhoneNumber `json:"items"`
-		Total int           `json:"total"`
+		Data  []wireNumber `json:"data"`
+		Items []wireNumber `json:"items"`
+		Total int          `json:"total"`
 		Meta  struct {
 			Total      int `json:"total"`
 			TotalPages int `json:"totalPages"`
@@ -229,11 +235,14 @@ func (c *Client) ListNumbers(ctx context.Context, page, limit int, f ListFilter)
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, fmt.Errorf("list page is not the documented JSON: %s", c.redact(err.Error()))
 	}
-	p := &NumberPage{Numbers: raw.Data, Total: raw.Meta.Total, TotalPages: raw.Meta.TotalPages}
+	p := &NumberPage{Total: raw.Meta.Total, TotalPages: raw.Meta.TotalPages}
+	items := raw.Data
 	if raw.Data == nil {
-		p.Numbers, p.Total = raw.Items, raw.Total
+		items, p.Total = raw.Items, raw.Total
 	}
-	for i := range p.Numbers {
+	p.Numbers = make([]PhoneNumber, len(items))
+	for i := range items {
+		p.Numbers[i] = items[i].number()
 		c.redactNumber(&p.Numbers[i])
 	}
 	return p, nil

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,8 +19,20 @@ import (
 // MaxNicknameLen is the API's limit on a nickname, in Unicode code points.
 const MaxNicknameLen = 255
 
-// idPattern is what an id or agent_id must match: both go into a URL or a body.
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+// validID reports whether s matches ^[A-Za-z0-9_-]{1,128}$, what an id or an agent_id
+// must be: both go into a URL or a body.
+func validID(s string) bool {
+	if len(s) == 0 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // Field is one optional plan cell (agent_id, nickname, label) as written, trimmed.
 // An empty Raw means "not sent"; Null means "send JSON null".
@@ -225,7 +236,7 @@ func (p *Plan) CheckAgents(known func(id string) bool) error {
 
 func (p *Plan) agentReason(r Row) string {
 	a := r.AgentID
-	if p.opts.AgentKnown == nil || !a.Set() || a.Null || !idPattern.MatchString(a.Raw) || p.opts.AgentKnown(a.Raw) {
+	if p.opts.AgentKnown == nil || !a.Set() || a.Null || !validID(a.Raw) || p.opts.AgentKnown(a.Raw) {
 		return ""
 	}
 	return fmt.Sprintf("agent_id %s is not an agent of this workspace", a.Raw)
@@ -266,7 +277,7 @@ func (p *Plan) duplicateReason(r Row) string {
 		s = ""
 	}
 	id := r.ID
-	if !idPattern.MatchString(id) {
+	if !validID(id) {
 		id = quoteCell(id) // it may hold a newline or a control character
 	}
 	return fmt.Sprintf("id %s is also on line%s %s", id, s, strings.Join(others, ", "))
@@ -337,10 +348,10 @@ func (p *Plan) toRow(rec planRecord) (Row, []Problem) {
 	switch {
 	case rec.ID == "":
 		add("id is empty")
-	case !idPattern.MatchString(rec.ID):
+	case !validID(rec.ID):
 		add("id %s is not a phone number id (letters, digits, _ and -, at most 128)", quoteCell(rec.ID))
 	}
-	if r.AgentID.Set() && !r.AgentID.Null && !idPattern.MatchString(rec.AgentID) {
+	if r.AgentID.Set() && !r.AgentID.Null && !validID(rec.AgentID) {
 		add("agent_id %s is not an agent id (letters, digits, _ and -, at most 128)", quoteCell(rec.AgentID))
 	}
 	if reason := p.agentReason(r); reason != "" {

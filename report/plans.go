@@ -8,7 +8,7 @@ import (
 )
 
 // UndoWriter writes --undo-plan: for each number the run changed, a plan row that puts
-// back the values it had before. It flushes every row, like the report.
+// back the values it had before. Flush writes out what is buffered, like the report's.
 type UndoWriter struct {
 	cw        *csv.Writer
 	nullToken string
@@ -42,9 +42,13 @@ func (u *UndoWriter) Write(row job.Row, before job.Current) (keptLabel bool, err
 		keptLabel = before.Label == ""
 	}
 	// No formula quoting here: this file is a plan, read back by the plan reader.
-	u.cw.Write([]string{row.ID, restore(row.AgentID, before.AgentID), restore(row.Nickname, before.Nickname), label})
+	return keptLabel, u.cw.Write([]string{row.ID, restore(row.AgentID, before.AgentID), restore(row.Nickname, before.Nickname), label})
+}
+
+// Flush writes the buffered rows out.
+func (u *UndoWriter) Flush() error {
 	u.cw.Flush()
-	return keptLabel, u.cw.Error()
+	return u.cw.Error()
 }
 
 // ExportColumns are the columns of `reassign export`.

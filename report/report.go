@@ -23,9 +23,10 @@ var Columns = []string{
 // BOM makes Excel read the file as UTF-8.
 const BOM = "\uFEFF"
 
-// Writer writes one CSV line per result and flushes it at once, so that a run killed
-// half-way leaves every row it recorded on disk. It is not safe for concurrent use: the
-// runner calls it from one goroutine.
+// Writer writes one CSV line per result. Flush pushes the lines to the file: the runner
+// calls it whenever no other row has finished, so that a run killed half-way leaves
+// every row it recorded on disk. It is not safe for concurrent use: the runner calls it
+// from one goroutine.
 type Writer struct {
 	cw  *csv.Writer
 	rec []string
@@ -47,7 +48,13 @@ func NewWriter(w io.Writer, bom bool) (*Writer, error) {
 	return rw, rw.cw.Error()
 }
 
-// Write records one row and flushes it.
+// Flush writes the buffered lines out.
+func (w *Writer) Flush() error {
+	w.cw.Flush()
+	return w.cw.Error()
+}
+
+// Write records one row; Flush writes it out.
 func (w *Writer) Write(r job.Result) error {
 	status := ""
 	if r.Status != 0 {
@@ -80,11 +87,7 @@ func (w *Writer) Write(r job.Result) error {
 	for i := range rec {
 		rec[i] = Neutralise(rec[i])
 	}
-	if err := w.cw.Write(rec); err != nil {
-		return err
-	}
-	w.cw.Flush()
-	return w.cw.Error()
+	return w.cw.Write(rec)
 }
 
 // Neutralise prefixes a cell that a spreadsheet would run as a formula with a '.

