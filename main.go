@@ -4,6 +4,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -19,6 +20,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -84,8 +86,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		bar = report.NewBar(stderr)
 		defer bar.Clear()
 	}
-	log := newLogger(cfg, stderr, bar)
-	code, err := execute(ctx, cfg, log, bar, getenv, stdin, stdout)
+	var out io.Writer = stderr
+	if bar != nil {
+		out = bar
+	}
+	sink := &logSink{w: bufio.NewWriterSize(out, 64<<10)}
+	defer sink.Hold(false)
+	log := newLogger(cfg, sink, isTerminal(stderr))
+	code, err := execute(ctx, cfg, log, bar, sink, getenv, stdin, stdout)
 	if err != nil {
 		log.Error().Str("event", "fatal").Int("exit_code", code).Msg(err.Error())
 	}
@@ -106,7 +114,7 @@ func fail(code int, format string, args ...any) error {
 }
 
 // execute runs the job as cfg says and returns the exit code.
-func execute(ctx context.Context, cfg *config, log zerolog.Logger, bar *report.Bar, getenv func(string) string, stdin io.Reader, stdout io.Writer) (int, error) {
+func execute(ctx context.Context, cfg *config, log zerolog.Logger, bar *report.Bar, sink *logSink, getenv func(string) string, stdin io.Reader, stdout io.Writer) (int, error) {
 	env, err := setup(cfg, log, getenv, stdin)
 	defer env.close()
 	if err != nil {
@@ -225,7 +233,7 @@ func execute(ctx context.Context, cfg *config, log zerolog.Logger, bar *report.B
 			return err
 		}
 	}
-	runner.Flush = flush
+	runner.Flush = func() error { return errors.Join(flush(), sink.Flush()) }
 	if env.applied != nil {
 		runner.Done = env.applied.Has
 	}
@@ -250,7 +258,9 @@ func execute(ctx context.Context, cfg *config, log zerolog.Logger, bar *report.B
 			return fn(r, problems)
 		})
 	}
+	sink.Hold(true) // log lines go out with the report's, when no row is waiting
 	sum, runErr := runner.Run(ctx, each, record)
+	sink.Hold(false)
 	if bar != nil {
 		bar.Clear()
 	}
@@ -784,18 +794,50 @@ func parseConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 	return cfg, 0, false
 }
 
-// newLogger logs to stderr, through the progress bar when there is one.
-func newLogger(cfg *config, stderr io.Writer, bar *report.Bar) zerolog.Logger {
+// newLogger logs to out: JSON lines, or the console format on a terminal.
+func newLogger(cfg *config, out io.Writer, terminal bool) zerolog.Logger {
 	level, _ := zerolog.ParseLevel(cfg.logLevel)
-	out := stderr
-	if bar != nil {
-		out = bar
-	}
 	w := out
-	if cfg.logFormat == "console" || (cfg.logFormat == "auto" && isTerminal(stderr)) {
-		w = zerolog.ConsoleWriter{Out: out, TimeFormat: "15:04:05", NoColor: !isTerminal(stderr)}
+	if cfg.logFormat == "console" || (cfg.logFormat == "auto" && terminal) {
+		w = zerolog.ConsoleWriter{Out: out, TimeFormat: "15:04:05", NoColor: !terminal}
 	}
 	return zerolog.New(w).Level(level).With().Timestamp().Logger()
+}
+
+// logSink is where log lines go. Outside a run each line is written at once; during one
+// (Hold) lines wait in a buffer that the runner flushes, with the report, whenever no
+// finished row is waiting: at full speed that saves a write per row.
+type logSink struct {
+	mu   sync.Mutex
+	w    *bufio.Writer
+	hold bool
+}
+
+func (l *logSink) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n, err := l.w.Write(p)
+	if err == nil && !l.hold {
+		err = l.w.Flush()
+	}
+	return n, err
+}
+
+// Flush writes out the lines held.
+func (l *logSink) Flush() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Flush()
+}
+
+// Hold starts or stops holding lines; stopping writes out those held.
+func (l *logSink) Hold(on bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.hold = on
+	if !on {
+		l.w.Flush()
+	}
 }
 
 func isTerminal(w io.Writer) bool {
