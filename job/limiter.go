@@ -11,7 +11,7 @@ import (
 // Limiter is the run's one request rate, shared by every worker and every retry. A 429
 // lowers it to the rate the API was seen to accept over the last second (at least 10 %
 // below the rate in force); each second
-// without a 429 then raises it by a twentieth, back up to the configured ceiling.
+// without a 429 then raises it by a tenth, back up to the configured ceiling.
 type Limiter struct {
 	lim     *rate.Limiter
 	ceiling rate.Limit // rate.Inf when the user set no ceiling
@@ -59,7 +59,7 @@ func (l *Limiter) Success() {
 		return
 	}
 	l.lastRise = now
-	l.set(min(l.ceiling, l.current+max(1, l.current/20)))
+	l.set(min(l.ceiling, l.current+max(1, l.current/10)))
 }
 
 // Throttled records a 429: the rate drops to what the API accepted in the last second,

@@ -137,7 +137,7 @@ func TestLimiterTwoThrottlesWithinOneSecondCutOnce(t *testing.T) {
 	}
 }
 
-func TestLimiterSuccessRecoversFivePercentPerSecond(t *testing.T) {
+func TestLimiterSuccessRecoversTenPercentPerSecond(t *testing.T) {
 	c := newFakeClock()
 	const ceiling = 100
 	lim := job.NewLimiter(ceiling, 1, c.now)
@@ -167,9 +167,9 @@ func TestLimiterSuccessRecoversFivePercentPerSecond(t *testing.T) {
 		if gap := now.Sub(prevRise); gap < time.Second || gap > 1100*time.Millisecond {
 			t.Fatalf("Limit() rose from %v to %v %v after the previous change; want once a second while successes come", prev, got, gap)
 		}
-		// About 5%: exactly a twentieth, unless the ceiling clamps it.
-		if want := min(prev*1.05, ceiling); got < want*0.999 || got > want*1.001 {
-			t.Fatalf("Limit() rose from %v to %v at +%v, want %v (+5%%)", prev, got, now.Sub(cutAt), want)
+		// About 10%: exactly a tenth, unless the ceiling clamps it.
+		if want := min(prev*1.10, ceiling); got < want*0.999 || got > want*1.001 {
+			t.Fatalf("Limit() rose from %v to %v at +%v, want %v (+10%%)", prev, got, now.Sub(cutAt), want)
 		}
 		rises++
 		prev, prevRise = got, now
@@ -177,9 +177,9 @@ func TestLimiterSuccessRecoversFivePercentPerSecond(t *testing.T) {
 	if prev != ceiling {
 		t.Fatalf("Limit() = %v after a minute of successes, want it back at the ceiling %v", prev, ceiling)
 	}
-	// From the cut to the ceiling at +5% a rise takes ln(ceiling/cut)/ln(1.05) rises.
-	if want := int(math.Ceil(math.Log(ceiling/float64(cut)) / math.Log(1.05))); rises < want-1 || rises > want+1 {
-		t.Errorf("the limit recovered from %v in %d rises, want about %d at +5%% each", cut, rises, want)
+	// From the cut to the ceiling at +10% a rise takes ln(ceiling/cut)/ln(1.10) rises.
+	if want := int(math.Ceil(math.Log(ceiling/float64(cut)) / math.Log(1.10))); rises < want-1 || rises > want+1 {
+		t.Errorf("the limit recovered from %v in %d rises, want about %d at +10%% each", cut, rises, want)
 	}
 	// At the ceiling, more successes change nothing.
 	for range 50 {
