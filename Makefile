@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN     := bin/reassign
 
-.PHONY: build demo test vet race fuzz-smoke manifests clean sample-report prism
+.PHONY: build demo test vet race fuzz-smoke manifests bench clean sample-report prism
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) .
@@ -43,6 +43,12 @@ manifests:
 	cd samples/kubernetes && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 test: vet prism race fuzz-smoke manifests
+
+# Performance figures against CONTRACT.md §12: about 10 minutes on 2 cores, prints a
+# markdown table (medians of 3 runs), exits 1 when a bar fails. Not part of `make test`,
+# which runs only its -quick smoke test (job/bench/bench_test.go).
+bench:
+	$(GO) run ./job/bench -runs 3
 
 clean:
 	rm -rf bin
