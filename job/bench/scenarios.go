@@ -386,7 +386,7 @@ func (h *harness) throttle(sr *scenarioResult) error {
 
 // --- 6. memory ---
 
-// memory: peak RSS of the job process (wait4's ru_maxrss) on growing plans, run live
+// memory: peak RSS of the job process (VmHWM polled from /proc) on growing plans, run live
 // against the fast fake at --rate 0 --workers 8.
 func (h *harness) memory(sr *scenarioResult) error {
 	type pair struct{ rss, rate *figure }
@@ -426,7 +426,7 @@ func (h *harness) memory(sr *scenarioResult) error {
 			delete(h.plans, n)
 		}
 	}
-	sr.notes = append(sr.notes, "peak RSS is the job process's ru_maxrss from wait4 (KiB on Linux); the fake API runs in the harness's process and is not counted")
+	sr.notes = append(sr.notes, "peak RSS is the job process's VmHWM (peak resident set since exec), read from /proc every 20 ms; wait4's ru_maxrss is not used, as it also counts the harness's memory shared before exec; the fake API runs in the harness's process and is not counted")
 	return nil
 }
 
