@@ -10,7 +10,7 @@ import (
 
 // Limiter is the run's one request rate, shared by every worker and every retry. A 429
 // lowers it to the rate the API was seen to accept over the last second (at least 10 %
-// below the rate in force); each second
+// below the rate in force, at most by half); each second
 // without a 429 then raises it by a tenth, back up to the configured ceiling.
 type Limiter struct {
 	lim     *rate.Limiter
@@ -85,7 +85,10 @@ func (l *Limiter) Throttled() {
 	}
 	next := rate.Limit(float64(accepted) / seen.Seconds())
 	if l.current != rate.Inf {
-		next = min(next, l.current*0.9) // always slow down
+		// Never below half the rate in force: when rows were waiting out Retry-After,
+		// few were sent, and what was accepted measures that idleness, not the API.
+		// Always at least a tenth below it.
+		next = min(max(next, l.current/2), l.current*0.9)
 	}
 	l.lastCut, l.lastRise = now, now
 	// A floor of 1/s (a zero limit would strand every waiter), but never above the rate
