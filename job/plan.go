@@ -300,7 +300,7 @@ func (p *Plan) scan(fn func(Row, []Problem)) error {
 		fn(row, problems)
 	})
 	p.Ignored = dec.ignored()
-	if err == nil && dec.rows == 0 && len(dec.problems) == 0 {
+	if err == nil && dec.rows == 0 {
 		return &PlanError{Problems: []Problem{{Reason: "the plan has a header but no rows"}}}
 	}
 	if err != nil {
@@ -384,7 +384,6 @@ type planDecoder struct {
 	names    []string   // normalised header names
 	known    []bool     // header cells the job reads
 	rows     int
-	problems []Problem
 	done     bool
 }
 
