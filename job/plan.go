@@ -378,13 +378,13 @@ func quoteCell(s string) string {
 // the delimiter, checks the encoding and the header, skips blank rows, trims cells and
 // keeps the physical line numbers that gocsv would lose.
 type planDecoder struct {
-	r        *csv.Reader
-	utf8     *utf8Lines // what the csv.Reader reads, checked
-	width    int        // header cells
-	names    []string   // normalised header names
-	known    []bool     // header cells the job reads
-	rows     int
-	done     bool
+	r     *csv.Reader
+	utf8  *utf8Lines // what the csv.Reader reads, checked
+	width int        // header cells
+	names []string   // normalised header names
+	known []bool     // header cells the job reads
+	rows  int
+	done  bool
 }
 
 // The columns the job reads; every other column is ignored.
