@@ -334,11 +334,7 @@ attempts:
 			if e := st.answered(status); e != nil {
 				stopRun = e
 			}
-			if status == http.StatusTooManyRequests {
-				r.Limiter.Throttled()
-			} else {
-				r.Limiter.Success() // answered, not rate limited: the rate is fine
-			}
+			r.rateFeedback(status)
 		}
 		// An answer that stops the run stops it now, while this row still holds its slot:
 		// no other worker may send with a refused key or past --max-errors in the meantime.
@@ -359,15 +355,8 @@ attempts:
 		if err == nil || !Retryable(err) || attempt == r.MaxAttempts || st.reqCtx.Err() != nil {
 			break
 		}
-		var retryAfter time.Duration
-		if apiErr != nil {
-			retryAfter, _ = ParseRetryAfter(apiErr.RetryAfter, r.Now())
-		}
-		wait := Backoff(attempt, retryAfter, r.Rand)
-		r.Log.Debug().Str("event", "retry").Int("line", row.Line).Str("id", row.ID).
-			Int("attempt", attempt).Int("status", res.Status).Str("error", err.Error()).
-			Dur("retry_in", wait).Msg("retrying")
-		if r.Sleep(ctx, wait) != nil {
+		ev := r.Log.Debug().Int("line", row.Line).Str("id", row.ID).Int("status", res.Status)
+		if r.pauseBeforeRetry(ctx, attempt, err, ev) != nil {
 			stoppedEarly = true
 			break
 		}
@@ -395,6 +384,30 @@ attempts:
 		st.cut.Add(1)
 	}
 	return res, stopRun
+}
+
+// rateFeedback tells the shared limiter of one answer: a 429 slows it; any other answer
+// means the rate is fine.
+func (r *Runner) rateFeedback(status int) {
+	if status == http.StatusTooManyRequests {
+		r.Limiter.Throttled()
+	} else {
+		r.Limiter.Success()
+	}
+}
+
+// pauseBeforeRetry waits before attempt+1 after err: the backoff, or the answer's
+// Retry-After if longer (capped). It logs the retry on ev, a debug event that says which
+// row or read it is about.
+func (r *Runner) pauseBeforeRetry(ctx context.Context, attempt int, err error, ev *zerolog.Event) error {
+	var retryAfter time.Duration
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		retryAfter, _ = ParseRetryAfter(apiErr.RetryAfter, r.Now())
+	}
+	wait := Backoff(attempt, retryAfter, r.Rand)
+	ev.Str("event", "retry").Int("attempt", attempt).Str("error", err.Error()).Dur("retry_in", wait).Msg("retrying")
+	return r.Sleep(ctx, wait)
 }
 
 // answered counts the run's first five answers: if all five are 403, the key lacks the

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"sync"
-	"time"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -36,6 +35,7 @@ type Snapshot struct {
 	index    map[uint64]uint32 // id hash -> offset of the entry (chunk<<20 | position)
 	chunks   [][]byte
 	shared   map[string]Current // ids whose hash another id has
+	kept     int                // distinct ids stored
 	Requests int                // list pages read
 	Seen     int                // numbers the workspace listed, kept or not
 }
@@ -71,34 +71,29 @@ func (s *Snapshot) Get(id string) (Current, bool) {
 }
 
 // Len is the number of numbers kept.
-func (s *Snapshot) Len() int { return len(s.index) - s.sharedHashes() + len(s.shared) }
-
-func (s *Snapshot) sharedHashes() int {
-	n := 0
-	if len(s.shared) > 0 {
-		for _, off := range s.index {
-			if off == sharedOff {
-				n++
-			}
-		}
-	}
-	return n
-}
+func (s *Snapshot) Len() int { return s.kept }
 
 func (s *Snapshot) add(id string, c Current) {
 	h := idHash(id)
 	off, ok := s.index[h]
 	switch {
 	case ok && off == sharedOff:
+		if _, seen := s.shared[id]; !seen {
+			s.kept++
+		}
 		s.shared[id] = c
 		return
 	case ok:
-		if eid, old := s.entry(off); eid != id {
+		eid, old := s.entry(off)
+		if eid != id {
 			// Two ids, one hash: both move to the map, where ids are compared whole.
 			s.shared[eid], s.shared[id] = old, c
 			s.index[h] = sharedOff
+			s.kept++
 			return
 		}
+	default:
+		s.kept++
 	}
 	if off, ok := s.put(id, c); ok {
 		s.index[h] = off
@@ -280,24 +275,16 @@ func (r *Runner) retrying(ctx context.Context, what string, fn func(context.Cont
 		}
 		err = fn(ctx)
 		var apiErr *APIError
-		isAPI := errors.As(err, &apiErr)
 		switch {
-		case isAPI && apiErr.StatusCode == http.StatusTooManyRequests:
-			r.Limiter.Throttled()
-		case err == nil || isAPI:
-			r.Limiter.Success()
+		case errors.As(err, &apiErr):
+			r.rateFeedback(apiErr.StatusCode)
+		case err == nil:
+			r.rateFeedback(http.StatusOK)
 		}
 		if err == nil || !Retryable(err) || attempt == r.MaxAttempts {
 			return err
 		}
-		var retryAfter time.Duration
-		if isAPI {
-			retryAfter, _ = ParseRetryAfter(apiErr.RetryAfter, r.Now())
-		}
-		wait := Backoff(attempt, retryAfter, r.Rand)
-		r.Log.Debug().Str("event", "retry").Str("read", what).Int("attempt", attempt).
-			Str("error", err.Error()).Dur("retry_in", wait).Msg("retrying a read")
-		if serr := r.Sleep(ctx, wait); serr != nil {
+		if serr := r.pauseBeforeRetry(ctx, attempt, err, r.Log.Debug().Str("read", what)); serr != nil {
 			return serr
 		}
 	}
