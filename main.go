@@ -162,9 +162,9 @@ func execute(ctx context.Context, cfg *config, log zerolog.Logger, bar *report.B
 		snapDone := make(chan struct{})
 		go func() {
 			defer close(snapDone)
-			snap, snapErr = runner.ReadSnapshot(ctx, env.reader, plan.MayContain)
+			snap, snapErr = runner.ReadSnapshot(ctx, env.client, plan.MayContain)
 		}()
-		agents, err := runner.ReadAgents(ctx, env.reader)
+		agents, err := runner.ReadAgents(ctx, env.client)
 		<-snapDone
 		switch {
 		case err != nil && cfg.snapshotNeeded():
@@ -304,7 +304,7 @@ func export(ctx context.Context, cfg *config, log zerolog.Logger, runner *job.Ru
 	numbers := 0
 	var writeErr error
 	filter := job.ListFilter{CountryCode: cfg.countryCode, Type: cfg.numberType}
-	requests, err := runner.EachNumber(ctx, env.reader, filter, func(n job.PhoneNumber) {
+	requests, err := runner.EachNumber(ctx, env.client, filter, func(n job.PhoneNumber) {
 		numbers++
 		if writeErr == nil {
 			writeErr = ew.Write(n)
@@ -416,8 +416,7 @@ func round1(f float64) float64 {
 // runEnv is what setup prepared: the plan source, the API client and what to clean up.
 type runEnv struct {
 	openPlan  func() (io.ReadCloser, error)
-	client    job.Patcher
-	reader    job.Reader
+	client    *job.Client
 	applied   *report.Applied
 	baseURL   string
 	keySource string
@@ -480,7 +479,7 @@ func setup(cfg *config, log zerolog.Logger, getenv func(string) string, stdin io
 	if err != nil {
 		return env, fail(exitConfig, "%v", err)
 	}
-	env.client, env.reader = client, client
+	env.client = client
 	if cfg.export {
 		return env, nil
 	}
