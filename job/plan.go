@@ -295,10 +295,18 @@ func (p *Plan) scan(fn func(Row, []Problem)) error {
 	if err != nil {
 		return err
 	}
-	err = gocsv.UnmarshalDecoderToCallback(dec, func(rec planRecord) {
-		row, problems := p.toRow(rec)
-		fn(row, problems)
-	})
+	// gocsv decodes the plan a batch at a time: its streaming forms hand over each row
+	// through a channel and a reflected call, which cost more than the rest of the read.
+	b := &planBatch{d: dec}
+	var recs []planRecord
+	for err == nil && !dec.done {
+		if err = gocsv.UnmarshalDecoder(b, &recs); err == nil {
+			for i, m := range b.meta {
+				row, problems := p.toRow(recs[i], m)
+				fn(row, problems)
+			}
+		}
+	}
 	p.Ignored = dec.ignored()
 	if err == nil && dec.rows == 0 {
 		return &PlanError{Problems: []Problem{{Reason: "the plan has a header but no rows"}}}
@@ -313,30 +321,31 @@ func (p *Plan) scan(fn func(Row, []Problem)) error {
 	return nil
 }
 
-// planRecord is what gocsv fills from one row. The decoder adds the three reassign.*
-// columns to every record so that line numbers and reader-level problems travel with it.
+// planRecord is what gocsv fills from one row.
 type planRecord struct {
 	ID       string `csv:"id"`
 	AgentID  string `csv:"agent_id"`
 	Nickname string `csv:"nickname"`
 	Label    string `csv:"label"`
-	Line     int    `csv:"reassign.line"`
-	Problems string `csv:"reassign.problems"`
-	Unread   bool   `csv:"reassign.unread"` // the row could not be split into cells
 }
 
-func (p *Plan) toRow(rec planRecord) (Row, []Problem) {
-	r := Row{Line: rec.Line, ID: rec.ID}
+// rowMeta is what the decoder knows of a row besides its cells.
+type rowMeta struct {
+	line     int      // where the row starts in the file
+	problems []string // the reader's: too many cells, control characters, bad quoting
+	unread   bool     // the row could not be split into cells
+}
+
+func (p *Plan) toRow(rec planRecord, m rowMeta) (Row, []Problem) {
+	r := Row{Line: m.line, ID: rec.ID}
 	var problems []Problem
 	add := func(format string, args ...any) {
-		problems = append(problems, Problem{Line: rec.Line, Reason: fmt.Sprintf(format, args...)})
+		problems = append(problems, Problem{Line: m.line, Reason: fmt.Sprintf(format, args...)})
 	}
-	if rec.Problems != "" {
-		for _, reason := range strings.Split(rec.Problems, "\n") {
-			add("%s", reason)
-		}
+	for _, reason := range m.problems {
+		add("%s", reason)
 	}
-	if rec.Unread {
+	if m.unread {
 		// Its cells are unknown: checking them would only add noise ("id is empty").
 		return r, problems
 	}
@@ -374,7 +383,7 @@ func quoteCell(s string) string {
 	return strconv.Quote(s)
 }
 
-// planDecoder is gocsv's SimpleDecoder over an encoding/csv reader we own: it detects
+// planDecoder reads rows for gocsv (through planBatch) from an encoding/csv reader we own: it detects
 // the delimiter, checks the encoding and the header, skips blank rows, trims cells and
 // keeps the physical line numbers that gocsv would lose.
 type planDecoder struct {
@@ -451,18 +460,15 @@ func detectDelimiter(br *bufio.Reader) (rune, error) {
 	return best, nil
 }
 
-// GetCSVRow returns the normalised header first, then each non-blank row padded to the
-// header's width, followed by its line number and reader-level problems.
-func (d *planDecoder) GetCSVRow() ([]string, error) {
-	if d.width == 0 {
-		return d.header()
-	}
+// next returns the next non-blank row's cells, trimmed (the csv.Reader reuses them on
+// the following call), with what else is known of the row; io.EOF after the last.
+func (d *planDecoder) next() ([]string, rowMeta, error) {
 	for !d.done {
 		rec, err := d.r.Read()
 		if d.utf8.badLine > 0 {
 			// Checked before anything else: the bytes read so far, this record's and a
 			// little more, hold text that is not UTF-8, and the whole file is refused.
-			return nil, notUTF8(d.utf8.badLine)
+			return nil, rowMeta{}, notUTF8(d.utf8.badLine)
 		}
 		if errors.Is(err, io.EOF) {
 			d.done = true
@@ -471,19 +477,20 @@ func (d *planDecoder) GetCSVRow() ([]string, error) {
 		if err != nil {
 			var pe *csv.ParseError
 			if !errors.As(err, &pe) {
-				return nil, err
+				return nil, rowMeta{}, err
 			}
 			reason, lost := d.parseReason(pe)
 			if lost {
 				// A quote left open swallows the lines after it: which rows they held
 				// cannot be known, so the plan as a whole is refused.
-				return nil, planErr(pe.StartLine, "%s", reason)
+				return nil, rowMeta{}, planErr(pe.StartLine, "%s", reason)
 			}
-			return d.problemRow(pe.StartLine, reason), nil
+			d.rows++
+			return nil, rowMeta{line: pe.StartLine, problems: []string{reason}, unread: true}, nil
 		}
 		// Only now: FieldPos panics when a parse error left no field behind.
 		line, _ := d.r.FieldPos(0)
-		var problems []string
+		m := rowMeta{line: line}
 		blank := true
 		for i := range rec {
 			rec[i] = unquoteFormula(strings.TrimSpace(rec[i]))
@@ -496,34 +503,20 @@ func (d *planDecoder) GetCSVRow() ([]string, error) {
 		}
 		d.rows++
 		if len(rec) > d.width {
-			problems = append(problems, fmt.Sprintf("%d cells, but the header has %d", len(rec), d.width))
+			m.problems = append(m.problems, fmt.Sprintf("%d cells, but the header has %d", len(rec), d.width))
 		}
 		for i, c := range rec {
 			switch j := strings.IndexFunc(c, isControl); {
 			case j < 0:
 			case strings.Contains(c, "\n"):
-				problems = append(problems, fmt.Sprintf("%s runs over %d lines (a quote left open?)", d.column(i), strings.Count(c, "\n")+1))
+				m.problems = append(m.problems, fmt.Sprintf("%s runs over %d lines (a quote left open?)", d.column(i), strings.Count(c, "\n")+1))
 			default:
-				problems = append(problems, fmt.Sprintf("%s has a control character (%U)", d.column(i), []rune(c[j:])[0]))
+				m.problems = append(m.problems, fmt.Sprintf("%s has a control character (%U)", d.column(i), []rune(c[j:])[0]))
 			}
 		}
-		out := make([]string, d.width+3)
-		copy(out, rec)
-		out[d.width] = strconv.Itoa(line)
-		out[d.width+1] = strings.Join(problems, "\n")
-		out[d.width+2] = "false"
-		return out, nil
+		return rec[:min(len(rec), d.width)], m, nil
 	}
-	return nil, io.EOF
-}
-
-func (d *planDecoder) problemRow(line int, reason string) []string {
-	d.rows++
-	out := make([]string, d.width+3)
-	out[d.width] = strconv.Itoa(line)
-	out[d.width+1] = reason
-	out[d.width+2] = "true"
-	return out
+	return nil, rowMeta{}, io.EOF
 }
 
 func (d *planDecoder) column(i int) string {
@@ -571,7 +564,7 @@ func (d *planDecoder) header() ([]string, error) {
 		d.width = len(names)
 		d.names = names
 		d.known = make([]bool, len(names))
-		out := make([]string, len(names)+3)
+		out := make([]string, len(names))
 		seen := map[string]bool{}
 		hasID := false
 		for i, n := range names {
@@ -593,9 +586,6 @@ func (d *planDecoder) header() ([]string, error) {
 			}
 			return nil, planErr(line, "header: no id column (the header has: %s); the plan needs id and at least one of agent_id, nickname, label", strings.Join(shown, ", "))
 		}
-		out[d.width] = "reassign.line"
-		out[d.width+1] = "reassign.problems"
-		out[d.width+2] = "reassign.unread"
 		return out, nil
 	}
 }
@@ -611,19 +601,52 @@ func (d *planDecoder) ignored() []string {
 	return out
 }
 
-// GetCSVRows is required by gocsv's SimpleDecoder; the job only streams.
-func (d *planDecoder) GetCSVRows() ([][]string, error) {
-	var out [][]string
-	for {
-		rec, err := d.GetCSVRow()
+// batchRows is how many rows planBatch hands gocsv at a time.
+const batchRows = 256
+
+// planBatch is gocsv's Decoder for the next rows of a plan: each GetCSVRows returns the
+// header and up to batchRows rows (none once the plan is read to the end), and meta
+// holds what else is known of each of those rows. The storage is reused from one batch
+// to the next: gocsv has copied the cells out by then.
+type planBatch struct {
+	d      *planDecoder
+	header []string // the columns the job reads, by name; "" for the others
+	rows   [][]string
+	cells  []string // backs rows
+	meta   []rowMeta
+	err    error // met after the rows of this batch: returned by the next call
+}
+
+func (b *planBatch) GetCSVRows() ([][]string, error) {
+	if b.err != nil {
+		return nil, b.err
+	}
+	if b.header == nil {
+		h, err := b.d.header()
+		if err != nil {
+			return nil, err
+		}
+		b.header = h
+	}
+	b.rows, b.cells, b.meta = append(b.rows[:0], b.header), b.cells[:0], b.meta[:0]
+	for len(b.meta) < batchRows {
+		rec, m, err := b.d.next()
 		if errors.Is(err, io.EOF) {
-			return out, nil
+			break
 		}
 		if err != nil {
-			return out, err
+			if len(b.meta) == 0 {
+				return nil, err
+			}
+			b.err = err // the rows before it still count
+			break
 		}
-		out = append(out, append([]string(nil), rec...))
+		at := len(b.cells)
+		b.cells = append(b.cells, rec...)
+		b.rows = append(b.rows, b.cells[at:len(b.cells):len(b.cells)])
+		b.meta = append(b.meta, m)
 	}
+	return b.rows, nil
 }
 
 // unquoteFormula drops the ' that the report and `reassign export` put before a cell

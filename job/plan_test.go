@@ -824,3 +824,26 @@ func FuzzReadPlan(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkReadPlan is one validating pass over a plan as exported by a spreadsheet,
+// followed by the runner's pass (Each); b.N is the plan's rows.
+//
+//	go test ./job -run '^$' -bench ReadPlan -benchtime 200000x -benchmem
+func BenchmarkReadPlan(b *testing.B) {
+	var buf bytes.Buffer
+	buf.WriteString("id,phone_number,agent_id,nickname,label\r\n")
+	for i := range b.N {
+		fmt.Fprintf(&buf, "phn_%09d,+1555%07d,agt_%02d,Line %d,\r\n", i, i, i%10, i)
+	}
+	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil }
+	b.ReportAllocs()
+	b.ResetTimer()
+	p, err := job.ReadPlan(open, job.PlanOptions{})
+	if err != nil || p.Rows != b.N || p.Invalid != 0 {
+		b.Fatalf("ReadPlan: %v, %d rows, %d invalid", err, p.Rows, p.Invalid)
+	}
+	n := 0
+	if err := p.Each(func(job.Row, []job.Problem) error { n++; return nil }); err != nil || n != b.N {
+		b.Fatalf("Each: %v, %d rows", err, n)
+	}
+}
