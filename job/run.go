@@ -84,9 +84,11 @@ type Runner struct {
 	// Drain bounds how long requests in flight may run on once the run is stopping;
 	// 0 leaves them to their own timeout.
 	Drain time.Duration
-	// Flush, if set, pushes what record wrote to its file: it is called whenever no other
-	// result is waiting, so a killed run loses at most the rows finishing that instant.
-	Flush func() error
+	// Flush, if set, pushes what record wrote to its file: it is called when no other
+	// result is waiting, but at most once per FlushEvery, the rest held until then. A
+	// killed run loses at most the rows of its last FlushEvery.
+	Flush      func() error
+	FlushEvery time.Duration
 	// ProgressEvery is how often Progress is called; 0 = never.
 	ProgressEvery time.Duration
 	Progress      func(Summary)
@@ -120,9 +122,6 @@ func (r *Runner) Run(ctx context.Context, each Each, record func(Result) error) 
 	stopCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	g, gctx := errgroup.WithContext(stopCtx)
-	// Rows waiting out a backoff hold no request slot, so more rows than workers may be
-	// in progress; slots bound the requests actually in flight.
-	g.SetLimit(4 * r.Workers)
 	slots := make(chan struct{}, r.Workers)
 
 	// Requests in flight are not cut by a stop: they get Drain to finish.
@@ -158,15 +157,28 @@ func (r *Runner) Run(ctx context.Context, each Each, record func(Result) error) 
 			tick = t.C
 		}
 		failed := false
+		fail := func(err error) {
+			if err != nil && !failed {
+				failed = true
+				stop(fmt.Errorf("write report: %w", err))
+			}
+		}
+		// Rows that finish together are flushed together, and at full speed at most once
+		// per FlushEvery: a write per row would cost more than the row.
+		var lastFlush time.Time
+		var held <-chan time.Time // fires when rows held back are due
+		flush := func() {
+			held = nil
+			if r.Flush != nil && !failed {
+				lastFlush = r.Now()
+				fail(r.Flush())
+			}
+		}
 		for {
 			select {
 			case res, ok := <-results:
 				if !ok {
-					if r.Flush != nil && !failed {
-						if err := r.Flush(); err != nil {
-							stop(fmt.Errorf("write report: %w", err))
-						}
-					}
+					flush()
 					return
 				}
 				mu.Lock()
@@ -177,16 +189,17 @@ func (r *Runner) Run(ctx context.Context, each Each, record func(Result) error) 
 				if failed {
 					continue
 				}
-				err := record(res)
-				if err == nil && r.Flush != nil && len(results) == 0 {
-					// Nothing else has finished: flush now. Rows that finish together are
-					// flushed together, which saves a write per row at full speed.
-					err = r.Flush()
+				fail(record(res))
+				if len(results) > 0 || held != nil {
+					continue
 				}
-				if err != nil {
-					failed = true
-					stop(fmt.Errorf("write report: %w", err))
+				if wait := r.FlushEvery - r.Now().Sub(lastFlush); wait > 0 {
+					held = time.After(wait)
+				} else {
+					flush()
 				}
+			case <-held:
+				flush()
 			case <-tick:
 				mu.Lock()
 				s := sum.clone()
@@ -198,6 +211,25 @@ func (r *Runner) Run(ctx context.Context, each Each, record func(Result) error) 
 	}()
 
 	st := &runState{r: r, slots: slots, reqCtx: reqCtx, stop: stop}
+	// A pool of goroutines takes the rows to send. Rows waiting out a backoff hold no
+	// request slot, so the pool is larger than the workers; slots bound the requests
+	// actually in flight. A row's stop reason is already the run's (st.stop): workers
+	// keep taking rows, which then end not_attempted, until the plan is read.
+	todo := make(chan Result)
+	for range 4 * r.Workers {
+		g.Go(func() error {
+			var first error
+			for res := range todo {
+				out, err := st.process(gctx, res.Row)
+				out.Before = res.Before
+				results <- out
+				if first == nil {
+					first = err
+				}
+			}
+			return first
+		})
+	}
 	interrupted := false
 	readErr := each(func(row Row, problems []Problem) error {
 		res := Result{Row: row}
@@ -231,18 +263,14 @@ func (r *Runner) Run(ctx context.Context, each Each, record func(Result) error) 
 			res.Outcome = WouldUpdate
 			res.Body = Body(row)
 		default:
-			g.Go(func() error {
-				out, err := st.process(gctx, row)
-				out.Before = res.Before
-				results <- out
-				return err
-			})
+			todo <- res
 			return nil
 		}
 		res.Finished = r.Now()
 		results <- res
 		return nil
 	})
+	close(todo)
 	stopErr := g.Wait()
 	close(results)
 	<-collected

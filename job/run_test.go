@@ -1175,3 +1175,94 @@ func TestRunBody(t *testing.T) {
 		})
 	}
 }
+
+// TestRunFlushPacing: a row finishing within FlushEvery of the last flush is held, and
+// flushed once FlushEvery has passed even if no other row finishes; the end of the run
+// flushes whatever is left.
+func TestRunFlushPacing(t *testing.T) {
+	data, _ := buildPlan(t, []string{"id", "nickname"}, [][]string{{"n1", "a"}, {"n2", "b"}, {"n3", "c"}}, 0)
+	plan := readPlan(t, data)
+	// start runs the plan; each row but n1 waits for its release. Every flush is sent on
+	// flushed, numbered; every recorded row's id on recorded.
+	start := func(every time.Duration) (release map[string]chan struct{}, flushed chan int, recorded chan string, done chan job.Summary) {
+		release = map[string]chan struct{}{"n2": make(chan struct{}), "n3": make(chan struct{})}
+		c := patcherFunc(func(ctx context.Context, id string, body []byte) (*job.Answer, error) {
+			if ch := release[id]; ch != nil {
+				<-ch
+			}
+			return &job.Answer{StatusCode: 200}, nil
+		})
+		r, _ := newRunner(c, 3) // a slot each: n2 and n3 wait without holding up n1
+		r.Now = func() time.Time { return time.Unix(1000, 0) }
+		r.FlushEvery = every
+		flushed, recorded, done = make(chan int, 10), make(chan string, 10), make(chan job.Summary, 1)
+		n := 0
+		r.Flush = func() error {
+			n++ // the collector is one goroutine
+			flushed <- n
+			return nil
+		}
+		rec := newRecorder(t)
+		rec.onRecord = func(res job.Result) { recorded <- res.Row.ID }
+		go func() {
+			sum, err := r.Run(context.Background(), plan.Each, rec.record)
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+			done <- sum
+		}()
+		return release, flushed, recorded, done
+	}
+	next := func(ch chan int) int {
+		select {
+		case n := <-ch:
+			return n
+		case <-time.After(10 * time.Second):
+			t.Fatal("no flush in 10 s")
+			return 0
+		}
+	}
+
+	t.Run("held", func(t *testing.T) {
+		release, flushed, recorded, done := start(time.Hour)
+		if id := <-recorded; id != "n1" {
+			t.Fatalf("first row recorded: %s", id)
+		}
+		if n := next(flushed); n != 1 {
+			t.Fatalf("flush %d after n1, want the first at once", n)
+		}
+		close(release["n2"])
+		<-recorded
+		close(release["n3"])
+		<-recorded
+		sum := <-done
+		close(flushed)
+		var after []int
+		for n := range flushed {
+			after = append(after, n)
+		}
+		// n2 and n3 finished within the hour (the clock stands still): one flush, at the end.
+		if !slices.Equal(after, []int{2}) {
+			t.Errorf("flushes after n1: %v, want [2] (the end of the run)", after)
+		}
+		if sum.Counts[job.Updated] != 3 {
+			t.Errorf("counts %v, want 3 updated", sum.Counts)
+		}
+	})
+
+	t.Run("timer", func(t *testing.T) {
+		release, flushed, recorded, done := start(time.Millisecond)
+		<-recorded
+		if n := next(flushed); n != 1 {
+			t.Fatalf("flush %d after n1", n)
+		}
+		close(release["n2"])
+		<-recorded
+		// Nothing else finishes until n2 is flushed: only the timer can flush it.
+		if n := next(flushed); n != 2 {
+			t.Fatalf("flush %d after n2", n)
+		}
+		close(release["n3"])
+		<-done
+	})
+}

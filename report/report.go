@@ -24,9 +24,9 @@ var Columns = []string{
 const BOM = "\uFEFF"
 
 // Writer writes one CSV line per result. Flush pushes the lines to the file: the runner
-// calls it whenever no other row has finished, so that a run killed half-way leaves
-// every row it recorded on disk. It is not safe for concurrent use: the runner calls it
-// from one goroutine.
+// calls it when no other row is waiting, at most every 50 ms, so that a run killed
+// half-way leaves on disk every row it recorded but the last moment's. It is not safe
+// for concurrent use: the runner calls it from one goroutine.
 type Writer struct {
 	cw  *csv.Writer
 	rec []string
