@@ -38,6 +38,7 @@ type Client struct {
 	// key is behind a pointer: fmt prints an unexported field without calling its
 	// methods, so a Secret held here directly would show in a %v of the Client.
 	key       *Secret
+	auth      *Secret // "Bearer " and the key, built once
 	userAgent string
 }
 
@@ -69,7 +70,8 @@ func NewClient(hc *http.Client, baseURL string, key Secret, userAgent string) (*
 	}
 	c := *hc
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &Client{http: &c, base: strings.TrimRight(u.String(), "/"), key: &key, userAgent: userAgent}, nil
+	auth := "Bearer " + key
+	return &Client{http: &c, base: strings.TrimRight(u.String(), "/"), key: &key, auth: &auth, userAgent: userAgent}, nil
 }
 
 func isLoopback(host string) bool {
@@ -94,28 +96,29 @@ type PhoneNumber struct {
 }
 
 // wireNumber is a number as the API sends it; decoding into it directly (not through a
-// custom UnmarshalJSON) reads each body once.
+// custom UnmarshalJSON) reads each body once. A JSON null leaves a field empty, as an
+// absent one: plain strings cost less to decode than pointers.
 type wireNumber struct {
-	ID             string  `json:"id"`
-	PhoneNumber    string  `json:"phone_number"`
-	AgentID        *string `json:"agent_id"`
-	InboundAgentID *string `json:"inbound_agent_id"`
-	Nickname       *string `json:"nickname"`
-	Label          *string `json:"label"`
-	Status         string  `json:"status"`
-	CountryCode    string  `json:"country_code"`
-	Type           string  `json:"type"`
+	ID             string `json:"id"`
+	PhoneNumber    string `json:"phone_number"`
+	AgentID        string `json:"agent_id"`
+	InboundAgentID string `json:"inbound_agent_id"`
+	Nickname       string `json:"nickname"`
+	Label          string `json:"label"`
+	Status         string `json:"status"`
+	CountryCode    string `json:"country_code"`
+	Type           string `json:"type"`
 }
 
-// number takes agent_id, or inbound_agent_id when agent_id is null or absent.
+// number takes agent_id, or inbound_agent_id when agent_id is null, empty or absent.
 func (w *wireNumber) number() PhoneNumber {
 	agent := w.AgentID
-	if agent == nil {
+	if agent == "" {
 		agent = w.InboundAgentID
 	}
 	return PhoneNumber{
-		ID: w.ID, PhoneNumber: w.PhoneNumber, AgentID: deref(agent), Nickname: deref(w.Nickname),
-		Label: deref(w.Label), Status: w.Status, CountryCode: w.CountryCode, Type: w.Type,
+		ID: w.ID, PhoneNumber: w.PhoneNumber, AgentID: agent, Nickname: w.Nickname,
+		Label: w.Label, Status: w.Status, CountryCode: w.CountryCode, Type: w.Type,
 	}
 }
 
@@ -127,13 +130,6 @@ func (p *PhoneNumber) UnmarshalJSON(b []byte) error {
 	}
 	*p = w.number()
 	return nil
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
 
 // APIError is an answer other than 2xx. Message is the API's message (a list joined
@@ -288,7 +284,7 @@ func (c *Client) do(ctx context.Context, method, pathQuery string, body []byte) 
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+string(*c.key))
+	req.Header.Set("Authorization", string(*c.auth))
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
