@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // The bare Go loop runs in a child process of the harness (the harness's own binary,
@@ -26,12 +28,14 @@ const (
 	barePlanEnv    = "REASSIGN_BENCH_BARE_PLAN"
 	bareUAEnv      = "REASSIGN_BENCH_BARE_UA"
 	bareWorkersEnv = "REASSIGN_BENCH_BARE_WORKERS"
+	barePagesEnv   = "REASSIGN_BENCH_BARE_PAGES" // > 0: first send the job's reads (§13)
 )
 
 // bareResult is what the bare loop prints on stdout.
 type bareResult struct {
-	Sent int `json:"sent"`
-	OK   int `json:"ok"` // answered 200
+	Sent  int `json:"sent"`
+	OK    int `json:"ok"`    // PATCHes answered 200
+	Reads int `json:"reads"` // GETs answered 200
 }
 
 func bareMain(getenv func(string) string, stdout, stderr io.Writer) int {
@@ -40,7 +44,8 @@ func bareMain(getenv func(string) string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bare: $%s: want a positive number\n", bareWorkersEnv)
 		return 2
 	}
-	res, err := bareLoop(getenv(bareURLEnv), getenv("DIALNEXA_API_KEY"), getenv(bareUAEnv), getenv(barePlanEnv), workers)
+	pages, _ := strconv.Atoi(getenv(barePagesEnv))
+	res, err := bareLoop(getenv(bareURLEnv), getenv("DIALNEXA_API_KEY"), getenv(bareUAEnv), getenv(barePlanEnv), workers, pages)
 	if err != nil {
 		fmt.Fprintf(stderr, "bare: %v\n", err)
 		return 1
@@ -51,8 +56,10 @@ func bareMain(getenv func(string) string, stdout, stderr io.Writer) int {
 
 // bareLoop sends the plan's PATCHes as the job would (same URL, headers and body) with
 // workers goroutines and a keep-alive client, and nothing else: no validation, no retry,
-// no limiter, no report, no log.
-func bareLoop(baseURL, key, userAgent, planPath string, workers int) (bareResult, error) {
+// no limiter, no report, no log. With pages > 0 it first sends the reads the job sends
+// before its first PATCH (§13), in the same order: the agent list beside the first page
+// of numbers, then the other pages, workers at once; their answers are read and dropped.
+func bareLoop(baseURL, key, userAgent, planPath string, workers, pages int) (bareResult, error) {
 	f, err := os.Open(planPath)
 	if err != nil {
 		return bareResult{}, err
@@ -79,6 +86,42 @@ func bareLoop(baseURL, key, userAgent, planPath string, workers int) (bareResult
 		url  string
 		body []byte
 	}
+	var reads atomic.Int64
+	get := func(path string) error {
+		req, err := http.NewRequest(http.MethodGet, baseURL+path, nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", auth)
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("User-Agent", userAgent)
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			reads.Add(1)
+		}
+		return nil
+	}
+	if pages > 0 {
+		var g errgroup.Group
+		g.Go(func() error { return get("/agents") })
+		g.Go(func() error { return get("/organization-phone-numbers?limit=100&page=1") })
+		if err := g.Wait(); err != nil {
+			return bareResult{}, err
+		}
+		g.SetLimit(workers)
+		for page := 2; page <= pages; page++ {
+			g.Go(func() error { return get("/organization-phone-numbers?limit=100&page=" + strconv.Itoa(page)) })
+		}
+		if err := g.Wait(); err != nil {
+			return bareResult{}, err
+		}
+	}
+
 	reqs := make(chan request, workers)
 	var ok, sent atomic.Int64
 	var firstErr error
@@ -127,7 +170,7 @@ func bareLoop(baseURL, key, userAgent, planPath string, workers int) (bareResult
 	}
 	close(reqs)
 	wg.Wait()
-	res := bareResult{Sent: int(sent.Load()), OK: int(ok.Load())}
+	res := bareResult{Sent: int(sent.Load()), OK: int(ok.Load()), Reads: int(reads.Load())}
 	if readErr != nil {
 		return res, readErr
 	}

@@ -1,6 +1,7 @@
 // Command bench measures reassign against the performance bars of the contract (§12).
 //
 //	go run ./job/bench [-runs 3] [-quick] [-only overhead,curl,latency,rate,429,memory] [-keep] [-settle 20s]
+//	go run ./job/bench -serve 20000    # only the fast fake, for perf or strace on the job
 //
 // It builds the job once (go build from the module root), starts loopback fake APIs in
 // its own process, drives the built binary through each scenario, and prints a markdown
@@ -21,9 +22,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
+
+	"reassign/job/sandbox"
 )
 
 func main() {
@@ -56,6 +61,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	only := fs.String("only", "", "comma-separated scenarios to run: "+strings.Join(scenarioNames, ","))
 	keep := fs.Bool("keep", false, "keep the temporary directory with plans, reports and logs")
 	settle := fs.Duration("settle", 20*time.Second, "before each measured run, wait up to this long for other processes to leave the CPUs (0 = don't)")
+	serveRows := fs.Int("serve", 0, "only serve the fast fake API for a plan of this many rows, until interrupted (it prints how to run the job against it)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: go run ./job/bench [flags]\n\nMeasures reassign against the performance bars of CONTRACT.md §12.\n\n")
 		fs.PrintDefaults()
@@ -69,6 +75,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *runs < 1 {
 		fmt.Fprintln(stderr, "bench: -runs must be at least 1")
 		return 2
+	}
+	if *serveRows > 0 {
+		return serveFake(*serveRows, stdout, stderr)
 	}
 	opts := options{runs: *runs, quick: *quick, keep: *keep, settle: *settle, log: stderr}
 	if *quick {
@@ -91,4 +100,33 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	printTable(stdout, res)
 	return res.exitCode()
+}
+
+// serveFake serves the fast fake for a plan of n rows until SIGINT or SIGTERM, so that a
+// profiler can watch the job from outside: the same plan and fake as the overhead
+// scenario, without the harness around them.
+func serveFake(n int, stdout, stderr io.Writer) int {
+	dir, err := os.MkdirTemp("", "reassign-serve-")
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 2
+	}
+	defer os.RemoveAll(dir)
+	plan, err := writePlan(dir, n)
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 2
+	}
+	const key = "bench_serve:0123456789abcdef"
+	url, stop, err := sandbox.Start(newFastAPI(key, n))
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 2
+	}
+	defer stop()
+	fmt.Fprintf(stdout, "DIALNEXA_API_KEY=%s reassign --plan %s --base-url %s --rate 0 --workers 8 --report -\n", key, plan.path, url)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	<-sigs
+	return 0
 }

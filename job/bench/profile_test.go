@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"io"
 	mrand "math/rand/v2"
 	"net/http"
@@ -67,7 +69,9 @@ func BenchmarkRunner(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer reportFile.Close()
-	log := zerolog.New(logFile).With().Timestamp().Logger()
+	// As main does during a run: log lines wait in a buffer flushed with the report.
+	logBuf := bufio.NewWriterSize(logFile, 64<<10)
+	log := zerolog.New(zerolog.SyncWriter(logBuf)).With().Timestamp().Logger()
 
 	b.ResetTimer()
 	start := time.Now()
@@ -98,7 +102,8 @@ func BenchmarkRunner(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	runner.Flush = rw.Flush
+	runner.Flush = func() error { return errors.Join(rw.Flush(), logBuf.Flush()) }
+	runner.FlushEvery = 50 * time.Millisecond
 	sum, err := runner.Run(ctx, p.Each, rw.Write)
 	elapsed := time.Since(start)
 	b.StopTimer()
