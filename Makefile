@@ -36,6 +36,8 @@ FUZZTIME ?= 10s
 fuzz-smoke:
 	$(GO) test ./job -run '^$$' -fuzz '^FuzzReadPlan$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./job -run '^$$' -fuzz '^FuzzParseRetryAfter$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./job -run '^$$' -fuzz '^FuzzDecodeNumber$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./job -run '^$$' -fuzz '^FuzzDecodeNumberPage$$' -fuzztime $(FUZZTIME)
 
 # The Kubernetes samples, decoded strictly into the real API types (a module of its own,
 # so that k8s.io/api stays out of the job's dependencies).

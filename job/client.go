@@ -175,8 +175,7 @@ func (c *Client) Patch(ctx context.Context, id string, body []byte) (*Answer, er
 	case len(bytes.TrimSpace(data)) == 0:
 		u.Note = "answer body empty"
 	default:
-		var w wireNumber
-		if err := json.Unmarshal(data, &w); err != nil {
+		if w, err := decodeNumber(data); err != nil {
 			u.Note = "answer body is not the documented JSON: " + c.redact(err.Error())
 		} else {
 			u.Number = w.number()
@@ -219,22 +218,14 @@ func (c *Client) ListNumbers(ctx context.Context, page, limit int, f ListFilter)
 	if err != nil {
 		return nil, err
 	}
-	var raw struct {
-		Data  []wireNumber `json:"data"`
-		Items []wireNumber `json:"items"`
-		Total int          `json:"total"`
-		Meta  struct {
-			Total      int `json:"total"`
-			TotalPages int `json:"totalPages"`
-		} `json:"meta"`
-	}
-	if err := json.Unmarshal(data, &raw); err != nil {
+	raw, err := decodeNumberPage(data)
+	if err != nil {
 		return nil, fmt.Errorf("list page is not the documented JSON: %s", c.redact(err.Error()))
 	}
-	p := &NumberPage{Total: raw.Meta.Total, TotalPages: raw.Meta.TotalPages}
-	items := raw.Data
-	if raw.Data == nil {
-		items, p.Total = raw.Items, raw.Total
+	p := &NumberPage{Total: raw.metaTotal, TotalPages: raw.metaTP}
+	items := raw.data
+	if raw.data == nil {
+		items, p.Total = raw.items, raw.total
 	}
 	p.Numbers = make([]PhoneNumber, len(items))
 	for i := range items {
