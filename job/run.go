@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
@@ -498,10 +499,23 @@ func Body(row Row) []byte {
 			b = append(b, "null"...)
 			continue
 		}
-		s, _ := json.Marshal(f.v.Raw)
-		b = append(b, s...)
+		b = appendJSONString(b, f.v.Raw)
 	}
 	return append(b, '}')
+}
+
+// appendJSONString appends s as a JSON string, as json.Marshal writes it: plain ASCII
+// directly, anything else through json.Marshal.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || strings.IndexByte(`"\<>&`, c) >= 0 {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 func (r *Runner) logRow(res Result) {

@@ -242,20 +242,34 @@ func (s *scanner) number(key []byte, w *wireNumber) error {
 
 // field is the field a member name stands for, or nil.
 func (w *wireNumber) field(key []byte) *string {
-	fields := [...]struct {
+	switch string(key) {
+	case "id":
+		return &w.ID
+	case "phone_number":
+		return &w.PhoneNumber
+	case "agent_id":
+		return &w.AgentID
+	case "inbound_agent_id":
+		return &w.InboundAgentID
+	case "nickname":
+		return &w.Nickname
+	case "label":
+		return &w.Label
+	case "status":
+		return &w.Status
+	case "country_code":
+		return &w.CountryCode
+	case "type":
+		return &w.Type
+	}
+	for _, f := range [...]struct {
 		name string
 		p    *string
 	}{
 		{"id", &w.ID}, {"phone_number", &w.PhoneNumber}, {"agent_id", &w.AgentID},
 		{"inbound_agent_id", &w.InboundAgentID}, {"nickname", &w.Nickname}, {"label", &w.Label},
 		{"status", &w.Status}, {"country_code", &w.CountryCode}, {"type", &w.Type},
-	}
-	for _, f := range fields {
-		if string(key) == f.name {
-			return f.p
-		}
-	}
-	for _, f := range fields {
+	} {
 		if match(key, f.name) {
 			return f.p
 		}
