@@ -41,8 +41,9 @@ func (h *harness) logf(format string, args ...any) {
 // reads the workspace before it writes (§13): the bare loop of the bar sends those reads
 // too, then the PATCHes. A second bare loop sends only the PATCHes, the floor of the
 // issue that came before §13, compared with the job both as it runs by default and with
-// --no-snapshot (which sends only the PATCHes). The runs alternate in order from one
-// round to the next, and each figure is the median of the rounds' values.
+// --no-snapshot (which sends only the PATCHes). A run is overheadRounds rounds of each
+// side, in an order that alternates from one round to the next; its figures are totals
+// over its rounds, and the table shows the median of the runs'.
 func (h *harness) overhead(sr *scenarioResult) error {
 	n := h.sizes.overhead
 	plan, err := h.plan(n)
@@ -85,77 +86,87 @@ func (h *harness) overhead(sr *scenarioResult) error {
 		return fmt.Errorf("warm-up: %w", err)
 	}
 
+	// One run is overheadRounds rounds of every side, in alternating order, and its
+	// figures are totals over them: the machine's drift from second to second then
+	// weighs on both sides alike.
 	for i := range h.opts.runs {
-		var jr, jrNoSnap jobRun
-		var br, brPatches bareRun
+		var job, noSnapJob, bare, barePatches runTotals
 		var reads int64
 		runJob := func() error {
 			api := newFastAPI(h.key, n)
-			return serve(api, func(url string) (err error) {
-				jr, err = h.runJob(sr, plan, url, flags...)
+			return serve(api, func(url string) error {
+				jr, err := h.runJob(sr, plan, url, flags...)
 				if err == nil && api.patches.Load() != int64(n) {
 					err = fmt.Errorf("the fake answered %d PATCHes 200 for %d rows", api.patches.Load(), n)
 				}
 				reads = api.reads.Load()
+				job.addJob(jr, n)
 				return err
 			})
 		}
-		runBare := func(out *bareRun, pages int) func() error {
+		runBare := func(out *runTotals, pages int) func() error {
 			return func() error {
 				api := newFastAPI(h.key, n)
-				return serve(api, func(url string) (err error) {
-					*out, err = h.runBare(plan, url, 8, pages)
-					if err == nil && (out.res.OK != n || api.patches.Load() != int64(n)) {
-						err = fmt.Errorf("bare loop: %d of %d answered 200 (fake counted %d)", out.res.OK, n, api.patches.Load())
+				return serve(api, func(url string) error {
+					br, err := h.runBare(plan, url, 8, pages)
+					if err == nil && (br.res.OK != n || api.patches.Load() != int64(n)) {
+						err = fmt.Errorf("bare loop: %d of %d answered 200 (fake counted %d)", br.res.OK, n, api.patches.Load())
 					}
+					if err == nil && pages > 0 && br.res.Reads != int(api.reads.Load()) {
+						err = fmt.Errorf("bare loop: %d of %d reads answered 200", br.res.Reads, api.reads.Load())
+					}
+					out.wall += br.wall
+					out.cpu += br.cpu
+					out.reads = int64(br.res.Reads)
 					return err
 				})
 			}
 		}
 		runNoSnap := func() error {
 			api := newFastAPI(h.key, n)
-			return serve(api, func(url string) (err error) {
-				jrNoSnap, err = h.runJob(sr, plan, url, append(flags, "--no-snapshot")...)
+			return serve(api, func(url string) error {
+				jr, err := h.runJob(sr, plan, url, append(flags, "--no-snapshot")...)
 				if err == nil && api.reads.Load() != 0 {
 					err = fmt.Errorf("--no-snapshot: the job still read the workspace (%d GETs)", api.reads.Load())
 				}
+				noSnapJob.addJob(jr, n)
 				return err
 			})
 		}
-		steps := []func() error{runJob, runBare(&br, 0)}
-		if h.noSnapshot {
-			steps = []func() error{runJob, runBare(&br, pages), runNoSnap, runBare(&brPatches, 0)}
-		}
-		if i%2 == 1 {
-			slices.Reverse(steps)
-		}
 		h.settle(sr)
-		for _, step := range steps {
-			if err := step(); err != nil {
-				return err
+		for round := range overheadRounds {
+			steps := []func() error{runJob, runBare(&bare, 0)}
+			if h.noSnapshot {
+				steps = []func() error{runJob, runBare(&bare, pages), runNoSnap, runBare(&barePatches, 0)}
+			}
+			if (i*overheadRounds+round)%2 == 1 {
+				slices.Reverse(steps)
+			}
+			for _, step := range steps {
+				if err := step(); err != nil {
+					return err
+				}
 			}
 		}
-		if h.noSnapshot && br.res.Reads != int(reads) {
-			return fmt.Errorf("the bare loop read %d pages, the job %d", br.res.Reads, reads)
+		if h.noSnapshot && bare.reads != reads {
+			return fmt.Errorf("the bare loop read %d pages, the job %d", bare.reads, reads)
 		}
-		bareRate := float64(n) / br.wall.Seconds()
-		jobRate := jr.rowsPerSecond(n)
-		ratioWall.values = append(ratioWall.values, jobRate/bareRate)
-		ratioSum.values = append(ratioSum.values, jr.summary.RowsPerS/bareRate)
-		jobWall.values = append(jobWall.values, jobRate)
-		bareWall.values = append(bareWall.values, bareRate)
-		jobCPU.values = append(jobCPU.values, float64(jr.cpu.Microseconds())/float64(n))
-		bareCPU.values = append(bareCPU.values, float64(br.cpu.Microseconds())/float64(n))
-		cpuRatio.values = append(cpuRatio.values, jr.cpu.Seconds()/br.cpu.Seconds())
-		line := fmt.Sprintf("run %d: job %.0f rows/s (wall %.2fs, %d workspace reads), bare loop %.0f rows/s (wall %.2fs): ratio %.2f",
-			i+1, jobRate, jr.wall.Seconds(), reads, bareRate, br.wall.Seconds(), jobRate/bareRate)
+		rows := float64(n * overheadRounds)
+		ratioWall.values = append(ratioWall.values, bare.wall.Seconds()/job.wall.Seconds())
+		ratioSum.values = append(ratioSum.values, bare.wall.Seconds()/job.run.Seconds())
+		jobWall.values = append(jobWall.values, rows/job.wall.Seconds())
+		bareWall.values = append(bareWall.values, rows/bare.wall.Seconds())
+		jobCPU.values = append(jobCPU.values, float64(job.cpu.Microseconds())/rows)
+		bareCPU.values = append(bareCPU.values, float64(bare.cpu.Microseconds())/rows)
+		cpuRatio.values = append(cpuRatio.values, job.cpu.Seconds()/bare.cpu.Seconds())
+		line := fmt.Sprintf("run %d (%d rounds): job %.0f rows/s (%d workspace reads a round), bare loop %.0f rows/s: ratio %.2f",
+			i+1, overheadRounds, rows/job.wall.Seconds(), reads, rows/bare.wall.Seconds(), bare.wall.Seconds()/job.wall.Seconds())
 		if h.noSnapshot {
-			patchesRate := float64(n) / brPatches.wall.Seconds()
-			ratioPatches.values = append(ratioPatches.values, jobRate/patchesRate)
-			noSnap.values = append(noSnap.values, jrNoSnap.rowsPerSecond(n)/patchesRate)
-			noSnapCPU.values = append(noSnapCPU.values, float64(jrNoSnap.cpu.Microseconds())/float64(n))
+			ratioPatches.values = append(ratioPatches.values, barePatches.wall.Seconds()/job.wall.Seconds())
+			noSnap.values = append(noSnap.values, barePatches.wall.Seconds()/noSnapJob.wall.Seconds())
+			noSnapCPU.values = append(noSnapCPU.values, float64(noSnapJob.cpu.Microseconds())/rows)
 			line += fmt.Sprintf("; job --no-snapshot %.0f rows/s, bare loop of PATCHes only %.0f rows/s: ratio %.2f",
-				jrNoSnap.rowsPerSecond(n), patchesRate, jrNoSnap.rowsPerSecond(n)/patchesRate)
+				rows/noSnapJob.wall.Seconds(), rows/barePatches.wall.Seconds(), barePatches.wall.Seconds()/noSnapJob.wall.Seconds())
 		}
 		h.logf("%s", line)
 	}
@@ -164,6 +175,24 @@ func (h *harness) overhead(sr *scenarioResult) error {
 	}
 	sr.notes = append(sr.notes, "each bare loop runs in a child process (the harness's own binary) against the same fake handler, so both sides pay a process start and talk to the fake from outside its runtime")
 	return nil
+}
+
+// overheadRounds is how many times each side runs in one overhead run.
+const overheadRounds = 3
+
+// runTotals adds up one side's rounds.
+type runTotals struct {
+	wall, cpu time.Duration
+	run       time.Duration // the job's own elapsed time, from its summary
+	reads     int64
+}
+
+func (t *runTotals) addJob(jr jobRun, n int) {
+	t.wall += jr.wall
+	t.cpu += jr.cpu
+	if jr.summary.RowsPerS > 0 {
+		t.run += time.Duration(float64(n) / jr.summary.RowsPerS * float64(time.Second))
+	}
 }
 
 // bareRun is one run of the bare Go loop in a child process.
