@@ -383,9 +383,9 @@ func quoteCell(s string) string {
 	return strconv.Quote(s)
 }
 
-// planDecoder reads rows for gocsv (through planBatch) from an encoding/csv reader we own: it detects
-// the delimiter, checks the encoding and the header, skips blank rows, trims cells and
-// keeps the physical line numbers that gocsv would lose.
+// planDecoder reads the rows that gocsv decodes (through planBatch) from an encoding/csv
+// reader we own: it detects the delimiter, checks the encoding and the header, skips
+// blank rows, trims cells and keeps the physical line numbers that gocsv would lose.
 type planDecoder struct {
 	r     *csv.Reader
 	utf8  *utf8Lines // what the csv.Reader reads, checked

@@ -2,6 +2,7 @@ package job
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -100,16 +101,12 @@ func (s *scanner) whole(value func() error) error {
 	return nil
 }
 
-// syntaxError is JSON that is not JSON.
-type syntaxError struct{ msg string }
-
-func (e *syntaxError) Error() string { return e.msg }
-
+// syntax describes bad JSON at the cursor.
 func (s *scanner) syntax(where string) error {
 	if s.i >= len(s.b) {
-		return &syntaxError{"unexpected end of JSON input"}
+		return errors.New("unexpected end of JSON input")
 	}
-	return &syntaxError{fmt.Sprintf("invalid character %q %s, at byte %d", s.b[s.i], where, s.i)}
+	return fmt.Errorf("invalid character %q %s, at byte %d", s.b[s.i], where, s.i)
 }
 
 func (s *scanner) space() {
@@ -153,7 +150,7 @@ func (s *scanner) object(member func(key []byte) error) error {
 		return s.wrongType("an object")
 	}
 	if s.depth++; s.depth > maxDepth {
-		return &syntaxError{"exceeded max depth"}
+		return errors.New("exceeded max depth")
 	}
 	defer func() { s.depth-- }()
 	s.i++
@@ -196,7 +193,7 @@ func (s *scanner) object(member func(key []byte) error) error {
 // array calls elem for each element of the array at the cursor, with the cursor on it.
 func (s *scanner) array(elem func() error) error {
 	if s.depth++; s.depth > maxDepth {
-		return &syntaxError{"exceeded max depth"}
+		return errors.New("exceeded max depth")
 	}
 	defer func() { s.depth-- }()
 	s.i++ // '['
