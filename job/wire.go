@@ -149,17 +149,7 @@ func (s *scanner) object(member func(key []byte) error) error {
 	default:
 		return s.wrongType("an object")
 	}
-	if s.depth++; s.depth > maxDepth {
-		return errors.New("exceeded max depth")
-	}
-	defer func() { s.depth-- }()
-	s.i++
-	s.space()
-	if s.peek() == '}' {
-		s.i++
-		return nil
-	}
-	for {
+	return s.seq('}', func() error {
 		if s.peek() != '"' {
 			return s.syntax("looking for the beginning of an object key string")
 		}
@@ -173,37 +163,28 @@ func (s *scanner) object(member func(key []byte) error) error {
 		}
 		s.i++
 		s.space()
-		if err := member(key); err != nil {
-			return err
-		}
-		s.space()
-		switch s.peek() {
-		case ',':
-			s.i++
-			s.space()
-		case '}':
-			s.i++
-			return nil
-		default:
-			return s.syntax("after an object member")
-		}
-	}
+		return member(key)
+	})
 }
 
 // array calls elem for each element of the array at the cursor, with the cursor on it.
-func (s *scanner) array(elem func() error) error {
+func (s *scanner) array(elem func() error) error { return s.seq(']', elem) }
+
+// seq reads an object's members or an array's elements, one by item, from the opening
+// bracket at the cursor to end, its closing one.
+func (s *scanner) seq(end byte, item func() error) error {
 	if s.depth++; s.depth > maxDepth {
 		return errors.New("exceeded max depth")
 	}
 	defer func() { s.depth-- }()
-	s.i++ // '['
+	s.i++
 	s.space()
-	if s.peek() == ']' {
+	if s.peek() == end {
 		s.i++
 		return nil
 	}
 	for {
-		if err := elem(); err != nil {
+		if err := item(); err != nil {
 			return err
 		}
 		s.space()
@@ -211,11 +192,11 @@ func (s *scanner) array(elem func() error) error {
 		case ',':
 			s.i++
 			s.space()
-		case ']':
+		case end:
 			s.i++
 			return nil
 		default:
-			return s.syntax("after an array element")
+			return s.syntax("after an object member or array element")
 		}
 	}
 }
