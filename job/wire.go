@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -39,21 +39,22 @@ type numberPage struct {
 func decodeNumberPage(data []byte) (numberPage, error) {
 	var p numberPage
 	s := scanner{b: data}
+	var buf [maxName]byte
 	err := s.document(func() error {
 		return s.object(func(key []byte) error {
-			switch {
-			case match(key, "data"):
+			switch string(fold(key, &buf)) {
+			case "data":
 				return s.numbers(&p.data)
-			case match(key, "items"):
+			case "items":
 				return s.numbers(&p.items)
-			case match(key, "total"):
+			case "total":
 				return s.int(&p.total)
-			case match(key, "meta"):
+			case "meta":
 				return s.object(func(key []byte) error {
-					switch {
-					case match(key, "total"):
+					switch string(fold(key, &buf)) {
+					case "total":
 						return s.int(&p.metaTotal)
-					case match(key, "totalPages"):
+					case "totalpages":
 						return s.int(&p.metaTP)
 					}
 					return s.skip()
@@ -203,7 +204,8 @@ func (s *scanner) seq(end byte, item func() error) error {
 
 // number reads a member of a number object into w, or skips it.
 func (s *scanner) number(key []byte, w *wireNumber) error {
-	dst := w.field(key)
+	var buf [maxName]byte
+	dst := w.field(fold(key, &buf))
 	if dst == nil {
 		return s.skip()
 	}
@@ -218,9 +220,9 @@ func (s *scanner) number(key []byte, w *wireNumber) error {
 	return s.wrongType("a string")
 }
 
-// field is the field a member name stands for, or nil.
-func (w *wireNumber) field(key []byte) *string {
-	switch string(key) {
+// field is the field a folded member name stands for, or nil.
+func (w *wireNumber) field(name []byte) *string {
+	switch string(name) {
 	case "id":
 		return &w.ID
 	case "phone_number":
@@ -239,18 +241,6 @@ func (w *wireNumber) field(key []byte) *string {
 		return &w.CountryCode
 	case "type":
 		return &w.Type
-	}
-	for _, f := range [...]struct {
-		name string
-		p    *string
-	}{
-		{"id", &w.ID}, {"phone_number", &w.PhoneNumber}, {"agent_id", &w.AgentID},
-		{"inbound_agent_id", &w.InboundAgentID}, {"nickname", &w.Nickname}, {"label", &w.Label},
-		{"status", &w.Status}, {"country_code", &w.CountryCode}, {"type", &w.Type},
-	} {
-		if match(key, f.name) {
-			return f.p
-		}
 	}
 	return nil
 }
@@ -459,29 +449,35 @@ func (s *scanner) wrongType(want string) error {
 	return fmt.Errorf("%s where %s belongs, at byte %d", kind, want, at)
 }
 
-// match compares a member name with a field name as encoding/json does: exactly, or else
-// case-insensitively (Unicode folding, so that "ſ" is an "s").
-func match(key []byte, name string) bool {
-	if len(key) != len(name) {
-		// Only a non-ASCII fold (ſ, K) changes the length: rare, and left to strings.
-		return hasNonASCII(key) && strings.EqualFold(string(key), name)
-	}
-	for i, c := range key {
-		if c >= utf8.RuneSelf {
-			return strings.EqualFold(string(key), name)
-		}
-		if c|0x20 != name[i]|0x20 || (c|0x20 < 'a' || c|0x20 > 'z') && c != name[i] {
-			return false
-		}
-	}
-	return true
-}
+// maxName is the longest member name fold folds; a longer one is no field's.
+const maxName = 32
 
-func hasNonASCII(b []byte) bool {
-	for _, c := range b {
-		if c >= utf8.RuneSelf {
-			return true
-		}
+// fold is a member name as encoding/json compares it with a field name, in lower case:
+// ASCII letters folded, and the non-ASCII letters that fold to ASCII ones (ſ is an s, the
+// Kelvin sign a k). A name that can match no field (too long, other non-ASCII letters)
+// folds to nothing. The result is key itself, or is written in buf.
+func fold(key []byte, buf *[maxName]byte) []byte {
+	plain := true
+	for _, c := range key {
+		plain = plain && c < utf8.RuneSelf && !('A' <= c && c <= 'Z')
 	}
-	return false
+	if plain {
+		return key
+	}
+	out := buf[:0]
+	for _, r := range string(key) {
+		for { // the smallest rune of r's fold orbit, as encoding/json takes
+			f := unicode.SimpleFold(r)
+			if f <= r {
+				r = f
+				break
+			}
+			r = f
+		}
+		if r >= utf8.RuneSelf || len(out) == maxName {
+			return nil
+		}
+		out = append(out, byte(unicode.ToLower(r)))
+	}
+	return out
 }
