@@ -37,10 +37,8 @@ prism:
 # out on a busy machine (golang/go#75804, fixed in Go 1.27).
 FUZZTIME ?= 100000x
 fuzz-smoke:
-	$(GO) test ./job -run '^$$' -fuzz '^FuzzReadPlan$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./job/planfile -run '^$$' -fuzz '^FuzzReadPlan$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./job -run '^$$' -fuzz '^FuzzParseRetryAfter$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./job -run '^$$' -fuzz '^FuzzDecodeNumber$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./job -run '^$$' -fuzz '^FuzzDecodeNumberPage$$' -fuzztime $(FUZZTIME)
 
 # The Kubernetes samples, decoded strictly into the real API types (a module of its own,
 # so that k8s.io/api stays out of the job's dependencies).

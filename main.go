@@ -1,10 +1,10 @@
-// Command reassign applies a CSV plan of DialNexa phone-number changes (inbound agent,
+// Command reassign applies a plan of DialNexa phone-number changes (inbound agent,
 // nickname, label) through the API, rate-limited, and reports what happened to each row.
-// ../README.md and CONTRACT.md describe its behaviour.
+// The README describes its behaviour. main only wires the packages: job/planfile reads
+// the plan, job runs it through job/dialnexa, report writes what happened.
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -12,26 +12,29 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"math"
 	mrand "math/rand/v2"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
-	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 
 	"reassign/job"
+	"reassign/job/dialnexa"
+	"reassign/job/planfile"
 	"reassign/job/sandbox"
 	"reassign/report"
 )
 
-// Exit codes (contract §7).
+// Exit codes (README, "Exit codes").
 const (
 	exitOK        = 0
 	exitBug       = 1
@@ -40,7 +43,7 @@ const (
 	exitPlan      = 65 // plan unreadable or invalid; nothing sent
 	exitTemp      = 75 // interrupted, or rows failed after their retries
 	exitKey       = 77 // the API refused the key
-	exitConfig    = 78 // no key, insecure URL, report exists or unwritable
+	exitConfig    = 78 // no key, insecure URL, an output exists or is unwritable
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -58,299 +61,114 @@ func main() {
 		// rather than 2× of it saves CPU, and the soft limit above still bounds the total.
 		debug.SetGCPercent(400)
 	}
+	// A report on stdout into a pipe that closes is a write error (exit 78), not a death.
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, cancel := context.WithCancel(context.Background())
+	hardStop := make(chan struct{})
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-sigs
 		cancel() // first signal: finish what is in flight, record the rest
 		<-sigs
-		os.Exit(exitTemp) // second signal: stop at once; the report was flushed as rows finished
+		close(hardStop) // second signal: stop at once
 	}()
-	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(run(ctx, hardStop, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr))
 }
 
-func buildVersion() string {
-	if version != "" {
-		return version
+// run is the whole program: main only adds the process around it. A close of hardStop
+// exits at once (75), after writing out the log lines held.
+func run(ctx context.Context, hardStop <-chan struct{}, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cfg, err := parseConfig(args, getenv, stdout)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "reassign: %v\nRun reassign --help for the flags.\n", err)
+		return exitUsage
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
+	if cfg.showVersion {
+		fmt.Fprintln(stdout, "reassign "+buildVersion())
+		return exitOK
 	}
-	return "dev"
-}
-
-// run is the whole program; main only adds the process around it.
-func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
-	cfg, code, done := parseConfig(args, getenv, stdout, stderr)
-	if done {
-		return code
-	}
+	terminal := isTerminal(stderr)
+	out := stderr
 	var bar *report.Bar
-	if isTerminal(stderr) {
+	if terminal {
 		bar = report.NewBar(stderr)
 		defer bar.Clear()
-	}
-	var out io.Writer = stderr
-	if bar != nil {
 		out = bar
 	}
-	sink := &logSink{w: bufio.NewWriterSize(out, 64<<10)}
+	sink := report.NewLogSink(out)
 	defer sink.Hold(false)
-	log := newLogger(cfg, sink, isTerminal(stderr))
-	code, err := execute(ctx, cfg, log, bar, sink, getenv, stdin, stdout)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-hardStop:
+			sink.Flush()
+			os.Exit(exitTemp) // the report holds every row flushed so far
+		case <-done:
+		}
+	}()
+	log := newLogger(cfg, sink, terminal)
+
+	var code int
+	if cfg.export {
+		err = export(ctx, cfg, log, getenv, stdout)
+	} else {
+		code, err = apply(ctx, cfg, log, sink, bar, getenv, stdin, stdout)
+	}
 	if err != nil {
+		code = exitCodeFor(err)
 		log.Error().Str("event", "fatal").Int("exit_code", code).Msg(err.Error())
 	}
 	return code
 }
 
-// exitError is an error that ends the program with a given exit code.
-type exitError struct {
-	code int
-	err  error
+// usageError is a bad command line: exit 64.
+type usageError struct{ error }
+
+// configError is a configuration refused before anything is read or sent: exit 78.
+type configError struct{ error }
+
+func configErrorf(format string, args ...any) error {
+	return configError{fmt.Errorf(format, args...)}
 }
 
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
-func fail(code int, format string, args ...any) error {
-	return &exitError{code: code, err: fmt.Errorf(format, args...)}
+// exitCodeFor is the exit code of a run that ended with err instead of a summary.
+func exitCodeFor(err error) int {
+	var pe *planfile.Error
+	var re *report.ResumeError
+	var ue usageError
+	var ce configError
+	var readErr *job.ReadError
+	var pathErr *fs.PathError
+	switch {
+	case errors.Is(err, context.Canceled):
+		return exitTemp
+	case errors.As(err, &ue), errors.Is(err, filepath.ErrBadPattern):
+		return exitUsage
+	case errors.As(err, &pe), errors.As(err, &re):
+		return exitPlan
+	case errors.Is(err, job.ErrKeyRefused):
+		return exitKey
+	case errors.As(err, &ce), errors.As(err, &readErr), errors.As(err, &pathErr):
+		return exitConfig
+	}
+	return exitBug
 }
 
-// execute runs the job as cfg says and returns the exit code.
-func execute(ctx context.Context, cfg *config, log zerolog.Logger, bar *report.Bar, sink *logSink, getenv func(string) string, stdin io.Reader, stdout io.Writer) (int, error) {
-	env, err := setup(cfg, log, getenv, stdin)
-	defer env.close()
-	if err != nil {
-		var ee *exitError
-		if errors.As(err, &ee) {
-			return ee.code, err
-		}
-		return exitBug, err
-	}
-	runner := &job.Runner{
-		Client:        env.client,
-		Limiter:       job.NewLimiter(cfg.rate, cfg.burst, time.Now),
-		Workers:       cfg.workers,
-		MaxAttempts:   cfg.maxAttempts,
-		MaxErrors:     cfg.maxErrors,
-		DryRun:        cfg.dryRun != dryRunNone,
-		Drain:         20 * time.Second,
-		FlushEvery:    50 * time.Millisecond,
-		ProgressEvery: 10 * time.Second,
-		Now:           time.Now,
-		Sleep:         job.SleepContext,
-		Rand:          mrand.Int64N,
-		Log:           log,
-	}
-	if cfg.export {
-		return export(ctx, cfg, log, runner, env, stdout)
-	}
-	log.Info().Str("event", "start").Str("version", buildVersion()).
-		Str("plan", cfg.plan).Str("report", cfg.reportName()).Str("dry_run", string(cfg.dryRun)).
-		Float64("rate", cfg.rate).Int("burst", cfg.burst).Int("workers", cfg.workers).
-		Int("max_attempts", cfg.maxAttempts).Str("timeout", cfg.timeout.String()).Str("base_url", env.baseURL).
-		Str("key_source", env.keySource).Str("resume", cfg.resume).Bool("skip_invalid", cfg.skipInvalid).
-		Str("null_token", cfg.nullToken).Int("max_errors", cfg.maxErrors).Int("shards", cfg.shards).
-		Int("shard_index", cfg.shardIndex).Bool("snapshot", cfg.snapshotWanted()).Str("undo_plan", cfg.undoPlan).
-		Bool("sandbox", cfg.sandbox).Msg("reassign starting")
-
-	plan, err := readPlan(env, cfg, log)
-	if err != nil {
-		return exitPlan, err
-	}
-	if cfg.snapshotWanted() {
-		// The agent list and the numbers are read side by side: both are reads, and a
-		// plan refused over an agent has cost nothing but them.
-		var snap *job.Snapshot
-		var snapErr error
-		snapDone := make(chan struct{})
-		go func() {
-			defer close(snapDone)
-			snap, snapErr = runner.ReadSnapshot(ctx, env.client, plan.MayContain)
-		}()
-		agents, err := runner.ReadAgents(ctx, env.client)
-		<-snapDone
-		switch {
-		case err != nil && cfg.snapshotNeeded():
-			return exitConfig, fmt.Errorf("read the workspace's agents: %v; %s needs it, nothing was sent", err, cfg.snapshotNeeder())
-		case err != nil:
-			log.Warn().Str("event", "agents").Str("error", err.Error()).Msg("could not read the workspace's agents; going on without the agent check")
-		default:
-			log.Info().Str("event", "agents").Int("agents", len(agents)).Msg("workspace agents read")
-			if err := plan.CheckAgents(func(id string) bool { return agents[id] }); err != nil {
-				return exitPlan, fmt.Errorf("read plan: %w", err)
-			}
-		}
-		switch {
-		case snapErr != nil && cfg.snapshotNeeded():
-			return exitConfig, fmt.Errorf("read the workspace's numbers: %v; %s needs them, nothing was sent", snapErr, cfg.snapshotNeeder())
-		case snapErr != nil:
-			log.Warn().Str("event", "snapshot").Str("error", snapErr.Error()).Msg("could not read the workspace's numbers; going on without the snapshot (every row is sent)")
-		default:
-			runner.Snapshot = snap
-			log.Info().Str("event", "snapshot").Int("numbers", snap.Seen).Int("kept", snap.Len()).
-				Int("requests", snap.Requests).Msg("workspace snapshot read")
-		}
-		plan.DropIndex() // MayContain has served: its memory goes back before the run
-	}
-	log.Info().Str("event", "plan").Int("rows", plan.Rows).Int("invalid", plan.Invalid).
-		Strs("ignored_columns", plan.Ignored).Msg("plan read")
-	if plan.Invalid > 0 {
-		for _, p := range plan.Problems {
-			log.Error().Str("event", "invalid_row").Int("line", p.Line).Msg(p.String())
-		}
-		if !cfg.skipInvalid {
-			return exitPlan, fmt.Errorf("%d of %d rows are invalid; nothing was sent (fix them, or pass --skip-invalid to run the others)", plan.Invalid, plan.Rows)
-		}
-	}
-
-	out, reportPath, err := createOutput(cfg.reportName(), stdout)
-	if err != nil {
-		return exitConfig, err
-	}
-	defer out.Close()
-	rw, err := report.NewWriter(out, reportPath != "-")
-	if err != nil {
-		return exitConfig, fmt.Errorf("write report %s: %w", reportPath, err)
-	}
-	record, flush := rw.Write, rw.Flush
-	if cfg.undoPlan != "" {
-		undoOut, _, err := createOutput(cfg.undoPlan, stdout)
-		if err != nil {
-			return exitConfig, err
-		}
-		defer undoOut.Close()
-		undo, err := report.NewUndoWriter(undoOut, cfg.nullToken)
-		if err != nil {
-			return exitConfig, fmt.Errorf("write undo plan %s: %w", cfg.undoPlan, err)
-		}
-		flush = func() error { return errors.Join(rw.Flush(), undo.Flush()) }
-		record = func(res job.Result) error {
-			if err := rw.Write(res); err != nil || res.Outcome != job.Updated || res.Before == nil {
-				return err
-			}
-			kept, err := undo.Write(res.Row, *res.Before)
-			if kept {
-				log.Warn().Str("event", "undo_keeps_label").Int("line", res.Row.Line).Str("id", res.Row.ID).
-					Msg("the label was empty before and the API takes no null label: the undo plan keeps the new label")
-			}
-			return err
-		}
-	}
-	runner.Flush = func() error { return errors.Join(flush(), sink.Flush()) }
-	if env.applied != nil {
-		runner.Done = env.applied.Has
-	}
-	total := plan.Rows
-	if cfg.shards > 1 {
-		total = -1 // unknown until the shard's rows are counted
-	}
-	runner.Progress = func(s job.Summary) { logProgress(log, s, total) }
-	if bar != nil {
-		// On a terminal a bar replaces the progress events.
-		runner.ProgressEvery = 250 * time.Millisecond
-		runner.Progress = func(s job.Summary) {
-			bar.Update(s.Rows, total, s.Elapsed, s.Rows-s.Counts[job.Updated]-s.Counts[job.WouldUpdate]-s.Counts[job.Unchanged]-s.Counts[job.Skipped])
-		}
-	}
-
-	each := func(fn func(job.Row, []job.Problem) error) error {
-		return plan.Each(func(r job.Row, problems []job.Problem) error {
-			if !job.InShard(r.ID, cfg.shards, cfg.shardIndex) {
-				return nil
-			}
-			return fn(r, problems)
-		})
-	}
-	sink.Hold(true) // log lines go out with the report's, when no row is waiting
-	sum, runErr := runner.Run(ctx, each, record)
-	sink.Hold(false)
-	if bar != nil {
-		bar.Clear()
-	}
-	closeErr := out.Close()
-	code := exitCode(sum)
-	if runErr != nil {
-		return exitPlan, fmt.Errorf("read plan: %w", runErr)
-	}
-	if closeErr != nil && sum.Stopped == nil {
-		sum.Stopped = fmt.Errorf("write report: %w", closeErr)
-		code = exitConfig
-	}
-	logSummary(log, sum, reportPath, code, cfg.sandbox)
-	return code, nil
-}
-
-// readPlan reads and validates the plan, logging each problem of an unreadable one.
-func readPlan(env *runEnv, cfg *config, log zerolog.Logger) (*job.Plan, error) {
-	plan, err := job.ReadPlan(env.openPlan, job.PlanOptions{NullToken: cfg.nullToken})
-	var pe *job.PlanError
-	if errors.As(err, &pe) {
-		for _, p := range pe.Problems {
-			log.Error().Str("event", "invalid_plan").Int("line", p.Line).Msg(p.String())
-		}
-		return nil, fmt.Errorf("the plan cannot be read; nothing was sent")
-	}
-	return plan, err
-}
-
-// export writes the workspace as a plan-shaped CSV (`reassign export`).
-func export(ctx context.Context, cfg *config, log zerolog.Logger, runner *job.Runner, env *runEnv, stdout io.Writer) (int, error) {
-	out, path, err := createOutput(cfg.out, stdout)
-	if err != nil {
-		return exitConfig, err
-	}
-	defer out.Close()
-	ew, err := report.NewExportWriter(out)
-	if err != nil {
-		return exitConfig, fmt.Errorf("write %s: %w", path, err)
-	}
-	numbers := 0
-	var writeErr error
-	filter := job.ListFilter{CountryCode: cfg.countryCode, Type: cfg.numberType}
-	requests, err := runner.EachNumber(ctx, env.client, filter, func(n job.PhoneNumber) {
-		numbers++
-		if writeErr == nil {
-			writeErr = ew.Write(n)
-		}
-	})
-	if err == nil {
-		err = writeErr
-	}
-	if err == nil {
-		err = ew.Close()
-	}
-	if err == nil {
-		err = out.Close()
-	}
-	if err != nil {
-		var apiErr *job.APIError
-		switch {
-		case errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden):
-			return exitKey, fmt.Errorf("export: the API refused the key: %v", err)
-		case errors.As(err, &apiErr) || ctx.Err() == nil:
-			return exitTemp, fmt.Errorf("export: %v (%s is incomplete)", err, path)
-		default:
-			return exitTemp, fmt.Errorf("export interrupted (%s is incomplete)", path)
-		}
-	}
-	log.Info().Str("event", "summary").Int("numbers", numbers).Int("requests", requests).Str("out", path).
-		Int("exit_code", exitOK).Bool("sandbox", cfg.sandbox).
-		Msgf("exported %d numbers to %s in %d requests", numbers, path, requests)
-	return exitOK, nil
-}
-
-// exitCode picks the code of §7: 75 (interrupted) > 77 > 75 (failed rows) > 3.
-func exitCode(s job.Summary) int {
+// exitCodeOf is the exit code of a run that got to its summary: 75 (interrupted) > 77 >
+// 75 (failed rows) > 3.
+func exitCodeOf(s job.Summary) int {
 	switch {
 	case s.Interrupted:
 		return exitTemp
 	case errors.Is(s.Stopped, job.ErrKeyRefused) || s.Counts[job.Unauthorized] > 0:
 		return exitKey
 	case s.Stopped != nil && !errors.Is(s.Stopped, job.ErrMaxErrors):
-		return exitConfig // the report could not be written
+		return exitConfig // a file the run writes could not be written
 	case s.Counts[job.Failed] > 0:
 		return exitTemp
 	case errors.Is(s.Stopped, job.ErrMaxErrors),
@@ -362,237 +180,266 @@ func exitCode(s job.Summary) int {
 	return exitOK
 }
 
-func logProgress(log zerolog.Logger, s job.Summary, total int) {
-	ev := log.Info().Str("event", "progress").Int("done", s.Rows).Int64("elapsed_ms", s.Elapsed.Milliseconds())
-	rate := 0.0
-	if secs := s.Elapsed.Seconds(); secs > 0 {
-		rate = float64(s.Rows) / secs
+// apply runs the plan: read and validate it, read the workspace, send, record.
+func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.LogSink, bar *report.Bar, getenv func(string) string, stdin io.Reader, stdout io.Writer) (int, error) {
+	if err := report.CheckOutputs(cfg.reportName(), cfg.undoPlan); err != nil {
+		return 0, err
 	}
-	ev = ev.Float64("rows_per_s", round1(rate))
-	if total >= 0 {
-		ev = ev.Int("total", total)
-		if rate > 0 {
-			ev = ev.Int64("eta_s", int64(float64(total-s.Rows)/rate))
+	conn, err := connect(cfg, log, getenv)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.close()
+	var applied *report.Applied
+	if cfg.resume != "" {
+		var files int
+		if applied, files, err = report.ReadResume(cfg.resume); err != nil {
+			return 0, err
+		}
+		log.Info().Str("event", "resume").Str("from", cfg.resume).Int("reports", files).Int("applied", applied.Len()).Msg("rows an earlier run applied will be skipped")
+	}
+	log.Info().Str("event", "start").Str("version", buildVersion()).
+		Str("plan", cfg.plan).Str("report", cfg.reportName()).Str("dry_run", string(cfg.dryRun)).
+		Float64("rate", cfg.rate).Int("burst", cfg.burst).Int("workers", cfg.workers).
+		Int("max_attempts", cfg.maxAttempts).Str("timeout", cfg.timeout.String()).Str("base_url", conn.baseURL).
+		Str("key_source", conn.keySource).Str("resume", cfg.resume).Bool("skip_invalid", cfg.skipInvalid).
+		Str("null_token", cfg.nullToken).Int("max_errors", cfg.maxErrors).Int("shards", cfg.shards).
+		Int("shard_index", cfg.shardIndex).Bool("snapshot", cfg.snapshotWanted()).Str("undo_plan", cfg.undoPlan).
+		Bool("sandbox", cfg.sandbox).Msg("reassign starting")
+
+	open, cleanup, err := planfile.Source(cfg.plan, stdin)
+	if err != nil {
+		return 0, err
+	}
+	defer cleanup()
+	plan, err := planfile.Read(open, planfile.Options{NullToken: cfg.nullToken})
+	if err != nil {
+		return 0, logPlanError(log, err)
+	}
+	outs, err := report.CreateOutputs(stdout, cfg.reportName(), cfg.undoPlan)
+	if err != nil {
+		return 0, err
+	}
+	keep := false // the outputs, once a row is recorded in them
+	defer func() {
+		if !keep {
+			for _, o := range outs {
+				o.Remove()
+			}
+		}
+	}()
+
+	runner := &job.Runner{
+		Retrier: conn.retrier, Client: conn.client, Workers: cfg.workers, MaxErrors: cfg.maxErrors,
+		DryRun: cfg.dryRun != dryRunNone, Drain: 20 * time.Second, FlushEvery: 50 * time.Millisecond,
+		ProgressEvery: 10 * time.Second,
+	}
+	if applied != nil {
+		runner.Done = applied.Has
+	}
+	if cfg.snapshotWanted() {
+		ws, err := job.ReadWorkspace(ctx, conn.client, &conn.retrier, job.WorkspaceReads{
+			Keep: plan.MayContain, Parallel: cfg.workers, NeededBy: cfg.snapshotNeeder(),
+		})
+		switch {
+		case err != nil && ctx.Err() != nil:
+			// Interrupted while reading: the run below records every row not_attempted.
+		case err != nil:
+			return 0, err
+		default:
+			runner.Snapshot = ws.Snapshot
+			if ws.Agents != nil {
+				if err := plan.CheckAgents(agentSet(ws.Agents)); err != nil {
+					return 0, logPlanError(log, err)
+				}
+			}
+		}
+		plan.DropIndex() // MayContain has served: its memory goes back before the run
+	}
+	log.Info().Str("event", "plan").Int("rows", plan.Rows).Int("invalid", plan.Invalid).
+		Strs("ignored_columns", plan.Ignored).Msg("plan read")
+	if plan.Invalid > 0 {
+		for _, p := range plan.Problems {
+			log.Error().Str("event", "invalid_row").Int("line", p.Line).Msg(p.String())
+		}
+		if !cfg.skipInvalid {
+			return 0, &planfile.Error{Problems: []job.Problem{{Reason: fmt.Sprintf("%d of %d rows are invalid; nothing was sent (fix them, or pass --skip-invalid to run the others)", plan.Invalid, plan.Rows)}}}
 		}
 	}
-	d := zerolog.Dict()
-	for _, o := range job.Outcomes {
-		if n := s.Counts[o]; n > 0 {
-			d = d.Int(string(o), n)
+
+	rec, err := report.NewRecorder(outs[0], outs[1], cfg.nullToken, log)
+	if err != nil {
+		return 0, configErrorf("write report %s: %w", cfg.reportName(), err)
+	}
+	keep = true
+	runner.Flush = func() error { return errors.Join(rec.Flush(), sink.Flush()) }
+	total := plan.Rows
+	if cfg.shards > 1 {
+		total = -1 // unknown until the shard's rows are counted
+	}
+	runner.Progress = func(s job.Summary) { report.LogProgress(log, s, total) }
+	if bar != nil {
+		// On a terminal a bar replaces the progress events.
+		runner.ProgressEvery = 250 * time.Millisecond
+		runner.Progress = func(s job.Summary) {
+			bar.Update(s.Rows, total, s.Elapsed, s.Rows-s.Counts[job.Updated]-s.Counts[job.WouldUpdate]-s.Counts[job.Unchanged]-s.Counts[job.Skipped])
 		}
 	}
-	ev.Dict("counts", d).Msg("progress")
+	each := func(fn func(job.Row, []job.Problem) error) error {
+		return plan.Each(func(r job.Row, problems []job.Problem) error {
+			if !job.InShard(r.ID, cfg.shards, cfg.shardIndex) {
+				return nil
+			}
+			return fn(r, problems)
+		})
+	}
+	sink.Hold(true) // log lines go out with the report's
+	sum, runErr := runner.Run(ctx, each, rec.Record)
+	sink.Hold(false)
+	if bar != nil {
+		bar.Clear()
+	}
+	if err := rec.Close(); err != nil && sum.Stopped == nil {
+		sum.Stopped = err
+	}
+	if runErr != nil {
+		return 0, logPlanError(log, runErr)
+	}
+	code := exitCodeOf(sum)
+	report.LogSummary(log, sum, cfg.reportName(), code, cfg.sandbox)
+	return code, nil
 }
 
-func logSummary(log zerolog.Logger, s job.Summary, reportPath string, code int, sandboxed bool) {
-	d := zerolog.Dict()
-	parts := []string{}
-	for _, o := range job.Outcomes {
-		if n := s.Counts[o]; n > 0 {
-			d = d.Int(string(o), n)
-			parts = append(parts, fmt.Sprintf("%d %s", n, o))
+// logPlanError logs each problem of a plan that cannot be run, one event a line.
+func logPlanError(log zerolog.Logger, err error) error {
+	var pe *planfile.Error
+	if !errors.As(err, &pe) {
+		return err
+	}
+	for _, p := range pe.Problems {
+		log.Error().Str("event", "invalid_plan").Int("line", p.Line).Msg(p.String())
+	}
+	return &planfile.Error{Problems: []job.Problem{{Reason: "the plan cannot be read; nothing was sent"}}}
+}
+
+func agentSet(agents []dialnexa.Agent) func(string) bool {
+	ids := make(map[string]bool, len(agents))
+	for _, a := range agents {
+		ids[a.ID] = true
+	}
+	return func(id string) bool { return ids[id] }
+}
+
+// export writes the workspace as a plan-shaped CSV (`reassign export`). An export that
+// does not finish leaves no file behind: a part of the workspace is not the workspace.
+func export(ctx context.Context, cfg *config, log zerolog.Logger, getenv func(string) string, stdout io.Writer) error {
+	if err := report.CheckOutputs(cfg.out); err != nil {
+		return err
+	}
+	conn, err := connect(cfg, log, getenv)
+	if err != nil {
+		return err
+	}
+	defer conn.close()
+	outs, err := report.CreateOutputs(stdout, cfg.out)
+	if err != nil {
+		return err
+	}
+	out := outs[0]
+	ew, err := report.NewExportWriter(out)
+	numbers, requests := 0, 0
+	if err == nil {
+		filter := dialnexa.ListFilter{CountryCode: cfg.countryCode, Type: cfg.numberType}
+		requests, err = job.EachNumber(ctx, conn.client, &conn.retrier, filter, func(ns []dialnexa.PhoneNumber) error {
+			for _, n := range ns {
+				numbers++
+				if err := ew.Write(n); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err == nil {
+		err = errors.Join(ew.Close(), out.Close())
+	}
+	if err != nil {
+		out.Remove()
+		var apiErr *dialnexa.APIError
+		if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnauthorized {
+			err = fmt.Errorf("%w: %v", job.ErrKeyRefused, err)
 		}
+		return fmt.Errorf("export: %w (nothing was kept of %s)", err, cfg.out)
 	}
-	rate := 0.0
-	if secs := s.Elapsed.Seconds(); secs > 0 {
-		rate = float64(s.Rows) / secs
-	}
-	ev := log.Info().Str("event", "summary").Int("rows", s.Rows).Dict("counts", d).
-		Int64("elapsed_ms", s.Elapsed.Milliseconds()).Float64("rows_per_s", round1(rate)).
-		Str("report", reportPath).Int("exit_code", code).Bool("sandbox", sandboxed).Bool("interrupted", s.Interrupted)
-	if s.Stopped != nil {
-		ev = ev.Str("stopped", s.Stopped.Error())
-	}
-	where := "report: " + reportPath
-	if reportPath == "-" {
-		where = "report on stdout"
-	}
-	prefix := ""
-	if sandboxed {
-		prefix = "sandbox run: "
-	}
-	ev.Msgf("%s%d rows: %s; %s; exit %d", prefix, s.Rows, strings.Join(parts, ", "), where, code)
+	log.Info().Str("event", "summary").Int("numbers", numbers).Int("requests", requests).Str("out", cfg.out).
+		Int("exit_code", exitOK).Bool("sandbox", cfg.sandbox).
+		Msgf("exported %d numbers to %s in %d requests", numbers, cfg.out, requests)
+	return nil
 }
 
-func round1(f float64) float64 {
-	v, _ := strconv.ParseFloat(strconv.FormatFloat(f, 'f', 1, 64), 64)
-	return v
+// connection is the API client and the retry policy every request shares.
+type connection struct {
+	client             *dialnexa.Client
+	retrier            job.Retrier
+	baseURL, keySource string
+	close              func()
 }
 
-// runEnv is what setup prepared: the plan source, the API client and what to clean up.
-type runEnv struct {
-	openPlan  func() (io.ReadCloser, error)
-	client    *job.Client
-	applied   *report.Applied
-	baseURL   string
-	keySource string
-	cleanup   []func()
-}
+// maxKeyFile bounds what is read of --api-key-file: a key is a few dozen bytes.
+const maxKeyFile = 4 << 10
 
-func (e *runEnv) close() {
-	for i := len(e.cleanup) - 1; i >= 0; i-- {
-		e.cleanup[i]()
-	}
-}
-
-// setup checks the configuration (key, URL, report path, resume file) and prepares the
-// plan source and client. Nothing is sent.
-func setup(cfg *config, log zerolog.Logger, getenv func(string) string, stdin io.Reader) (*runEnv, error) {
-	env := &runEnv{baseURL: cfg.baseURL}
-	outputs := map[string]string{"report": cfg.reportName(), "undo plan": cfg.undoPlan}
-	if cfg.export {
-		outputs = map[string]string{"output": cfg.out}
-	}
-	for what, path := range outputs {
-		if path == "" || path == "-" {
-			continue
-		}
-		if _, err := os.Stat(path); err == nil {
-			return env, fail(exitConfig, "%s %s already exists; it is never overwritten (choose another name)", what, path)
-		}
-	}
-	var key job.Secret
+// connect finds the key (or starts the sandbox) and builds the client. Nothing is sent.
+func connect(cfg *config, log zerolog.Logger, getenv func(string) string) (*connection, error) {
+	c := &connection{baseURL: cfg.baseURL, close: func() {}}
+	var key dialnexa.Secret
 	switch {
 	case cfg.sandbox:
 		b := make([]byte, 16)
 		rand.Read(b)
-		key = job.Secret("sbx_" + hex.EncodeToString(b[:4]) + ":" + hex.EncodeToString(b[4:]))
-		api := sandbox.New(sandbox.Demo(), sandbox.Options{Key: string(key)})
-		url, stop, err := sandbox.Start(api)
+		key = dialnexa.Secret("sbx_" + hex.EncodeToString(b[:4]) + ":" + hex.EncodeToString(b[4:]))
+		url, stop, err := sandbox.Start(sandbox.New(sandbox.Demo(), sandbox.Options{Key: string(key)}))
 		if err != nil {
-			return env, fail(exitBug, "%v", err)
+			return nil, err
 		}
-		env.cleanup = append(env.cleanup, stop)
-		env.baseURL, env.keySource = url, "sandbox"
+		c.close, c.baseURL, c.keySource = stop, url, "sandbox"
 		log.Info().Str("event", "sandbox").Str("base_url", url).Msg("sandbox workspace started; no real number is touched")
 	case cfg.keyFile != "":
-		b, err := os.ReadFile(cfg.keyFile)
+		f, err := os.Open(cfg.keyFile)
 		if err != nil {
-			return env, fail(exitConfig, "read API key file: %v", err)
+			return nil, configErrorf("read API key file: %w", err)
 		}
-		key, env.keySource = job.Secret(strings.TrimSpace(string(b))), "file"
+		b, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
+		f.Close()
+		switch {
+		case err != nil:
+			return nil, configErrorf("read API key file: %w", err)
+		case len(b) > maxKeyFile:
+			return nil, configErrorf("the API key file %s holds more than %d bytes: it is not a key file", cfg.keyFile, maxKeyFile)
+		}
+		key, c.keySource = dialnexa.Secret(strings.TrimSpace(string(b))), "file"
 	default:
-		key, env.keySource = job.Secret(strings.TrimSpace(getenv("DIALNEXA_API_KEY"))), "env"
+		key, c.keySource = dialnexa.Secret(strings.TrimSpace(getenv("DIALNEXA_API_KEY"))), "env"
 	}
 	if key == "" && cfg.dryRun != dryRunClient {
-		return env, fail(exitConfig, "no API key: set DIALNEXA_API_KEY or --api-key-file (or try --sandbox)")
+		return nil, configErrorf("no API key: set DIALNEXA_API_KEY or --api-key-file (or try --sandbox)")
 	}
 	if strings.ContainsFunc(string(key), func(r rune) bool { return r < 0x21 || r == 0x7f }) {
-		return env, fail(exitConfig, "the API key holds spaces or control characters; check the key file or variable")
+		return nil, configErrorf("the API key holds spaces or control characters; check the key file or variable")
 	}
-	hc := &http.Client{Timeout: cfg.timeout, Transport: newTransport(cfg.workers)}
-	client, err := job.NewClient(hc, env.baseURL, key, "reassign/"+buildVersion())
-	if err != nil {
-		return env, fail(exitConfig, "%v", err)
-	}
-	env.client = client
-	if cfg.export {
-		return env, nil
-	}
-
-	if cfg.resume != "" {
-		applied, files, err := readResume(cfg.resume)
-		if err != nil {
-			return env, err
-		}
-		env.applied = applied
-		log.Info().Str("event", "resume").Str("from", cfg.resume).Int("reports", files).Int("applied", applied.Len()).Msg("rows an earlier run applied will be skipped")
-	}
-
-	env.openPlan = func() (io.ReadCloser, error) { return os.Open(cfg.plan) }
-	if cfg.plan == "-" {
-		// The plan is read twice (validate, then run): keep stdin in a temporary file.
-		f, err := os.CreateTemp("", "reassign-plan-*.csv")
-		if err != nil {
-			return env, fail(exitConfig, "spool the plan from stdin: %v", err)
-		}
-		env.cleanup = append(env.cleanup, func() { f.Close(); os.Remove(f.Name()) })
-		if _, err := io.Copy(f, stdin); err != nil {
-			return env, fail(exitPlan, "read the plan from stdin: %v", err)
-		}
-		env.openPlan = func() (io.ReadCloser, error) { return os.Open(f.Name()) }
-	} else if _, err := os.Stat(cfg.plan); err != nil {
-		return env, fail(exitPlan, "read plan: %v", err)
-	}
-	return env, nil
-}
-
-func newTransport(workers int) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.Proxy = http.ProxyFromEnvironment
-	t.MaxIdleConns = max(100, workers)
-	t.MaxIdleConnsPerHost = workers
-	return t
-}
-
-// readResume reads --resume: one earlier report, every *.csv report in a folder, or
-// every report a glob pattern matches (as the pods of a retried Kubernetes Job leave
-// them: a pattern that matches nothing yet resumes nothing).
-func readResume(path string) (*report.Applied, int, error) {
-	files := []string{path}
-	if strings.ContainsAny(path, "*?[") {
-		var err error
-		if files, err = filepath.Glob(path); err != nil {
-			return nil, 0, fail(exitUsage, "--resume %s: %v", path, err)
-		}
-	} else if st, err := os.Stat(path); err != nil {
-		return nil, 0, fail(exitConfig, "read resume report: %v", err)
-	} else if st.IsDir() {
-		files, _ = filepath.Glob(filepath.Join(path, "*.csv"))
-	}
-	all := report.NewApplied()
-	for _, name := range files {
-		f, err := os.Open(name)
-		if err != nil {
-			return nil, 0, fail(exitConfig, "read resume report: %v", err)
-		}
-		applied, err := report.ReadApplied(f)
-		f.Close()
-		if err != nil {
-			return nil, 0, fail(exitPlan, "read resume report %s: %v", name, err)
-		}
-		all.Merge(applied)
-	}
-	return all, len(files), nil
-}
-
-// createOutput creates a file the run writes, refusing to overwrite one; "-" is stdout.
-func createOutput(name string, stdout io.Writer) (io.WriteCloser, string, error) {
-	if name == "-" {
-		return nopCloser{stdout}, "-", nil
-	}
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if errors.Is(err, os.ErrExist) {
-		return nil, name, fmt.Errorf("%s already exists; it is never overwritten (choose another name)", name)
-	}
+	t.MaxIdleConns, t.MaxIdleConnsPerHost = max(100, cfg.workers), cfg.workers
+	client, err := dialnexa.NewClient(&http.Client{Timeout: cfg.timeout, Transport: t}, c.baseURL, key, "reassign/"+buildVersion())
 	if err != nil {
-		return nil, name, fmt.Errorf("create %s: %w", name, err)
+		c.close()
+		return nil, configError{err}
 	}
-	return &syncCloser{f: f}, name, nil
-}
-
-// syncCloser syncs the report to disk once, at the end, and closes it once.
-type syncCloser struct {
-	f      *os.File
-	closed bool
-}
-
-func (s *syncCloser) Write(p []byte) (int, error) { return s.f.Write(p) }
-func (s *syncCloser) Close() error {
-	if s.closed {
-		return nil
+	c.client = client
+	c.retrier = job.Retrier{
+		Limiter: job.NewLimiter(cfg.rate, cfg.burst, time.Now), MaxAttempts: cfg.maxAttempts,
+		Now: time.Now, Sleep: job.SleepContext, Rand: mrand.Int64N, Log: log,
 	}
-	s.closed = true
-	err := s.f.Sync()
-	if cerr := s.f.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return c, nil
 }
-
-type nopCloser struct{ io.Writer }
-
-func (nopCloser) Close() error { return nil }
 
 // --- configuration ---
 
@@ -622,27 +469,22 @@ func (d *dryRunMode) Set(s string) error {
 }
 
 type config struct {
-	plan, reportPath, baseURL, keyFile, resume, nullToken, logFormat, logLevel string
-	undoPlan                                                                   string
-	dryRun                                                                     dryRunMode
-	rate                                                                       float64
-	burst, workers, maxAttempts, maxErrors, shards, shardIndex                 int
-	timeout                                                                    time.Duration
-	skipInvalid, sandbox, showVersion, noSnapshot                              bool
-	started                                                                    time.Time
+	plan, reportPath, baseURL, keyFile, resume, nullToken, logFormat, logLevel, undoPlan string
+	dryRun                                                                               dryRunMode
+	rate                                                                                 float64
+	burst, workers, maxAttempts, maxErrors, shards, shardIndex                           int
+	timeout                                                                              time.Duration
+	skipInvalid, sandbox, showVersion, noSnapshot                                        bool
+	started                                                                              time.Time
 	// reassign export
 	export                       bool
 	out, countryCode, numberType string
 }
 
 // snapshotWanted: a live run or a dry run against the workspace reads it first.
-func (c *config) snapshotWanted() bool {
-	return !c.noSnapshot && !c.export && c.dryRun != dryRunClient
-}
+func (c *config) snapshotWanted() bool { return !c.noSnapshot && c.dryRun != dryRunClient }
 
-// snapshotNeeded: these options cannot work without the snapshot.
-func (c *config) snapshotNeeded() bool { return c.snapshotNeeder() != "" }
-
+// snapshotNeeder names the option that cannot work without the reads, if any.
 func (c *config) snapshotNeeder() string {
 	switch {
 	case c.dryRun == dryRunServer:
@@ -660,143 +502,158 @@ func (c *config) reportName() string {
 	return c.reportPath
 }
 
-// parseConfig reads flags, with the environment variables of §2 as defaults. done means
-// the program should exit with code (help, version or a usage error).
-func parseConfig(args []string, getenv func(string) string, stdout, stderr io.Writer) (*config, int, bool) {
+// option is one row of the flag table: the flag, its environment variable, its default
+// and what it means. p is a *string, *int, *float64, *bool, *time.Duration or flag.Value.
+type option struct {
+	name, env, def, usage string
+	p                     any
+}
+
+// options is the flag table, in the order the environment is applied and --help lists.
+func (c *config) options() []option {
+	opts := []option{
+		{"plan", "REASSIGN_PLAN", "", "plan CSV file (required); - reads stdin", &c.plan},
+		{"report", "REASSIGN_REPORT", "", "report CSV file; - writes stdout (default reassign-report-<UTC time>.csv); never overwritten", &c.reportPath},
+		{"dry-run", "REASSIGN_DRY_RUN", "", "validate and report what would be sent, offline; =server reads the workspace first; no write either way", &c.dryRun},
+		{"rate", "REASSIGN_RATE", "5", "requests per second, all workers and retries together; 0 = no ceiling", &c.rate},
+		{"burst", "REASSIGN_BURST", "1", "token-bucket burst", &c.burst},
+		{"workers", "REASSIGN_WORKERS", "4", "requests in flight at most", &c.workers},
+		{"max-attempts", "REASSIGN_MAX_ATTEMPTS", "5", "requests per row at most", &c.maxAttempts},
+		{"timeout", "REASSIGN_TIMEOUT", "30s", "per request", &c.timeout},
+		{"base-url", "DIALNEXA_BASE_URL", "https://api.dialnexa.com/v1", "API base URL", &c.baseURL},
+		{"api-key-file", "DIALNEXA_API_KEY_FILE", "", "file holding the API key (else DIALNEXA_API_KEY)", &c.keyFile},
+		{"resume", "REASSIGN_RESUME", "", "an earlier report, a folder of reports or a glob: rows recorded as updated or skipped with the same values are skipped", &c.resume},
+		{"skip-invalid", "REASSIGN_SKIP_INVALID", "", "run the valid rows and report the invalid ones, instead of refusing the plan", &c.skipInvalid},
+		{"null-token", "REASSIGN_NULL_TOKEN", "null", `cell text that means "send null"`, &c.nullToken},
+		{"max-errors", "REASSIGN_MAX_ERRORS", "", "stop sending after N rows not_found, rejected or forbidden; 0 = no limit", &c.maxErrors},
+		{"shards", "REASSIGN_SHARDS", "1", "split the plan into N shards by id hash", &c.shards},
+		{"shard-index", "JOB_COMPLETION_INDEX", "", "the shard this run handles, 0..shards-1", &c.shardIndex},
+		{"log-format", "REASSIGN_LOG_FORMAT", "auto", "json, console, or auto (console on a terminal)", &c.logFormat},
+		{"log-level", "REASSIGN_LOG_LEVEL", "info", "debug, info, warn or error", &c.logLevel},
+		{"no-snapshot", "REASSIGN_NO_SNAPSHOT", "", "skip reading the workspace (numbers and agents) before the first write", &c.noSnapshot},
+		{"undo-plan", "REASSIGN_UNDO_PLAN", "", "write a plan that puts back the old values of every number the run changes", &c.undoPlan},
+	}
+	if c.export {
+		opts = append(opts,
+			option{"out", "REASSIGN_EXPORT_OUT", "", "export: the CSV file to write (required); - writes stdout", &c.out},
+			option{"country-code", "REASSIGN_EXPORT_COUNTRY_CODE", "", "export: only numbers of this country (e.g. IN)", &c.countryCode},
+			option{"type", "REASSIGN_EXPORT_TYPE", "", "export: only numbers of this type (e.g. local)", &c.numberType})
+	}
+	return append(opts,
+		option{"sandbox", "", "", "run against the built-in simulated workspace; no key needed", &c.sandbox},
+		option{"version", "", "", "print the version and exit", &c.showVersion})
+}
+
+// maxShards is Kubernetes' limit on the completions of an Indexed Job.
+const maxShards = 100_000
+
+// parseConfig reads the flags, with their environment variables as defaults. --help
+// prints the usage on stdout and returns flag.ErrHelp; any other error is a usageError.
+func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (*config, error) {
 	cfg := &config{dryRun: dryRunNone, started: time.Now()}
 	if len(args) > 0 && args[0] == "export" {
 		cfg.export, args = true, args[1:]
 	}
 	fs := flag.NewFlagSet("reassign", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	envOf := map[string]string{}
-	str := func(p *string, name, env, def, usage string) {
-		fs.StringVar(p, name, def, usage)
-		envOf[name] = env
+	table := cfg.options()
+	for _, o := range table {
+		switch p := o.p.(type) {
+		case *string:
+			fs.StringVar(p, o.name, "", o.usage)
+		case *int:
+			fs.IntVar(p, o.name, 0, o.usage)
+		case *float64:
+			fs.Float64Var(p, o.name, 0, o.usage)
+		case *bool:
+			fs.BoolVar(p, o.name, false, o.usage)
+		case *time.Duration:
+			fs.DurationVar(p, o.name, 0, o.usage)
+		case flag.Value:
+			fs.Var(p, o.name, o.usage)
+		}
+		if o.def != "" {
+			fs.Set(o.name, o.def)
+			fs.Lookup(o.name).DefValue = o.def
+		}
 	}
-	num := func(p *int, name, env string, def int, usage string) {
-		fs.IntVar(p, name, def, usage)
-		envOf[name] = env
-	}
-	boolean := func(p *bool, name, env, usage string) {
-		fs.BoolVar(p, name, false, usage)
-		envOf[name] = env
-	}
-	str(&cfg.plan, "plan", "REASSIGN_PLAN", "", "plan CSV file (required); - reads stdin")
-	str(&cfg.reportPath, "report", "REASSIGN_REPORT", "", "report CSV file; - writes stdout (default reassign-report-<UTC time>.csv); never overwritten")
-	fs.Var(&cfg.dryRun, "dry-run", "validate and report what would be sent, offline; =server reads the workspace first; no write either way")
-	envOf["dry-run"] = "REASSIGN_DRY_RUN"
-	fs.Float64Var(&cfg.rate, "rate", 5, "requests per second, all workers and retries together; 0 = no ceiling")
-	envOf["rate"] = "REASSIGN_RATE"
-	num(&cfg.burst, "burst", "REASSIGN_BURST", 1, "token-bucket burst")
-	num(&cfg.workers, "workers", "REASSIGN_WORKERS", 4, "requests in flight at most")
-	num(&cfg.maxAttempts, "max-attempts", "REASSIGN_MAX_ATTEMPTS", 5, "requests per row at most")
-	fs.DurationVar(&cfg.timeout, "timeout", 30*time.Second, "per request")
-	envOf["timeout"] = "REASSIGN_TIMEOUT"
-	str(&cfg.baseURL, "base-url", "DIALNEXA_BASE_URL", "https://api.dialnexa.com/v1", "API base URL")
-	str(&cfg.keyFile, "api-key-file", "DIALNEXA_API_KEY_FILE", "", "file holding the API key (else DIALNEXA_API_KEY)")
-	str(&cfg.resume, "resume", "REASSIGN_RESUME", "", "an earlier report, a folder of reports or a glob: rows recorded as updated or skipped with the same values are skipped")
-	boolean(&cfg.skipInvalid, "skip-invalid", "REASSIGN_SKIP_INVALID", "run the valid rows and report the invalid ones, instead of refusing the plan")
-	str(&cfg.nullToken, "null-token", "REASSIGN_NULL_TOKEN", "null", `cell text that means "send null"`)
-	num(&cfg.maxErrors, "max-errors", "REASSIGN_MAX_ERRORS", 0, "stop sending after N rows not_found, rejected or forbidden; 0 = no limit")
-	num(&cfg.shards, "shards", "REASSIGN_SHARDS", 1, "split the plan into N shards by id hash")
-	num(&cfg.shardIndex, "shard-index", "JOB_COMPLETION_INDEX", 0, "the shard this run handles, 0..shards-1")
-	str(&cfg.logFormat, "log-format", "REASSIGN_LOG_FORMAT", "auto", "json, console, or auto (console on a terminal)")
-	str(&cfg.logLevel, "log-level", "REASSIGN_LOG_LEVEL", "info", "debug, info, warn or error")
-	boolean(&cfg.noSnapshot, "no-snapshot", "REASSIGN_NO_SNAPSHOT", "skip reading the workspace (numbers and agents) before the first write")
-	str(&cfg.undoPlan, "undo-plan", "REASSIGN_UNDO_PLAN", "", "write a plan that puts back the old values of every number the run changes")
-	if cfg.export {
-		str(&cfg.out, "out", "REASSIGN_EXPORT_OUT", "", "export: the CSV file to write (required); - writes stdout")
-		str(&cfg.countryCode, "country-code", "REASSIGN_EXPORT_COUNTRY_CODE", "", "export: only numbers of this country (e.g. IN)")
-		str(&cfg.numberType, "type", "REASSIGN_EXPORT_TYPE", "", "export: only numbers of this type (e.g. local)")
-	}
-	fs.BoolVar(&cfg.sandbox, "sandbox", false, "run against the built-in simulated workspace; no key needed")
-	fs.BoolVar(&cfg.showVersion, "version", false, "print the version and exit")
-
-	usage := func(w io.Writer) {
-		fmt.Fprintf(w, "Usage: reassign --plan PLAN.csv [flags]\n       reassign export --out FILE [--country-code CC] [--type TYPE] [flags]\n\nApplies a CSV plan of phone-number changes through the DialNexa API and writes a CSV report;\nexport writes the workspace's numbers as a plan to edit.\n\nFlags (each also read from the environment variable shown; the flag wins):\n")
-		fs.VisitAll(func(f *flag.Flag) {
-			env := envOf[f.Name]
-			if env != "" {
-				env = "  [$" + env + "]"
-			}
-			def := ""
-			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "none" && f.DefValue != "0" {
-				def = " (default " + f.DefValue + ")"
-			}
-			fmt.Fprintf(w, "  --%s%s\n      %s%s\n", f.Name, env, f.Usage, def)
-		})
-		fmt.Fprintf(w, "\nExit codes: 0 done, 3 some rows not found/rejected/invalid, 64 usage, 65 bad plan,\n75 interrupted or rows failed (rerun with --resume), 77 key refused, 78 configuration refused.\n")
-	}
-	usageErr := func(format string, a ...any) (*config, int, bool) {
-		fmt.Fprintf(stderr, "reassign: "+format+"\nRun reassign --help for the flags.\n", a...)
-		return nil, exitUsage, true
-	}
-
-	var names []string
-	for name := range envOf {
-		names = append(names, name)
-	}
-	for _, name := range names {
-		if v := getenv(envOf[name]); v != "" {
-			if err := fs.Set(name, v); err != nil {
-				return usageErr("$%s: %v", envOf[name], err)
+	for _, o := range table { // in table order: the first bad variable is always the same
+		if v := getenv(o.env); o.env != "" && v != "" {
+			if err := fs.Set(o.name, v); err != nil {
+				return nil, usageError{fmt.Errorf("$%s: %v", o.env, err)}
 			}
 		}
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			usage(stdout)
-			return nil, exitOK, true
+			printUsage(stdout, table)
+			return nil, err
 		}
-		return usageErr("%v", err)
+		return nil, usageError{err}
 	}
-	if cfg.showVersion {
-		fmt.Fprintln(stdout, "reassign "+buildVersion())
-		return nil, exitOK, true
-	}
-	switch {
-	case fs.NArg() > 0:
-		return usageErr("unexpected argument %q (flags start with --)", fs.Arg(0))
-	case cfg.export && cfg.out == "":
-		return usageErr("export: --out is required")
-	case !cfg.export && cfg.plan == "":
-		return usageErr("--plan is required")
-	case cfg.noSnapshot && cfg.snapshotNeeded():
-		return usageErr("%s reads the workspace first: it cannot go with --no-snapshot", cfg.snapshotNeeder())
-	case cfg.undoPlan != "" && cfg.dryRun != dryRunNone:
-		return usageErr("--undo-plan needs a live run: a dry run changes nothing to undo")
-	case cfg.rate < 0:
-		return usageErr("--rate must be 0 (no ceiling) or more, not %v", cfg.rate)
-	case cfg.burst < 1:
-		return usageErr("--burst must be at least 1, not %d", cfg.burst)
-	case cfg.workers < 1 || cfg.workers > 256:
-		return usageErr("--workers must be between 1 and 256, not %d", cfg.workers)
-	case cfg.maxAttempts < 1:
-		return usageErr("--max-attempts must be at least 1, not %d", cfg.maxAttempts)
-	case cfg.timeout <= 0:
-		return usageErr("--timeout must be positive, not %v", cfg.timeout)
-	case cfg.maxErrors < 0:
-		return usageErr("--max-errors must be 0 (no limit) or more, not %d", cfg.maxErrors)
-	case cfg.shards < 1:
-		return usageErr("--shards must be at least 1, not %d", cfg.shards)
-	case cfg.shardIndex < 0 || cfg.shardIndex >= cfg.shards:
-		return usageErr("--shard-index must be between 0 and %d (--shards %d), not %d", cfg.shards-1, cfg.shards, cfg.shardIndex)
-	case strings.TrimSpace(cfg.nullToken) == "":
-		return usageErr("--null-token must not be empty")
-	}
-	switch cfg.logFormat {
-	case "auto", "json", "console":
-	default:
-		return usageErr("--log-format must be json, console or auto, not %q", cfg.logFormat)
-	}
-	switch cfg.logLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		return usageErr("--log-level must be debug, info, warn or error, not %q", cfg.logLevel)
+	if err := cfg.check(fs.Args()); err != nil {
+		return nil, usageError{err}
 	}
 	cfg.nullToken = strings.TrimSpace(cfg.nullToken)
-	return cfg, 0, false
+	return cfg, nil
+}
+
+// check refuses a configuration that cannot run, before anything is read.
+func (c *config) check(rest []string) error {
+	switch {
+	case c.showVersion:
+		return nil
+	case len(rest) > 0:
+		return fmt.Errorf("unexpected argument %q (flags start with --)", rest[0])
+	case c.export && c.out == "":
+		return errors.New("export: --out is required")
+	case !c.export && c.plan == "":
+		return errors.New("--plan is required")
+	case c.noSnapshot && c.snapshotNeeder() != "":
+		return fmt.Errorf("%s reads the workspace first: it cannot go with --no-snapshot", c.snapshotNeeder())
+	case c.undoPlan != "" && c.dryRun != dryRunNone:
+		return errors.New("--undo-plan needs a live run: a dry run changes nothing to undo")
+	case !c.export && report.SameFile(c.reportName(), c.undoPlan):
+		return fmt.Errorf("--report and --undo-plan name the same file (%s): give each its own", c.undoPlan)
+	case c.rate < 0 || math.IsNaN(c.rate) || math.IsInf(c.rate, 0):
+		return fmt.Errorf("--rate must be 0 (no ceiling) or a positive number, not %v", c.rate)
+	case c.burst < 1:
+		return fmt.Errorf("--burst must be at least 1, not %d", c.burst)
+	case c.workers < 1 || c.workers > 256:
+		return fmt.Errorf("--workers must be between 1 and 256, not %d", c.workers)
+	case c.maxAttempts < 1:
+		return fmt.Errorf("--max-attempts must be at least 1, not %d", c.maxAttempts)
+	case c.timeout <= 0:
+		return fmt.Errorf("--timeout must be positive, not %v", c.timeout)
+	case c.maxErrors < 0:
+		return fmt.Errorf("--max-errors must be 0 (no limit) or more, not %d", c.maxErrors)
+	case c.shards < 1 || c.shards > maxShards:
+		return fmt.Errorf("--shards must be between 1 and %d, not %d", maxShards, c.shards)
+	case c.shardIndex < 0 || c.shardIndex >= c.shards:
+		return fmt.Errorf("--shard-index must be between 0 and %d (--shards %d), not %d", c.shards-1, c.shards, c.shardIndex)
+	case strings.TrimSpace(c.nullToken) == "":
+		return errors.New("--null-token must not be empty")
+	case c.logFormat != "auto" && c.logFormat != "json" && c.logFormat != "console":
+		return fmt.Errorf("--log-format must be json, console or auto, not %q", c.logFormat)
+	case c.logLevel != "debug" && c.logLevel != "info" && c.logLevel != "warn" && c.logLevel != "error":
+		return fmt.Errorf("--log-level must be debug, info, warn or error, not %q", c.logLevel)
+	}
+	return nil
+}
+
+func printUsage(w io.Writer, table []option) {
+	fmt.Fprintf(w, "Usage: reassign --plan PLAN.csv [flags]\n       reassign export --out FILE [--country-code CC] [--type TYPE] [flags]\n\nApplies a CSV plan of phone-number changes through the DialNexa API and writes a CSV report;\nexport writes the workspace's numbers as a plan to edit.\n\nFlags (each also read from the environment variable shown; the flag wins):\n")
+	for _, o := range table {
+		env, def := "", ""
+		if o.env != "" {
+			env = "  [$" + o.env + "]"
+		}
+		if o.def != "" {
+			def = " (default " + o.def + ")"
+		}
+		fmt.Fprintf(w, "  --%s%s\n      %s%s\n", o.name, env, o.usage, def)
+	}
+	fmt.Fprintf(w, "\nExit codes: 0 done, 3 some rows not found/rejected/invalid, 64 usage, 65 bad plan,\n75 interrupted or rows failed (rerun with --resume), 77 key refused, 78 configuration refused.\n")
 }
 
 // newLogger logs to out: JSON lines, or the console format on a terminal.
@@ -809,47 +666,18 @@ func newLogger(cfg *config, out io.Writer, terminal bool) zerolog.Logger {
 	return zerolog.New(w).Level(level).With().Timestamp().Logger()
 }
 
-// logSink is where log lines go. Outside a run each line is written at once; during one
-// (Hold) lines wait in a buffer that the runner flushes with the report (Runner.Flush):
-// at full speed that saves a write per row.
-type logSink struct {
-	mu   sync.Mutex
-	w    *bufio.Writer
-	hold bool
-}
-
-func (l *logSink) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n, err := l.w.Write(p)
-	if err == nil && !l.hold {
-		err = l.w.Flush()
-	}
-	return n, err
-}
-
-// Flush writes out the lines held.
-func (l *logSink) Flush() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Flush()
-}
-
-// Hold starts or stops holding lines; stopping writes out those held.
-func (l *logSink) Hold(on bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.hold = on
-	if !on {
-		l.w.Flush()
-	}
-}
-
+// isTerminal reports whether w is a terminal (not a file, a pipe or /dev/null).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
+	return ok && isatty.IsTerminal(f.Fd())
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
 	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
 }

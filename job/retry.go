@@ -1,14 +1,19 @@
 package job
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rs/zerolog"
+
+	"reassign/job/dialnexa"
 )
 
-// Backoff settings of the contract (§4).
+// Backoff settings (README, "Requests, retries and the rate").
 const (
 	BackoffBase   = 500 * time.Millisecond
 	BackoffCap    = 30 * time.Second
@@ -32,11 +37,119 @@ func Retryable(err error) bool {
 	if err == nil {
 		return false
 	}
-	var apiErr *APIError
+	var apiErr *dialnexa.APIError
 	if errors.As(err, &apiErr) {
 		return retryStatus[apiErr.StatusCode]
 	}
 	return true
+}
+
+// Retrier sends one request until it is answered for good: every attempt (retries
+// included) waits for a free slot, if Slots is set, and for the shared Limiter; each
+// answer is fed back to the Limiter; an attempt that Retryable accepts is repeated after
+// Backoff, up to MaxAttempts. The writes of a run and the reads before it share it.
+type Retrier struct {
+	Limiter     *Limiter
+	MaxAttempts int
+	// Slots, if set, bounds the requests in flight: an attempt holds a slot from before
+	// its limiter wait to its answer, never while it waits out a backoff.
+	Slots chan struct{}
+	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
+	Rand  func(n int64) int64 // uniform in [0, n), safe for concurrent use
+	Log   zerolog.Logger
+}
+
+// Tries is what Do did.
+type Tries struct {
+	Attempts int   // requests sent
+	Err      error // the last attempt's error; nil when it succeeded
+	// Stopped is set when ctx ended while waiting to send an attempt: Err is then the
+	// attempt before's (nil if none was sent).
+	Stopped bool
+}
+
+// Do calls try, one request per call, until it returns nil or an error not worth
+// repeating, MaxAttempts are spent, or ctx or reqCtx ends. Waits (slot, limiter,
+// backoff) end with ctx; the request itself is given reqCtx, so that a stopping run can
+// let the requests in flight finish. about adds the row or read concerned to the debug
+// event logged before each retry.
+func (r *Retrier) Do(ctx, reqCtx context.Context, about func(*zerolog.Event) *zerolog.Event, try func(ctx context.Context) error) Tries {
+	var t Tries
+	for attempt := 1; attempt <= r.MaxAttempts; attempt++ {
+		if r.Slots != nil {
+			select {
+			case r.Slots <- struct{}{}:
+			case <-ctx.Done():
+				t.Stopped = true
+				return t
+			}
+		}
+		if err := r.Limiter.Wait(ctx); err != nil {
+			r.release()
+			t.Stopped = true
+			return t
+		}
+		t.Attempts++
+		t.Err = try(reqCtx)
+		r.feedback(t.Err)
+		r.release()
+		if !Retryable(t.Err) || attempt == r.MaxAttempts || reqCtx.Err() != nil {
+			return t
+		}
+		if r.pause(ctx, attempt, t.Err, about) != nil {
+			t.Stopped = true
+			return t
+		}
+	}
+	return t
+}
+
+func (r *Retrier) release() {
+	if r.Slots != nil {
+		<-r.Slots
+	}
+}
+
+// feedback tells the shared limiter of one attempt: a 429 slows it; any other answer
+// means the rate is fine; no answer says nothing of the rate.
+func (r *Retrier) feedback(err error) {
+	var apiErr *dialnexa.APIError
+	switch {
+	case err == nil:
+		r.Limiter.Success()
+	case !errors.As(err, &apiErr):
+	case apiErr.StatusCode == http.StatusTooManyRequests:
+		r.Limiter.Throttled()
+	default:
+		r.Limiter.Success()
+	}
+}
+
+// pause waits before attempt+1 after err: the backoff, or the answer's Retry-After if
+// longer (capped).
+func (r *Retrier) pause(ctx context.Context, attempt int, err error, about func(*zerolog.Event) *zerolog.Event) error {
+	var retryAfter time.Duration
+	var apiErr *dialnexa.APIError
+	if errors.As(err, &apiErr) {
+		retryAfter, _ = ParseRetryAfter(apiErr.RetryAfter, r.Now())
+	}
+	wait := Backoff(attempt, retryAfter, r.Rand)
+	about(r.Log.Debug()).Str("event", "retry").Int("attempt", attempt).Str("error", err.Error()).
+		Dur("retry_in", wait).Msg("retrying")
+	return r.Sleep(ctx, wait)
+}
+
+// SleepContext waits d, or until ctx is done.
+func SleepContext(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // ParseRetryAfter reads a Retry-After header: delay-seconds (RFC 9110: ASCII digits; a

@@ -15,10 +15,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"reassign/job/dialnexa"
 )
 
 func TestRetryable(t *testing.T) {
-	api := func(code int) error { return &APIError{StatusCode: code, Message: "x"} }
+	api := func(code int) error { return &dialnexa.APIError{StatusCode: code, Message: "x"} }
 	cases := []struct {
 		name string
 		err  error

@@ -2,24 +2,26 @@ package job
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
+
+	"reassign/job/dialnexa"
 )
 
 // Outcome is what happened to one plan row.
 type Outcome string
 
-// The outcomes of the contract (§5).
+// The outcomes a report records (README, "The report").
 const (
 	Updated      Outcome = "updated"
 	WouldUpdate  Outcome = "would_update"
@@ -44,7 +46,7 @@ type Result struct {
 	Status    int // the last answer's HTTP status; 0 when none came
 	Attempts  int // requests sent for the row
 	Error     string
-	Number    PhoneNumber // from the answer to a successful PATCH
+	Number    dialnexa.PhoneNumber // from the answer to a successful PATCH
 	RequestID string
 	Duration  time.Duration
 	Finished  time.Time
@@ -60,22 +62,22 @@ var (
 	ErrMaxErrors  = errors.New("stopped after --max-errors rows not found, rejected or forbidden")
 )
 
-// Patcher sends one PATCH; *Client is the real one.
+// Patcher sends one PATCH; *dialnexa.Client is the real one.
 type Patcher interface {
-	Patch(ctx context.Context, id string, body []byte) (*Answer, error)
+	Patch(ctx context.Context, id string, body []byte) (*dialnexa.Answer, error)
 }
 
-var _ Patcher = (*Client)(nil)
+var _ Patcher = (*dialnexa.Client)(nil)
 
-// Runner applies a plan. The zero value is not usable: Client (unless DryRun), Limiter,
-// Workers, MaxAttempts, Now, Sleep and Rand must be set.
+// Runner applies a plan. The zero value is not usable: Client (unless DryRun), Workers
+// and the Retrier's Limiter, MaxAttempts, Now, Sleep and Rand must be set.
 type Runner struct {
-	Client      Patcher
-	Limiter     *Limiter
-	Workers     int // requests in flight at most
-	MaxAttempts int // requests per row at most
-	MaxErrors   int // stop after this many not_found/rejected/forbidden rows; 0 = never
-	DryRun      bool
+	// Retrier sends each row; Run gives it Workers slots.
+	Retrier
+	Client    Patcher
+	Workers   int // requests in flight at most
+	MaxErrors int // stop after this many not_found/rejected/forbidden rows; 0 = never
+	DryRun    bool
 	// Done reports rows an earlier run already applied (--resume): they are skipped.
 	Done func(Row) bool
 	// Snapshot, if set, is the workspace before the run: rows that would change nothing
@@ -93,11 +95,6 @@ type Runner struct {
 	// ProgressEvery is how often Progress is called; 0 = never.
 	ProgressEvery time.Duration
 	Progress      func(Summary)
-
-	Now   func() time.Time
-	Sleep func(ctx context.Context, d time.Duration) error
-	Rand  func(n int64) int64 // uniform in [0, n), safe for concurrent use
-	Log   zerolog.Logger
 }
 
 // Summary counts a run's outcomes and says why it stopped early, if it did.
@@ -109,7 +106,8 @@ type Summary struct {
 	Stopped     error // ErrKeyRefused, ErrMaxErrors or a record error, if any
 }
 
-// Each streams the rows of a plan with their problems: (*Plan).Each.
+// Each streams the rows of a plan with their problems, stopping at the first error fn
+// returns (planfile's Plan.Each is one).
 type Each func(fn func(Row, []Problem) error) error
 
 // Run sends every row that each yields, calling record once per row, from one goroutine,
@@ -123,7 +121,6 @@ func (r *Runner) Run(ctx context.Context, each Each, record func(Result) error) 
 	stopCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	g, gctx := errgroup.WithContext(stopCtx)
-	slots := make(chan struct{}, r.Workers)
 
 	// Requests in flight are not cut by a stop: they get Drain to finish.
 	reqCtx, cancelReqs := context.WithCancel(context.WithoutCancel(ctx))
@@ -211,7 +208,9 @@ func (r *Runner) Run(ctx context.Context, each Each, record func(Result) error) 
 		}
 	}()
 
-	st := &runState{r: r, slots: slots, reqCtx: reqCtx, stop: stop}
+	st := &runState{r: r, reqCtx: reqCtx, stop: stop}
+	st.rt = r.Retrier
+	st.rt.Slots = make(chan struct{}, r.Workers)
 	// A pool of goroutines takes the rows to send. Rows waiting out a backoff hold no
 	// request slot, so the pool is larger than the workers; slots bound the requests
 	// actually in flight. A row's stop reason is already the run's (st.stop): workers
@@ -287,12 +286,17 @@ func (r *Runner) Run(ctx context.Context, each Each, record func(Result) error) 
 	return sum, readErr
 }
 
+// RowsPerSecond is the pace of the run so far, to one decimal.
+func (s Summary) RowsPerSecond() float64 {
+	if secs := s.Elapsed.Seconds(); secs > 0 {
+		return math.Round(float64(s.Rows)/secs*10) / 10
+	}
+	return 0
+}
+
 func (s Summary) clone() Summary {
 	c := s
-	c.Counts = make(map[Outcome]int, len(s.Counts))
-	for k, v := range s.Counts {
-		c.Counts[k] = v
-	}
+	c.Counts = maps.Clone(s.Counts)
 	return c
 }
 
@@ -309,7 +313,7 @@ func stopReason(ctx, gctx context.Context) string {
 // runState is what the workers of one run share.
 type runState struct {
 	r      *Runner
-	slots  chan struct{}
+	rt     Retrier // the Runner's, with the run's slots
 	reqCtx context.Context
 	// stop ends the sending at once, with the reason as Summary.Stopped.
 	stop context.CancelCauseFunc
@@ -328,28 +332,16 @@ func (st *runState) process(ctx context.Context, row Row) (Result, error) {
 	r := st.r
 	var start time.Time // the first request: queueing for a slot is not the row's time
 	res := Result{Row: row, Body: Body(row)}
-	var last, stopRun error
-	stoppedEarly := false
-attempts:
-	for attempt := 1; attempt <= r.MaxAttempts; attempt++ {
-		select {
-		case st.slots <- struct{}{}:
-		case <-ctx.Done():
-			stoppedEarly = true
-			break attempts
-		}
-		if err := r.Limiter.Wait(ctx); err != nil {
-			<-st.slots
-			stoppedEarly = true
-			break
-		}
-		res.Attempts++
+	var stopRun error
+	about := func(e *zerolog.Event) *zerolog.Event {
+		return e.Int("line", row.Line).Str("id", row.ID).Int("status", res.Status)
+	}
+	t := st.rt.Do(ctx, st.reqCtx, about, func(reqCtx context.Context) error {
 		if start.IsZero() {
 			start = r.Now()
 		}
-		up, err := r.Client.Patch(st.reqCtx, row.ID, res.Body)
-		last = err
-		var apiErr *APIError
+		up, err := r.Client.Patch(reqCtx, row.ID, res.Body)
+		var apiErr *dialnexa.APIError
 		status := 0 // this attempt's answer; none for a transport failure
 		switch {
 		case err == nil:
@@ -363,7 +355,6 @@ attempts:
 			if e := st.answered(status); e != nil {
 				stopRun = e
 			}
-			r.rateFeedback(status)
 		}
 		// An answer that stops the run stops it now, while this row still holds its slot:
 		// no other worker may send with a refused key or past --max-errors in the meantime.
@@ -380,16 +371,9 @@ attempts:
 		if stopRun != nil {
 			st.stop(stopRun)
 		}
-		<-st.slots
-		if err == nil || !Retryable(err) || attempt == r.MaxAttempts || st.reqCtx.Err() != nil {
-			break
-		}
-		ev := r.Log.Debug().Int("line", row.Line).Str("id", row.ID).Int("status", res.Status)
-		if r.pauseBeforeRetry(ctx, attempt, err, ev) != nil {
-			stoppedEarly = true
-			break
-		}
-	}
+		return err
+	})
+	res.Attempts = t.Attempts
 	res.Finished = r.Now()
 	if !start.IsZero() {
 		res.Duration = res.Finished.Sub(start)
@@ -402,10 +386,10 @@ attempts:
 		st.cut.Add(1)
 		return res, stopRun
 	}
-	res.Outcome, res.Error = classify(last)
+	res.Outcome, res.Error = classify(t.Err)
 	switch {
 	case res.Outcome != Failed:
-	case stoppedEarly:
+	case t.Stopped:
 		res.Error += " (the run stopped before another attempt)"
 		st.cut.Add(1)
 	case st.reqCtx.Err() != nil:
@@ -413,30 +397,6 @@ attempts:
 		st.cut.Add(1)
 	}
 	return res, stopRun
-}
-
-// rateFeedback tells the shared limiter of one answer: a 429 slows it; any other answer
-// means the rate is fine.
-func (r *Runner) rateFeedback(status int) {
-	if status == http.StatusTooManyRequests {
-		r.Limiter.Throttled()
-	} else {
-		r.Limiter.Success()
-	}
-}
-
-// pauseBeforeRetry waits before attempt+1 after err: the backoff, or the answer's
-// Retry-After if longer (capped). It logs the retry on ev, a debug event that says which
-// row or read it is about.
-func (r *Runner) pauseBeforeRetry(ctx context.Context, attempt int, err error, ev *zerolog.Event) error {
-	var retryAfter time.Duration
-	var apiErr *APIError
-	if errors.As(err, &apiErr) {
-		retryAfter, _ = ParseRetryAfter(apiErr.RetryAfter, r.Now())
-	}
-	wait := Backoff(attempt, retryAfter, r.Rand)
-	ev.Str("event", "retry").Int("attempt", attempt).Str("error", err.Error()).Dur("retry_in", wait).Msg("retrying")
-	return r.Sleep(ctx, wait)
 }
 
 // answered counts the run's first five answers: if all five are 403, the key lacks the
@@ -459,7 +419,7 @@ func (st *runState) answered(status int) error {
 
 // classify turns the last attempt's error into an outcome and a reason.
 func classify(err error) (Outcome, string) {
-	var apiErr *APIError
+	var apiErr *dialnexa.APIError
 	if !errors.As(err, &apiErr) {
 		return Failed, err.Error()
 	}
@@ -476,46 +436,6 @@ func classify(err error) (Outcome, string) {
 	default:
 		return Rejected, apiErr.Error()
 	}
-}
-
-// Body is the JSON a row sends: only its set fields, null where the plan says so.
-func Body(row Row) []byte {
-	b := make([]byte, 0, 96)
-	b = append(b, '{')
-	for _, f := range []struct {
-		name string
-		v    Field
-	}{{"agent_id", row.AgentID}, {"nickname", row.Nickname}, {"label", row.Label}} {
-		if !f.v.Set() {
-			continue
-		}
-		if len(b) > 1 {
-			b = append(b, ',')
-		}
-		b = append(b, '"')
-		b = append(b, f.name...)
-		b = append(b, '"', ':')
-		if f.v.Null {
-			b = append(b, "null"...)
-			continue
-		}
-		b = appendJSONString(b, f.v.Raw)
-	}
-	return append(b, '}')
-}
-
-// appendJSONString appends s as a JSON string, as json.Marshal writes it: plain ASCII
-// directly, anything else through json.Marshal.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || strings.IndexByte(`"\<>&`, c) >= 0 {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }
 
 func (r *Runner) logRow(res Result) {
@@ -538,16 +458,4 @@ func (r *Runner) logRow(res Result) {
 		ev = ev.RawJSON("body", res.Body)
 	}
 	ev.Msg(string(res.Outcome))
-}
-
-// SleepContext waits d, or until ctx is done.
-func SleepContext(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

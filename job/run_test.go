@@ -25,6 +25,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"reassign/job"
+	"reassign/job/dialnexa"
 	"reassign/job/sandbox"
 )
 
@@ -33,7 +34,7 @@ const runKey = "rk_runner:0123456789abcdef"
 
 // startSandbox serves a sandbox holding ws on a loopback httptest server and returns it
 // with a real Client for it, whose http.Client has the given timeout.
-func startSandbox(t *testing.T, ws sandbox.Workspace, opts sandbox.Options, timeout time.Duration) (*sandbox.API, *job.Client) {
+func startSandbox(t *testing.T, ws sandbox.Workspace, opts sandbox.Options, timeout time.Duration) (*sandbox.API, *dialnexa.Client) {
 	t.Helper()
 	opts.Key = runKey
 	api := sandbox.New(ws, opts)
@@ -41,7 +42,7 @@ func startSandbox(t *testing.T, ws sandbox.Workspace, opts sandbox.Options, time
 	t.Cleanup(srv.Close)
 	tr := &http.Transport{MaxIdleConnsPerHost: 16}
 	t.Cleanup(tr.CloseIdleConnections) // runs before srv.Close
-	c, err := job.NewClient(&http.Client{Timeout: timeout, Transport: tr}, srv.URL+"/v1", runKey, "reassign/test")
+	c, err := dialnexa.NewClient(&http.Client{Timeout: timeout, Transport: tr}, srv.URL+"/v1", runKey, "reassign/test")
 	if err != nil {
 		t.Fatalf("NewClient: %v", err)
 	}
@@ -75,22 +76,24 @@ func (s *sleeps) all() []time.Duration {
 func newRunner(c job.Patcher, workers int) (*job.Runner, *sleeps) {
 	s := &sleeps{}
 	return &job.Runner{
-		Client:      c,
-		Limiter:     job.NewLimiter(0, 1, time.Now),
-		Workers:     workers,
-		MaxAttempts: 3,
-		Drain:       30 * time.Second,
-		Now:         time.Now,
-		Sleep:       s.sleep,
-		Rand:        func(n int64) int64 { return n - 1 },
-		Log:         zerolog.Nop(),
+		Retrier: job.Retrier{
+			Limiter:     job.NewLimiter(0, 1, time.Now),
+			MaxAttempts: 3,
+			Now:         time.Now,
+			Sleep:       s.sleep,
+			Rand:        func(n int64) int64 { return n - 1 },
+			Log:         zerolog.Nop(),
+		},
+		Client:  c,
+		Workers: workers,
+		Drain:   30 * time.Second,
 	}, s
 }
 
 // patcherFunc is a Patcher made of a function.
-type patcherFunc func(ctx context.Context, id string, body []byte) (*job.Answer, error)
+type patcherFunc func(ctx context.Context, id string, body []byte) (*dialnexa.Answer, error)
 
-func (f patcherFunc) Patch(ctx context.Context, id string, body []byte) (*job.Answer, error) {
+func (f patcherFunc) Patch(ctx context.Context, id string, body []byte) (*dialnexa.Answer, error) {
 	return f(ctx, id, body)
 }
 
@@ -180,15 +183,50 @@ func buildPlan(t *testing.T, header []string, rows [][]string, blankEvery int) (
 	return buf.Bytes(), lines
 }
 
-// readPlan reads a plan that must be valid.
-func readPlan(t *testing.T, data []byte) *job.Plan {
-	t.Helper()
-	plan, err := job.ReadPlan(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }, job.PlanOptions{})
-	if err != nil {
-		t.Fatalf("ReadPlan: %v", err)
+// testPlan is rows as a Runner takes them: no plan file involved.
+type testPlan []job.Row
+
+// Each yields every row, with no problem, until fn fails.
+func (p testPlan) Each(fn func(job.Row, []job.Problem) error) error {
+	for _, r := range p {
+		if err := fn(r, nil); err != nil {
+			return err
+		}
 	}
-	if plan.Invalid > 0 {
-		t.Fatalf("the test plan has %d invalid rows: %v", plan.Invalid, plan.Problems)
+	return nil
+}
+
+// readPlan turns a CSV written by buildPlan into rows: cells by header name, trimmed,
+// the line of each record, "null" as JSON null.
+func readPlan(t *testing.T, data []byte) testPlan {
+	t.Helper()
+	cr := csv.NewReader(bytes.NewReader(data))
+	recs, err := cr.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr = csv.NewReader(bytes.NewReader(data)) // again, for the line of each record
+	cr.Read()
+	var plan testPlan
+	for _, rec := range recs[1:] {
+		cr.Read()
+		line, _ := cr.FieldPos(0)
+		row := job.Row{Line: line}
+		for i, h := range recs[0] {
+			cell := strings.TrimSpace(rec[i])
+			f := job.Field{Raw: cell, Null: strings.EqualFold(cell, "null")}
+			switch h {
+			case "id":
+				row.ID = cell
+			case "agent_id":
+				row.AgentID = f
+			case "nickname":
+				row.Nickname = f
+			case "label":
+				row.Label = f
+			}
+		}
+		plan = append(plan, row)
 	}
 	return plan
 }
@@ -342,8 +380,8 @@ func TestRun2000Rows(t *testing.T) {
 	}
 	data, lines := buildPlan(t, []string{"id", "phone_number", "agent_id", "nickname", "label", "status"}, rows, 97)
 	plan := readPlan(t, data)
-	if plan.Rows != n {
-		t.Fatalf("plan has %d rows, want %d", plan.Rows, n)
+	if len(plan) != n {
+		t.Fatalf("plan has %d rows, want %d", len(plan), n)
 	}
 
 	api, client := startSandbox(t, ws, sandbox.Options{}, 10*time.Second)
@@ -498,7 +536,7 @@ func TestRun2000Rows(t *testing.T) {
 	t.Run("dry run", func(t *testing.T) {
 		before := api.Requests()
 		var calls atomic.Int64
-		r, sl := newRunner(patcherFunc(func(ctx context.Context, id string, body []byte) (*job.Answer, error) {
+		r, sl := newRunner(patcherFunc(func(ctx context.Context, id string, body []byte) (*dialnexa.Answer, error) {
 			calls.Add(1)
 			t.Errorf("dry run sent a PATCH for %s", id)
 			return nil, errors.New("dry run must not send")
@@ -1186,11 +1224,11 @@ func TestRunFlushPacing(t *testing.T) {
 	// flushed, numbered; every recorded row's id on recorded.
 	start := func(every time.Duration) (release map[string]chan struct{}, flushed chan int, recorded chan string, done chan job.Summary) {
 		release = map[string]chan struct{}{"n2": make(chan struct{}), "n3": make(chan struct{})}
-		c := patcherFunc(func(ctx context.Context, id string, body []byte) (*job.Answer, error) {
+		c := patcherFunc(func(ctx context.Context, id string, body []byte) (*dialnexa.Answer, error) {
 			if ch := release[id]; ch != nil {
 				<-ch
 			}
-			return &job.Answer{StatusCode: 200}, nil
+			return &dialnexa.Answer{StatusCode: 200}, nil
 		})
 		r, _ := newRunner(c, 3) // a slot each: n2 and n3 wait without holding up n1
 		r.Now = func() time.Time { return time.Unix(1000, 0) }

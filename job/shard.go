@@ -1,15 +1,15 @@
 package job
 
+import "hash/fnv"
+
 // InShard reports whether the row with this id belongs to shard index of shards: the
-// FNV-1a 32-bit hash of the id, modulo shards (contract §10).
+// FNV-1a 32-bit hash of the id, modulo shards (README, "Interruptions, resume and
+// shards").
 func InShard(id string, shards, index int) bool {
 	if shards <= 1 {
 		return true
 	}
-	h := uint32(2166136261)
-	for i := 0; i < len(id); i++ {
-		h ^= uint32(id[i])
-		h *= 16777619
-	}
-	return int(h%uint32(shards)) == index
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return uint64(h.Sum32())%uint64(shards) == uint64(index)
 }

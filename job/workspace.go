@@ -2,291 +2,264 @@ package job
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
+	"fmt"
+	"hash/maphash"
 	"net/http"
 	"sync"
 
+	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
+
+	"reassign/job/dialnexa"
 )
 
-// PageSize is the page the snapshot and the export ask for: the API's maximum.
-const PageSize = 100
+// MaxPages bounds a listing: an API that claims more pages than this (10 million
+// numbers at 100 a page) is not believed.
+const MaxPages = 100_000
 
-// Reader reads the workspace; *Client is the real one.
+// Reader reads the workspace; *dialnexa.Client is the real one.
 type Reader interface {
-	ListNumbers(ctx context.Context, page, limit int, f ListFilter) (*NumberPage, error)
-	ListAgents(ctx context.Context) ([]string, error)
+	ListNumbers(ctx context.Context, page, limit int, f dialnexa.ListFilter) (*dialnexa.NumberPage, error)
+	ListAgents(ctx context.Context) ([]dialnexa.Agent, error)
 }
 
-var _ Reader = (*Client)(nil)
+var _ Reader = (*dialnexa.Client)(nil)
 
-// Current is a number's state before the run: "" means none (no agent, no nickname,
-// no label).
-type Current struct {
-	AgentID, Nickname, Label string
+// Workspace is what the reads before the first write found.
+type Workspace struct {
+	Agents   []dialnexa.Agent // nil when they could not be read
+	Snapshot *Snapshot        // nil when the numbers could not be read
 }
 
-// Snapshot is the workspace's numbers as read before the first write. It is compact,
-// for a million numbers: an index from the id's 64-bit hash into byte chunks holding the
-// id and the three values, the id checked on every lookup (two ids sharing a hash are
-// kept apart in a small map).
-type Snapshot struct {
-	index    map[uint64]uint32 // id hash -> offset of the entry (chunk<<20 | position)
-	chunks   [][]byte
-	shared   map[string]Current // ids whose hash another id has
-	kept     int                // distinct ids stored
-	Requests int                // list pages read
-	Seen     int                // numbers the workspace listed, kept or not
+// WorkspaceReads says what ReadWorkspace reads and what the run cannot do without.
+type WorkspaceReads struct {
+	// Keep says which numbers the snapshot keeps (by id); nil keeps them all.
+	Keep func(id string) bool
+	// Parallel is how many list pages may be read at once.
+	Parallel int
+	// NeededBy names the option that cannot work without the reads (e.g. "--undo-plan");
+	// when it is empty a read that fails is logged and the run goes on without it.
+	NeededBy string
 }
 
-const (
-	chunkBits = 20
-	chunkSize = 1 << chunkBits
-	sharedOff = ^uint32(0) // in index: look in shared
-)
-
-func newSnapshot() *Snapshot {
-	return &Snapshot{index: map[uint64]uint32{}, shared: map[string]Current{}}
+// ReadError is a read the run needed and could not make.
+type ReadError struct {
+	What     string // "agents" or "numbers"
+	NeededBy string
+	Err      error
 }
 
-// Get returns the state of number id before the run.
-func (s *Snapshot) Get(id string) (Current, bool) {
-	if s == nil {
-		return Current{}, false
-	}
-	off, ok := s.index[idHash(id)]
-	switch {
-	case !ok:
-		return Current{}, false
-	case off == sharedOff:
-		c, ok := s.shared[id]
-		return c, ok
-	}
-	eid, c := s.entry(off)
-	if eid != id {
-		return Current{}, false
-	}
-	return c, true
+func (e *ReadError) Error() string {
+	return fmt.Sprintf("read the workspace's %s: %v; %s needs them, nothing was sent", e.What, e.Err, e.NeededBy)
 }
 
-// Len is the number of numbers kept.
-func (s *Snapshot) Len() int { return s.kept }
+func (e *ReadError) Unwrap() error { return e.Err }
 
-func (s *Snapshot) add(id string, c Current) {
-	h := idHash(id)
-	off, ok := s.index[h]
-	switch {
-	case ok && off == sharedOff:
-		if _, seen := s.shared[id]; !seen {
-			s.kept++
-		}
-		s.shared[id] = c
-		return
-	case ok:
-		eid, old := s.entry(off)
-		if eid != id {
-			// Two ids, one hash: both move to the map, where ids are compared whole.
-			s.shared[eid], s.shared[id] = old, c
-			s.index[h] = sharedOff
-			s.kept++
-			return
-		}
-	default:
-		s.kept++
+// ReadWorkspace reads the agent list and the numbers side by side, on rt (the run's
+// limiter and retry policy). A read that fails degrades: it is logged and its part of
+// the Workspace left nil, unless w.NeededBy says the run needs it (a *ReadError). A key
+// the API refuses (401) is ErrKeyRefused, and an ended ctx its error, whatever the
+// options: neither is a reason to go on.
+func ReadWorkspace(ctx context.Context, rd Reader, rt *Retrier, w WorkspaceReads) (*Workspace, error) {
+	ws := &Workspace{}
+	var snapErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ws.Snapshot, snapErr = readSnapshot(ctx, rd, rt, w.Keep, max(1, w.Parallel))
+	}()
+	agents, agentsErr := readAgents(ctx, rd, rt)
+	<-done
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	if off, ok := s.put(id, c); ok {
-		s.index[h] = off
-		return
-	}
-	s.shared[id] = c // too long for a chunk (the API allows no such values)
-	s.index[h] = sharedOff
-}
-
-// put appends an entry (each field as a uvarint length, then its bytes).
-func (s *Snapshot) put(id string, c Current) (uint32, bool) {
-	fields := [4]string{id, c.AgentID, c.Nickname, c.Label}
-	size := 0
-	for _, f := range fields {
-		size += binary.MaxVarintLen32 + len(f)
-	}
-	if size > chunkSize {
-		return 0, false
-	}
-	if len(s.chunks) == 0 || len(s.chunks[len(s.chunks)-1])+size > chunkSize {
-		if len(s.chunks) == 1<<(32-chunkBits)-1 {
-			return 0, false
-		}
-		s.chunks = append(s.chunks, make([]byte, 0, chunkSize))
-	}
-	i := len(s.chunks) - 1
-	b := s.chunks[i]
-	off := uint32(i)<<chunkBits | uint32(len(b))
-	for _, f := range fields {
-		b = binary.AppendUvarint(b, uint64(len(f)))
-		b = append(b, f...)
-	}
-	s.chunks[i] = b
-	return off, true
-}
-
-// entry decodes the entry at off.
-func (s *Snapshot) entry(off uint32) (string, Current) {
-	b := s.chunks[off>>chunkBits][off&(chunkSize-1):]
-	var fields [4]string
-	for i := range fields {
-		n, w := binary.Uvarint(b)
-		fields[i] = string(b[w : w+int(n)])
-		b = b[w+int(n):]
-	}
-	return fields[0], Current{AgentID: fields[1], Nickname: fields[2], Label: fields[3]}
-}
-
-// NoOp reports whether row would leave a number in state c unchanged.
-func NoOp(row Row, c Current) bool {
-	same := func(f Field, cur string) bool {
-		switch {
-		case !f.Set():
-			return true
-		case f.Null:
-			return cur == ""
-		default:
-			return f.Raw == cur
+	for _, err := range []error{agentsErr, snapErr} {
+		var apiErr *dialnexa.APIError
+		if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnauthorized {
+			return nil, fmt.Errorf("%w: %v", ErrKeyRefused, err)
 		}
 	}
-	return same(row.AgentID, c.AgentID) && same(row.Nickname, c.Nickname) && same(row.Label, c.Label)
+	if agentsErr != nil {
+		if w.NeededBy != "" {
+			return nil, &ReadError{What: "agents", NeededBy: w.NeededBy, Err: agentsErr}
+		}
+		rt.Log.Warn().Str("event", "agents").Str("error", agentsErr.Error()).Msg("could not read the workspace's agents; going on without the agent check")
+	} else {
+		ws.Agents = agents
+		rt.Log.Info().Str("event", "agents").Int("agents", len(agents)).Msg("workspace agents read")
+	}
+	if snapErr != nil {
+		ws.Snapshot = nil
+		if w.NeededBy != "" {
+			return nil, &ReadError{What: "numbers", NeededBy: w.NeededBy, Err: snapErr}
+		}
+		rt.Log.Warn().Str("event", "snapshot").Str("error", snapErr.Error()).Msg("could not read the workspace's numbers; going on without the snapshot (every row is sent)")
+	} else {
+		s := ws.Snapshot
+		rt.Log.Info().Str("event", "snapshot").Int("numbers", s.Seen).Int("kept", s.Len()).
+			Int("requests", s.Requests).Msg("workspace snapshot read")
+	}
+	return ws, nil
 }
 
-// EachNumber pages through the workspace's numbers in order (PageSize a page), calling
-// fn for each, every read on the run's limiter and retry policy. It returns the pages
-// read.
-func (r *Runner) EachNumber(ctx context.Context, rd Reader, f ListFilter, fn func(PhoneNumber)) (int, error) {
-	return r.eachPage(ctx, rd, f, 1, func(ns []PhoneNumber) {
-		for _, n := range ns {
-			fn(n)
-		}
-	})
-}
-
-// eachPage reads every page of numbers. Once the first page has said how many there
-// are, up to parallel pages are read at once (fn then sees pages out of order, one at a
-// time); otherwise pages are read in turn until a short one.
-func (r *Runner) eachPage(ctx context.Context, rd Reader, f ListFilter, parallel int, fn func([]PhoneNumber)) (int, error) {
-	var mu sync.Mutex
-	requests := 0
-	fetch := func(ctx context.Context, page int) (*NumberPage, error) {
-		var p *NumberPage
-		err := r.retrying(ctx, "list numbers", func(ctx context.Context) error {
-			mu.Lock()
-			requests++
-			mu.Unlock()
-			var err error
-			p, err = rd.ListNumbers(ctx, page, PageSize, f)
-			return err
-		})
-		return p, err
-	}
-	first, err := fetch(ctx, 1)
-	if err != nil {
-		return requests, err
-	}
-	fn(first.Numbers)
-	pages := first.TotalPages
-	if pages == 0 && first.Total > 0 {
-		pages = (first.Total + PageSize - 1) / PageSize
-	}
-	if pages > 1 && parallel > 1 && len(first.Numbers) == PageSize {
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(parallel)
-		for page := 2; page <= pages; page++ {
-			g.Go(func() error {
-				p, err := fetch(gctx, page)
-				if err != nil {
-					return err
-				}
-				mu.Lock()
-				defer mu.Unlock()
-				fn(p.Numbers)
-				return nil
-			})
-		}
-		return requests, g.Wait()
-	}
-	seen, p := len(first.Numbers), first
-	for page := 2; ; page++ {
-		switch {
-		case len(p.Numbers) < PageSize,
-			p.TotalPages > 0 && page > p.TotalPages,
-			p.Total > 0 && seen >= p.Total:
-			return requests, nil
-		}
-		if p, err = fetch(ctx, page); err != nil {
-			return requests, err
-		}
-		fn(p.Numbers)
-		seen += len(p.Numbers)
-	}
-}
-
-// ReadSnapshot reads the current state of the numbers for which keep is true, reading
-// up to Workers pages at once.
-func (r *Runner) ReadSnapshot(ctx context.Context, rd Reader, keep func(id string) bool) (*Snapshot, error) {
+func readSnapshot(ctx context.Context, rd Reader, rt *Retrier, keep func(string) bool, parallel int) (*Snapshot, error) {
 	s := newSnapshot()
-	n, err := r.eachPage(ctx, rd, ListFilter{}, r.Workers, func(ns []PhoneNumber) {
+	n, err := eachPage(ctx, rd, rt, dialnexa.ListFilter{}, parallel, func(ns []dialnexa.PhoneNumber) error {
 		s.Seen += len(ns)
 		for _, p := range ns {
 			if keep == nil || keep(p.ID) {
 				s.add(p.ID, Current{AgentID: p.AgentID, Nickname: p.Nickname, Label: p.Label})
 			}
 		}
+		return nil
 	})
 	s.Requests = n
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
+	return s, err
 }
 
-// ReadAgents returns the set of the workspace's agent ids.
-func (r *Runner) ReadAgents(ctx context.Context, rd Reader) (map[string]bool, error) {
-	var ids []string
-	err := r.retrying(ctx, "list agents", func(ctx context.Context) error {
+func readAgents(ctx context.Context, rd Reader, rt *Retrier) ([]dialnexa.Agent, error) {
+	var agents []dialnexa.Agent
+	t := rt.Do(ctx, ctx, func(e *zerolog.Event) *zerolog.Event { return e.Str("read", "list agents") }, func(ctx context.Context) error {
 		var err error
-		ids, err = rd.ListAgents(ctx)
+		agents, err = rd.ListAgents(ctx)
 		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	set := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		set[id] = true
-	}
-	return set, nil
+	return agents, triesErr(ctx, t)
 }
 
-// retrying runs one read with the run's policy: each attempt waits on the shared
-// limiter; 408/429/5xx and network errors are retried with backoff up to MaxAttempts.
-func (r *Runner) retrying(ctx context.Context, what string, fn func(context.Context) error) error {
-	var err error
-	for attempt := 1; attempt <= r.MaxAttempts; attempt++ {
-		if werr := r.Limiter.Wait(ctx); werr != nil {
-			return werr
+// triesErr is the error of a read that Do ended: its last error, or ctx's when ctx
+// stopped it first.
+func triesErr(ctx context.Context, t Tries) error {
+	if t.Stopped && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return t.Err
+}
+
+// EachNumber pages through the workspace's numbers in order, calling fn for each page,
+// every read on rt. It returns the pages read, and an error when the pages do not add
+// up to the listing they describe (see eachPage).
+func EachNumber(ctx context.Context, rd Reader, rt *Retrier, f dialnexa.ListFilter, fn func([]dialnexa.PhoneNumber) error) (int, error) {
+	return eachPage(ctx, rd, rt, f, 1, fn)
+}
+
+// eachPage reads every page of the listing and hands each to fn (one at a time; out of
+// order when parallel > 1). The pages must add up to what they say of the whole:
+//
+//   - with a total (total or totalPages), the pages it implies are read (up to parallel
+//     at once), and the distinct numbers they list must be the total;
+//   - without one, pages are read in turn until an empty one;
+//
+// and in either case a page that lists no number not seen before, before the end, or
+// more than MaxPages pages, is an error: the API is not paging as documented, and a
+// snapshot or export built from it would be wrong.
+func eachPage(ctx context.Context, rd Reader, rt *Retrier, f dialnexa.ListFilter, parallel int, fn func([]dialnexa.PhoneNumber) error) (int, error) {
+	var mu sync.Mutex
+	requests := 0
+	seen := map[uint64]struct{}{}
+	seed := maphash.MakeSeed()
+	// take records a page's ids; it reports how many were new.
+	take := func(ns []dialnexa.PhoneNumber) int {
+		fresh := 0
+		for _, n := range ns {
+			h := maphash.String(seed, n.ID)
+			if _, ok := seen[h]; !ok {
+				seen[h] = struct{}{}
+				fresh++
+			}
 		}
-		err = fn(ctx)
-		var apiErr *APIError
-		switch {
-		case errors.As(err, &apiErr):
-			r.rateFeedback(apiErr.StatusCode)
-		case err == nil:
-			r.rateFeedback(http.StatusOK)
-		}
-		if err == nil || !Retryable(err) || attempt == r.MaxAttempts {
+		return fresh
+	}
+	fetch := func(ctx context.Context, page int) (*dialnexa.NumberPage, error) {
+		var p *dialnexa.NumberPage
+		t := rt.Do(ctx, ctx, func(e *zerolog.Event) *zerolog.Event { return e.Str("read", "list numbers").Int("page", page) }, func(ctx context.Context) error {
+			mu.Lock()
+			requests++
+			mu.Unlock()
+			var err error
+			p, err = rd.ListNumbers(ctx, page, dialnexa.MaxPageSize, f)
 			return err
+		})
+		if err := triesErr(ctx, t); err != nil {
+			return nil, fmt.Errorf("page %d: %w", page, err)
 		}
-		if serr := r.pauseBeforeRetry(ctx, attempt, err, r.Log.Debug().Str("read", what)); serr != nil {
-			return serr
+		return p, nil
+	}
+
+	first, err := fetch(ctx, 1)
+	if err != nil {
+		return requests, err
+	}
+	take(first.Numbers)
+	if err := fn(first.Numbers); err != nil {
+		return requests, err
+	}
+	pages, total := first.TotalPages, first.Total
+	if pages < 0 && total >= 0 {
+		size := len(first.Numbers) // the API's own page size, which may be below ours
+		switch {
+		case total == 0:
+			pages = 1
+		case size == 0:
+			return requests, fmt.Errorf("the API says it has %d numbers but its first page lists none", total)
+		default:
+			pages = (total + size - 1) / size
 		}
 	}
-	return err
+	if pages > MaxPages {
+		return requests, fmt.Errorf("the API says its listing has %d pages, more than the %d this job reads", pages, MaxPages)
+	}
+
+	if pages < 0 {
+		// No total: read on until an empty page.
+		for page := 2; ; page++ {
+			if page > MaxPages {
+				return requests, fmt.Errorf("the listing did not end within %d pages", MaxPages)
+			}
+			p, err := fetch(ctx, page)
+			if err != nil {
+				return requests, err
+			}
+			if len(p.Numbers) == 0 {
+				return requests, nil
+			}
+			if take(p.Numbers) == 0 {
+				return requests, fmt.Errorf("page %d lists only numbers of earlier pages: the API does not seem to page (it ignores page=)", page)
+			}
+			if err := fn(p.Numbers); err != nil {
+				return requests, err
+			}
+		}
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(1, parallel))
+	for page := 2; page <= pages; page++ {
+		if gctx.Err() != nil {
+			break // cancelled, or a page failed: no more pages are started
+		}
+		g.Go(func() error {
+			p, err := fetch(gctx, page)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(p.Numbers) > 0 && take(p.Numbers) == 0 {
+				return fmt.Errorf("page %d lists only numbers of earlier pages: the API does not seem to page as it says", page)
+			}
+			return fn(p.Numbers)
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return requests, err
+	}
+	if err := ctx.Err(); err != nil {
+		return requests, err
+	}
+	if total >= 0 && len(seen) != total {
+		return requests, fmt.Errorf("the API says it has %d numbers, but its %d pages list %d distinct ones: the listing changed while it was read, or the API pages inconsistently; try again", total, pages, len(seen))
+	}
+	return requests, nil
 }

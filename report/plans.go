@@ -5,6 +5,8 @@ import (
 	"io"
 
 	"reassign/job"
+	"reassign/job/dialnexa"
+	"reassign/job/planfile"
 )
 
 // UndoWriter writes --undo-plan: for each number the run changed, a plan row that puts
@@ -41,8 +43,11 @@ func (u *UndoWriter) Write(row job.Row, before job.Current) (keptLabel bool, err
 		label = before.Label
 		keptLabel = before.Label == ""
 	}
-	// No formula quoting here: this file is a plan, read back by the plan reader.
-	return keptLabel, u.cw.Write([]string{row.ID, restore(row.AgentID, before.AgentID), restore(row.Nickname, before.Nickname), label})
+	rec := []string{row.ID, restore(row.AgentID, before.AgentID), restore(row.Nickname, before.Nickname), label}
+	for i := range rec {
+		rec[i] = planfile.Escape(rec[i])
+	}
+	return keptLabel, u.cw.Write(rec)
 }
 
 // Flush writes the buffered rows out.
@@ -71,10 +76,10 @@ func NewExportWriter(w io.Writer) (*ExportWriter, error) {
 
 // Write adds one number; cells that a spreadsheet would run as formulas get a leading
 // ' (the plan reader drops it again).
-func (e *ExportWriter) Write(n job.PhoneNumber) error {
+func (e *ExportWriter) Write(n dialnexa.PhoneNumber) error {
 	rec := []string{n.ID, n.PhoneNumber, n.AgentID, n.Nickname, n.Label, n.Status, n.CountryCode, n.Type}
 	for i := range rec {
-		rec[i] = Neutralise(rec[i])
+		rec[i] = planfile.Escape(rec[i])
 	}
 	return e.cw.Write(rec)
 }

@@ -1,19 +1,20 @@
-// Package report writes what a run did to each plan row as CSV, and reads such a report
-// back for --resume.
+// Package report writes what a run did: the report (one CSV line per plan row), the undo
+// plan, the export, and the files they go to; and reads reports back for --resume.
+// Every CSV it writes escapes its cells as the plan reader expects (planfile.Escape).
 package report
 
 import (
 	"encoding/csv"
 	"io"
 	"strconv"
-	"strings"
 	"time"
 
 	"reassign/job"
+	"reassign/job/planfile"
 )
 
-// Columns are the report's columns, in order (contract §5, and the before_* values of
-// §13, empty when the run took no snapshot).
+// Columns are the report's columns, in order (README, "The report"); the before_*
+// values are empty when the run took no snapshot.
 var Columns = []string{
 	"line", "id", "agent_id", "nickname", "label", "outcome", "http_status", "attempts",
 	"error", "result_agent_id", "result_nickname", "phone_number", "request_id",
@@ -85,25 +86,9 @@ func (w *Writer) Write(r job.Result) error {
 		rec[15], rec[16], rec[17] = b.AgentID, b.Nickname, b.Label
 	}
 	for i := range rec {
-		rec[i] = Neutralise(rec[i])
+		rec[i] = planfile.Escape(rec[i])
 	}
 	return w.cw.Write(rec)
-}
-
-// Neutralise prefixes a cell that a spreadsheet would run as a formula with a '.
-func Neutralise(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}
-
-// Unneutralise undoes Neutralise.
-func Unneutralise(s string) string {
-	if len(s) >= 2 && s[0] == '\'' && strings.ContainsRune("=+-@\t\r", rune(s[1])) {
-		return s[1:]
-	}
-	return s
 }
 
 // DefaultName is the report file name used when none is given.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"reassign/job"
+	"reassign/job/planfile"
 )
 
 func result(line int, id, agent, nickname, label string, o job.Outcome) job.Result {
@@ -59,17 +60,17 @@ func TestWriterWithoutBOM(t *testing.T) {
 	}
 }
 
-func TestNeutralise(t *testing.T) {
+func TestEscape(t *testing.T) {
 	cases := map[string]string{
 		"=SUM(A1)": "'=SUM(A1)", "+4420": "'+4420", "-x": "'-x", "@cmd": "'@cmd",
 		"\tx": "'\tx", "\rx": "'\rx", "plain": "plain", "": "", "'=already": "'=already", "a=b": "a=b",
 	}
 	for in, want := range cases {
-		if got := Neutralise(in); got != want {
-			t.Errorf("Neutralise(%q) = %q, want %q", in, got, want)
+		if got := planfile.Escape(in); got != want {
+			t.Errorf("Escape(%q) = %q, want %q", in, got, want)
 		}
-		if got := Unneutralise(Neutralise(in)); got != in && !strings.HasPrefix(in, "'") {
-			t.Errorf("Unneutralise(Neutralise(%q)) = %q", in, got)
+		if got := planfile.Unescape(planfile.Escape(in)); got != in && !strings.HasPrefix(in, "'") {
+			t.Errorf("Unescape(Escape(%q)) = %q", in, got)
 		}
 	}
 }

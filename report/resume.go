@@ -8,11 +8,15 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/gocarina/gocsv"
 
 	"reassign/job"
+	"reassign/job/planfile"
 )
 
 // Applied is what an earlier report says was already done: for each id recorded as
@@ -47,6 +51,50 @@ func cellsHash(agent, nickname, label string) uint64 {
 		h.Write([]byte{0})
 	}
 	return h.Sum64()
+}
+
+// ResumeError is an earlier report that cannot be read: damaged other than on its last
+// line, or not a report.
+type ResumeError struct {
+	Path string
+	Err  error
+}
+
+func (e *ResumeError) Error() string { return fmt.Sprintf("read resume report %s: %v", e.Path, e.Err) }
+func (e *ResumeError) Unwrap() error { return e.Err }
+
+// ReadResume reads --resume: one earlier report, every *.csv report in a folder, or
+// every report a glob pattern matches (as the pods of a retried Kubernetes Job leave
+// them: a pattern that matches nothing yet resumes nothing). It returns what they
+// record as done and how many reports it read. A bad pattern is
+// filepath.ErrBadPattern; a report that cannot be opened an *fs.PathError; a damaged
+// one a *ResumeError.
+func ReadResume(path string) (*Applied, int, error) {
+	files := []string{path}
+	if strings.ContainsAny(path, "*?[") {
+		var err error
+		if files, err = filepath.Glob(path); err != nil {
+			return nil, 0, fmt.Errorf("--resume %s: %w", path, err)
+		}
+	} else if st, err := os.Stat(path); err != nil {
+		return nil, 0, err
+	} else if st.IsDir() {
+		files, _ = filepath.Glob(filepath.Join(path, "*.csv"))
+	}
+	all := NewApplied()
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, 0, err
+		}
+		applied, err := ReadApplied(f)
+		f.Close()
+		if err != nil {
+			return nil, 0, &ResumeError{Path: name, Err: err}
+		}
+		all.Merge(applied)
+	}
+	return all, len(files), nil
 }
 
 // reportRecord is what --resume needs of a report line.
@@ -99,7 +147,7 @@ func ReadApplied(r io.Reader) (*Applied, error) {
 		rec := v.(reportRecord)
 		switch job.Outcome(rec.Outcome) {
 		case job.Updated, job.Skipped:
-			a.done[Unneutralise(rec.ID)] = cellsHash(Unneutralise(rec.AgentID), Unneutralise(rec.Nickname), Unneutralise(rec.Label))
+			a.done[planfile.Unescape(rec.ID)] = cellsHash(planfile.Unescape(rec.AgentID), planfile.Unescape(rec.Nickname), planfile.Unescape(rec.Label))
 		}
 	}
 }

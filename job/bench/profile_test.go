@@ -16,12 +16,14 @@ import (
 	"github.com/rs/zerolog"
 
 	"reassign/job"
+	"reassign/job/dialnexa"
+	"reassign/job/planfile"
 	"reassign/job/sandbox"
 	"reassign/report"
 )
 
 // BenchmarkRunner is the overhead scenario inside one process, for profiles, following
-// main's live run: the plan read and validated (job.ReadPlan), the agents read and the
+// main's live run: the plan read and validated (planfile.Read), the agents read and the
 // plan validated again against them, the workspace snapshot read, then the rows sent by
 // job.Runner (--rate 0, 8 workers) through the real client to the fast fake, with the
 // report and the JSON log written to files. b.N is the plan's rows. The fake's goroutines
@@ -55,7 +57,7 @@ func BenchmarkRunner(b *testing.B) {
 
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns, t.MaxIdleConnsPerHost = 100, 8
-	client, err := job.NewClient(&http.Client{Timeout: 30 * time.Second, Transport: t}, url, job.Secret(key), "reassign/bench")
+	client, err := dialnexa.NewClient(&http.Client{Timeout: 30 * time.Second, Transport: t}, url, dialnexa.Secret(key), "reassign/bench")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -77,27 +79,32 @@ func BenchmarkRunner(b *testing.B) {
 	start := time.Now()
 	ctx := context.Background()
 	runner := &job.Runner{
-		Client: client, Limiter: job.NewLimiter(0, 1, time.Now), Workers: 8, MaxAttempts: 5,
-		Drain: 20 * time.Second, Now: time.Now, Sleep: job.SleepContext, Rand: mrand.Int64N, Log: log,
+		Retrier: job.Retrier{
+			Limiter: job.NewLimiter(0, 1, time.Now), MaxAttempts: 5,
+			Now: time.Now, Sleep: job.SleepContext, Rand: mrand.Int64N, Log: log,
+		},
+		Client: client, Workers: 8, Drain: 20 * time.Second,
 	}
 	open := func() (io.ReadCloser, error) { return os.Open(plan.path) }
-	p, err := job.ReadPlan(open, job.PlanOptions{NullToken: "null"})
+	p, err := planfile.Read(open, planfile.Options{NullToken: "null"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	agents, err := runner.ReadAgents(ctx, client)
+	ws, err := job.ReadWorkspace(ctx, client, &runner.Retrier, job.WorkspaceReads{Keep: p.MayContain, Parallel: 8, NeededBy: "the benchmark"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := p.CheckAgents(func(id string) bool { return agents[id] }); err != nil {
+	known := map[string]bool{}
+	for _, a := range ws.Agents {
+		known[a.ID] = true
+	}
+	if err := p.CheckAgents(func(id string) bool { return known[id] }); err != nil {
 		b.Fatal(err)
 	}
 	if p.Invalid > 0 {
 		b.Fatalf("%d invalid rows: %v", p.Invalid, p.Problems[0])
 	}
-	if runner.Snapshot, err = runner.ReadSnapshot(ctx, client, p.MayContain); err != nil {
-		b.Fatal(err)
-	}
+	runner.Snapshot = ws.Snapshot
 	rw, err := report.NewWriter(reportFile, true)
 	if err != nil {
 		b.Fatal(err)

@@ -1,4 +1,4 @@
-package job_test
+package planfile_test
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"reassign/job"
+	"reassign/job/planfile"
 )
 
 // openString serves an in-memory plan, as many times as it is asked.
@@ -44,7 +45,7 @@ type got struct {
 func (g got) String() string { return fmt.Sprintf("%+v %v", g.Row, g.Problems) }
 
 // each collects every row Each yields and checks it against what ReadPlan counted.
-func each(t *testing.T, p *job.Plan) []got {
+func each(t *testing.T, p *planfile.Plan) []got {
 	t.Helper()
 	var out []got
 	var problems []job.Problem
@@ -92,19 +93,19 @@ func equalProblems(a, b []job.Problem) bool {
 	return true
 }
 
-func mustRead(t *testing.T, open func() (io.ReadCloser, error), opts job.PlanOptions) *job.Plan {
+func mustRead(t *testing.T, open func() (io.ReadCloser, error), opts planfile.Options) *planfile.Plan {
 	t.Helper()
-	p, err := job.ReadPlan(open, opts)
+	p, err := planfile.Read(open, opts)
 	if err != nil {
 		t.Fatalf("ReadPlan: %v", err)
 	}
 	return p
 }
 
-func planError(t *testing.T, open func() (io.ReadCloser, error), opts job.PlanOptions) []job.Problem {
+func planError(t *testing.T, open func() (io.ReadCloser, error), opts planfile.Options) []job.Problem {
 	t.Helper()
-	p, err := job.ReadPlan(open, opts)
-	var pe *job.PlanError
+	p, err := planfile.Read(open, opts)
+	var pe *planfile.Error
 	if !errors.As(err, &pe) {
 		t.Fatalf("ReadPlan: want a *PlanError, got %v (plan %+v)", err, p)
 	}
@@ -174,7 +175,7 @@ func TestReadPlanExporterVariants(t *testing.T) {
 		for how, open := range opens {
 			t.Run(tt.file+"/"+how, func(t *testing.T) {
 				t.Parallel()
-				p := mustRead(t, open, job.PlanOptions{})
+				p := mustRead(t, open, planfile.Options{})
 				if p.Rows != len(want) || p.Invalid != len(tt.extra) {
 					t.Errorf("Rows, Invalid = %d, %d; want %d, %d", p.Rows, p.Invalid, len(want), len(tt.extra))
 				}
@@ -203,7 +204,7 @@ func TestReadPlanEmptyAndNull(t *testing.T) {
 		"p6,\"\",\"  \",\"\"\n" // 7: quoted empties are empty
 	tests := []struct {
 		name  string
-		opts  job.PlanOptions
+		opts  planfile.Options
 		extra string
 		want  []job.Row
 		probs []job.Problem
@@ -221,7 +222,7 @@ func TestReadPlanEmptyAndNull(t *testing.T) {
 		},
 		{
 			name: "explicit null token is the default",
-			opts: job.PlanOptions{NullToken: "null"},
+			opts: planfile.Options{NullToken: "null"},
 			want: []job.Row{
 				{Line: 2, ID: "p1"},
 				{Line: 3, ID: "p2", AgentID: null("null"), Nickname: null("null"), Label: set("x")},
@@ -233,7 +234,7 @@ func TestReadPlanEmptyAndNull(t *testing.T) {
 		},
 		{
 			name:  "custom token",
-			opts:  job.PlanOptions{NullToken: "<Clear>"},
+			opts:  planfile.Options{NullToken: "<Clear>"},
 			extra: "p7,<CLEAR>,<clear>,\n", // 8
 			want: []job.Row{
 				{Line: 2, ID: "p1"},
@@ -266,7 +267,7 @@ func TestReadPlanEmptyAndNull(t *testing.T) {
 		},
 		{
 			name:  "custom token null label is invalid",
-			opts:  job.PlanOptions{NullToken: "-"},
+			opts:  planfile.Options{NullToken: "-"},
 			extra: "p7,,,-\n",
 			want: []job.Row{
 				{Line: 2, ID: "p1"},
@@ -325,7 +326,7 @@ func TestFieldAndRow(t *testing.T) {
 	if s := (job.Problem{Reason: "bad"}).String(); s != "bad" {
 		t.Errorf("Problem.String without line = %q", s)
 	}
-	pe := &job.PlanError{Problems: []job.Problem{{Line: 2, Reason: "a"}, {Line: 5, Reason: "b"}}}
+	pe := &planfile.Error{Problems: []job.Problem{{Line: 2, Reason: "a"}, {Line: 5, Reason: "b"}}}
 	if s := pe.Error(); s != "line 2: a\nline 5: b" {
 		t.Errorf("PlanError.Error = %q", s)
 	}
@@ -396,7 +397,7 @@ func TestReadPlanRefused(t *testing.T) {
 			for how, open := range map[string]func() (io.ReadCloser, error){
 				"string": openString(tt.plan), "one byte": openOneByte([]byte(tt.plan)),
 			} {
-				got := planError(t, open, job.PlanOptions{})
+				got := planError(t, open, planfile.Options{})
 				if !equalProblems(got, tt.want) {
 					t.Errorf("%s: problems\n got %q\nwant %q", how, got, tt.want)
 				}
@@ -412,11 +413,11 @@ func TestReadPlanRefusedFiles(t *testing.T) {
 		"unterminated_quote.csv": {{Line: 2,
 			Reason: "a quoted cell opened on this line is not closed properly (the reader got lost at line 4); check the quotes"}},
 	} {
-		got := planError(t, openFile(filepath.Join("testdata", "plans", file)), job.PlanOptions{})
+		got := planError(t, openFile(filepath.Join("testdata", "plans", file)), planfile.Options{})
 		if !equalProblems(got, want) {
 			t.Errorf("%s: problems\n got %q\nwant %q", file, got, want)
 		}
-		if msg := (&job.PlanError{Problems: got}).Error(); file == "latin1.csv" && !strings.HasPrefix(msg, "line 3: ") || file != "unterminated_quote.csv" && !strings.Contains(msg, `"CSV UTF-8"`) {
+		if msg := (&planfile.Error{Problems: got}).Error(); file == "latin1.csv" && !strings.HasPrefix(msg, "line 3: ") || file != "unterminated_quote.csv" && !strings.Contains(msg, `"CSV UTF-8"`) {
 			t.Errorf("%s: message %q does not name the line and CSV UTF-8", file, msg)
 		}
 	}
@@ -425,8 +426,8 @@ func TestReadPlanRefusedFiles(t *testing.T) {
 // TestReadPlanOddHeader: an ignored column whose name holds a line end is named, quoted,
 // in a one-line reason; a header cell with no name is neither read nor listed.
 func TestReadPlanOddHeader(t *testing.T) {
-	p := mustRead(t, openString("id,\"nick\nname\",\n\np1,\x01,x\n"), job.PlanOptions{})
-	want := []job.Problem{{4, `"nick\nname" has a control character (U+0001)`}}
+	p := mustRead(t, openString("id,\"nick\nname\",\n\np1,\x01,x\n"), planfile.Options{})
+	want := []job.Problem{{Line: 4, Reason: `"nick\nname" has a control character (U+0001)`}}
 	if !equalProblems(p.Problems, want) {
 		t.Errorf("Problems\n got %q\nwant %q", p.Problems, want)
 	}
@@ -438,14 +439,14 @@ func TestReadPlanOddHeader(t *testing.T) {
 
 func TestReadPlanOpenError(t *testing.T) {
 	boom := errors.New("boom")
-	_, err := job.ReadPlan(func() (io.ReadCloser, error) { return nil, boom }, job.PlanOptions{})
+	_, err := planfile.Read(func() (io.ReadCloser, error) { return nil, boom }, planfile.Options{})
 	if !errors.Is(err, boom) {
 		t.Errorf("ReadPlan: %v, want the open error", err)
 	}
-	_, err = job.ReadPlan(func() (io.ReadCloser, error) {
+	_, err = planfile.Read(func() (io.ReadCloser, error) {
 		return io.NopCloser(io.MultiReader(strings.NewReader("id,nickname\np1,x\n"), iotest.ErrReader(boom))), nil
-	}, job.PlanOptions{})
-	var pe *job.PlanError
+	}, planfile.Options{})
+	var pe *planfile.Error
 	if !errors.Is(err, boom) || errors.As(err, &pe) {
 		t.Errorf("ReadPlan over a failing reader: %v, want the read error, not a PlanError", err)
 	}
@@ -470,79 +471,79 @@ func TestReadPlanRowProblems(t *testing.T) {
 		want []job.Problem
 	}{
 		{"valid", "p1,agt_1,x,y\n" + long + "," + long + ",,\nA-z_09,,,\n", 3, nil},
-		{"id ..", "..,,,\n", 1, []job.Problem{{2, idReason("..")}}},
-		{"id with /", "p/1,,,\n", 1, []job.Problem{{2, idReason("p/1")}}},
-		{"id with ?", "p1?x=1,,,\n", 1, []job.Problem{{2, idReason("p1?x=1")}}},
-		{"id with %", "p%2F1,,,\n", 1, []job.Problem{{2, idReason("p%2F1")}}},
-		{"id with a space", "p 1,,,\n", 1, []job.Problem{{2, idReason("p 1")}}},
-		{"id with a dot", "p.1,,,\n", 1, []job.Problem{{2, idReason("p.1")}}},
-		{"id non-ASCII letter", "pé1,,,\n", 1, []job.Problem{{2, idReason("pé1")}}},
+		{"id ..", "..,,,\n", 1, []job.Problem{{Line: 2, Reason: idReason("..")}}},
+		{"id with /", "p/1,,,\n", 1, []job.Problem{{Line: 2, Reason: idReason("p/1")}}},
+		{"id with ?", "p1?x=1,,,\n", 1, []job.Problem{{Line: 2, Reason: idReason("p1?x=1")}}},
+		{"id with %", "p%2F1,,,\n", 1, []job.Problem{{Line: 2, Reason: idReason("p%2F1")}}},
+		{"id with a space", "p 1,,,\n", 1, []job.Problem{{Line: 2, Reason: idReason("p 1")}}},
+		{"id with a dot", "p.1,,,\n", 1, []job.Problem{{Line: 2, Reason: idReason("p.1")}}},
+		{"id non-ASCII letter", "pé1,,,\n", 1, []job.Problem{{Line: 2, Reason: idReason("pé1")}}},
 		{"id with NUL", "p\x001,,,\n", 1, []job.Problem{
-			{2, "id has a control character (U+0000)"}, {2, idReason("p\x001")}}},
-		{"id of 129", long + "b,,,\n", 1, []job.Problem{{2, idReason(long[:40] + "…")}}},
-		{"id empty", ",agt_1,,\n", 1, []job.Problem{{2, "id is empty"}}},
+			{Line: 2, Reason: "id has a control character (U+0000)"}, {Line: 2, Reason: idReason("p\x001")}}},
+		{"id of 129", long + "b,,,\n", 1, []job.Problem{{Line: 2, Reason: idReason(long[:40] + "…")}}},
+		{"id empty", ",agt_1,,\n", 1, []job.Problem{{Line: 2, Reason: "id is empty"}}},
 		{"id is the null token", "null,,,\n", 1, nil},
-		{"agent ..", "p1,..,,\n", 1, []job.Problem{{2, agentReason("..")}}},
-		{"agent with /", "p1,agt/1,,\n", 1, []job.Problem{{2, agentReason("agt/1")}}},
-		{"agent with ?", "p1,agt?1,,\n", 1, []job.Problem{{2, agentReason("agt?1")}}},
-		{"agent with %", "p1,agt%1,,\n", 1, []job.Problem{{2, agentReason("agt%1")}}},
-		{"agent with a space", "p1,agt 1,,\n", 1, []job.Problem{{2, agentReason("agt 1")}}},
+		{"agent ..", "p1,..,,\n", 1, []job.Problem{{Line: 2, Reason: agentReason("..")}}},
+		{"agent with /", "p1,agt/1,,\n", 1, []job.Problem{{Line: 2, Reason: agentReason("agt/1")}}},
+		{"agent with ?", "p1,agt?1,,\n", 1, []job.Problem{{Line: 2, Reason: agentReason("agt?1")}}},
+		{"agent with %", "p1,agt%1,,\n", 1, []job.Problem{{Line: 2, Reason: agentReason("agt%1")}}},
+		{"agent with a space", "p1,agt 1,,\n", 1, []job.Problem{{Line: 2, Reason: agentReason("agt 1")}}},
 		{"agent with NUL", "p1,agt\x00,,\n", 1, []job.Problem{
-			{2, "agent_id has a control character (U+0000)"}, {2, agentReason("agt\x00")}}},
-		{"agent of 129", "p1," + long + "b,,\n", 1, []job.Problem{{2, agentReason(long[:40] + "…")}}},
+			{Line: 2, Reason: "agent_id has a control character (U+0000)"}, {Line: 2, Reason: agentReason("agt\x00")}}},
+		{"agent of 129", "p1," + long + "b,,\n", 1, []job.Problem{{Line: 2, Reason: agentReason(long[:40] + "…")}}},
 		{"nickname of 255", "p1,," + strings.Repeat("n", 255) + ",\n", 1, nil},
-		{"nickname of 256", "p1,," + strings.Repeat("n", 256) + ",\n", 1, []job.Problem{{2, "nickname is 256 characters, at most 255"}}},
+		{"nickname of 256", "p1,," + strings.Repeat("n", 256) + ",\n", 1, []job.Problem{{Line: 2, Reason: "nickname is 256 characters, at most 255"}}},
 		{"nickname of 255 Devanagari", "p1,," + strings.Repeat("क", 255) + ",\n", 1, nil},
-		{"nickname of 256 Devanagari", "p1,," + strings.Repeat("क", 256) + ",\n", 1, []job.Problem{{2, "nickname is 256 characters, at most 255"}}},
+		{"nickname of 256 Devanagari", "p1,," + strings.Repeat("क", 256) + ",\n", 1, []job.Problem{{Line: 2, Reason: "nickname is 256 characters, at most 255"}}},
 		{"nickname of 255 emoji", "p1,," + strings.Repeat("😀", 255) + ",\n", 1, nil},
 		{"nickname of 255 and spaces", "p1,,  " + strings.Repeat("n", 255) + "  ,\n", 1, nil},
-		{"control in nickname", "p1,,a\x01b,\n", 1, []job.Problem{{2, "nickname has a control character (U+0001)"}}},
-		{"tab in nickname", "p1,,a\tb,\n", 1, []job.Problem{{2, "nickname has a control character (U+0009)"}}},
-		{"DEL in label", "p1,,,a\x7fb\n", 1, []job.Problem{{2, "label has a control character (U+007F)"}}},
-		{"C1 control in label", "p1,,,a\u0085b\n", 1, []job.Problem{{2, "label has a control character (U+0085)"}}},
-		{"escape in id", "p\x1b1,,,\n", 1, []job.Problem{{2, "id has a control character (U+001B)"}, {2, idReason("p\x1b1")}}},
-		{"CR inside a cell", "p1,,a\rb,\n", 1, []job.Problem{{2, "nickname has a control character (U+000D)"}}},
-		{"newline inside a quoted cell", "p1,,\"a\nb\",\np2,,,\n", 2, []job.Problem{{2, "nickname runs over 2 lines (a quote left open?)"}}},
+		{"control in nickname", "p1,,a\x01b,\n", 1, []job.Problem{{Line: 2, Reason: "nickname has a control character (U+0001)"}}},
+		{"tab in nickname", "p1,,a\tb,\n", 1, []job.Problem{{Line: 2, Reason: "nickname has a control character (U+0009)"}}},
+		{"DEL in label", "p1,,,a\x7fb\n", 1, []job.Problem{{Line: 2, Reason: "label has a control character (U+007F)"}}},
+		{"C1 control in label", "p1,,,a\u0085b\n", 1, []job.Problem{{Line: 2, Reason: "label has a control character (U+0085)"}}},
+		{"escape in id", "p\x1b1,,,\n", 1, []job.Problem{{Line: 2, Reason: "id has a control character (U+001B)"}, {Line: 2, Reason: idReason("p\x1b1")}}},
+		{"CR inside a cell", "p1,,a\rb,\n", 1, []job.Problem{{Line: 2, Reason: "nickname has a control character (U+000D)"}}},
+		{"newline inside a quoted cell", "p1,,\"a\nb\",\np2,,,\n", 2, []job.Problem{{Line: 2, Reason: "nickname runs over 2 lines (a quote left open?)"}}},
 		{"controls in several cells", "p1,\x02,\x03,\n", 1, []job.Problem{
-			{2, "agent_id has a control character (U+0002)"},
-			{2, "nickname has a control character (U+0003)"},
-			{2, agentReason("\x02")}}},
-		{"more cells than the header", "p1,a,b,c,d\np2,a,b,c\n", 2, []job.Problem{{2, "5 cells, but the header has 4"}}},
-		{"more cells, the extra one empty", "p1,a,b,c,\n", 1, []job.Problem{{2, "5 cells, but the header has 4"}}},
+			{Line: 2, Reason: "agent_id has a control character (U+0002)"},
+			{Line: 2, Reason: "nickname has a control character (U+0003)"},
+			{Line: 2, Reason: agentReason("\x02")}}},
+		{"more cells than the header", "p1,a,b,c,d\np2,a,b,c\n", 2, []job.Problem{{Line: 2, Reason: "5 cells, but the header has 4"}}},
+		{"more cells, the extra one empty", "p1,a,b,c,\n", 1, []job.Problem{{Line: 2, Reason: "5 cells, but the header has 4"}}},
 		{"control in an extra cell", "p1,a,b,c,\x01\n", 1, []job.Problem{
-			{2, "5 cells, but the header has 4"}, {2, "cell 5 has a control character (U+0001)"}}},
+			{Line: 2, Reason: "5 cells, but the header has 4"}, {Line: 2, Reason: "cell 5 has a control character (U+0001)"}}},
 		{"fewer cells read as empty", "p1\np2,agt_1\n", 2, nil},
-		{"bare quote", "p1,,Front \"desk\",\np2,,,\n", 2, []job.Problem{{2, bareQuote}}},
-		{"bare quote in the first cell", "p\"1,,,\np2,,,\n", 2, []job.Problem{{2, bareQuote}}},
-		{"text after a closing quote", "p1,,\"Front\" desk,\np2,,,\n", 2, []job.Problem{{2, afterQuot}}},
-		{"text after a closing quote on the last line", "p1,,,\n\n\np2,,\"Front\"x", 2, []job.Problem{{5, afterQuot}}},
-		{"text after a closing quote on the last line, CRLF", "p1,,,\r\n\r\np2,,\"Front\"x\r\n", 2, []job.Problem{{4, afterQuot}}},
-		{"text after a closing quote, then blank lines", "p1,,\"Front\"x\n\n\n", 1, []job.Problem{{2, afterQuot}}},
-		{"text after a closing quote in the first cell", "\"p1\"x,,,\np2,,,\n", 2, []job.Problem{{2, afterQuot}}},
-		{"space before a quote", "p1, \"Front desk\",,\n", 1, []job.Problem{{2, bareQuote}}},
+		{"bare quote", "p1,,Front \"desk\",\np2,,,\n", 2, []job.Problem{{Line: 2, Reason: bareQuote}}},
+		{"bare quote in the first cell", "p\"1,,,\np2,,,\n", 2, []job.Problem{{Line: 2, Reason: bareQuote}}},
+		{"text after a closing quote", "p1,,\"Front\" desk,\np2,,,\n", 2, []job.Problem{{Line: 2, Reason: afterQuot}}},
+		{"text after a closing quote on the last line", "p1,,,\n\n\np2,,\"Front\"x", 2, []job.Problem{{Line: 5, Reason: afterQuot}}},
+		{"text after a closing quote on the last line, CRLF", "p1,,,\r\n\r\np2,,\"Front\"x\r\n", 2, []job.Problem{{Line: 4, Reason: afterQuot}}},
+		{"text after a closing quote, then blank lines", "p1,,\"Front\"x\n\n\n", 1, []job.Problem{{Line: 2, Reason: afterQuot}}},
+		{"text after a closing quote in the first cell", "\"p1\"x,,,\np2,,,\n", 2, []job.Problem{{Line: 2, Reason: afterQuot}}},
+		{"space before a quote", "p1, \"Front desk\",,\n", 1, []job.Problem{{Line: 2, Reason: bareQuote}}},
 		{"duplicate ids", "p1,,,\np2,,,\np1,,,\np3,,,\np2,,,\np1,,,\n", 6, []job.Problem{
-			{2, "id p1 is also on lines 4, 7"},
-			{3, "id p2 is also on line 6"},
-			{4, "id p1 is also on lines 2, 7"},
-			{6, "id p2 is also on line 3"},
-			{7, "id p1 is also on lines 2, 4"}}},
+			{Line: 2, Reason: "id p1 is also on lines 4, 7"},
+			{Line: 3, Reason: "id p2 is also on line 6"},
+			{Line: 4, Reason: "id p1 is also on lines 2, 7"},
+			{Line: 6, Reason: "id p2 is also on line 3"},
+			{Line: 7, Reason: "id p1 is also on lines 2, 4"}}},
 		{"duplicate after trimming", "p1,,,\n  p1  ,,,\n", 2, []job.Problem{
-			{2, "id p1 is also on line 3"}, {3, "id p1 is also on line 2"}}},
+			{Line: 2, Reason: "id p1 is also on line 3"}, {Line: 3, Reason: "id p1 is also on line 2"}}},
 		{"ids differ in case", "p1,,,\nP1,,,\n", 2, nil},
 		{"duplicate invalid ids", "a/b,,,\na/b,,,\n", 2, []job.Problem{
-			{2, idReason("a/b")}, {2, `id "a/b" is also on line 3`},
-			{3, idReason("a/b")}, {3, `id "a/b" is also on line 2`}}},
+			{Line: 2, Reason: idReason("a/b")}, {Line: 2, Reason: `id "a/b" is also on line 3`},
+			{Line: 3, Reason: idReason("a/b")}, {Line: 3, Reason: `id "a/b" is also on line 2`}}},
 		{"duplicate ids with a line end", "\"a\nb\",,,\n\"a\nb\",,,\n", 2, []job.Problem{
-			{2, "id runs over 2 lines (a quote left open?)"}, {2, idReason("a\nb")}, {2, `id "a\nb" is also on line 4`},
-			{4, "id runs over 2 lines (a quote left open?)"}, {4, idReason("a\nb")}, {4, `id "a\nb" is also on line 2`}}},
+			{Line: 2, Reason: "id runs over 2 lines (a quote left open?)"}, {Line: 2, Reason: idReason("a\nb")}, {Line: 2, Reason: `id "a\nb" is also on line 4`},
+			{Line: 4, Reason: "id runs over 2 lines (a quote left open?)"}, {Line: 4, Reason: idReason("a\nb")}, {Line: 4, Reason: `id "a\nb" is also on line 2`}}},
 		{"duplicates across blank lines and a multi-line cell", "p1,,\"a\nb\",\n\n,,,\np1,,,\n", 2, []job.Problem{
-			{2, "nickname runs over 2 lines (a quote left open?)"}, {2, "id p1 is also on line 6"},
-			{6, "id p1 is also on line 2"}}},
+			{Line: 2, Reason: "nickname runs over 2 lines (a quote left open?)"}, {Line: 2, Reason: "id p1 is also on line 6"},
+			{Line: 6, Reason: "id p1 is also on line 2"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p := mustRead(t, openString("id,agent_id,nickname,label\n"+tt.plan), job.PlanOptions{})
+			p := mustRead(t, openString("id,agent_id,nickname,label\n"+tt.plan), planfile.Options{})
 			if p.Rows != tt.rows {
 				t.Errorf("Rows = %d, want %d", p.Rows, tt.rows)
 			}
@@ -564,18 +565,18 @@ func TestReadPlanRowProblems(t *testing.T) {
 // TestReadPlanAllProblemsAtOnce reads a plan with many kinds of invalid rows: every
 // problem is listed, in plan order, with the plan's own line numbers.
 func TestReadPlanAllProblemsAtOnce(t *testing.T) {
-	p := mustRead(t, openFile("testdata/plans/invalid_rows.csv"), job.PlanOptions{})
+	p := mustRead(t, openFile("testdata/plans/invalid_rows.csv"), planfile.Options{})
 	want := []job.Problem{
-		{2, "id PN_001 is also on lines 4, 12"},
-		{3, agentReason("agt/../x")},
-		{4, "id PN_001 is also on lines 2, 12"},
-		{5, idReason("../etc")},
-		{6, "label cannot be NULL: the API takes no null label"},
-		{7, bareQuote},
-		{8, "5 cells, but the header has 4"},
-		{10, "id is empty"},
-		{11, "nickname has a control character (U+0009)"},
-		{12, "id PN_001 is also on lines 2, 4"},
+		{Line: 2, Reason: "id PN_001 is also on lines 4, 12"},
+		{Line: 3, Reason: agentReason("agt/../x")},
+		{Line: 4, Reason: "id PN_001 is also on lines 2, 12"},
+		{Line: 5, Reason: idReason("../etc")},
+		{Line: 6, Reason: "label cannot be NULL: the API takes no null label"},
+		{Line: 7, Reason: bareQuote},
+		{Line: 8, Reason: "5 cells, but the header has 4"},
+		{Line: 10, Reason: "id is empty"},
+		{Line: 11, Reason: "nickname has a control character (U+0009)"},
+		{Line: 12, Reason: "id PN_001 is also on lines 2, 4"},
 	}
 	if !equalProblems(p.Problems, want) {
 		t.Errorf("Problems\n got %q\nwant %q", p.Problems, want)
@@ -597,7 +598,7 @@ func TestReadPlanAllProblemsAtOnce(t *testing.T) {
 	if r := rows[7].Row; r != (job.Row{Line: 9, ID: "PN_006", AgentID: set("agt_B2")}) || len(rows[7].Problems) != 0 {
 		t.Errorf("line 9 (fewer cells): %v", rows[7])
 	}
-	msg := (&job.PlanError{Problems: p.Problems}).Error()
+	msg := (&planfile.Error{Problems: p.Problems}).Error()
 	if !strings.HasPrefix(msg, "line 2: id PN_001 is also on lines 4, 12\nline 3: ") || strings.Count(msg, "\n") != len(want)-1 {
 		t.Errorf("PlanError text:\n%s", msg)
 	}
@@ -615,7 +616,7 @@ func TestPlanEach(t *testing.T) {
 		opens++
 		return io.NopCloser(bytes.NewReader(data)), nil
 	}
-	p := mustRead(t, open, job.PlanOptions{})
+	p := mustRead(t, open, planfile.Options{})
 	first := each(t, p)
 	second := each(t, p)
 	// ReadPlan reads twice here: the plan has duplicate ids, whose rows it reads again.
@@ -649,7 +650,7 @@ func TestPlanEach(t *testing.T) {
 			return nil, boom
 		}
 		return io.NopCloser(bytes.NewReader(data)), nil
-	}, job.PlanOptions{})
+	}, planfile.Options{})
 	if err := p2.Each(func(job.Row, []job.Problem) error { return nil }); !errors.Is(err, boom) {
 		t.Errorf("Each with a failing open = %v, want boom", err)
 	}
@@ -658,12 +659,12 @@ func TestPlanEach(t *testing.T) {
 // TestPlanEachDuplicatesNeedReadPlan: a duplicate's problem is known only once the
 // whole plan is read, and Each reports it on the row itself, first occurrence included.
 func TestPlanEachDuplicates(t *testing.T) {
-	p := mustRead(t, openString("id,nickname\np1,a\np2,b\np1,c\n"), job.PlanOptions{})
+	p := mustRead(t, openString("id,nickname\np1,a\np2,b\np1,c\n"), planfile.Options{})
 	rows := each(t, p)
 	want := []got{
-		{job.Row{Line: 2, ID: "p1", Nickname: set("a")}, []job.Problem{{2, "id p1 is also on line 4"}}},
+		{job.Row{Line: 2, ID: "p1", Nickname: set("a")}, []job.Problem{{Line: 2, Reason: "id p1 is also on line 4"}}},
 		{job.Row{Line: 3, ID: "p2", Nickname: set("b")}, nil},
-		{job.Row{Line: 4, ID: "p1", Nickname: set("c")}, []job.Problem{{4, "id p1 is also on line 2"}}},
+		{job.Row{Line: 4, ID: "p1", Nickname: set("c")}, []job.Problem{{Line: 4, Reason: "id p1 is also on line 2"}}},
 	}
 	if !reflect.DeepEqual(rows, want) {
 		t.Errorf("rows\n got %v\nwant %v", rows, want)
@@ -691,11 +692,11 @@ func TestReadPlanLarge(t *testing.T) {
 	}
 	b.WriteString("p7;;\r\n")
 	line++
-	p := mustRead(t, openString(b.String()), job.PlanOptions{})
+	p := mustRead(t, openString(b.String()), planfile.Options{})
 	want := []job.Problem{
-		{9, "id p7 is also on line " + strconv.Itoa(line)},
-		{102, "nickname runs over 2 lines (a quote left open?)"},
-		{line, "id p7 is also on line 9"},
+		{Line: 9, Reason: "id p7 is also on line " + strconv.Itoa(line)},
+		{Line: 102, Reason: "nickname runs over 2 lines (a quote left open?)"},
+		{Line: line, Reason: "id p7 is also on line 9"},
 	}
 	if !equalProblems(p.Problems, want) || p.Rows != 20000 {
 		t.Errorf("Rows %d, Problems %q\nwant 20000, %q", p.Rows, p.Problems, want)
@@ -740,9 +741,9 @@ func FuzzReadPlan(f *testing.F) {
 			}
 		}
 		open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
-		p, err := job.ReadPlan(open, job.PlanOptions{})
+		p, err := planfile.Read(open, planfile.Options{})
 		if err != nil {
-			var pe *job.PlanError
+			var pe *planfile.Error
 			if !errors.As(err, &pe) {
 				t.Fatalf("ReadPlan of bytes in memory: %v, want a *PlanError", err)
 			}
@@ -803,7 +804,7 @@ func FuzzReadPlan(f *testing.F) {
 			if r.Label.Null {
 				t.Fatalf("valid row with a null label")
 			}
-			if n := utf8.RuneCountInString(r.Nickname.Raw); n > job.MaxNicknameLen {
+			if n := utf8.RuneCountInString(r.Nickname.Raw); n > planfile.MaxNicknameLen {
 				t.Fatalf("valid row with a nickname of %d", n)
 			}
 			for _, c := range []string{r.ID, r.AgentID.Raw, r.Nickname.Raw, r.Label.Raw} {
@@ -838,7 +839,7 @@ func BenchmarkReadPlan(b *testing.B) {
 	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil }
 	b.ReportAllocs()
 	b.ResetTimer()
-	p, err := job.ReadPlan(open, job.PlanOptions{})
+	p, err := planfile.Read(open, planfile.Options{})
 	if err != nil || p.Rows != b.N || p.Invalid != 0 {
 		b.Fatalf("ReadPlan: %v, %d rows, %d invalid", err, p.Rows, p.Invalid)
 	}

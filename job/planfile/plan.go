@@ -1,4 +1,8 @@
-package job
+// Package planfile reads a plan: a CSV file as spreadsheets export it, its header
+// matched to the job's fields, every row validated with its line number before
+// anything is sent. It also owns the cell escaping that every CSV the job writes uses,
+// so that what the job writes reads back as written.
+package planfile
 
 import (
 	"bufio"
@@ -6,6 +10,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"sort"
 	"strconv"
@@ -14,6 +19,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/gocarina/gocsv"
+
+	"reassign/job"
 )
 
 // MaxNicknameLen is the API's limit on a nickname, in Unicode code points.
@@ -34,51 +41,14 @@ func validID(s string) bool {
 	return true
 }
 
-// Field is one optional plan cell (agent_id, nickname, label) as written, trimmed.
-// An empty Raw means "not sent"; Null means "send JSON null".
-type Field struct {
-	Raw  string
-	Null bool
-}
-
-// Set reports whether the field is sent at all.
-func (f Field) Set() bool { return f.Raw != "" }
-
-// Row is one plan row after reading: the cells the job uses and where they came from.
-type Row struct {
-	Line     int // plan file line where the row starts
-	ID       string
-	AgentID  Field
-	Nickname Field
-	Label    Field
-}
-
-// HasChanges reports whether the row asks for any field to be sent.
-func (r Row) HasChanges() bool {
-	return r.AgentID.Set() || r.Nickname.Set() || r.Label.Set()
-}
-
-// Problem is one reason a plan or a row is refused, tied to a plan line (0 when the
-// plan as a whole is at fault).
-type Problem struct {
-	Line   int
-	Reason string
-}
-
-func (p Problem) String() string {
-	if p.Line == 0 {
-		return p.Reason
-	}
-	return fmt.Sprintf("line %d: %s", p.Line, p.Reason)
-}
-
-// PlanError is a plan that cannot be run: unreadable, or with invalid rows. It lists
+// Error is a plan that cannot be run: unreadable, or with invalid rows. It lists
 // every problem found, in plan order.
-type PlanError struct {
-	Problems []Problem
+type Error struct {
+	Problems []job.Problem
+	Err      error // the cause, when the file could not be opened or read
 }
 
-func (e *PlanError) Error() string {
+func (e *Error) Error() string {
 	parts := make([]string, len(e.Problems))
 	for i, p := range e.Problems {
 		parts[i] = p.String()
@@ -86,8 +56,15 @@ func (e *PlanError) Error() string {
 	return strings.Join(parts, "\n")
 }
 
-// PlanOptions are the reader's settings.
-type PlanOptions struct {
+func (e *Error) Unwrap() error { return e.Err }
+
+// readErr is a plan file that could not be opened or read.
+func readErr(err error) *Error {
+	return &Error{Problems: []job.Problem{{Reason: "read plan: " + err.Error()}}, Err: err}
+}
+
+// Options are the reader's settings.
+type Options struct {
 	NullToken string // cell text meaning JSON null, compared case-insensitively
 	// AgentKnown, if set, says whether an agent id exists in the workspace; a row naming
 	// one that does not is invalid.
@@ -98,7 +75,8 @@ type PlanOptions struct {
 // so a plan of a million rows costs the memory of its ids, not of its cells.
 type Plan struct {
 	open      func() (io.ReadCloser, error)
-	opts      PlanOptions
+	opts      Options
+	seed      maphash.Seed
 	dupLines  map[string][]int // ids seen more than once, with every line they are on
 	firstLine map[uint64]int32 // id hash -> the first line with that hash
 	agents    map[string]bool  // distinct agent ids planned; nil when over maxAgents
@@ -108,25 +86,25 @@ type Plan struct {
 	// Ignored lists the header columns the job does not use.
 	Ignored []string
 	// Problems lists every invalid row's reasons, in plan order.
-	Problems []Problem
+	Problems []job.Problem
 }
 
-// maxAgents bounds the distinct agent ids ReadPlan collects for CheckAgents.
+// maxAgents bounds the distinct agent ids Read collects for CheckAgents.
 const maxAgents = 10000
 
-// ReadPlan reads and validates the whole plan that open returns. A plan that cannot be
-// parsed at all (encoding, header, quoting) is a *PlanError; invalid rows are listed in
+// Read reads and validates the whole plan that open returns. A plan that cannot be
+// parsed at all (encoding, header, quoting) is a *Error; invalid rows are listed in
 // Plan.Problems for the caller to refuse or skip.
 //
 // It keeps 12 bytes an id, not the ids: duplicates are found by a 64-bit hash, and the
 // rare hash shared by two ids is settled by reading those rows again.
-func ReadPlan(open func() (io.ReadCloser, error), opts PlanOptions) (*Plan, error) {
+func Read(open func() (io.ReadCloser, error), opts Options) (*Plan, error) {
 	if opts.NullToken == "" {
 		opts.NullToken = "null"
 	}
-	p := &Plan{open: open, opts: opts, firstLine: map[uint64]int32{}, agents: map[string]bool{}}
+	p := &Plan{open: open, opts: opts, seed: maphash.MakeSeed(), firstLine: map[uint64]int32{}, agents: map[string]bool{}}
 	shared := map[uint64]bool{} // hashes seen on more than one row
-	err := p.scan(func(r Row, problems []Problem) {
+	err := p.scan(func(r job.Row, problems []job.Problem) error {
 		p.Rows++
 		p.Problems = append(p.Problems, problems...)
 		if a := r.AgentID; a.Set() && !a.Null && p.agents != nil && !p.agents[a.Raw] {
@@ -137,14 +115,15 @@ func ReadPlan(open func() (io.ReadCloser, error), opts PlanOptions) (*Plan, erro
 			}
 		}
 		if r.ID == "" {
-			return
+			return nil
 		}
-		h := idHash(r.ID)
+		h := p.idHash(r.ID)
 		if _, ok := p.firstLine[h]; ok {
 			shared[h] = true
-			return
+			return nil
 		}
 		p.firstLine[h] = int32(r.Line)
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -153,10 +132,11 @@ func ReadPlan(open func() (io.ReadCloser, error), opts PlanOptions) (*Plan, erro
 	if len(shared) > 0 {
 		// Which rows really share an id: only theirs are read again, and kept.
 		lines := map[string][]int{}
-		err := p.scan(func(r Row, _ []Problem) {
-			if r.ID != "" && shared[idHash(r.ID)] {
+		err := p.scan(func(r job.Row, _ []job.Problem) error {
+			if r.ID != "" && shared[p.idHash(r.ID)] {
 				lines[strings.Clone(r.ID)] = append(lines[r.ID], r.Line)
 			}
+			return nil
 		})
 		if err != nil {
 			return nil, err
@@ -170,7 +150,7 @@ func ReadPlan(open func() (io.ReadCloser, error), opts PlanOptions) (*Plan, erro
 	// Duplicates are known only at the end: fold them into the problem list, in order.
 	for id, lines := range p.dupLines {
 		for _, l := range lines {
-			p.Problems = append(p.Problems, Problem{Line: l, Reason: p.duplicateReason(Row{Line: l, ID: id})})
+			p.Problems = append(p.Problems, job.Problem{Line: l, Reason: p.duplicateReason(job.Row{Line: l, ID: id})})
 		}
 	}
 	p.sortProblems()
@@ -190,22 +170,14 @@ func (p *Plan) sortProblems() {
 // MayContain reports whether id may be one of the plan's ids: never false for one that
 // is, rarely true for one that is not (it keeps 8 bytes an id, not the ids).
 func (p *Plan) MayContain(id string) bool {
-	_, ok := p.firstLine[idHash(id)]
+	_, ok := p.firstLine[p.idHash(id)]
 	return ok
 }
 
 // DropIndex frees the memory behind MayContain, which then says false for every id.
 func (p *Plan) DropIndex() { p.firstLine = nil }
 
-// idHash is FNV-1a 64 of id, written out so that it allocates nothing.
-func idHash(id string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(id); i++ {
-		h ^= uint64(id[i])
-		h *= 1099511628211
-	}
-	return h
-}
+func (p *Plan) idHash(id string) uint64 { return maphash.String(p.seed, id) }
 
 // CheckAgents marks invalid every row naming an agent for which known is false, adding
 // to Problems and Invalid. It reads the plan again only when such a row exists.
@@ -220,11 +192,12 @@ func (p *Plan) CheckAgents(known func(id string) bool) error {
 		}
 	}
 	p.opts.AgentKnown = known
-	var added []Problem
-	err := p.scan(func(r Row, _ []Problem) {
+	var added []job.Problem
+	err := p.scan(func(r job.Row, _ []job.Problem) error {
 		if reason := p.agentReason(r); reason != "" {
-			added = append(added, Problem{Line: r.Line, Reason: reason})
+			added = append(added, job.Problem{Line: r.Line, Reason: reason})
 		}
+		return nil
 	})
 	if err != nil {
 		return err
@@ -234,7 +207,7 @@ func (p *Plan) CheckAgents(known func(id string) bool) error {
 	return nil
 }
 
-func (p *Plan) agentReason(r Row) string {
+func (p *Plan) agentReason(r job.Row) string {
 	a := r.AgentID
 	if p.opts.AgentKnown == nil || !a.Set() || a.Null || !validID(a.Raw) || p.opts.AgentKnown(a.Raw) {
 		return ""
@@ -243,25 +216,18 @@ func (p *Plan) agentReason(r Row) string {
 }
 
 // Each calls fn for every plan row in order, with the row's problems (none for a valid
-// row). It reads the plan file again.
-func (p *Plan) Each(fn func(Row, []Problem) error) error {
-	var fnErr error
-	err := p.scan(func(r Row, problems []Problem) {
-		if fnErr != nil {
-			return
-		}
+// row), reading the plan file again. It stops at the first error fn returns, and
+// returns it.
+func (p *Plan) Each(fn func(job.Row, []job.Problem) error) error {
+	return p.scan(func(r job.Row, problems []job.Problem) error {
 		if reason := p.duplicateReason(r); reason != "" {
-			problems = append(problems, Problem{Line: r.Line, Reason: reason})
+			problems = append(problems, job.Problem{Line: r.Line, Reason: reason})
 		}
-		fnErr = fn(r, problems)
+		return fn(r, problems)
 	})
-	if fnErr != nil {
-		return fnErr
-	}
-	return err
 }
 
-func (p *Plan) duplicateReason(r Row) string {
+func (p *Plan) duplicateReason(r job.Row) string {
 	lines, ok := p.dupLines[r.ID]
 	if !ok {
 		return ""
@@ -284,11 +250,11 @@ func (p *Plan) duplicateReason(r Row) string {
 }
 
 // scan reads the plan once, calling fn for each data row with its own problems
-// (duplicates aside). A *PlanError means the file as a whole is unusable.
-func (p *Plan) scan(fn func(Row, []Problem)) error {
+// (duplicates aside). A *Error means the file as a whole is unusable.
+func (p *Plan) scan(fn func(job.Row, []job.Problem) error) error {
 	rc, err := p.open()
 	if err != nil {
-		return err
+		return readErr(err)
 	}
 	defer rc.Close()
 	dec, err := newPlanDecoder(rc)
@@ -300,23 +266,26 @@ func (p *Plan) scan(fn func(Row, []Problem)) error {
 	b := &planBatch{d: dec}
 	var recs []planRecord
 	for err == nil && !dec.done {
-		if err = gocsv.UnmarshalDecoder(b, &recs); err == nil {
-			for i, m := range b.meta {
-				row, problems := p.toRow(recs[i], m)
-				fn(row, problems)
+		if err = gocsv.UnmarshalDecoder(b, &recs); err != nil {
+			break
+		}
+		for i, m := range b.meta {
+			row, problems := p.toRow(recs[i], m)
+			if ferr := fn(row, problems); ferr != nil {
+				return ferr // the caller's own error, as it gave it
 			}
 		}
 	}
 	p.Ignored = dec.ignored()
 	if err == nil && dec.rows == 0 {
-		return &PlanError{Problems: []Problem{{Reason: "the plan has a header but no rows"}}}
+		return &Error{Problems: []job.Problem{{Reason: "the plan has a header but no rows"}}}
 	}
 	if err != nil {
-		var pe *PlanError
+		var pe *Error
 		if errors.As(err, &pe) {
 			return err
 		}
-		return fmt.Errorf("read plan: %w", err)
+		return readErr(err)
 	}
 	return nil
 }
@@ -336,11 +305,11 @@ type rowMeta struct {
 	unread   bool     // the row could not be split into cells
 }
 
-func (p *Plan) toRow(rec planRecord, m rowMeta) (Row, []Problem) {
-	r := Row{Line: m.line, ID: rec.ID}
-	var problems []Problem
+func (p *Plan) toRow(rec planRecord, m rowMeta) (job.Row, []job.Problem) {
+	r := job.Row{Line: m.line, ID: rec.ID}
+	var problems []job.Problem
 	add := func(format string, args ...any) {
-		problems = append(problems, Problem{Line: m.line, Reason: fmt.Sprintf(format, args...)})
+		problems = append(problems, job.Problem{Line: m.line, Reason: fmt.Sprintf(format, args...)})
 	}
 	for _, reason := range m.problems {
 		add("%s", reason)
@@ -349,8 +318,8 @@ func (p *Plan) toRow(rec planRecord, m rowMeta) (Row, []Problem) {
 		// Its cells are unknown: checking them would only add noise ("id is empty").
 		return r, problems
 	}
-	field := func(raw string) Field {
-		return Field{Raw: raw, Null: raw != "" && strings.EqualFold(raw, p.opts.NullToken)}
+	field := func(raw string) job.Field {
+		return job.Field{Raw: raw, Null: raw != "" && strings.EqualFold(raw, p.opts.NullToken)}
 	}
 	r.AgentID, r.Nickname, r.Label = field(rec.AgentID), field(rec.Nickname), field(rec.Label)
 
@@ -420,8 +389,8 @@ func newPlanDecoder(in io.Reader) (*planDecoder, error) {
 	return &planDecoder{r: r, utf8: u}, nil
 }
 
-func planErr(line int, format string, args ...any) *PlanError {
-	return &PlanError{Problems: []Problem{{Line: line, Reason: fmt.Sprintf(format, args...)}}}
+func planErr(line int, format string, args ...any) *Error {
+	return &Error{Problems: []job.Problem{{Line: line, Reason: fmt.Sprintf(format, args...)}}}
 }
 
 // detectDelimiter picks `,`, `;` or tab: whichever occurs most often, outside quotes,
@@ -429,7 +398,7 @@ func planErr(line int, format string, args ...any) *PlanError {
 func detectDelimiter(br *bufio.Reader) (rune, error) {
 	peek, err := br.Peek(br.Size())
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-		return 0, fmt.Errorf("read plan: %w", err)
+		return 0, err
 	}
 	counts := map[rune]int{}
 	inQuote, seen := false, false
@@ -493,7 +462,7 @@ func (d *planDecoder) next() ([]string, rowMeta, error) {
 		m := rowMeta{line: line}
 		blank := true
 		for i := range rec {
-			rec[i] = unquoteFormula(strings.TrimSpace(rec[i]))
+			rec[i] = Unescape(strings.TrimSpace(rec[i]))
 			if rec[i] != "" {
 				blank = false
 			}
@@ -544,7 +513,7 @@ func (d *planDecoder) header() ([]string, error) {
 				reason, _ := d.parseReason(pe)
 				return nil, planErr(pe.StartLine, "header: %s", reason)
 			}
-			return nil, fmt.Errorf("read plan: %w", err)
+			return nil, err
 		}
 		line, _ := d.r.FieldPos(0)
 		names := make([]string, len(rec))
@@ -649,16 +618,6 @@ func (b *planBatch) GetCSVRows() ([][]string, error) {
 	return b.rows, nil
 }
 
-// unquoteFormula drops the ' that the report and `reassign export` put before a cell
-// starting with = + - or @ (so that a spreadsheet shows it rather than runs it): an
-// exported sheet fed back as a plan then means what the workspace holds.
-func unquoteFormula(c string) string {
-	if len(c) >= 2 && c[0] == '\'' && strings.IndexByte("=+-@", c[1]) >= 0 {
-		return c[1:]
-	}
-	return c
-}
-
 func isControl(r rune) bool {
 	return r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f)
 }
@@ -743,7 +702,7 @@ func (u *utf8Lines) check(b []byte, end bool) {
 	}
 }
 
-func notUTF8(line int) *PlanError {
+func notUTF8(line int) *Error {
 	return planErr(line, `not UTF-8 text (the file looks like a Windows-1252 or Latin-1 export); save the spreadsheet as "CSV UTF-8" and try again`)
 }
 

@@ -1,4 +1,8 @@
-package job
+// Package dialnexa is a client for the parts of the DialNexa API that reassign uses:
+// PATCH /organization-phone-numbers/{id}, the paged list of numbers and the agent list.
+// It knows nothing of plans or runs: one call is one request, and every answer other
+// than 2xx is an *APIError.
+package dialnexa
 
 import (
 	"bytes"
@@ -17,14 +21,8 @@ import (
 // MaxBody is the most of a response body the client reads.
 const MaxBody = 1 << 20
 
-// Secret is an API key. It prints and marshals as "[redacted]" so that it cannot reach
-// a log line or an error message by accident.
-type Secret string
-
-func (Secret) String() string                  { return "[redacted]" }
-func (Secret) MarshalText() ([]byte, error)    { return []byte("[redacted]"), nil }
-func (s Secret) GoString() string              { return s.String() }
-func (s Secret) Format(f fmt.State, verb rune) { io.WriteString(f, s.String()) }
+// MaxPageSize is the largest page the list endpoint serves.
+const MaxPageSize = 100
 
 // ErrInsecureURL is returned by NewClient for a base URL that is not https and not on a
 // loopback host.
@@ -82,74 +80,6 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// PhoneNumber is what the API answers for a number. AgentID is the response's
-// agent_id, or inbound_agent_id when that is the field it sent.
-type PhoneNumber struct {
-	ID          string
-	PhoneNumber string
-	AgentID     string // "" when no agent is attached
-	Nickname    string
-	Label       string
-	Status      string
-	CountryCode string
-	Type        string
-}
-
-// wireNumber is a number as the API sends it; decoding into it directly (not through a
-// custom UnmarshalJSON) reads each body once. A JSON null leaves a field empty, as an
-// absent one: plain strings cost less to decode than pointers.
-type wireNumber struct {
-	ID             string `json:"id"`
-	PhoneNumber    string `json:"phone_number"`
-	AgentID        string `json:"agent_id"`
-	InboundAgentID string `json:"inbound_agent_id"`
-	Nickname       string `json:"nickname"`
-	Label          string `json:"label"`
-	Status         string `json:"status"`
-	CountryCode    string `json:"country_code"`
-	Type           string `json:"type"`
-}
-
-// number takes agent_id, or inbound_agent_id when agent_id is null, empty or absent.
-func (w *wireNumber) number() PhoneNumber {
-	agent := w.AgentID
-	if agent == "" {
-		agent = w.InboundAgentID
-	}
-	return PhoneNumber{
-		ID: w.ID, PhoneNumber: w.PhoneNumber, AgentID: agent, Nickname: w.Nickname,
-		Label: w.Label, Status: w.Status, CountryCode: w.CountryCode, Type: w.Type,
-	}
-}
-
-// UnmarshalJSON accepts both agent_id and inbound_agent_id, and nulls.
-func (p *PhoneNumber) UnmarshalJSON(b []byte) error {
-	var w wireNumber
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*p = w.number()
-	return nil
-}
-
-// APIError is an answer other than 2xx. Message is the API's message (a list joined
-// with "; "), or a description of a body that was not the error envelope.
-type APIError struct {
-	StatusCode int
-	Message    string
-	RequestID  string
-	RetryAfter string // the raw Retry-After header
-}
-
-func (e *APIError) Error() string {
-	text := http.StatusText(e.StatusCode)
-	status := strings.TrimSpace(fmt.Sprintf("%d %s", e.StatusCode, text))
-	if e.Message == "" || e.Message == text {
-		return status
-	}
-	return status + ": " + e.Message
-}
-
 // Answer is a 2xx answer to a PATCH.
 type Answer struct {
 	StatusCode int
@@ -166,19 +96,17 @@ func (c *Client) Patch(ctx context.Context, id string, body []byte) (*Answer, er
 		return nil, err
 	}
 	u := &Answer{StatusCode: rep.status, RequestID: rep.requestID}
-	data := rep.data
 	switch {
 	case rep.readErr != "":
 		u.Note = "answer body unreadable: " + rep.readErr
-	case len(data) > MaxBody:
+	case len(rep.data) > MaxBody:
 		u.Note = "answer body over 1 MiB, not read"
-	case len(bytes.TrimSpace(data)) == 0:
+	case len(bytes.TrimSpace(rep.data)) == 0:
 		u.Note = "answer body empty"
 	default:
-		if w, err := decodeNumber(data); err != nil {
+		if err := json.Unmarshal(rep.data, &u.Number); err != nil {
 			u.Note = "answer body is not the documented JSON: " + c.redact(err.Error())
-		} else {
-			u.Number = w.number()
+			u.Number = PhoneNumber{}
 		}
 	}
 	c.redactNumber(&u.Number)
@@ -192,11 +120,12 @@ func (c *Client) redactNumber(n *PhoneNumber) {
 	}
 }
 
-// NumberPage is one page of GET /organization-phone-numbers.
+// NumberPage is one page of GET /organization-phone-numbers, with what the page says of
+// the whole listing.
 type NumberPage struct {
 	Numbers    []PhoneNumber
-	Total      int // numbers in all pages; 0 when the API did not say
-	TotalPages int // 0 when the API did not say
+	Total      int // numbers in all pages; -1 when the API did not say
+	TotalPages int // -1 when the API did not say
 }
 
 // ListFilter narrows a listing of numbers; empty fields do not filter.
@@ -218,42 +147,71 @@ func (c *Client) ListNumbers(ctx context.Context, page, limit int, f ListFilter)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := decodeNumberPage(data)
-	if err != nil {
+	var raw struct {
+		Data  *[]PhoneNumber `json:"data"`
+		Items *[]PhoneNumber `json:"items"`
+		Total *int           `json:"total"`
+		Meta  struct {
+			Total      *int `json:"total"`
+			TotalPages *int `json:"totalPages"`
+		} `json:"meta"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, fmt.Errorf("list page is not the documented JSON: %s", c.redact(err.Error()))
 	}
-	p := &NumberPage{Total: raw.metaTotal, TotalPages: raw.metaTP}
-	items := raw.data
-	if raw.data == nil {
-		items, p.Total = raw.items, raw.total
+	p := &NumberPage{Total: -1, TotalPages: -1}
+	switch {
+	case raw.Data != nil:
+		p.Numbers = *raw.Data
+		p.Total, p.TotalPages = orMinus1(raw.Meta.Total), orMinus1(raw.Meta.TotalPages)
+	case raw.Items != nil:
+		p.Numbers = *raw.Items
+		p.Total = orMinus1(raw.Total)
+	default:
+		return nil, errors.New(`list page is not the documented JSON: neither "data" nor "items" holds a list`)
 	}
-	p.Numbers = make([]PhoneNumber, len(items))
-	for i := range items {
-		p.Numbers[i] = items[i].number()
+	for i := range p.Numbers {
 		c.redactNumber(&p.Numbers[i])
 	}
 	return p, nil
 }
 
-// ListAgents returns the ids of every agent of the organisation.
-func (c *Client) ListAgents(ctx context.Context) ([]string, error) {
+func orMinus1(n *int) int {
+	if n == nil {
+		return -1
+	}
+	return *n
+}
+
+// Agent is one agent of the organisation. Name is its display name, "" when the API
+// sent none.
+type Agent struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// ListAgents returns every agent of the organisation.
+func (c *Client) ListAgents(ctx context.Context) ([]Agent, error) {
 	data, err := c.get(ctx, "/agents")
 	if err != nil {
 		return nil, err
 	}
 	var raw struct {
 		Agents []struct {
-			ID string `json:"id"`
+			ID   string          `json:"id"`
+			Name json.RawMessage `json:"name"` // a string, or anything else taken as no name
 		} `json:"agents"`
 	}
 	if err := json.Unmarshal(data, &raw); err != nil || raw.Agents == nil {
-		return nil, errors.New("agent list is not the documented JSON ({\"agents\": [...]})")
+		return nil, errors.New(`agent list is not the documented JSON ({"agents": [...]})`)
 	}
-	ids := make([]string, 0, len(raw.Agents))
+	agents := make([]Agent, 0, len(raw.Agents))
 	for _, a := range raw.Agents {
-		ids = append(ids, a.ID)
+		var name string
+		_ = json.Unmarshal(a.Name, &name)
+		agents = append(agents, Agent{ID: c.redact(a.ID), Name: c.redact(name)})
 	}
-	return ids, nil
+	return agents, nil
 }
 
 // reply is a 2xx answer as read: at most MaxBody+1 bytes of its body.
@@ -273,7 +231,7 @@ func (c *Client) do(ctx context.Context, method, pathQuery string, body []byte) 
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+pathQuery, rd)
 	if err != nil {
-		return nil, err
+		return nil, &TransportError{err: err, msg: c.redact(err.Error())}
 	}
 	req.Header.Set("Authorization", string(*c.auth))
 	if body != nil {
@@ -283,7 +241,7 @@ func (c *Client) do(ctx context.Context, method, pathQuery string, body []byte) 
 	req.Header.Set("User-Agent", c.userAgent)
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, errors.New(c.redact(err.Error()))
+		return nil, &TransportError{err: err, msg: c.redact(err.Error())}
 	}
 	defer resp.Body.Close()
 	data, readErr := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
@@ -313,62 +271,6 @@ func (c *Client) get(ctx context.Context, pathQuery string) ([]byte, error) {
 	return rep.data, nil
 }
 
-// errorMessage reads the error envelope {statusCode, message, error}, where message is
-// a string or a list; for anything else it describes what came back.
-func errorMessage(resp *http.Response, data []byte, readErr error) string {
-	if readErr != nil {
-		return "answer body unreadable: " + readErr.Error()
-	}
-	if len(data) > MaxBody {
-		return "answer body over 1 MiB, not read"
-	}
-	var env struct {
-		Message json.RawMessage `json:"message"`
-		Error   string          `json:"error"`
-	}
-	if json.Unmarshal(data, &env) == nil {
-		var one string
-		var list []string
-		switch {
-		case json.Unmarshal(env.Message, &one) == nil && one != "":
-			return one
-		case json.Unmarshal(env.Message, &list) == nil && len(list) > 0:
-			return strings.Join(list, "; ")
-		case env.Error != "":
-			return env.Error
-		}
-	}
-	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
-		if loc := resp.Header.Get("Location"); loc != "" {
-			return "redirect to " + loc + " not followed"
-		}
-		return "redirect not followed"
-	}
-	trimmed := bytes.TrimSpace(data)
-	if len(trimmed) == 0 {
-		return "empty answer body"
-	}
-	ct := resp.Header.Get("Content-Type")
-	if ct == "" {
-		ct = "unknown type"
-	}
-	return fmt.Sprintf("answer is not the API's JSON error (%s, %d bytes)", ct, len(data))
-}
-
-// redact removes the key, and the secret part of a key_id:secret key, from s.
 func (c *Client) redact(s string) string {
 	return Redact(s, *c.key)
-}
-
-// Redact removes key, and the secret half of a "key_id:secret" key, from s.
-func Redact(s string, key Secret) string {
-	k := string(key)
-	if k == "" {
-		return s
-	}
-	s = strings.ReplaceAll(s, k, "[redacted]")
-	if _, secret, ok := strings.Cut(k, ":"); ok && len(secret) >= 8 {
-		s = strings.ReplaceAll(s, secret, "[redacted]")
-	}
-	return s
 }

@@ -1,4 +1,4 @@
-package job
+package dialnexa
 
 import (
 	"bytes"
@@ -272,9 +272,6 @@ func TestClientPatchNoRedirect(t *testing.T) {
 				if !strings.Contains(apiErr.Message, "not followed") {
 					t.Errorf("message = %q, want it to say the redirect was not followed", apiErr.Message)
 				}
-				if Retryable(err) {
-					t.Errorf("a %d is retryable", status)
-				}
 			}
 			if n := elsewhere.Load(); n != 0 {
 				t.Errorf("the redirect target on another server got %d requests", n)
@@ -538,9 +535,6 @@ func TestClientPatchRetryAfterKept(t *testing.T) {
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 429 || apiErr.RetryAfter != "7" {
 		t.Fatalf("err = %#v, want a 429 with Retry-After 7", err)
 	}
-	if !Retryable(err) {
-		t.Error("429 not retryable")
-	}
 }
 
 func TestClientPatchTransportError(t *testing.T) {
@@ -553,8 +547,9 @@ func TestClientPatchTransportError(t *testing.T) {
 	if err == nil || ans != nil || errors.As(err, &apiErr) {
 		t.Fatalf("Patch = %+v, %v; want a transport error", ans, err)
 	}
-	if !Retryable(err) {
-		t.Errorf("transport error %v not retryable", err)
+	var te *TransportError
+	if !errors.As(err, &te) {
+		t.Errorf("err = %T, want a *TransportError", err)
 	}
 
 	// A server that never answers: the context deadline ends the request.
@@ -570,8 +565,12 @@ func TestClientPatchTransportError(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	_, err = newTestClient(t, slow.URL).Patch(ctx, "phn_1", []byte(`{}`))
-	if err == nil || errors.As(err, &apiErr) || !Retryable(err) {
-		t.Errorf("timeout: err = %v, want a retryable transport error", err)
+	if err == nil || errors.As(err, &apiErr) || !errors.As(err, &te) {
+		t.Errorf("timeout: err = %v, want a transport error", err)
+	}
+	// The redacted text keeps its cause: a timeout is still a timeout.
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("timeout: errors.Is(%v, context.DeadlineExceeded) = false", err)
 	}
 }
 

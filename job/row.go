@@ -1,0 +1,74 @@
+// Package job applies a plan of phone-number changes through the API: rows and their
+// outcomes, the Runner that sends them on a shared Limiter with one Retrier, the
+// workspace reads before the first write (agents, Snapshot) and shards.
+//
+// It reads no files and writes none: rows come from a function, results go to one.
+package job
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Field is one optional plan cell (agent_id, nickname, label). An empty Raw means "not
+// sent"; Null means "send JSON null", Raw then holding the null token as written.
+type Field struct {
+	Raw  string
+	Null bool
+}
+
+// Set reports whether the field is sent at all.
+func (f Field) Set() bool { return f.Raw != "" }
+
+// IsZero reports a field that is not sent: with `json:",omitzero"` a body holds only the
+// fields a row sets.
+func (f Field) IsZero() bool { return !f.Set() }
+
+// MarshalJSON is null, or the value as a JSON string.
+func (f Field) MarshalJSON() ([]byte, error) {
+	if f.Null {
+		return []byte("null"), nil
+	}
+	return json.Marshal(f.Raw)
+}
+
+// Row is one plan row after reading: the cells the job uses and where they came from.
+type Row struct {
+	Line     int // plan line (or sheet row) where the row starts
+	ID       string
+	AgentID  Field
+	Nickname Field
+	Label    Field
+}
+
+// HasChanges reports whether the row asks for any field to be sent.
+func (r Row) HasChanges() bool {
+	return r.AgentID.Set() || r.Nickname.Set() || r.Label.Set()
+}
+
+// Body is the JSON a row sends: only its set fields, null where the plan says so.
+func Body(row Row) []byte {
+	b, err := json.Marshal(struct {
+		AgentID  Field `json:"agent_id,omitzero"`
+		Nickname Field `json:"nickname,omitzero"`
+		Label    Field `json:"label,omitzero"`
+	}{row.AgentID, row.Nickname, row.Label})
+	if err != nil {
+		panic(err) // strings and nulls always marshal
+	}
+	return b
+}
+
+// Problem is one reason a plan or a row is refused, tied to a plan line (0 when the
+// plan as a whole is at fault).
+type Problem struct {
+	Line   int
+	Reason string
+}
+
+func (p Problem) String() string {
+	if p.Line == 0 {
+		return p.Reason
+	}
+	return fmt.Sprintf("line %d: %s", p.Line, p.Reason)
+}

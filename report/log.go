@@ -1,0 +1,102 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/rs/zerolog"
+
+	"reassign/job"
+)
+
+// LogSink is where the log lines go. Outside a run each line is written at once; during
+// one (Hold) lines wait in a buffer that the runner flushes with the report: at full
+// speed that saves a write per row. It is safe for concurrent use.
+type LogSink struct {
+	mu   sync.Mutex
+	w    *bufio.Writer
+	hold bool
+}
+
+// NewLogSink writes log lines to w.
+func NewLogSink(w io.Writer) *LogSink { return &LogSink{w: bufio.NewWriterSize(w, 64<<10)} }
+
+func (l *LogSink) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n, err := l.w.Write(p)
+	if err == nil && !l.hold {
+		err = l.w.Flush()
+	}
+	return n, err
+}
+
+// Flush writes out the lines held.
+func (l *LogSink) Flush() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Flush()
+}
+
+// Hold starts or stops holding lines; stopping writes out those held.
+func (l *LogSink) Hold(on bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.hold = on
+	if !on {
+		l.w.Flush()
+	}
+}
+
+// LogProgress logs a progress event: rows done of total (total < 0: unknown), the
+// pace, and the counts so far.
+func LogProgress(log zerolog.Logger, s job.Summary, total int) {
+	ev := log.Info().Str("event", "progress").Int("done", s.Rows).Int64("elapsed_ms", s.Elapsed.Milliseconds())
+	rate := s.RowsPerSecond()
+	ev = ev.Float64("rows_per_s", rate)
+	if total >= 0 {
+		ev = ev.Int("total", total)
+		if rate > 0 {
+			ev = ev.Int64("eta_s", int64(float64(total-s.Rows)/rate))
+		}
+	}
+	ev.Dict("counts", counts(s)).Msg("progress")
+}
+
+func counts(s job.Summary) *zerolog.Event {
+	d := zerolog.Dict()
+	for _, o := range job.Outcomes {
+		if n := s.Counts[o]; n > 0 {
+			d = d.Int(string(o), n)
+		}
+	}
+	return d
+}
+
+// LogSummary logs the summary event that ends a run.
+func LogSummary(log zerolog.Logger, s job.Summary, reportPath string, code int, sandboxed bool) {
+	var parts []string
+	for _, o := range job.Outcomes {
+		if n := s.Counts[o]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, o))
+		}
+	}
+	ev := log.Info().Str("event", "summary").Int("rows", s.Rows).Dict("counts", counts(s)).
+		Int64("elapsed_ms", s.Elapsed.Milliseconds()).Float64("rows_per_s", s.RowsPerSecond()).
+		Str("report", reportPath).Int("exit_code", code).Bool("sandbox", sandboxed).Bool("interrupted", s.Interrupted)
+	if s.Stopped != nil {
+		ev = ev.Str("stopped", s.Stopped.Error())
+	}
+	where := "report: " + reportPath
+	if reportPath == "-" {
+		where = "report on stdout"
+	}
+	prefix := ""
+	if sandboxed {
+		prefix = "sandbox run: "
+	}
+	ev.Msgf("%s%d rows: %s; %s; exit %d", prefix, s.Rows, strings.Join(parts, ", "), where, code)
+}
