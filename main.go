@@ -6,14 +6,11 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"io/fs"
-	"math"
 	mrand "math/rand/v2"
 	"net/http"
 	"os"
@@ -101,16 +98,7 @@ func run(ctx context.Context, hardStop <-chan struct{}, args []string, getenv fu
 	}
 	sink := report.NewLogSink(out)
 	defer sink.Hold(false)
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		select {
-		case <-hardStop:
-			sink.Flush()
-			os.Exit(exitTemp) // the report holds every row flushed so far
-		case <-done:
-		}
-	}()
+	defer onHardStop(hardStop, sink, os.Exit)()
 	log := newLogger(cfg, sink, terminal)
 
 	var code int
@@ -124,6 +112,22 @@ func run(ctx context.Context, hardStop <-chan struct{}, args []string, getenv fu
 		log.Error().Str("event", "fatal").Int("exit_code", code).Msg(err.Error())
 	}
 	return code
+}
+
+// onHardStop exits with 75 when hardStop closes (a second signal), after writing out the
+// log lines sink holds; the report already holds every row it flushed. The function it
+// returns stops the watch.
+func onHardStop(hardStop <-chan struct{}, sink *report.LogSink, exit func(int)) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-hardStop:
+			sink.Flush()
+			exit(exitTemp)
+		case <-done:
+		}
+	}()
+	return func() { close(done) }
 }
 
 // usageError is a bad command line: exit 64.
@@ -190,22 +194,21 @@ func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.Lo
 		return 0, err
 	}
 	defer conn.close()
-	var applied *report.Applied
+	runner := &job.Runner{
+		Retrier: conn.retrier, Client: conn.client, Workers: cfg.workers, MaxErrors: cfg.maxErrors,
+		DryRun: cfg.dryRun != dryRunNone, Shards: cfg.shards, ShardIndex: cfg.shardIndex,
+		Drain: 20 * time.Second, FlushEvery: 50 * time.Millisecond,
+	}
 	if cfg.resume != "" {
-		var files int
-		if applied, files, err = report.ReadResume(cfg.resume); err != nil {
+		applied, files, err := report.ReadResume(cfg.resume)
+		if err != nil {
 			return 0, err
 		}
+		runner.Done = applied.Has
 		log.Info().Str("event", "resume").Str("from", cfg.resume).Int("reports", files).Int("applied", applied.Len()).Msg("rows an earlier run applied will be skipped")
 	}
-	log.Info().Str("event", "start").Str("version", buildVersion()).
-		Str("plan", cfg.plan).Str("report", cfg.reportName()).Str("dry_run", string(cfg.dryRun)).
-		Float64("rate", cfg.rate).Int("burst", cfg.burst).Int("workers", cfg.workers).
-		Int("max_attempts", cfg.maxAttempts).Str("timeout", cfg.timeout.String()).Str("base_url", conn.baseURL).
-		Str("key_source", conn.keySource).Str("resume", cfg.resume).Bool("skip_invalid", cfg.skipInvalid).
-		Str("null_token", cfg.nullToken).Int("max_errors", cfg.maxErrors).Int("shards", cfg.shards).
-		Int("shard_index", cfg.shardIndex).Bool("snapshot", cfg.snapshotWanted()).Str("undo_plan", cfg.undoPlan).
-		Bool("sandbox", cfg.sandbox).Msg("reassign starting")
+	log.Info().Str("event", "start").Str("version", buildVersion()).EmbedObject(cfg).
+		Str("base_url", conn.baseURL).Str("key_source", conn.keySource).Msg("reassign starting")
 
 	open, cleanup, err := planfile.Source(cfg.plan, stdin)
 	if err != nil {
@@ -220,23 +223,11 @@ func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.Lo
 	if err != nil {
 		return 0, err
 	}
-	keep := false // the outputs, once a row is recorded in them
-	defer func() {
-		if !keep {
-			for _, o := range outs {
-				o.Remove()
-			}
-		}
-	}()
-
-	runner := &job.Runner{
-		Retrier: conn.retrier, Client: conn.client, Workers: cfg.workers, MaxErrors: cfg.maxErrors,
-		DryRun: cfg.dryRun != dryRunNone, Drain: 20 * time.Second, FlushEvery: 50 * time.Millisecond,
-		ProgressEvery: 10 * time.Second,
+	rec, err := report.NewRecorder(outs[0], outs[1], cfg.nullToken, log, sink)
+	if err != nil {
+		return 0, configErrorf("write report %s: %w", cfg.reportName(), err)
 	}
-	if applied != nil {
-		runner.Done = applied.Has
-	}
+	defer rec.Abort() // a run refused before its first row leaves no file behind
 	if cfg.snapshotWanted() {
 		ws, err := job.ReadWorkspace(ctx, conn.client, &conn.retrier, job.WorkspaceReads{
 			Keep: plan.MayContain, Parallel: cfg.workers, NeededBy: cfg.snapshotNeeder(),
@@ -246,59 +237,35 @@ func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.Lo
 			// Interrupted while reading: the run below records every row not_attempted.
 		case err != nil:
 			return 0, err
-		default:
-			runner.Snapshot = ws.Snapshot
-			if ws.Agents != nil {
-				if err := plan.CheckAgents(agentSet(ws.Agents)); err != nil {
-					return 0, logPlanError(log, err)
-				}
+		case ws.Agents != nil:
+			if err := plan.CheckAgents(agentSet(ws.Agents)); err != nil {
+				return 0, logPlanError(log, err)
 			}
+		}
+		if ws != nil {
+			runner.Snapshot = ws.Snapshot
 		}
 		plan.DropIndex() // MayContain has served: its memory goes back before the run
 	}
 	log.Info().Str("event", "plan").Int("rows", plan.Rows).Int("invalid", plan.Invalid).
 		Strs("ignored_columns", plan.Ignored).Msg("plan read")
-	if plan.Invalid > 0 {
-		for _, p := range plan.Problems {
-			log.Error().Str("event", "invalid_row").Int("line", p.Line).Msg(p.String())
-		}
-		if !cfg.skipInvalid {
-			return 0, &planfile.Error{Problems: []job.Problem{{Reason: fmt.Sprintf("%d of %d rows are invalid; nothing was sent (fix them, or pass --skip-invalid to run the others)", plan.Invalid, plan.Rows)}}}
-		}
+	for _, p := range plan.Problems {
+		log.Error().Str("event", "invalid_row").Int("line", p.Line).Msg(p.String())
+	}
+	if plan.Invalid > 0 && !cfg.skipInvalid {
+		return 0, &planfile.Error{Problems: []job.Problem{{Reason: fmt.Sprintf("%d of %d rows are invalid; nothing was sent (fix them, or pass --skip-invalid to run the others)", plan.Invalid, plan.Rows)}}}
 	}
 
-	rec, err := report.NewRecorder(outs[0], outs[1], cfg.nullToken, log)
-	if err != nil {
-		return 0, configErrorf("write report %s: %w", cfg.reportName(), err)
-	}
-	keep = true
-	runner.Flush = func() error { return errors.Join(rec.Flush(), sink.Flush()) }
 	total := plan.Rows
 	if cfg.shards > 1 {
 		total = -1 // unknown until the shard's rows are counted
 	}
-	runner.Progress = func(s job.Summary) { report.LogProgress(log, s, total) }
-	if bar != nil {
-		// On a terminal a bar replaces the progress events.
-		runner.ProgressEvery = 250 * time.Millisecond
-		runner.Progress = func(s job.Summary) {
-			bar.Update(s.Rows, total, s.Elapsed, s.Rows-s.Counts[job.Updated]-s.Counts[job.WouldUpdate]-s.Counts[job.Unchanged]-s.Counts[job.Skipped])
-		}
-	}
-	each := func(fn func(job.Row, []job.Problem) error) error {
-		return plan.Each(func(r job.Row, problems []job.Problem) error {
-			if !job.InShard(r.ID, cfg.shards, cfg.shardIndex) {
-				return nil
-			}
-			return fn(r, problems)
-		})
-	}
+	runner.Flush, runner.FlushEvery = rec.Flush, 50*time.Millisecond
+	runner.Progress, runner.ProgressEvery = report.Progress(log, bar, total)
 	sink.Hold(true) // log lines go out with the report's
-	sum, runErr := runner.Run(ctx, each, rec.Record)
+	sum, runErr := runner.Run(ctx, plan.Each, rec.Record)
 	sink.Hold(false)
-	if bar != nil {
-		bar.Clear()
-	}
+	bar.Clear()
 	if err := rec.Close(); err != nil && sum.Stopped == nil {
 		sum.Stopped = err
 	}
@@ -310,16 +277,17 @@ func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.Lo
 	return code, nil
 }
 
-// logPlanError logs each problem of a plan that cannot be run, one event a line.
+// logPlanError logs each problem of a plan that cannot be run, one event a line, and
+// returns what ends the run.
 func logPlanError(log zerolog.Logger, err error) error {
 	var pe *planfile.Error
-	if !errors.As(err, &pe) {
+	if !errors.As(err, &pe) || len(pe.Problems) == 0 {
 		return err
 	}
 	for _, p := range pe.Problems {
 		log.Error().Str("event", "invalid_plan").Int("line", p.Line).Msg(p.String())
 	}
-	return &planfile.Error{Problems: []job.Problem{{Reason: "the plan cannot be read; nothing was sent"}}}
+	return &planfile.Error{Problems: []job.Problem{{Reason: "the plan cannot be read; nothing was sent"}}, Err: pe.Err}
 }
 
 func agentSet(agents []dialnexa.Agent) func(string) bool {
@@ -330,8 +298,7 @@ func agentSet(agents []dialnexa.Agent) func(string) bool {
 	return func(id string) bool { return ids[id] }
 }
 
-// export writes the workspace as a plan-shaped CSV (`reassign export`). An export that
-// does not finish leaves no file behind: a part of the workspace is not the workspace.
+// export writes the workspace as a plan-shaped CSV (`reassign export`).
 func export(ctx context.Context, cfg *config, log zerolog.Logger, getenv func(string) string, stdout io.Writer) error {
 	if err := report.CheckOutputs(cfg.out); err != nil {
 		return err
@@ -345,26 +312,13 @@ func export(ctx context.Context, cfg *config, log zerolog.Logger, getenv func(st
 	if err != nil {
 		return err
 	}
-	out := outs[0]
-	ew, err := report.NewExportWriter(out)
-	numbers, requests := 0, 0
-	if err == nil {
-		filter := dialnexa.ListFilter{CountryCode: cfg.countryCode, Type: cfg.numberType}
-		requests, err = job.EachNumber(ctx, conn.client, &conn.retrier, filter, func(ns []dialnexa.PhoneNumber) error {
-			for _, n := range ns {
-				numbers++
-				if err := ew.Write(n); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
-	if err == nil {
-		err = errors.Join(ew.Close(), out.Close())
-	}
+	filter := dialnexa.ListFilter{CountryCode: cfg.countryCode, Type: cfg.numberType}
+	requests := 0
+	numbers, err := report.Export(outs[0], func(write func([]dialnexa.PhoneNumber) error) (err error) {
+		requests, err = job.EachNumber(ctx, conn.client, &conn.retrier, filter, write)
+		return err
+	})
 	if err != nil {
-		out.Remove()
 		var apiErr *dialnexa.APIError
 		if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnauthorized {
 			err = fmt.Errorf("%w: %v", job.ErrKeyRefused, err)
@@ -385,275 +339,42 @@ type connection struct {
 	close              func()
 }
 
-// maxKeyFile bounds what is read of --api-key-file: a key is a few dozen bytes.
-const maxKeyFile = 4 << 10
-
 // connect finds the key (or starts the sandbox) and builds the client. Nothing is sent.
 func connect(cfg *config, log zerolog.Logger, getenv func(string) string) (*connection, error) {
-	c := &connection{baseURL: cfg.baseURL, close: func() {}}
-	var key dialnexa.Secret
+	c := &connection{baseURL: cfg.baseURL, close: func() {}, keySource: "env"}
+	key := dialnexa.Secret(strings.TrimSpace(getenv("DIALNEXA_API_KEY")))
+	var err error
 	switch {
 	case cfg.sandbox:
-		b := make([]byte, 16)
-		rand.Read(b)
-		key = dialnexa.Secret("sbx_" + hex.EncodeToString(b[:4]) + ":" + hex.EncodeToString(b[4:]))
-		url, stop, err := sandbox.Start(sandbox.New(sandbox.Demo(), sandbox.Options{Key: string(key)}))
-		if err != nil {
+		var k string
+		if c.baseURL, k, c.close, err = sandbox.StartDemo(); err != nil {
 			return nil, err
 		}
-		c.close, c.baseURL, c.keySource = stop, url, "sandbox"
-		log.Info().Str("event", "sandbox").Str("base_url", url).Msg("sandbox workspace started; no real number is touched")
+		key, c.keySource = dialnexa.Secret(k), "sandbox"
+		log.Info().Str("event", "sandbox").Str("base_url", c.baseURL).Msg("sandbox workspace started; no real number is touched")
 	case cfg.keyFile != "":
-		f, err := os.Open(cfg.keyFile)
-		if err != nil {
-			return nil, configErrorf("read API key file: %w", err)
+		if key, err = dialnexa.ReadKeyFile(cfg.keyFile); err != nil {
+			return nil, configError{err}
 		}
-		b, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
-		f.Close()
-		switch {
-		case err != nil:
-			return nil, configErrorf("read API key file: %w", err)
-		case len(b) > maxKeyFile:
-			return nil, configErrorf("the API key file %s holds more than %d bytes: it is not a key file", cfg.keyFile, maxKeyFile)
-		}
-		key, c.keySource = dialnexa.Secret(strings.TrimSpace(string(b))), "file"
-	default:
-		key, c.keySource = dialnexa.Secret(strings.TrimSpace(getenv("DIALNEXA_API_KEY"))), "env"
+		c.keySource = "file"
 	}
 	if key == "" && cfg.dryRun != dryRunClient {
 		return nil, configErrorf("no API key: set DIALNEXA_API_KEY or --api-key-file (or try --sandbox)")
 	}
-	if strings.ContainsFunc(string(key), func(r rune) bool { return r < 0x21 || r == 0x7f }) {
-		return nil, configErrorf("the API key holds spaces or control characters; check the key file or variable")
+	if err := dialnexa.CheckKey(key); err != nil {
+		return nil, configError{err}
 	}
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns, t.MaxIdleConnsPerHost = max(100, cfg.workers), cfg.workers
-	client, err := dialnexa.NewClient(&http.Client{Timeout: cfg.timeout, Transport: t}, c.baseURL, key, "reassign/"+buildVersion())
-	if err != nil {
+	if c.client, err = dialnexa.NewClient(&http.Client{Timeout: cfg.timeout, Transport: t}, c.baseURL, key, "reassign/"+buildVersion()); err != nil {
 		c.close()
 		return nil, configError{err}
 	}
-	c.client = client
 	c.retrier = job.Retrier{
 		Limiter: job.NewLimiter(cfg.rate, cfg.burst, time.Now), MaxAttempts: cfg.maxAttempts,
 		Now: time.Now, Sleep: job.SleepContext, Rand: mrand.Int64N, Log: log,
 	}
 	return c, nil
-}
-
-// --- configuration ---
-
-// dryRunMode is --dry-run: a boolean flag that also takes a mode, as kubectl's does.
-type dryRunMode string
-
-const (
-	dryRunNone   dryRunMode = "none"
-	dryRunClient dryRunMode = "client" // offline: no request at all
-	dryRunServer dryRunMode = "server" // reads the workspace, sends no write
-)
-
-func (d *dryRunMode) String() string   { return string(*d) }
-func (d *dryRunMode) IsBoolFlag() bool { return true }
-func (d *dryRunMode) Set(s string) error {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "true", "1", "client", "yes":
-		*d = dryRunClient
-	case "false", "0", "none", "no", "":
-		*d = dryRunNone
-	case "server":
-		*d = dryRunServer
-	default:
-		return fmt.Errorf("%q: want true (offline), server (against the workspace) or false", s)
-	}
-	return nil
-}
-
-type config struct {
-	plan, reportPath, baseURL, keyFile, resume, nullToken, logFormat, logLevel, undoPlan string
-	dryRun                                                                               dryRunMode
-	rate                                                                                 float64
-	burst, workers, maxAttempts, maxErrors, shards, shardIndex                           int
-	timeout                                                                              time.Duration
-	skipInvalid, sandbox, showVersion, noSnapshot                                        bool
-	started                                                                              time.Time
-	// reassign export
-	export                       bool
-	out, countryCode, numberType string
-}
-
-// snapshotWanted: a live run or a dry run against the workspace reads it first.
-func (c *config) snapshotWanted() bool { return !c.noSnapshot && c.dryRun != dryRunClient }
-
-// snapshotNeeder names the option that cannot work without the reads, if any.
-func (c *config) snapshotNeeder() string {
-	switch {
-	case c.dryRun == dryRunServer:
-		return "--dry-run=server"
-	case c.undoPlan != "":
-		return "--undo-plan"
-	}
-	return ""
-}
-
-func (c *config) reportName() string {
-	if c.reportPath == "" {
-		return report.DefaultName(c.started)
-	}
-	return c.reportPath
-}
-
-// option is one row of the flag table: the flag, its environment variable, its default
-// and what it means. p is a *string, *int, *float64, *bool, *time.Duration or flag.Value.
-type option struct {
-	name, env, def, usage string
-	p                     any
-}
-
-// options is the flag table, in the order the environment is applied and --help lists.
-func (c *config) options() []option {
-	opts := []option{
-		{"plan", "REASSIGN_PLAN", "", "plan CSV file (required); - reads stdin", &c.plan},
-		{"report", "REASSIGN_REPORT", "", "report CSV file; - writes stdout (default reassign-report-<UTC time>.csv); never overwritten", &c.reportPath},
-		{"dry-run", "REASSIGN_DRY_RUN", "", "validate and report what would be sent, offline; =server reads the workspace first; no write either way", &c.dryRun},
-		{"rate", "REASSIGN_RATE", "5", "requests per second, all workers and retries together; 0 = no ceiling", &c.rate},
-		{"burst", "REASSIGN_BURST", "1", "token-bucket burst", &c.burst},
-		{"workers", "REASSIGN_WORKERS", "4", "requests in flight at most", &c.workers},
-		{"max-attempts", "REASSIGN_MAX_ATTEMPTS", "5", "requests per row at most", &c.maxAttempts},
-		{"timeout", "REASSIGN_TIMEOUT", "30s", "per request", &c.timeout},
-		{"base-url", "DIALNEXA_BASE_URL", "https://api.dialnexa.com/v1", "API base URL", &c.baseURL},
-		{"api-key-file", "DIALNEXA_API_KEY_FILE", "", "file holding the API key (else DIALNEXA_API_KEY)", &c.keyFile},
-		{"resume", "REASSIGN_RESUME", "", "an earlier report, a folder of reports or a glob: rows recorded as updated or skipped with the same values are skipped", &c.resume},
-		{"skip-invalid", "REASSIGN_SKIP_INVALID", "", "run the valid rows and report the invalid ones, instead of refusing the plan", &c.skipInvalid},
-		{"null-token", "REASSIGN_NULL_TOKEN", "null", `cell text that means "send null"`, &c.nullToken},
-		{"max-errors", "REASSIGN_MAX_ERRORS", "", "stop sending after N rows not_found, rejected or forbidden; 0 = no limit", &c.maxErrors},
-		{"shards", "REASSIGN_SHARDS", "1", "split the plan into N shards by id hash", &c.shards},
-		{"shard-index", "JOB_COMPLETION_INDEX", "", "the shard this run handles, 0..shards-1", &c.shardIndex},
-		{"log-format", "REASSIGN_LOG_FORMAT", "auto", "json, console, or auto (console on a terminal)", &c.logFormat},
-		{"log-level", "REASSIGN_LOG_LEVEL", "info", "debug, info, warn or error", &c.logLevel},
-		{"no-snapshot", "REASSIGN_NO_SNAPSHOT", "", "skip reading the workspace (numbers and agents) before the first write", &c.noSnapshot},
-		{"undo-plan", "REASSIGN_UNDO_PLAN", "", "write a plan that puts back the old values of every number the run changes", &c.undoPlan},
-	}
-	if c.export {
-		opts = append(opts,
-			option{"out", "REASSIGN_EXPORT_OUT", "", "export: the CSV file to write (required); - writes stdout", &c.out},
-			option{"country-code", "REASSIGN_EXPORT_COUNTRY_CODE", "", "export: only numbers of this country (e.g. IN)", &c.countryCode},
-			option{"type", "REASSIGN_EXPORT_TYPE", "", "export: only numbers of this type (e.g. local)", &c.numberType})
-	}
-	return append(opts,
-		option{"sandbox", "", "", "run against the built-in simulated workspace; no key needed", &c.sandbox},
-		option{"version", "", "", "print the version and exit", &c.showVersion})
-}
-
-// maxShards is Kubernetes' limit on the completions of an Indexed Job.
-const maxShards = 100_000
-
-// parseConfig reads the flags, with their environment variables as defaults. --help
-// prints the usage on stdout and returns flag.ErrHelp; any other error is a usageError.
-func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (*config, error) {
-	cfg := &config{dryRun: dryRunNone, started: time.Now()}
-	if len(args) > 0 && args[0] == "export" {
-		cfg.export, args = true, args[1:]
-	}
-	fs := flag.NewFlagSet("reassign", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	table := cfg.options()
-	for _, o := range table {
-		switch p := o.p.(type) {
-		case *string:
-			fs.StringVar(p, o.name, "", o.usage)
-		case *int:
-			fs.IntVar(p, o.name, 0, o.usage)
-		case *float64:
-			fs.Float64Var(p, o.name, 0, o.usage)
-		case *bool:
-			fs.BoolVar(p, o.name, false, o.usage)
-		case *time.Duration:
-			fs.DurationVar(p, o.name, 0, o.usage)
-		case flag.Value:
-			fs.Var(p, o.name, o.usage)
-		}
-		if o.def != "" {
-			fs.Set(o.name, o.def)
-			fs.Lookup(o.name).DefValue = o.def
-		}
-	}
-	for _, o := range table { // in table order: the first bad variable is always the same
-		if v := getenv(o.env); o.env != "" && v != "" {
-			if err := fs.Set(o.name, v); err != nil {
-				return nil, usageError{fmt.Errorf("$%s: %v", o.env, err)}
-			}
-		}
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printUsage(stdout, table)
-			return nil, err
-		}
-		return nil, usageError{err}
-	}
-	if err := cfg.check(fs.Args()); err != nil {
-		return nil, usageError{err}
-	}
-	cfg.nullToken = strings.TrimSpace(cfg.nullToken)
-	return cfg, nil
-}
-
-// check refuses a configuration that cannot run, before anything is read.
-func (c *config) check(rest []string) error {
-	switch {
-	case c.showVersion:
-		return nil
-	case len(rest) > 0:
-		return fmt.Errorf("unexpected argument %q (flags start with --)", rest[0])
-	case c.export && c.out == "":
-		return errors.New("export: --out is required")
-	case !c.export && c.plan == "":
-		return errors.New("--plan is required")
-	case c.noSnapshot && c.snapshotNeeder() != "":
-		return fmt.Errorf("%s reads the workspace first: it cannot go with --no-snapshot", c.snapshotNeeder())
-	case c.undoPlan != "" && c.dryRun != dryRunNone:
-		return errors.New("--undo-plan needs a live run: a dry run changes nothing to undo")
-	case !c.export && report.SameFile(c.reportName(), c.undoPlan):
-		return fmt.Errorf("--report and --undo-plan name the same file (%s): give each its own", c.undoPlan)
-	case c.rate < 0 || math.IsNaN(c.rate) || math.IsInf(c.rate, 0):
-		return fmt.Errorf("--rate must be 0 (no ceiling) or a positive number, not %v", c.rate)
-	case c.burst < 1:
-		return fmt.Errorf("--burst must be at least 1, not %d", c.burst)
-	case c.workers < 1 || c.workers > 256:
-		return fmt.Errorf("--workers must be between 1 and 256, not %d", c.workers)
-	case c.maxAttempts < 1:
-		return fmt.Errorf("--max-attempts must be at least 1, not %d", c.maxAttempts)
-	case c.timeout <= 0:
-		return fmt.Errorf("--timeout must be positive, not %v", c.timeout)
-	case c.maxErrors < 0:
-		return fmt.Errorf("--max-errors must be 0 (no limit) or more, not %d", c.maxErrors)
-	case c.shards < 1 || c.shards > maxShards:
-		return fmt.Errorf("--shards must be between 1 and %d, not %d", maxShards, c.shards)
-	case c.shardIndex < 0 || c.shardIndex >= c.shards:
-		return fmt.Errorf("--shard-index must be between 0 and %d (--shards %d), not %d", c.shards-1, c.shards, c.shardIndex)
-	case strings.TrimSpace(c.nullToken) == "":
-		return errors.New("--null-token must not be empty")
-	case c.logFormat != "auto" && c.logFormat != "json" && c.logFormat != "console":
-		return fmt.Errorf("--log-format must be json, console or auto, not %q", c.logFormat)
-	case c.logLevel != "debug" && c.logLevel != "info" && c.logLevel != "warn" && c.logLevel != "error":
-		return fmt.Errorf("--log-level must be debug, info, warn or error, not %q", c.logLevel)
-	}
-	return nil
-}
-
-func printUsage(w io.Writer, table []option) {
-	fmt.Fprintf(w, "Usage: reassign --plan PLAN.csv [flags]\n       reassign export --out FILE [--country-code CC] [--type TYPE] [flags]\n\nApplies a CSV plan of phone-number changes through the DialNexa API and writes a CSV report;\nexport writes the workspace's numbers as a plan to edit.\n\nFlags (each also read from the environment variable shown; the flag wins):\n")
-	for _, o := range table {
-		env, def := "", ""
-		if o.env != "" {
-			env = "  [$" + o.env + "]"
-		}
-		if o.def != "" {
-			def = " (default " + o.def + ")"
-		}
-		fmt.Fprintf(w, "  --%s%s\n      %s%s\n", o.name, env, o.usage, def)
-	}
-	fmt.Fprintf(w, "\nExit codes: 0 done, 3 some rows not found/rejected/invalid, 64 usage, 65 bad plan,\n75 interrupted or rows failed (rerun with --resume), 77 key refused, 78 configuration refused.\n")
 }
 
 // newLogger logs to out: JSON lines, or the console format on a terminal.

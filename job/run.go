@@ -78,6 +78,9 @@ type Runner struct {
 	Workers   int // requests in flight at most
 	MaxErrors int // stop after this many not_found/rejected/forbidden rows; 0 = never
 	DryRun    bool
+	// Shards and ShardIndex pick the rows this run handles (InShard); the others are
+	// not its to record.
+	Shards, ShardIndex int
 	// Done reports rows an earlier run already applied (--resume): they are skipped.
 	Done func(Row) bool
 	// Snapshot, if set, is the workspace before the run: rows that would change nothing
@@ -232,6 +235,9 @@ func (r *Runner) Run(ctx context.Context, each Each, record func(Result) error) 
 	}
 	interrupted := false
 	readErr := each(func(row Row, problems []Problem) error {
+		if !InShard(row.ID, r.Shards, r.ShardIndex) {
+			return nil
+		}
 		res := Result{Row: row}
 		before, known := r.Snapshot.Get(row.ID)
 		if known {

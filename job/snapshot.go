@@ -141,4 +141,3 @@ func NoOp(row Row, c Current) bool {
 	}
 	return same(row.AgentID, c.AgentID) && same(row.Nickname, c.Nickname) && same(row.Label, c.Label)
 }
-

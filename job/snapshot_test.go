@@ -1,8 +1,8 @@
 package job
 
 import (
-	"hash/maphash"
 	"fmt"
+	"hash/maphash"
 	"strings"
 	"testing"
 )

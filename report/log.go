@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -49,6 +50,18 @@ func (l *LogSink) Hold(on bool) {
 	if !on {
 		l.w.Flush()
 	}
+}
+
+// Progress returns what a run calls with its progress, and how often: on a terminal it
+// draws bar four times a second; otherwise it logs a progress event every 10 s. total is
+// the rows to do, < 0 when unknown.
+func Progress(log zerolog.Logger, bar *Bar, total int) (func(job.Summary), time.Duration) {
+	if bar != nil {
+		return func(s job.Summary) {
+			bar.Update(s.Rows, total, s.Elapsed, s.Rows-s.Counts[job.Updated]-s.Counts[job.WouldUpdate]-s.Counts[job.Unchanged]-s.Counts[job.Skipped])
+		}, 250 * time.Millisecond
+	}
+	return func(s job.Summary) { LogProgress(log, s, total) }, 10 * time.Second
 }
 
 // LogProgress logs a progress event: rows done of total (total < 0: unknown), the

@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/csv"
+	"errors"
 	"io"
 
 	"reassign/job"
@@ -82,6 +83,32 @@ func (e *ExportWriter) Write(n dialnexa.PhoneNumber) error {
 		rec[i] = planfile.Escape(rec[i])
 	}
 	return e.cw.Write(rec)
+}
+
+// Export writes the numbers that each hands over to out as an export, and closes it.
+// It returns how many it wrote. An export that does not finish leaves no file behind:
+// part of the workspace is not the workspace.
+func Export(out *Output, each func(write func([]dialnexa.PhoneNumber) error) error) (int, error) {
+	ew, err := NewExportWriter(out)
+	n := 0
+	if err == nil {
+		err = each(func(ns []dialnexa.PhoneNumber) error {
+			for _, num := range ns {
+				if err := ew.Write(num); err != nil {
+					return err
+				}
+				n++
+			}
+			return nil
+		})
+	}
+	if err == nil {
+		err = errors.Join(ew.Close(), out.Close())
+	}
+	if err != nil {
+		out.Remove()
+	}
+	return n, err
 }
 
 // Close flushes what is buffered.

@@ -60,8 +60,12 @@ func (b *Bar) Update(done, total int, elapsed time.Duration, failed int) {
 	io.WriteString(b.w, "\r\033[K"+line)
 }
 
-// Clear removes the bar, leaving the cursor at the start of an empty line.
+// Clear removes the bar, leaving the cursor at the start of an empty line. A nil Bar
+// (no terminal) has nothing to clear.
 func (b *Bar) Clear() {
+	if b == nil {
+		return
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.line != "" {

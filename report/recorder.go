@@ -16,12 +16,15 @@ type Recorder struct {
 	report       *Writer
 	undo         *UndoWriter // nil without an undo plan
 	log          zerolog.Logger
+	sink         *LogSink // the log lines, flushed with the report
+	closed       bool
 }
 
 // NewRecorder writes the headers of the report to out (after a BOM for a file) and, if
 // undoOut is not nil, of the undo plan, whose emptied fields are written as nullToken.
-func NewRecorder(out, undoOut *Output, nullToken string, log zerolog.Logger) (*Recorder, error) {
-	r := &Recorder{out: out, undoOut: undoOut, log: log}
+// Flush writes out sink's lines with the report's.
+func NewRecorder(out, undoOut *Output, nullToken string, log zerolog.Logger, sink *LogSink) (*Recorder, error) {
+	r := &Recorder{out: out, undoOut: undoOut, log: log, sink: sink}
 	var err error
 	if r.report, err = NewWriter(out, out.f != nil); err != nil {
 		return nil, err
@@ -47,16 +50,29 @@ func (r *Recorder) Record(res job.Result) error {
 	return err
 }
 
-// Flush writes out what Record buffered.
+// Flush writes out what Record buffered, and the log lines held.
 func (r *Recorder) Flush() error {
 	err := r.report.Flush()
 	if r.undo != nil {
 		err = errors.Join(err, r.undo.Flush())
+	}
+	if r.sink != nil {
+		err = errors.Join(err, r.sink.Flush())
 	}
 	return err
 }
 
 // Close flushes, then syncs and closes the files.
 func (r *Recorder) Close() error {
+	r.closed = true
 	return errors.Join(r.Flush(), r.out.Close(), r.undoOut.Close())
+}
+
+// Abort removes the files of a run refused before its first row, unless Close was
+// called: a report of nothing would only block the rerun.
+func (r *Recorder) Abort() {
+	if !r.closed {
+		r.out.Remove()
+		r.undoOut.Remove()
+	}
 }

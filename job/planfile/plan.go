@@ -259,7 +259,11 @@ func (p *Plan) scan(fn func(job.Row, []job.Problem) error) error {
 	defer rc.Close()
 	dec, err := newPlanDecoder(rc)
 	if err != nil {
-		return err
+		var pe *Error
+		if errors.As(err, &pe) {
+			return err
+		}
+		return readErr(err)
 	}
 	// gocsv decodes the plan a batch at a time: its streaming forms hand over each row
 	// through a channel and a reflected call, which cost more than the rest of the read.

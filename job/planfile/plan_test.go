@@ -447,8 +447,8 @@ func TestReadPlanOpenError(t *testing.T) {
 		return io.NopCloser(io.MultiReader(strings.NewReader("id,nickname\np1,x\n"), iotest.ErrReader(boom))), nil
 	}, planfile.Options{})
 	var pe *planfile.Error
-	if !errors.Is(err, boom) || errors.As(err, &pe) {
-		t.Errorf("ReadPlan over a failing reader: %v, want the read error, not a PlanError", err)
+	if !errors.Is(err, boom) || !errors.As(err, &pe) || pe.Err != boom {
+		t.Errorf("ReadPlan over a failing reader: %v, want an *Error whose cause is the read error", err)
 	}
 }
 
@@ -651,9 +651,42 @@ func TestPlanEach(t *testing.T) {
 		}
 		return io.NopCloser(bytes.NewReader(data)), nil
 	}, planfile.Options{})
-	if err := p2.Each(func(job.Row, []job.Problem) error { return nil }); !errors.Is(err, boom) {
-		t.Errorf("Each with a failing open = %v, want boom", err)
+	if err := p2.Each(func(job.Row, []job.Problem) error { return nil }); !errors.Is(err, boom) || err.Error() != "read plan: boom" {
+		t.Errorf("Each with a failing open = %q, want boom, said once: \"read plan: boom\"", err)
 	}
+}
+
+// TestPlanEachStopsReading: once fn fails, Each reads no further into the file.
+func TestPlanEachStopsReading(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("id,nickname\n")
+	for i := range 50_000 {
+		fmt.Fprintf(&b, "p%d,n\n", i)
+	}
+	data := b.String()
+	var read int64
+	p := mustRead(t, func() (io.ReadCloser, error) {
+		read = 0
+		return io.NopCloser(&countingReader{r: strings.NewReader(data), n: &read}), nil
+	}, planfile.Options{})
+	stop := errors.New("stop")
+	if err := p.Each(func(job.Row, []job.Problem) error { return stop }); !errors.Is(err, stop) {
+		t.Fatalf("Each = %v, want stop", err)
+	}
+	if read > int64(len(data))/4 {
+		t.Errorf("Each read %d of %d bytes after its callback stopped it on the first row", read, len(data))
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n *int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	*c.n += int64(n)
+	return n, err
 }
 
 // TestPlanEachDuplicatesNeedReadPlan: a duplicate's problem is known only once the

@@ -7,6 +7,8 @@ package sandbox
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -159,6 +161,16 @@ func Start(h http.Handler) (baseURL string, stop func(), err error) {
 		srv.Shutdown(ctx)
 	}
 	return "http://" + ln.Addr().String() + "/v1", stop, nil
+}
+
+// StartDemo serves the Demo workspace with a random key of its own, as
+// `reassign --sandbox` runs against it.
+func StartDemo() (baseURL, key string, stop func(), err error) {
+	b := make([]byte, 16)
+	rand.Read(b)
+	key = "sbx_" + hex.EncodeToString(b[:4]) + ":" + hex.EncodeToString(b[4:])
+	baseURL, stop, err = Start(New(Demo(), Options{Key: key}))
+	return baseURL, key, stop, err
 }
 
 // Requests is how many requests reached the sandbox, faults included.

@@ -1,0 +1,238 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"reassign/report"
+)
+
+// dryRunMode is --dry-run: a boolean flag that also takes a mode, as kubectl's does.
+type dryRunMode string
+
+const (
+	dryRunNone   dryRunMode = "none"
+	dryRunClient dryRunMode = "client" // offline: no request at all
+	dryRunServer dryRunMode = "server" // reads the workspace, sends no write
+)
+
+func (d *dryRunMode) String() string   { return string(*d) }
+func (d *dryRunMode) IsBoolFlag() bool { return true }
+func (d *dryRunMode) Set(s string) error {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true", "1", "client", "yes":
+		*d = dryRunClient
+	case "false", "0", "none", "no", "":
+		*d = dryRunNone
+	case "server":
+		*d = dryRunServer
+	default:
+		return fmt.Errorf("%q: want true (offline), server (against the workspace) or false", s)
+	}
+	return nil
+}
+
+type config struct {
+	plan, reportPath, baseURL, keyFile, resume, nullToken, logFormat, logLevel, undoPlan string
+	dryRun                                                                               dryRunMode
+	rate                                                                                 float64
+	burst, workers, maxAttempts, maxErrors, shards, shardIndex                           int
+	timeout                                                                              time.Duration
+	skipInvalid, sandbox, showVersion, noSnapshot                                        bool
+	started                                                                              time.Time
+	// reassign export
+	export                       bool
+	out, countryCode, numberType string
+}
+
+// MarshalZerologObject logs the effective settings (never the key) in the start event.
+func (c *config) MarshalZerologObject(e *zerolog.Event) {
+	e.Str("plan", c.plan).Str("report", c.reportName()).Str("dry_run", string(c.dryRun)).
+		Float64("rate", c.rate).Int("burst", c.burst).Int("workers", c.workers).
+		Int("max_attempts", c.maxAttempts).Str("timeout", c.timeout.String()).Str("resume", c.resume).
+		Bool("skip_invalid", c.skipInvalid).Str("null_token", c.nullToken).Int("max_errors", c.maxErrors).
+		Int("shards", c.shards).Int("shard_index", c.shardIndex).Bool("snapshot", c.snapshotWanted()).
+		Str("undo_plan", c.undoPlan).Bool("sandbox", c.sandbox)
+}
+
+// snapshotWanted: a live run or a dry run against the workspace reads it first.
+func (c *config) snapshotWanted() bool { return !c.noSnapshot && c.dryRun != dryRunClient }
+
+// snapshotNeeder names the option that cannot work without the reads, if any.
+func (c *config) snapshotNeeder() string {
+	switch {
+	case c.dryRun == dryRunServer:
+		return "--dry-run=server"
+	case c.undoPlan != "":
+		return "--undo-plan"
+	}
+	return ""
+}
+
+func (c *config) reportName() string {
+	if c.reportPath == "" {
+		return report.DefaultName(c.started)
+	}
+	return c.reportPath
+}
+
+// option is one row of the flag table: the flag, its environment variable, its default
+// and what it means. p is a *string, *int, *float64, *bool, *time.Duration or flag.Value.
+type option struct {
+	name, env, def, usage string
+	p                     any
+}
+
+// options is the flag table, in the order the environment is applied and --help lists.
+func (c *config) options() []option {
+	opts := []option{
+		{"plan", "REASSIGN_PLAN", "", "plan CSV file (required); - reads stdin", &c.plan},
+		{"report", "REASSIGN_REPORT", "", "report CSV file; - writes stdout (default reassign-report-<UTC time>.csv); never overwritten", &c.reportPath},
+		{"dry-run", "REASSIGN_DRY_RUN", "", "validate and report what would be sent, offline; =server reads the workspace first; no write either way", &c.dryRun},
+		{"rate", "REASSIGN_RATE", "5", "requests per second, all workers and retries together; 0 = no ceiling", &c.rate},
+		{"burst", "REASSIGN_BURST", "1", "token-bucket burst", &c.burst},
+		{"workers", "REASSIGN_WORKERS", "4", "requests in flight at most", &c.workers},
+		{"max-attempts", "REASSIGN_MAX_ATTEMPTS", "5", "requests per row at most", &c.maxAttempts},
+		{"timeout", "REASSIGN_TIMEOUT", "30s", "per request", &c.timeout},
+		{"base-url", "DIALNEXA_BASE_URL", "https://api.dialnexa.com/v1", "API base URL", &c.baseURL},
+		{"api-key-file", "DIALNEXA_API_KEY_FILE", "", "file holding the API key (else DIALNEXA_API_KEY)", &c.keyFile},
+		{"resume", "REASSIGN_RESUME", "", "an earlier report, a folder of reports or a glob: rows recorded as updated or skipped with the same values are skipped", &c.resume},
+		{"skip-invalid", "REASSIGN_SKIP_INVALID", "", "run the valid rows and report the invalid ones, instead of refusing the plan", &c.skipInvalid},
+		{"null-token", "REASSIGN_NULL_TOKEN", "null", `cell text that means "send null"`, &c.nullToken},
+		{"max-errors", "REASSIGN_MAX_ERRORS", "", "stop sending after N rows not_found, rejected or forbidden; 0 = no limit", &c.maxErrors},
+		{"shards", "REASSIGN_SHARDS", "1", "split the plan into N shards by id hash", &c.shards},
+		{"shard-index", "JOB_COMPLETION_INDEX", "", "the shard this run handles, 0..shards-1", &c.shardIndex},
+		{"log-format", "REASSIGN_LOG_FORMAT", "auto", "json, console, or auto (console on a terminal)", &c.logFormat},
+		{"log-level", "REASSIGN_LOG_LEVEL", "info", "debug, info, warn or error", &c.logLevel},
+		{"no-snapshot", "REASSIGN_NO_SNAPSHOT", "", "skip reading the workspace (numbers and agents) before the first write", &c.noSnapshot},
+		{"undo-plan", "REASSIGN_UNDO_PLAN", "", "write a plan that puts back the old values of every number the run changes", &c.undoPlan},
+	}
+	if c.export {
+		opts = append(opts,
+			option{"out", "REASSIGN_EXPORT_OUT", "", "export: the CSV file to write (required); - writes stdout", &c.out},
+			option{"country-code", "REASSIGN_EXPORT_COUNTRY_CODE", "", "export: only numbers of this country (e.g. IN)", &c.countryCode},
+			option{"type", "REASSIGN_EXPORT_TYPE", "", "export: only numbers of this type (e.g. local)", &c.numberType})
+	}
+	return append(opts,
+		option{"sandbox", "", "", "run against the built-in simulated workspace; no key needed", &c.sandbox},
+		option{"version", "", "", "print the version and exit", &c.showVersion})
+}
+
+// maxShards is Kubernetes' limit on the completions of an Indexed Job.
+const maxShards = 100_000
+
+// parseConfig reads the flags, with their environment variables as defaults. --help
+// prints the usage on stdout and returns flag.ErrHelp; any other error is a usageError.
+func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (*config, error) {
+	cfg := &config{dryRun: dryRunNone, started: time.Now()}
+	if len(args) > 0 && args[0] == "export" {
+		cfg.export, args = true, args[1:]
+	}
+	fs := flag.NewFlagSet("reassign", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	table := cfg.options()
+	for _, o := range table {
+		switch p := o.p.(type) {
+		case *string:
+			fs.StringVar(p, o.name, "", o.usage)
+		case *int:
+			fs.IntVar(p, o.name, 0, o.usage)
+		case *float64:
+			fs.Float64Var(p, o.name, 0, o.usage)
+		case *bool:
+			fs.BoolVar(p, o.name, false, o.usage)
+		case *time.Duration:
+			fs.DurationVar(p, o.name, 0, o.usage)
+		case flag.Value:
+			fs.Var(p, o.name, o.usage)
+		}
+		if o.def != "" {
+			fs.Set(o.name, o.def)
+			fs.Lookup(o.name).DefValue = o.def
+		}
+	}
+	for _, o := range table { // in table order: the first bad variable is always the same
+		if v := getenv(o.env); o.env != "" && v != "" {
+			if err := fs.Set(o.name, v); err != nil {
+				return nil, usageError{fmt.Errorf("$%s: %v", o.env, err)}
+			}
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(stdout, table)
+			return nil, err
+		}
+		return nil, usageError{err}
+	}
+	if err := cfg.check(fs.Args()); err != nil {
+		return nil, usageError{err}
+	}
+	cfg.nullToken = strings.TrimSpace(cfg.nullToken)
+	return cfg, nil
+}
+
+// check refuses a configuration that cannot run, before anything is read.
+func (c *config) check(rest []string) error {
+	switch {
+	case c.showVersion:
+		return nil
+	case len(rest) > 0:
+		return fmt.Errorf("unexpected argument %q (flags start with --)", rest[0])
+	case c.export && c.out == "":
+		return errors.New("export: --out is required")
+	case !c.export && c.plan == "":
+		return errors.New("--plan is required")
+	case c.noSnapshot && c.snapshotNeeder() != "":
+		return fmt.Errorf("%s reads the workspace first: it cannot go with --no-snapshot", c.snapshotNeeder())
+	case c.undoPlan != "" && c.dryRun != dryRunNone:
+		return errors.New("--undo-plan needs a live run: a dry run changes nothing to undo")
+	case !c.export && report.SameFile(c.reportName(), c.undoPlan):
+		return fmt.Errorf("--report and --undo-plan name the same file (%s): give each its own", c.undoPlan)
+	case c.rate < 0 || math.IsNaN(c.rate) || math.IsInf(c.rate, 0):
+		return fmt.Errorf("--rate must be 0 (no ceiling) or a positive number, not %v", c.rate)
+	case c.burst < 1:
+		return fmt.Errorf("--burst must be at least 1, not %d", c.burst)
+	case c.workers < 1 || c.workers > 256:
+		return fmt.Errorf("--workers must be between 1 and 256, not %d", c.workers)
+	case c.maxAttempts < 1:
+		return fmt.Errorf("--max-attempts must be at least 1, not %d", c.maxAttempts)
+	case c.timeout <= 0:
+		return fmt.Errorf("--timeout must be positive, not %v", c.timeout)
+	case c.maxErrors < 0:
+		return fmt.Errorf("--max-errors must be 0 (no limit) or more, not %d", c.maxErrors)
+	case c.shards < 1 || c.shards > maxShards:
+		return fmt.Errorf("--shards must be between 1 and %d, not %d", maxShards, c.shards)
+	case c.shardIndex < 0 || c.shardIndex >= c.shards:
+		return fmt.Errorf("--shard-index must be between 0 and %d (--shards %d), not %d", c.shards-1, c.shards, c.shardIndex)
+	case strings.TrimSpace(c.nullToken) == "":
+		return errors.New("--null-token must not be empty")
+	case c.logFormat != "auto" && c.logFormat != "json" && c.logFormat != "console":
+		return fmt.Errorf("--log-format must be json, console or auto, not %q", c.logFormat)
+	case c.logLevel != "debug" && c.logLevel != "info" && c.logLevel != "warn" && c.logLevel != "error":
+		return fmt.Errorf("--log-level must be debug, info, warn or error, not %q", c.logLevel)
+	}
+	return nil
+}
+
+func printUsage(w io.Writer, table []option) {
+	fmt.Fprintf(w, "Usage: reassign --plan PLAN.csv [flags]\n       reassign export --out FILE [--country-code CC] [--type TYPE] [flags]\n\nApplies a CSV plan of phone-number changes through the DialNexa API and writes a CSV report;\nexport writes the workspace's numbers as a plan to edit.\n\nFlags (each also read from the environment variable shown; the flag wins):\n")
+	for _, o := range table {
+		env, def := "", ""
+		if o.env != "" {
+			env = "  [$" + o.env + "]"
+		}
+		if o.def != "" {
+			def = " (default " + o.def + ")"
+		}
+		fmt.Fprintf(w, "  --%s%s\n      %s%s\n", o.name, env, o.usage, def)
+	}
+	fmt.Fprintf(w, "\nExit codes: 0 done, 3 some rows not found/rejected/invalid, 64 usage, 65 bad plan,\n75 interrupted or rows failed (rerun with --resume), 77 key refused, 78 configuration refused.\n")
+}
