@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // MaxBody is the most of a response body the client reads.
@@ -38,6 +39,7 @@ type Client struct {
 	key       *Secret
 	auth      *Secret // "Bearer " and the key, built once
 	userAgent string
+	now       func() time.Time // reads a Unix-time rate-limit reset when an answer has no Date
 }
 
 // NewClient checks the base URL and returns a client that uses a copy of hc, changed
@@ -69,7 +71,7 @@ func NewClient(hc *http.Client, baseURL string, key Secret, userAgent string) (*
 	c := *hc
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	auth := "Bearer " + key
-	return &Client{http: &c, base: strings.TrimRight(u.String(), "/"), key: &key, auth: &auth, userAgent: userAgent}, nil
+	return &Client{http: &c, base: strings.TrimRight(u.String(), "/"), key: &key, auth: &auth, userAgent: userAgent, now: time.Now}, nil
 }
 
 func isLoopback(host string) bool {
@@ -86,6 +88,7 @@ type Answer struct {
 	RequestID  string
 	Number     PhoneNumber
 	Note       string // why Number is empty, when the body could not be read
+	Budget     Budget // what the answer said of the rate limit
 }
 
 // Patch sends one PATCH for number id with the given JSON body. A non-2xx answer is an
@@ -95,7 +98,7 @@ func (c *Client) Patch(ctx context.Context, id string, body []byte) (*Answer, er
 	if err != nil {
 		return nil, err
 	}
-	u := &Answer{StatusCode: rep.status, RequestID: rep.requestID}
+	u := &Answer{StatusCode: rep.status, RequestID: rep.requestID, Budget: rep.budget}
 	switch {
 	case rep.readErr != "":
 		u.Note = "answer body unreadable: " + rep.readErr
@@ -124,8 +127,9 @@ func (c *Client) redactNumber(n *PhoneNumber) {
 // the whole listing.
 type NumberPage struct {
 	Numbers    []PhoneNumber
-	Total      int // numbers in all pages; -1 when the API did not say
-	TotalPages int // -1 when the API did not say
+	Total      int    // numbers in all pages; -1 when the API did not say
+	TotalPages int    // -1 when the API did not say
+	Budget     Budget // what the answer said of the rate limit
 }
 
 // ListFilter narrows a listing of numbers; empty fields do not filter.
@@ -143,7 +147,7 @@ func (c *Client) ListNumbers(ctx context.Context, page, limit int, f ListFilter)
 	if f.Type != "" {
 		q.Set("type", f.Type)
 	}
-	data, err := c.get(ctx, "/organization-phone-numbers?"+q.Encode())
+	rep, err := c.get(ctx, "/organization-phone-numbers?"+q.Encode())
 	if err != nil {
 		return nil, err
 	}
@@ -156,10 +160,10 @@ func (c *Client) ListNumbers(ctx context.Context, page, limit int, f ListFilter)
 			TotalPages *int `json:"totalPages"`
 		} `json:"meta"`
 	}
-	if err := json.Unmarshal(data, &raw); err != nil {
+	if err := json.Unmarshal(rep.data, &raw); err != nil {
 		return nil, fmt.Errorf("list page is not the documented JSON: %s", c.redact(err.Error()))
 	}
-	p := &NumberPage{Total: -1, TotalPages: -1}
+	p := &NumberPage{Total: -1, TotalPages: -1, Budget: rep.budget}
 	switch {
 	case raw.Data != nil:
 		p.Numbers = *raw.Data
@@ -192,7 +196,7 @@ type Agent struct {
 
 // ListAgents returns every agent of the organisation.
 func (c *Client) ListAgents(ctx context.Context) ([]Agent, error) {
-	data, err := c.get(ctx, "/agents")
+	rep, err := c.get(ctx, "/agents")
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +206,7 @@ func (c *Client) ListAgents(ctx context.Context) ([]Agent, error) {
 			Name json.RawMessage `json:"name"` // a string, or anything else taken as no name
 		} `json:"agents"`
 	}
-	if err := json.Unmarshal(data, &raw); err != nil || raw.Agents == nil {
+	if err := json.Unmarshal(rep.data, &raw); err != nil || raw.Agents == nil {
 		return nil, errors.New(`agent list is not the documented JSON ({"agents": [...]})`)
 	}
 	agents := make([]Agent, 0, len(raw.Agents))
@@ -220,6 +224,7 @@ type reply struct {
 	requestID string
 	data      []byte
 	readErr   string // the body broke off (the request itself was answered)
+	budget    Budget
 }
 
 // do sends one request. A non-2xx answer is an *APIError; a transport failure is an
@@ -245,9 +250,10 @@ func (c *Client) do(ctx context.Context, method, pathQuery string, body []byte) 
 	}
 	defer resp.Body.Close()
 	data, readErr := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
-	rep := &reply{status: resp.StatusCode, requestID: c.redact(resp.Header.Get("X-Request-Id")), data: data}
+	rep := &reply{status: resp.StatusCode, requestID: c.redact(resp.Header.Get("X-Request-Id")), data: data,
+		budget: ParseBudget(resp.Header, c.now())}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := &APIError{StatusCode: resp.StatusCode, RequestID: rep.requestID, RetryAfter: c.redact(resp.Header.Get("Retry-After"))}
+		e := &APIError{StatusCode: resp.StatusCode, RequestID: rep.requestID, RetryAfter: c.redact(retryAfter(resp.Header)), Budget: rep.budget}
 		e.Message = c.redact(errorMessage(resp, data, readErr))
 		return nil, e
 	}
@@ -257,8 +263,26 @@ func (c *Client) do(ctx context.Context, method, pathQuery string, body []byte) 
 	return rep, nil
 }
 
+// retryAfter is the answer's Retry-After; failing that, the longest Retry-After-<name>
+// in seconds, which NestJS's throttler sends for a named throttler instead.
+func retryAfter(h http.Header) string {
+	if v := h.Get("Retry-After"); v != "" {
+		return v
+	}
+	best, bestN := "", int64(-1)
+	for k, vs := range h {
+		if len(vs) == 0 || !hasPrefixFold(k, "retry-after-") {
+			continue
+		}
+		if n, ok := parseCount(strings.TrimSpace(vs[0])); ok && n > bestN {
+			best, bestN = strings.TrimSpace(vs[0]), n
+		}
+	}
+	return best
+}
+
 // get is a read: any body that is not whole is an error.
-func (c *Client) get(ctx context.Context, pathQuery string) ([]byte, error) {
+func (c *Client) get(ctx context.Context, pathQuery string) (*reply, error) {
 	rep, err := c.do(ctx, http.MethodGet, pathQuery, nil)
 	switch {
 	case err != nil:
@@ -268,7 +292,7 @@ func (c *Client) get(ctx context.Context, pathQuery string) ([]byte, error) {
 	case len(rep.data) > MaxBody:
 		return nil, errors.New("answer body over 1 MiB, not read")
 	}
-	return rep.data, nil
+	return rep, nil
 }
 
 func (c *Client) redact(s string) string {

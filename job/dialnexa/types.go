@@ -79,6 +79,7 @@ type APIError struct {
 	Message    string
 	RequestID  string
 	RetryAfter string // the raw Retry-After header
+	Budget     Budget // what the answer said of the rate limit
 }
 
 func (e *APIError) Error() string {
