@@ -60,9 +60,12 @@ type Options struct {
 	// page's example does.
 	InboundAgentID bool
 	// RatePerSecond, if > 0, answers 429 with Retry-After: 1 above that rate (a token
-	// bucket of RateBurst).
+	// bucket of RateBurst), stating no budget.
 	RatePerSecond float64
 	RateBurst     int
+	// Window, if its Limit is > 0, throttles as a fixed window that states its budget
+	// (see FixedWindow).
+	Window FixedWindow
 	// ItemsShape answers list pages as {items, total, page, limit} instead of
 	// {data, meta}: the API's references show both.
 	ItemsShape bool
@@ -73,10 +76,80 @@ type Options struct {
 	Fault func(w http.ResponseWriter, r *http.Request) bool
 }
 
+// FixedWindow is a rate limit as NestJS's throttler keeps one: at most Limit requests
+// per Length, every request counted (reads, writes, and those refused), the window
+// starting at the first request after the last one ended. Above it the answer is 429,
+// with Retry-After the seconds left in the window, rounded up. Headers says how the
+// other answers state the budget.
+type FixedWindow struct {
+	Limit   int
+	Length  time.Duration
+	Headers Headers
+	Now     func() time.Time // nil: time.Now
+}
+
+// Headers is how a throttled sandbox states its budget.
+type Headers int
+
+const (
+	// NoHeaders states nothing: only the 429's Retry-After.
+	NoHeaders Headers = iota
+	// XRateLimit sends X-RateLimit-Limit, -Remaining and -Reset (seconds, rounded up)
+	// with every answer but a 429, as NestJS's throttler does.
+	XRateLimit
+	// IETF sends the IETF draft's RateLimit-Policy ("default";q=LIMIT;w=SECONDS) and
+	// RateLimit ("default";r=REMAINING;t=SECONDS) with every answer, a 429 included.
+	IETF
+)
+
+// window is a FixedWindow's state.
+type window struct {
+	FixedWindow
+	mu    sync.Mutex
+	start time.Time
+	count int
+}
+
+// take counts one request; it reports the requests left and the time to the window's
+// end, and whether the request is over the limit.
+func (w *window) take() (remaining int, reset time.Duration, over bool) {
+	now := w.Now()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.start.IsZero() || !now.Before(w.start.Add(w.Length)) {
+		w.start, w.count = now, 0
+	}
+	w.count++
+	return max(0, w.Limit-w.count), w.start.Add(w.Length).Sub(now), w.count > w.Limit
+}
+
+// throttle answers a request over the window's limit with a 429 (true), or states the
+// budget on the answer to come (false).
+func (w *window) throttle(rw http.ResponseWriter) bool {
+	remaining, reset, over := w.take()
+	secs := strconv.FormatInt(int64((reset+time.Second-1)/time.Second), 10)
+	h := rw.Header()
+	switch {
+	case w.Headers == IETF:
+		h.Set("RateLimit-Policy", fmt.Sprintf(`"default";q=%d;w=%d`, w.Limit, int64(w.Length/time.Second)))
+		h.Set("RateLimit", fmt.Sprintf(`"default";r=%d;t=%s`, remaining, secs))
+	case w.Headers == XRateLimit && !over:
+		h.Set("X-RateLimit-Limit", strconv.Itoa(w.Limit))
+		h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+		h.Set("X-RateLimit-Reset", secs)
+	}
+	if over {
+		h.Set("Retry-After", secs)
+		writeError(rw, http.StatusTooManyRequests, "ThrottlerException: Too Many Requests")
+	}
+	return over
+}
+
 // API is the simulated workspace. It is safe for concurrent use.
 type API struct {
 	opts    Options
 	limiter *rate.Limiter
+	window  *window // nil: no fixed window
 
 	mu         sync.Mutex
 	numbers    map[string]*Number
@@ -107,6 +180,12 @@ func New(ws Workspace, opts Options) *API {
 	}
 	if opts.RatePerSecond > 0 {
 		a.limiter = rate.NewLimiter(rate.Limit(opts.RatePerSecond), max(opts.RateBurst, 1))
+	}
+	if opts.Window.Limit > 0 {
+		a.window = &window{FixedWindow: opts.Window}
+		if a.window.Now == nil {
+			a.window.Now = time.Now
+		}
 	}
 	return a
 }
@@ -229,6 +308,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if a.limiter != nil && !a.limiter.Allow() {
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusTooManyRequests, "Too many requests, slow down")
+		return
+	}
+	if a.window != nil && a.window.throttle(w) {
 		return
 	}
 	path := strings.TrimPrefix(r.URL.Path, "/v1")

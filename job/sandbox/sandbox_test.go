@@ -1,0 +1,77 @@
+package sandbox
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+func TestFixedWindow(t *testing.T) {
+	start := time.Date(2025, time.March, 1, 10, 0, 0, 0, time.UTC)
+	for _, headers := range []Headers{NoHeaders, XRateLimit, IETF} {
+		now := start
+		api := New(Workspace{Agents: []string{"agt_a"}}, Options{Key: "k", Window: FixedWindow{
+			Limit: 3, Length: 10 * time.Second, Headers: headers, Now: func() time.Time { return now },
+		}})
+		get := func() *httptest.ResponseRecorder {
+			r := httptest.NewRequest(http.MethodGet, "/v1/agents", nil)
+			r.Header.Set("Authorization", "Bearer k")
+			w := httptest.NewRecorder()
+			api.ServeHTTP(w, r)
+			return w
+		}
+		type answer struct {
+			at                           time.Duration
+			status                       int
+			remaining, reset, retryAfter string
+		}
+		// 3 a window of 10 s from the first request: the 4th and 5th are refused (and
+		// counted); a request at +10 s starts the next window.
+		want := []answer{
+			{0, 200, "2", "10", ""},
+			{1500 * time.Millisecond, 200, "1", "9", ""},
+			{9 * time.Second, 200, "0", "1", ""},
+			{9100 * time.Millisecond, 429, "0", "1", "1"},
+			{9900 * time.Millisecond, 429, "0", "1", "1"},
+			{10 * time.Second, 200, "2", "10", ""},
+			{12 * time.Second, 200, "1", "8", ""},
+		}
+		for i, w := range want {
+			now = start.Add(w.at)
+			got := get()
+			h := got.Header()
+			if got.Code != w.status || h.Get("Retry-After") != w.retryAfter {
+				t.Fatalf("headers %d, request %d at +%v: %d, Retry-After %q; want %d, %q", headers, i+1, w.at, got.Code, h.Get("Retry-After"), w.status, w.retryAfter)
+			}
+			var stated map[string]string
+			switch {
+			case headers == XRateLimit && w.status == 200:
+				stated = map[string]string{"X-RateLimit-Limit": "3", "X-RateLimit-Remaining": w.remaining, "X-RateLimit-Reset": w.reset}
+			case headers == IETF:
+				stated = map[string]string{"RateLimit-Policy": `"default";q=3;w=10`, "RateLimit": `"default";r=` + w.remaining + ";t=" + w.reset}
+			}
+			for _, k := range []string{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "RateLimit-Policy", "RateLimit"} {
+				if h.Get(k) != stated[k] {
+					t.Errorf("headers %d, request %d at +%v: %s = %q, want %q", headers, i+1, w.at, k, h.Get(k), stated[k])
+				}
+			}
+		}
+		if got := api.Requests(); got != int64(len(want)) {
+			t.Errorf("headers %d: Requests() = %d, want %d", headers, got, len(want))
+		}
+	}
+}
+
+func TestFixedWindowOff(t *testing.T) {
+	api := New(Workspace{Agents: []string{"agt_a"}}, Options{Key: "k"})
+	for i := range 1000 {
+		r := httptest.NewRequest(http.MethodGet, "/v1/agents", nil)
+		r.Header.Set("Authorization", "Bearer k")
+		w := httptest.NewRecorder()
+		api.ServeHTTP(w, r)
+		if w.Code != 200 || w.Header().Get("X-RateLimit-Remaining") != "" || w.Header().Get("RateLimit") != "" {
+			t.Fatalf("request %d: %d, headers %v; want 200 and no rate-limit header by default", i, w.Code, w.Header())
+		}
+	}
+}
