@@ -151,7 +151,7 @@ func workspace(n int) sandbox.Workspace {
 }
 
 // recorder wraps a fake API and records each request's arrival time, method and the
-// status it was answered with.
+// status it was answered with, and when the first and last 2xx were answered.
 type recorder struct {
 	next http.Handler
 
@@ -159,7 +159,21 @@ type recorder struct {
 	arrivals []time.Time
 	statuses map[int]int
 	methods  map[string]int
+	ok       span // every 2xx
+	okPatch  span // the 2xx of PATCHes: rows applied
 }
+
+// span is the time from a first to a last event.
+type span struct{ first, last time.Time }
+
+func (s *span) add(t time.Time) {
+	if s.first.IsZero() {
+		s.first = t
+	}
+	s.last = t
+}
+
+func (s span) length() time.Duration { return s.last.Sub(s.first) }
 
 func newRecorder(next http.Handler) *recorder {
 	return &recorder{next: next, statuses: map[int]int{}, methods: map[string]int{}}
@@ -178,7 +192,21 @@ func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rec.mu.Lock()
 	rec.statuses[sw.code]++
+	if sw.code >= 200 && sw.code <= 299 {
+		done := time.Now()
+		rec.ok.add(done)
+		if r.Method == http.MethodPatch {
+			rec.okPatch.add(done)
+		}
+	}
 	rec.mu.Unlock()
+}
+
+// spans are the first-to-last 2xx, of every request and of the PATCHes.
+func (rec *recorder) spans() (ok, okPatch span) {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return rec.ok, rec.okPatch
 }
 
 func (rec *recorder) snapshot() (arrivals []time.Time, statuses map[int]int, methods map[string]int) {

@@ -19,8 +19,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
+
+	"reassign/job"
 )
 
 // harness is one run of the benchmark: the built job, a temporary directory and the
@@ -40,19 +43,19 @@ type harness struct {
 
 // sizes are the plan sizes of each scenario.
 type sizes struct {
-	overhead, curl, latency, rate, throttle int
+	overhead, curl, latency, rate, budget int
 	memory                                  []int
 	memoryBars                              map[int]float64 // MiB, by plan size
 }
 
 var fullSizes = sizes{
-	overhead: 20_000, curl: 2_000, latency: 1_000, rate: 500, throttle: 2_000,
+	overhead: 20_000, curl: 2_000, latency: 1_000, rate: 500, budget: 2_000,
 	memory:     []int{10_000, 200_000, 1_000_000},
 	memoryBars: map[int]float64{200_000: 100, 1_000_000: 150},
 }
 
 var quickSizes = sizes{
-	overhead: 300, curl: 50, latency: 80, rate: 30, throttle: 20,
+	overhead: 300, curl: 50, latency: 80, rate: 30, budget: 20,
 	memory:     []int{1_000, 2_000},
 	memoryBars: map[int]float64{},
 }
@@ -171,7 +174,7 @@ func runHarness(opts options) (*results, error) {
 		"curl":     h.curl,
 		"latency":  h.latency,
 		"rate":     h.rateHeld,
-		"429":      h.throttle,
+		"budget":   h.budget,
 		"memory":   h.memory,
 	}
 	for _, name := range scenarioNames {
@@ -339,8 +342,37 @@ type summary struct {
 // with one updated row per plan row.
 func (h *harness) runJob(sr *scenarioResult, plan planFile, baseURL string, flags ...string) (jobRun, error) {
 	h.seq++
-	reportPath := filepath.Join(h.dir, fmt.Sprintf("report-%d.csv", h.seq))
-	logPath := filepath.Join(h.dir, fmt.Sprintf("log-%d.jsonl", h.seq))
+	jr, err := h.runShard(h.seq, plan, baseURL, shard{}, flags...)
+	if err == nil {
+		sr.reports++
+		sr.rows += plan.rows
+	}
+	return jr, err
+}
+
+// shard is the part of a plan one run handles: --shards n --shard-index i; n = 0 is the
+// whole plan.
+type shard struct{ n, i int }
+
+// has reports whether plan row i is the shard's.
+func (s shard) has(i int) bool { return job.InShard(planID(i), s.n, s.i) }
+
+// rows is how many of a plan's rows are the shard's.
+func (s shard) rows(plan planFile) int {
+	n := 0
+	for i := range plan.rows {
+		if s.has(i) {
+			n++
+		}
+	}
+	return n
+}
+
+// runShard is one run of the job over its shard of plan (its files numbered seq, so that
+// runs side by side do not share them), checked as runJob checks a whole run.
+func (h *harness) runShard(seq int, plan planFile, baseURL string, sh shard, flags ...string) (jobRun, error) {
+	reportPath := filepath.Join(h.dir, fmt.Sprintf("report-%d.csv", seq))
+	logPath := filepath.Join(h.dir, fmt.Sprintf("log-%d.jsonl", seq))
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return jobRun{}, err
@@ -349,6 +381,9 @@ func (h *harness) runJob(sr *scenarioResult, plan planFile, baseURL string, flag
 	args := append([]string{
 		"--plan", plan.path, "--report", reportPath, "--base-url", baseURL, "--log-format", "json",
 	}, flags...)
+	if sh.n > 0 {
+		args = append(args, "--shards", strconv.Itoa(sh.n), "--shard-index", strconv.Itoa(sh.i))
+	}
 	timeout := 10*time.Minute + time.Duration(plan.rows)*2*time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -386,25 +421,44 @@ func (h *harness) runJob(sr *scenarioResult, plan planFile, baseURL string, flag
 	}
 	tail := lastLines(logPath, 4)
 	if code := cmd.ProcessState.ExitCode(); code != 0 {
-		return jr, fmt.Errorf("job %s exited %d, want 0; log ends:\n%s", strings.Join(flags, " "), code, tail)
+		return jr, fmt.Errorf("job %s exited %d, want 0; log ends:\n%s", strings.Join(args[8:], " "), code, tail)
 	}
 	jr.summary, err = readSummary(logPath)
 	if err != nil {
 		return jr, fmt.Errorf("%w; log ends:\n%s", err, tail)
 	}
-	if got := jr.summary.Counts["updated"]; got != plan.rows || jr.summary.Rows != plan.rows {
-		return jr, fmt.Errorf("job summary counts %d rows, %v; want %d updated", jr.summary.Rows, jr.summary.Counts, plan.rows)
+	rows := sh.rows(plan)
+	if got := jr.summary.Counts["updated"]; got != rows || jr.summary.Rows != rows {
+		return jr, fmt.Errorf("job summary counts %d rows, %v; want %d updated", jr.summary.Rows, jr.summary.Counts, rows)
 	}
-	if err := checkReport(reportPath, plan.rows, "updated"); err != nil {
+	if err := checkReport(reportPath, plan.rows, sh.has, "updated"); err != nil {
 		return jr, fmt.Errorf("report %s: %w", reportPath, err)
 	}
-	sr.reports++
-	sr.rows += plan.rows
 	if !h.opts.keep {
 		os.Remove(reportPath)
 		os.Remove(logPath)
 	}
 	return jr, nil
+}
+
+// runPods runs pods jobs at once, each over its shard of plan (--shards pods), all
+// against baseURL, and checks each as runJob does.
+func (h *harness) runPods(sr *scenarioResult, plan planFile, baseURL string, pods int, flags ...string) ([]jobRun, error) {
+	runs := make([]jobRun, pods)
+	errs := make([]error, pods)
+	var wg sync.WaitGroup
+	for i := range pods {
+		h.seq++
+		seq := h.seq
+		wg.Go(func() { runs[i], errs[i] = h.runShard(seq, plan, baseURL, shard{pods, i}, flags...) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return runs, err
+	}
+	sr.reports += pods
+	sr.rows += plan.rows
+	return runs, nil
 }
 
 // env is the job's environment: ours without any REASSIGN_ or DIALNEXA_ setting, and the
@@ -454,9 +508,9 @@ func lastLines(path string, n int) string {
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
-// checkReport reads a job report back: one row per plan row (by line, with the plan's
-// id), each with outcome want.
-func checkReport(path string, rows int, want string) error {
+// checkReport reads a job report back: one row per plan row that want accepts (by line,
+// with the plan's id), each with outcome outcome, and no other row.
+func checkReport(path string, rows int, want func(i int) bool, outcome string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -482,7 +536,6 @@ func checkReport(path string, rows int, want string) error {
 		}
 	}
 	seen := make([]bool, rows)
-	n := 0
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -498,16 +551,19 @@ func checkReport(path string, rows int, want string) error {
 			return fmt.Errorf("row for plan line %q: the plan has lines 2..%d", rec[col["line"]], rows+1)
 		case seen[i]:
 			return fmt.Errorf("line %d reported twice", line)
+		case !want(i):
+			return fmt.Errorf("line %d reported: not this run's row", line)
 		case rec[col["id"]] != planID(i):
 			return fmt.Errorf("line %d: id %q, want %q", line, rec[col["id"]], planID(i))
-		case rec[col["outcome"]] != want:
-			return fmt.Errorf("line %d: outcome %q, want %q", line, rec[col["outcome"]], want)
+		case rec[col["outcome"]] != outcome:
+			return fmt.Errorf("line %d: outcome %q, want %q", line, rec[col["outcome"]], outcome)
 		}
 		seen[i] = true
-		n++
 	}
-	if n != rows {
-		return fmt.Errorf("%d rows reported, want %d", n, rows)
+	for i := range rows {
+		if want(i) && !seen[i] {
+			return fmt.Errorf("line %d not reported", i+2)
+		}
 	}
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -391,45 +390,6 @@ func (h *harness) rateHeld(sr *scenarioResult) error {
 		window.values = append(window.values, float64(most))
 		wall.values = append(wall.values, jr.rowsPerSecond(n))
 		h.logf("run %d: %d requests at %.2f req/s, most in 1 s: %d, wall %.2fs", i+1, len(arrivals), rate, most, jr.wall.Seconds())
-	}
-	return nil
-}
-
-// --- 5. 429 adaptation ---
-
-// throttle: the sandbox limited to 40/s (burst 5, 429 with Retry-After: 1 above it), the
-// job at --rate 200 --workers 16 --max-attempts 10.
-func (h *harness) throttle(sr *scenarioResult) error {
-	n := h.sizes.throttle
-	plan, err := h.plan(n)
-	if err != nil {
-		return err
-	}
-	ws := workspace(n)
-	goodput := sr.add(fmt.Sprintf("rows/s updated, wall time (%d rows, API 40/s, --rate 200 --workers 16)", n), "rows/s", atLeast(36))
-	sum := sr.add("rows/s updated, summary rows_per_s", "rows/s", nil)
-	share := sr.add("share of requests answered 429", "%", atMost(10))
-	total := sr.add("requests sent", "", nil)
-	for i := range h.opts.runs {
-		h.settle(sr)
-		rec := newRecorder(sandbox.New(ws, sandbox.Options{Key: h.key, RatePerSecond: 40, RateBurst: 5}))
-		var jr jobRun
-		if err := serve(rec, func(url string) (err error) {
-			jr, err = h.runJob(sr, plan, url, "--rate", "200", "--workers", "16", "--max-attempts", "10")
-			return err
-		}); err != nil {
-			return err
-		}
-		arrivals, statuses, _ := rec.snapshot()
-		if len(arrivals) == 0 {
-			return errors.New("no request reached the fake")
-		}
-		pct := 100 * float64(statuses[http.StatusTooManyRequests]) / float64(len(arrivals))
-		goodput.values = append(goodput.values, jr.rowsPerSecond(n))
-		sum.values = append(sum.values, jr.summary.RowsPerS)
-		share.values = append(share.values, pct)
-		total.values = append(total.values, float64(len(arrivals)))
-		h.logf("run %d: %.1f rows/s (wall %.2fs), %d requests, %.1f%% answered 429 (%v)", i+1, jr.rowsPerSecond(n), jr.wall.Seconds(), len(arrivals), pct, statuses)
 	}
 	return nil
 }
