@@ -370,8 +370,10 @@ func connect(cfg *config, log zerolog.Logger, getenv func(string) string) (*conn
 		c.close()
 		return nil, configError{err}
 	}
+	lim := job.NewLimiter(cfg.rate, cfg.burst, time.Now)
+	lim.Log, lim.Shards = log, cfg.shards
 	c.retrier = job.Retrier{
-		Limiter: job.NewLimiter(cfg.rate, cfg.burst, time.Now), MaxAttempts: cfg.maxAttempts,
+		Limiter: lim, MaxAttempts: cfg.maxAttempts,
 		Now: time.Now, Sleep: job.SleepContext, Rand: mrand.Int64N, Log: log,
 	}
 	return c, nil

@@ -2,29 +2,87 @@ package job
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
+
+	"reassign/job/dialnexa"
 )
 
-// Limiter is the run's one request rate, shared by every worker and every retry. A 429
-// lowers it to the rate the API was seen to accept over the last second (at least 10 %
-// below the rate in force, at most by half); each second
-// without a 429 then raises it by a tenth, back up to the configured ceiling.
-type Limiter struct {
-	lim     *rate.Limiter
-	ceiling rate.Limit // rate.Inf when the user set no ceiling
-	now     func() time.Time
+// probeWait is how long the pool waits for the answer to a probe (the one request sent
+// after a 429, or after a stated window ended) before another may go: a probe that
+// hangs must not hold the whole pool for its timeout.
+const probeWait = time.Second
 
-	mu       sync.Mutex
-	first    time.Time // the first success: before a second has passed the window is short
-	current  rate.Limit
-	lastCut  time.Time
-	lastRise time.Time
-	window   [10]int   // successes per 100 ms slot, over the last second
-	slotAt   time.Time // start of the newest slot
-	slot     int
+// A probe goes when a bucket refilling at the rate the API was seen to accept has a
+// token again, with half as much to spare: within these bounds.
+const (
+	probeDelayMin = 10 * time.Millisecond
+	probeDelayMax = 250 * time.Millisecond
+)
+
+// Limiter is the run's one gate for requests, shared by every worker, every retry and
+// the reads before the writes (README, "Requests, retries and the rate"). Each request
+// waits in Wait, and its answer is reported to Done.
+//
+//   - --rate and --burst are a token bucket never passed.
+//   - When answers state the API's budget (dialnexa.Budget), no request is sent beyond
+//     the stated remaining, counting the requests in flight, and the rest of it is paced
+//     to last until the window resets. When the remaining falls faster than this pod's
+//     own requests explain, others share it: the pod paces at its share.
+//   - A 429 holds the pool back but for one probe: if the probe is answered, the API's
+//     limiter had only been briefly empty and the pool goes on; if it is refused too,
+//     the window is spent and the pool pauses until the probe's Retry-After ends.
+//   - With no stated budget, a 429 lowers the rate to what the API accepted over the
+//     last second (at least 10 % below the rate in force, at most by half); each second
+//     without a 429 then raises it by a tenth, back up to --rate.
+type Limiter struct {
+	// Log gets the budget the API states (once, and when it changes) and the pauses.
+	Log zerolog.Logger
+	// Shards is how many pods are expected to share the API's budget (--shards): a pod
+	// starts by taking that share of a stated budget, until the answers show its own.
+	Shards int
+	// Sleep waits out a pause of the pool; nil waits on a timer.
+	Sleep func(ctx context.Context, d time.Duration) error
+
+	// Two token buckets, taken from without waiting (under mu), so that a request
+	// waiting for them can be held back by a 429 that comes meanwhile: --rate and
+	// --burst, never changed; and the pace (the stated budget's, or the rate learnt from
+	// 429s), burst 1, rate.Inf while it is the ceiling's.
+	ceil, pace *rate.Limiter
+	ceiling    rate.Limit // ceil's: rate.Inf when the user set no ceiling
+	paceLimit  rate.Limit // pace's
+	now        func() time.Time
+
+	mu      sync.Mutex
+	changed chan struct{} // closed, and replaced, when the gate may have opened
+	waiting int           // goroutines waiting on changed
+	seq     uint64        // requests sent
+	flying  []uint64      // the requests in flight
+	adapt   adaptive
+	bud     *budget // nil while the answers state none
+	logged  dialnexa.Budget
+
+	// The 429s: a 429 to a request sent up to heldAt says nothing the last one did not.
+	heldAt    uint64
+	probing   bool      // only a probe may go, then the pool waits for its answer
+	probeFrom time.Time // when the probe may go
+	probe     uint64    // the probe in flight; 0 when none
+	probeAt   time.Time // when it went
+	paused    bool      // the window is spent: nothing goes until the pause ends
+}
+
+// Ticket is a request Wait let through; Done takes it back with the answer.
+type Ticket struct{ seq uint64 }
+
+// Reply is what the Limiter needs of an answer.
+type Reply struct {
+	Status     int           // the HTTP status; 0 when no answer came
+	RetryAfter time.Duration // a 429's Retry-After, as parsed
+	Budget     dialnexa.Budget
 }
 
 // NewLimiter returns a limiter of perSecond requests a second (0 = no ceiling) and the
@@ -36,84 +94,283 @@ func NewLimiter(perSecond float64, burst int, now func() time.Time) *Limiter {
 	}
 	// Burst at least 1: a finite limit with burst 0 refuses every Wait.
 	burst = max(burst, 1)
-	return &Limiter{lim: rate.NewLimiter(ceiling, burst), ceiling: ceiling, current: ceiling, now: now}
+	return &Limiter{
+		ceil: rate.NewLimiter(ceiling, burst), pace: rate.NewLimiter(rate.Inf, 1), ceiling: ceiling, paceLimit: rate.Inf, now: now,
+		changed: make(chan struct{}), adapt: adaptive{ceiling: ceiling, current: ceiling},
+	}
 }
-
-// Wait blocks until a request may be sent, or ctx is done.
-func (l *Limiter) Wait(ctx context.Context) error { return l.lim.Wait(ctx) }
 
 // Limit is the rate now in force.
-func (l *Limiter) Limit() rate.Limit { return l.lim.Limit() }
+func (l *Limiter) Limit() rate.Limit {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return min(l.ceiling, l.paceLimit)
+}
 
-// Success records an accepted request and lets the rate recover.
-func (l *Limiter) Success() {
+// Wait blocks until a request may be sent, or ctx is done. The Ticket it returns must be
+// given back to Done once the request is answered or has failed.
+func (l *Limiter) Wait(ctx context.Context) (Ticket, error) {
+	if err := ctx.Err(); err != nil {
+		return Ticket{}, err // ended already: nothing is sent, however open the gate
+	}
+	for {
+		l.mu.Lock()
+		d := l.gate(l.now())
+		if d == 0 {
+			tk := l.take()
+			l.mu.Unlock()
+			return tk, nil
+		}
+		changed := l.changed
+		l.waiting++
+		l.mu.Unlock()
+		err := waitFor(ctx, changed, d)
+		l.mu.Lock()
+		l.waiting--
+		l.mu.Unlock()
+		if err != nil {
+			return Ticket{}, err
+		}
+	}
+}
+
+// waitFor waits until changed is closed, d has passed (d < 0: no limit) or ctx is done.
+func waitFor(ctx context.Context, changed <-chan struct{}, d time.Duration) error {
+	var timer <-chan time.Time
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case <-changed:
+	case <-timer:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
+}
+
+// gate reports 0 when a request may go now; else how long until it may if nothing else
+// happens, or -1 when only an answer (or the end of a pause) can open it.
+func (l *Limiter) gate(now time.Time) time.Duration {
+	if l.paused {
+		return -1
+	}
+	waitProbe := func(since time.Time) time.Duration {
+		if d := probeWait - now.Sub(since); d > 0 {
+			return d
+		}
+		return 0
+	}
+	if l.probing && l.probe != 0 {
+		if d := waitProbe(l.probeAt); d > 0 {
+			return d
+		}
+	}
+	if l.probing && now.Before(l.probeFrom) {
+		return l.probeFrom.Sub(now)
+	}
+	b := l.bud
+	switch {
+	case b == nil:
+	case b.ended(now):
+		// One request learns the new window before any other goes.
+		if b.learner != 0 {
+			return waitProbe(b.learnerAt)
+		}
+	case b.left(now, l.seq) < 1:
+		return min(b.reset.Sub(now), RetryAfterCap)
+	}
+	return max(tokenWait(l.ceil, l.ceiling, now), tokenWait(l.pace, l.paceLimit, now))
+}
+
+// tokenWait is how long until b, of rate r, has a token.
+func tokenWait(b *rate.Limiter, r rate.Limit, now time.Time) time.Duration {
+	if r == rate.Inf {
+		return 0
+	}
+	tokens := b.TokensAt(now)
+	if tokens >= 1 {
+		return 0
+	}
+	// A microsecond more, so that the waiter does not wake a hair too early and spin.
+	return time.Duration((1-tokens)/float64(r)*float64(time.Second)) + time.Microsecond
+}
+
+// take lets one request through; l.mu is held, and gate said it may go.
+func (l *Limiter) take() Ticket {
+	now := l.now()
+	if l.ceiling != rate.Inf {
+		l.ceil.AllowN(now, 1)
+	}
+	if l.paceLimit != rate.Inf {
+		l.pace.AllowN(now, 1)
+	}
+	l.seq++
+	l.flying = append(l.flying, l.seq)
+	if l.probing && (l.probe == 0 || now.Sub(l.probeAt) >= probeWait) {
+		l.probe, l.probeAt = l.seq, now
+	}
+	if b := l.bud; b != nil && b.ended(now) && (b.learner == 0 || now.Sub(b.learnerAt) >= probeWait) {
+		b.learner, b.learnerAt = l.seq, now
+	}
+	return Ticket{seq: l.seq}
+}
+
+// Done takes back the ticket of a request with what its answer said.
+func (l *Limiter) Done(tk Ticket, r Reply) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	l.advance(now)
-	l.window[l.slot]++
-	if l.first.IsZero() {
-		l.first = now
+	if i := slices.Index(l.flying, tk.seq); i >= 0 {
+		l.flying[i] = l.flying[len(l.flying)-1]
+		l.flying = l.flying[:len(l.flying)-1]
 	}
-	if l.current == l.ceiling || now.Sub(l.lastRise) < time.Second || now.Sub(l.lastCut) < time.Second {
-		return
+	if r.Budget.Stated {
+		l.stated(tk.seq, r.Budget, now)
+	} else if l.bud != nil && l.bud.learner == tk.seq && r.Status != 0 && r.Status != 429 {
+		// The window ended and the first answer after it states nothing: the API no
+		// longer says, and the pace falls back on what 429s teach.
+		l.bud = nil
+		l.Log.Info().Str("event", "rate_budget").Msg("the API no longer states its rate budget; pacing by its 429s")
+		l.setPace()
 	}
-	l.lastRise = now
-	l.set(min(l.ceiling, l.current+max(1, l.current/10)))
+	switch {
+	case r.Status == 429:
+		l.throttled(tk.seq, r.RetryAfter, now)
+	case r.Status != 0:
+		l.adapt.success(now)
+		if l.bud == nil {
+			l.setPace()
+		}
+		if l.probing && tk.seq == l.probe {
+			l.probing, l.probe = false, 0 // the API answers again: the pool goes on
+			l.Log.Debug().Str("event", "rate_probe").Msg("a request after the 429 was answered: going on")
+		}
+	case l.probing && tk.seq == l.probe:
+		l.probe = 0 // no answer says nothing: another probe may go
+	}
+	if l.bud != nil && l.bud.learner == tk.seq {
+		l.bud.learner = 0
+	}
+	l.signal()
 }
 
-// Throttled records a 429: the rate drops to what the API accepted in the last second,
-// at most once a second so that one burst of 429s counts once.
-func (l *Limiter) Throttled() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// stated takes what an answer stated of the budget.
+func (l *Limiter) stated(seq uint64, b dialnexa.Budget, now time.Time) {
+	before := 0
+	for _, s := range l.flying {
+		if s < seq {
+			before++
+		}
+	}
+	if l.bud == nil {
+		l.bud = newBudget(b, seq, before, now, l.Shards)
+	} else {
+		l.bud.observe(b, seq, before, now)
+	}
+	if b.Limit != l.logged.Limit || b.Window != l.logged.Window || b.Name != l.logged.Name || !l.logged.Stated {
+		l.logged = b
+		ev := l.Log.Info().Str("event", "rate_budget").Int("remaining", b.Remaining).Dur("reset_in", b.Reset)
+		if b.Limit > 0 {
+			ev = ev.Int("limit", b.Limit)
+		}
+		if b.Window > 0 {
+			ev = ev.Dur("window", b.Window)
+		}
+		if b.Name != "" {
+			ev = ev.Str("throttler", b.Name)
+		}
+		ev.Msg("the API states its rate budget: pacing to spend it, never past it")
+	}
+	l.setPace()
+}
+
+// throttled takes a 429 to request seq. A 429 to a request sent before the last one was
+// seen says nothing new. Otherwise: the first holds the pool back for one probe; a 429
+// to the probe means the window is spent, and the pool pauses until it ends.
+func (l *Limiter) throttled(seq uint64, retryAfter time.Duration, now time.Time) {
+	if l.bud != nil && seq > l.bud.basis {
+		// Nothing is left, whatever was stated: the window's end still stands.
+		l.bud.basis, l.bud.stated, l.bud.remaining, l.bud.at = seq, 0, 0, now
+	}
+	switch {
+	case l.probing && seq == l.probe:
+		d := retryAfter
+		if d <= 0 {
+			d = time.Second
+		}
+		d = min(d, RetryAfterCap)
+		l.paused, l.probing, l.probe = true, false, 0
+		l.heldAt = l.seq
+		l.Log.Info().Str("event", "rate_pause").Dur("pause", d).Msg("the API's window is spent (a probe was refused too): pausing every request until it ends")
+		l.pause(d)
+	case seq <= l.heldAt:
+	default:
+		l.heldAt = l.seq
+		l.probing, l.probe = true, 0
+		l.probeFrom = now.Add(l.probeDelay(now))
+		if l.bud == nil {
+			l.adapt.throttled(now)
+			l.setPace()
+		}
+	}
+}
+
+// probeDelay is how long after a 429 the probe goes: long enough for a bucket refilling
+// at the rate the API accepted over the last second to have a token again.
+func (l *Limiter) probeDelay(now time.Time) time.Duration {
+	accepted := float64(l.adapt.accepted(now))
+	if accepted <= 0 {
+		return probeDelayMax
+	}
+	return min(max(time.Duration(1.5/accepted*float64(time.Second)), probeDelayMin), probeDelayMax)
+}
+
+// pause ends the pause after d; the first request after it is a probe.
+func (l *Limiter) pause(d time.Duration) {
+	end := func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.paused, l.probing, l.probe = false, true, 0
+		l.signal()
+	}
+	if l.Sleep == nil {
+		time.AfterFunc(d, end)
+		return
+	}
+	go func() {
+		l.Sleep(context.Background(), d)
+		end()
+	}()
+}
+
+// setPace sets the pace: the stated budget's, or the rate learnt from 429s; rate.Inf
+// when that is the ceiling. l.mu is held.
+func (l *Limiter) setPace() {
 	now := l.now()
-	l.advance(now)
-	if now.Sub(l.lastCut) < time.Second {
-		return
+	r := l.adapt.current
+	if b := l.bud; b != nil && !b.ended(now) {
+		// With nothing left the gate holds every request until the window ends, and the
+		// first one after it sets the next pace: until then, none.
+		if r = rate.Limit(b.pace(now, l.seq)); r <= 0 {
+			r = rate.Inf
+		}
 	}
-	accepted := 0
-	for _, n := range l.window {
-		accepted += n
+	if r >= l.ceiling {
+		r = rate.Inf
 	}
-	// Early in a run fewer than a second of successes are on record: scale them to a
-	// rate over the time actually seen (at least 100 ms), or one early 429 would cut a
-	// 200/s run to a handful a second.
-	seen := time.Second
-	if !l.first.IsZero() {
-		seen = min(seen, max(100*time.Millisecond, now.Sub(l.first)))
+	if r != l.paceLimit {
+		l.paceLimit = r
+		l.pace.SetLimitAt(now, r)
 	}
-	next := rate.Limit(float64(accepted) / seen.Seconds())
-	if l.current != rate.Inf {
-		// Never below half the rate in force: when rows were waiting out Retry-After,
-		// few were sent, and what was accepted measures that idleness, not the API.
-		// Always at least a tenth below it.
-		next = min(max(next, l.current/2), l.current*0.9)
-	}
-	l.lastCut, l.lastRise = now, now
-	// A floor of 1/s (a zero limit would strand every waiter), but never above the rate
-	// already in force: a ceiling under 1/s is the user's.
-	l.set(max(next, min(1, l.current)))
 }
 
-func (l *Limiter) set(r rate.Limit) {
-	l.current = r
-	l.lim.SetLimitAt(l.now(), r)
-}
-
-// advance moves the success window to now, clearing the slots that have passed.
-func (l *Limiter) advance(now time.Time) {
-	const slotLen = 100 * time.Millisecond
-	if l.slotAt.IsZero() {
-		l.slotAt = now
-		return
-	}
-	for steps := 0; now.Sub(l.slotAt) >= slotLen && steps < len(l.window); steps++ {
-		l.slotAt = l.slotAt.Add(slotLen)
-		l.slot = (l.slot + 1) % len(l.window)
-		l.window[l.slot] = 0
-	}
-	if now.Sub(l.slotAt) >= slotLen {
-		l.slotAt = now
+// signal wakes every waiter to look at the gate again. l.mu is held.
+func (l *Limiter) signal() {
+	if l.waiting > 0 {
+		close(l.changed)
+		l.changed = make(chan struct{})
 	}
 }

@@ -1,244 +1,439 @@
 package job_test
 
 import (
+	"bytes"
 	"context"
-	"math"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
 
 	"reassign/job"
+	"reassign/job/dialnexa"
+	"reassign/job/sandbox"
 )
 
-// fakeClock is the limiter's `now`: it moves only when the test says so.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
+// The tests below run on testing/synctest's fake time: a limiter's waits, the simulated
+// API's windows and the requests' latency cost no real time, and the figures they check
+// are the pacing logic's, not the machine's.
+
+// simAPI is an API's rate limit as a limiter meets it: a fixed window (every request
+// counted, 429 with Retry-After = seconds to the window's end, rounded up), stating the
+// budget on its 2xx answers or not; or a token bucket stating nothing (Retry-After: 1).
+type simAPI struct {
+	limit  int
+	length time.Duration
+	states bool
+	bucket *rate.Limiter
+
+	mu        sync.Mutex
+	start     time.Time
+	count     int
+	ok, tooMy int
+	arrivals  []time.Time
 }
 
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2025, time.March, 1, 10, 0, 0, 0, time.UTC)}
+func fixedWindow(limit int, length time.Duration, states bool) *simAPI {
+	return &simAPI{limit: limit, length: length, states: states}
 }
 
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
+func tokenBucket(perSecond float64, burst int) *simAPI {
+	return &simAPI{bucket: rate.NewLimiter(rate.Limit(perSecond), burst)}
 }
 
-func (c *fakeClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// successes records n successes spread evenly over d, starting now; the clock ends d later.
-func successes(lim *job.Limiter, c *fakeClock, n int, d time.Duration) {
-	step := d / time.Duration(n)
-	for range n {
-		lim.Success()
-		c.add(step)
-	}
-}
-
-func TestLimiterThrottledCutsToAcceptedRate(t *testing.T) {
-	c := newFakeClock()
-	lim := job.NewLimiter(50, 1, c.now)
-	if got := lim.Limit(); got != 50 {
-		t.Fatalf("Limit() = %v at start, want the ceiling 50", got)
-	}
-	// Successes older than a second must not count.
-	successes(lim, c, 200, 500*time.Millisecond)
-	c.add(2500 * time.Millisecond)
-	// 30 successes over the last second, then a 429.
-	successes(lim, c, 30, 950*time.Millisecond)
-	lim.Throttled()
-	got := lim.Limit()
-	if got < 27 || got > 30.01 {
-		t.Fatalf("after 30 successes in the last second and a 429, Limit() = %v, want about 30 (27..30)", got)
-	}
-}
-
-// Few successes while rows wait out Retry-After measure that idleness, not the API: a
-// 429 never cuts by more than half.
-func TestLimiterThrottledCutsAtMostByHalf(t *testing.T) {
-	c := newFakeClock()
-	lim := job.NewLimiter(100, 1, c.now)
-	successes(lim, c, 8, time.Second)
-	lim.Throttled()
-	if got := lim.Limit(); got != 50 {
-		t.Fatalf("Limit() = %v after a 429 with 8 successes in the last second at 100/s, want 50 (half)", got)
-	}
-}
-
-func TestLimiterThrottledNeverRaises(t *testing.T) {
-	c := newFakeClock()
-	lim := job.NewLimiter(40, 1, c.now)
-	successes(lim, c, 20, time.Second)
-	lim.Throttled()
-	low := lim.Limit()
-	if low > 20 {
-		t.Fatalf("Limit() = %v after a 429 with 20 successes in the last second, want <= 20", low)
-	}
-	// A burst of successes far above the current limit (banked tokens, a second worker
-	// finishing...), then another 429 more than a second later: the cut must still lower
-	// the limit, never raise it to what was accepted.
-	c.add(1100 * time.Millisecond)
-	successes(lim, c, 90, 900*time.Millisecond)
-	before := lim.Limit()
-	lim.Throttled()
-	if after := lim.Limit(); after >= before {
-		t.Fatalf("a 429 with 90 successes in the last second moved Limit() from %v to %v; a 429 must never raise it", before, after)
-	}
-	// 429s with no success at all in the last second halve the rate, down to the floor
-	// of 1/s, never 0 (rate.Limiter with a zero limit strands every waiter).
-	for cuts := 0; lim.Limit() > 1; cuts++ {
-		if cuts > 10 {
-			t.Fatalf("Limit() = %v after %d cuts with no success, want the floor 1", lim.Limit(), cuts)
+// serve answers one request arriving now.
+func (a *simAPI) serve() job.Reply {
+	now := time.Now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.arrivals = append(a.arrivals, now)
+	if a.bucket != nil {
+		if a.bucket.AllowN(now, 1) {
+			a.ok++
+			return job.Reply{Status: http.StatusOK}
 		}
-		before := lim.Limit()
-		c.add(2 * time.Second)
-		lim.Throttled()
-		if got := lim.Limit(); got != max(before/2, 1) {
-			t.Fatalf("Limit() = %v after a 429 with no recent success at %v, want %v", got, before, max(before/2, 1))
-		}
+		a.tooMy++
+		return job.Reply{Status: http.StatusTooManyRequests, RetryAfter: time.Second}
 	}
-	c.add(2 * time.Second)
-	lim.Throttled()
-	if got := lim.Limit(); got != 1 {
-		t.Fatalf("Limit() = %v after a 429 at the floor, want it to stay 1", got)
+	if a.start.IsZero() || !now.Before(a.start.Add(a.length)) {
+		a.start, a.count = now, 0
+	}
+	a.count++
+	left := a.start.Add(a.length).Sub(now)
+	secs := (left + time.Second - 1) / time.Second * time.Second
+	if a.count > a.limit {
+		a.tooMy++
+		return job.Reply{Status: http.StatusTooManyRequests, RetryAfter: secs}
+	}
+	a.ok++
+	rep := job.Reply{Status: http.StatusOK}
+	if a.states {
+		rep.Budget = dialnexa.Budget{Stated: true, Limit: a.limit, Remaining: a.limit - a.count, Reset: secs}
+	}
+	return rep
+}
+
+func (a *simAPI) counts() (ok, throttled int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.ok, a.tooMy
+}
+
+// drive sends requests through lim to api from workers goroutines until ctx ends, each
+// answered after latency (the API counts it half-way).
+func drive(ctx context.Context, wg *sync.WaitGroup, lim *job.Limiter, api *simAPI, workers int, latency time.Duration) {
+	for range workers {
+		wg.Go(func() {
+			for {
+				tk, err := lim.Wait(ctx)
+				if err != nil {
+					return
+				}
+				time.Sleep(latency / 2)
+				rep := api.serve()
+				time.Sleep(latency / 2)
+				lim.Done(tk, rep)
+			}
+		})
 	}
 }
 
-// A ceiling under 1/s is the user's: a 429 must not lift the rate to the 1/s floor.
-func TestLimiterThrottledBelowOnePerSecond(t *testing.T) {
-	c := newFakeClock()
-	lim := job.NewLimiter(0.5, 1, c.now)
-	successes(lim, c, 1, time.Second)
-	lim.Throttled()
-	if got := lim.Limit(); got > 0.5 {
-		t.Fatalf("NewLimiter(0.5): Limit() = %v after a 429, above the 0.5/s ceiling", got)
+// simulate runs pods limiters (each of workers goroutines, --rate ceiling, --shards pods)
+// against api for d of fake time and reports the answers 2xx and 429.
+func simulate(t *testing.T, api *simAPI, pods, workers int, ceiling float64, d time.Duration) (ok, throttled int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range pods {
+		lim := job.NewLimiter(ceiling, 1, time.Now)
+		lim.Shards = pods
+		drive(ctx, &wg, lim, api, workers, 2*time.Millisecond)
 	}
-	for range 100 {
-		c.add(500 * time.Millisecond)
-		lim.Success()
-		if got := lim.Limit(); got > 0.5 {
-			t.Fatalf("NewLimiter(0.5): Limit() = %v while recovering, above the ceiling", got)
+	wg.Wait()
+	return api.counts()
+}
+
+// A pod alone with a stated budget spends all of it and never a request more.
+func TestLimiterSpendsStatedBudgetAlone(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		api := fixedWindow(400, 10*time.Second, true)
+		ok, throttled := simulate(t, api, 1, 16, 400, 40*time.Second)
+		if throttled != 0 {
+			t.Errorf("%d requests answered 429; a stated budget is never overspent", throttled)
 		}
+		// Four windows of 400: at least 97.5 % of them spent (39/s).
+		if ok < 1560 {
+			t.Errorf("%d requests accepted in 40 s of windows of 400 per 10 s; want at least 1560 (the budget spent)", ok)
+		}
+	})
+}
+
+// Four pods on one budget see it fall faster than their own requests explain, and take
+// their share of it: together they spend it with almost no 429.
+func TestLimiterSharesStatedBudget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		api := fixedWindow(400, 10*time.Second, true)
+		ok, throttled := simulate(t, api, 4, 16, 100, 40*time.Second)
+		if share := float64(throttled) / float64(ok+throttled); share > 0.01 {
+			t.Errorf("%d of %d requests answered 429 (%.1f %%); want at most 1 %%", throttled, ok+throttled, 100*share)
+		}
+		if ok < 1520 {
+			t.Errorf("%d requests accepted in 40 s of windows of 400 per 10 s; want at least 1520 (38/s together)", ok)
+		}
+	})
+}
+
+// Without headers, a spent fixed window pauses the pool until it ends: a few 429s a
+// window, not one for every row.
+func TestLimiterSpentWindowPausesPool(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		api := fixedWindow(400, 10*time.Second, false)
+		ok, throttled := simulate(t, api, 1, 16, 400, 40*time.Second)
+		if throttled > 4*5 {
+			t.Errorf("%d requests answered 429 over 4 windows; want a few a window (the pool paused)", throttled)
+		}
+		if ok < 1500 {
+			t.Errorf("%d requests accepted in 40 s of windows of 400 per 10 s; want at least 1500", ok)
+		}
+	})
+}
+
+// Without headers, a token bucket that refills in milliseconds answers a 429 now and
+// then: a probe passes, and the pool does not sit out the whole second of Retry-After.
+func TestLimiterLoneThrottleDoesNotStallPool(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		api := tokenBucket(40, 5)
+		ok, throttled := simulate(t, api, 1, 16, 400, 60*time.Second)
+		if share := float64(throttled) / float64(ok+throttled); share > 0.06 {
+			t.Errorf("%d of %d requests answered 429 (%.1f %%); want at most 6 %%", throttled, ok+throttled, 100*share)
+		}
+		if ok < 38*60 {
+			t.Errorf("%d requests accepted in 60 s of a 40/s bucket; want at least %d (38/s)", ok, 38*60)
+		}
+	})
+}
+
+// --rate is never passed, however much the API states is left.
+func TestLimiterCeilingHeldUnderStatedBudget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		api := fixedWindow(100_000, time.Minute, true)
+		const ceiling = 10
+		simulate(t, api, 1, 8, ceiling, 20*time.Second)
+		if most := mostInOneSecond(api.arrivals); most > ceiling+1 {
+			t.Errorf("%d requests in one second at --rate %d --burst 1; want at most %d", most, ceiling, ceiling+1)
+		}
+		if n := len(api.arrivals); n < 19*ceiling {
+			t.Errorf("%d requests in 20 s at --rate %d under a budget of 100,000; want the ceiling held, about %d", n, ceiling, 20*ceiling)
+		}
+	})
+}
+
+func mostInOneSecond(at []time.Time) int {
+	most := 0
+	for i := range at {
+		n := 0
+		for j := i; j < len(at) && at[j].Sub(at[i]) < time.Second; j++ {
+			n++
+		}
+		most = max(most, n)
+	}
+	return most
+}
+
+// waiter is a goroutine waiting in lim.Wait: done closes when it got its ticket.
+type waiter struct {
+	tk   job.Ticket
+	at   time.Time
+	err  error
+	done chan struct{}
+}
+
+// goWait waits in lim.Wait on a goroutine, until the test ends.
+func goWait(t *testing.T, lim *job.Limiter) *waiter {
+	w := &waiter{done: make(chan struct{})}
+	go func() {
+		w.tk, w.err = lim.Wait(t.Context())
+		w.at = time.Now()
+		close(w.done)
+	}()
+	return w
+}
+
+func (w *waiter) passed() bool {
+	synctest.Wait()
+	select {
+	case <-w.done:
+		return true
+	default:
+		return false
 	}
 }
 
-func TestLimiterTwoThrottlesWithinOneSecondCutOnce(t *testing.T) {
-	c := newFakeClock()
-	lim := job.NewLimiter(200, 1, c.now)
-	successes(lim, c, 80, time.Second)
-	lim.Throttled()
-	first := lim.Limit()
-	if first >= 200 {
-		t.Fatalf("Limit() = %v after a 429, want it cut below 200", first)
+func mustWait(t *testing.T, lim *job.Limiter) job.Ticket {
+	t.Helper()
+	tk, err := lim.Wait(context.Background())
+	if err != nil {
+		t.Fatalf("Wait: %v", err)
 	}
-	for _, d := range []time.Duration{0, 300 * time.Millisecond, 400 * time.Millisecond, 299 * time.Millisecond} {
-		c.add(d)
-		lim.Success()
-		lim.Throttled()
-		if got := lim.Limit(); got != first {
-			t.Fatalf("a second 429 less than 1 s after the first changed Limit() from %v to %v", first, got)
-		}
-	}
-	c.add(time.Millisecond) // now exactly 1 s after the first cut
-	lim.Throttled()
-	if got := lim.Limit(); got >= first {
-		t.Fatalf("a 429 1 s after the first cut left Limit() at %v (was %v), want a second cut", got, first)
-	}
+	return tk
 }
 
-func TestLimiterSuccessRecoversTenPercentPerSecond(t *testing.T) {
-	c := newFakeClock()
-	const ceiling = 50
-	lim := job.NewLimiter(ceiling, 1, c.now)
-	successes(lim, c, 30, time.Second)
-	lim.Throttled()
-	cut := lim.Limit()
-	if cut < 27 || cut > 30.01 {
-		t.Fatalf("Limit() = %v after the cut, want about 30", cut)
-	}
-	cutAt := c.now()
-	prev, prevRise := cut, cutAt
-	rises := 0
-	// One success every 100 ms for a minute.
-	for range 600 {
-		c.add(100 * time.Millisecond)
-		lim.Success()
-		got := lim.Limit()
-		switch {
-		case got > ceiling:
-			t.Fatalf("Limit() = %v at +%v, above the ceiling %v", got, c.now().Sub(cutAt), ceiling)
-		case got < prev:
-			t.Fatalf("Limit() fell from %v to %v on a success", prev, got)
-		case got == prev:
-			continue
-		}
-		now := c.now()
-		if gap := now.Sub(prevRise); gap < time.Second || gap > 1100*time.Millisecond {
-			t.Fatalf("Limit() rose from %v to %v %v after the previous change; want once a second while successes come", prev, got, gap)
-		}
-		// About 10%: exactly a tenth, unless the ceiling clamps it.
-		if want := min(prev*1.10, ceiling); got < want*0.999 || got > want*1.001 {
-			t.Fatalf("Limit() rose from %v to %v at +%v, want %v (+10%%)", prev, got, now.Sub(cutAt), want)
-		}
-		rises++
-		prev, prevRise = got, now
-	}
-	if prev != ceiling {
-		t.Fatalf("Limit() = %v after a minute of successes, want it back at the ceiling %v", prev, ceiling)
-	}
-	// From the cut to the ceiling at +10% a rise takes ln(ceiling/cut)/ln(1.10) rises.
-	if want := int(math.Ceil(math.Log(ceiling/float64(cut)) / math.Log(1.10))); rises < want-1 || rises > want+1 {
-		t.Errorf("the limit recovered from %v in %d rises, want about %d at +10%% each", cut, rises, want)
-	}
-	// At the ceiling, more successes change nothing.
-	for range 50 {
-		c.add(time.Second)
-		lim.Success()
-	}
-	if got := lim.Limit(); got != ceiling {
-		t.Fatalf("Limit() = %v at the ceiling after more successes, want %v", got, ceiling)
-	}
+func stated(remaining int, reset time.Duration) job.Reply {
+	return job.Reply{Status: http.StatusOK, Budget: dialnexa.Budget{Stated: true, Limit: 10, Remaining: remaining, Reset: reset}}
 }
 
-func TestLimiterNoCeiling(t *testing.T) {
+// The requests in flight count against the stated remaining: with 3 left and 2 in
+// flight, one more may go, then nothing until the window resets.
+func TestLimiterCountsRequestsInFlight(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		lim := job.NewLimiter(0, 1, time.Now)
-		if got := lim.Limit(); got != rate.Inf {
-			t.Fatalf("NewLimiter(0): Limit() = %v, want rate.Inf", got)
-		}
-		// 40 successes over a second; successes leave an unlimited limiter alone.
-		for range 40 {
-			lim.Success()
-			time.Sleep(25 * time.Millisecond)
-		}
-		if got := lim.Limit(); got != rate.Inf {
-			t.Fatalf("Limit() = %v after successes only, want rate.Inf", got)
-		}
-		lim.Throttled()
-		got := lim.Limit()
-		if got == rate.Inf || got < 36 || got > 40 {
-			t.Fatalf("NewLimiter(0): Limit() = %v after a 429, want finite, about the 40/s accepted", got)
-		}
-		// Wait still works on the now finite limit (burst >= 1) and paces: 40 more waits
-		// at ~40/s take about a second of fake time.
-		ctx := context.Background()
+		first := mustWait(t, lim)
+		mustWait(t, lim) // in flight
+		mustWait(t, lim) // in flight
+		lim.Done(first, stated(3, 10*time.Second))
 		start := time.Now()
-		for i := range 40 {
-			if err := lim.Wait(ctx); err != nil {
-				t.Fatalf("Wait %d after the 429: %v", i, err)
+		mustWait(t, lim) // the one left, paced within the window
+		w := goWait(t, lim)
+		if w.passed() {
+			t.Fatalf("a request went with 3 left and 3 sent since; want none before the reset")
+		}
+		<-w.done
+		if got := w.at.Sub(start); got < 10*time.Second {
+			t.Errorf("the next request went %v after the statement; want at the reset, 10 s", got)
+		}
+	})
+}
+
+// An answer to an older request states more than a newer one did: it is stale.
+func TestLimiterIgnoresStaleStatement(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lim := job.NewLimiter(0, 1, time.Now)
+		old := mustWait(t, lim)
+		newer := mustWait(t, lim)
+		lim.Done(newer, stated(0, 5*time.Second))
+		lim.Done(old, stated(7, 5*time.Second))
+		start := time.Now()
+		w := goWait(t, lim)
+		if w.passed() {
+			t.Fatalf("a request went on an older answer's remaining of 7; the newer said 0")
+		}
+		<-w.done
+		if got := w.at.Sub(start); got < 5*time.Second {
+			t.Errorf("the next request went after %v; want at the reset, 5 s", got)
+		}
+	})
+}
+
+// When the window has reset, one request learns the new one before any other goes.
+func TestLimiterOneRequestLearnsNewWindow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lim := job.NewLimiter(0, 1, time.Now)
+		lim.Done(mustWait(t, lim), stated(0, 2*time.Second))
+		learner := goWait(t, lim)
+		other := goWait(t, lim)
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		n := 0
+		for _, w := range []*waiter{learner, other} {
+			if w.passed() {
+				n++
 			}
 		}
-		if el := time.Since(start); el < 900*time.Millisecond || el > 1200*time.Millisecond {
-			t.Fatalf("40 Waits at %v/s took %v of fake time, want about 1 s", got, el)
+		if n != 1 {
+			t.Fatalf("%d requests went when the window reset; want 1, to learn the new window", n)
+		}
+		if !learner.passed() {
+			learner, other = other, learner
+		}
+		lim.Done(learner.tk, stated(9, 10*time.Second))
+		// 9 left over 10 s: the next goes at that pace.
+		time.Sleep(1200 * time.Millisecond)
+		if !other.passed() {
+			t.Errorf("the new window states 9 left over 10 s, yet the next request still waits after 1.2 s")
+		}
+	})
+}
+
+// The API stops stating its budget: the first answer after the window says nothing, and
+// the limiter goes back to pacing by 429s.
+func TestLimiterDropsBudgetNoLongerStated(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var log bytes.Buffer
+		lim := job.NewLimiter(0, 1, time.Now)
+		lim.Log = zerolog.New(&log)
+		lim.Done(mustWait(t, lim), stated(0, time.Second))
+		time.Sleep(time.Second)
+		lim.Done(mustWait(t, lim), job.Reply{Status: http.StatusOK})
+		for i := range 50 {
+			if w := goWait(t, lim); !w.passed() {
+				t.Fatalf("request %d waits after the budget was dropped; want no wait (no ceiling)", i)
+			}
+		}
+		if !strings.Contains(log.String(), "no longer states") {
+			t.Errorf("log %s; want a line saying the budget is no longer stated", log.String())
+		}
+	})
+}
+
+// The budget is logged when first learnt and when it changes, not with every answer.
+func TestLimiterLogsBudgetOnceAndOnChange(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var log bytes.Buffer
+		lim := job.NewLimiter(0, 1, time.Now)
+		lim.Log = zerolog.New(&log)
+		for i := range 5 {
+			lim.Done(mustWait(t, lim), stated(90-i, 10*time.Second))
+		}
+		rep := stated(400, 60*time.Second)
+		rep.Budget.Limit = 500
+		lim.Done(mustWait(t, lim), rep)
+		lines := strings.Split(strings.TrimSpace(log.String()), "\n")
+		if len(lines) != 2 || !strings.Contains(lines[0], `"limit":10`) || !strings.Contains(lines[1], `"limit":500`) {
+			t.Errorf("log:\n%s\nwant two rate_budget lines: limit 10, then 500", log.String())
+		}
+	})
+}
+
+// A 429 holds the pool back for one probe; the probe is answered: the pool goes on at
+// once, without waiting out the Retry-After.
+func TestLimiterProbeAfterLoneThrottle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lim := job.NewLimiter(0, 1, time.Now)
+		for range 100 { // 1,000/s accepted: the 429 cuts the rate to about that
+			lim.Done(mustWait(t, lim), job.Reply{Status: http.StatusOK})
+			time.Sleep(time.Millisecond)
+		}
+		tk := mustWait(t, lim)
+		inFlight := mustWait(t, lim) // sent before the 429 came
+		lim.Done(tk, job.Reply{Status: http.StatusTooManyRequests, RetryAfter: time.Second})
+		// A 429 to a request sent before the first says nothing new: no second cut.
+		cut := lim.Limit()
+		lim.Done(inFlight, job.Reply{Status: http.StatusTooManyRequests, RetryAfter: time.Second})
+		if got := lim.Limit(); got != cut {
+			t.Errorf("a 429 to a request in flight when the first came moved the rate from %v to %v", cut, got)
+		}
+		start := time.Now()
+		probe := goWait(t, lim)
+		<-probe.done
+		held := goWait(t, lim)
+		time.Sleep(100 * time.Millisecond) // 100 times the pace
+		if held.passed() {
+			t.Fatalf("a second request went while the probe was unanswered")
+		}
+		lim.Done(probe.tk, job.Reply{Status: http.StatusOK})
+		time.Sleep(10 * time.Millisecond)
+		if !held.passed() {
+			t.Fatalf("the probe was answered, yet the pool still waits")
+		}
+		if got := held.at.Sub(start); got >= time.Second {
+			t.Errorf("the pool waited %v after a lone 429; want less than its 1 s Retry-After", got)
+		}
+	})
+}
+
+// The probe is refused too: the window is spent, and nothing goes until its Retry-After
+// ends; then a probe again.
+func TestLimiterProbeRefusedPausesPool(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var log bytes.Buffer
+		lim := job.NewLimiter(0, 1, time.Now)
+		lim.Log = zerolog.New(&log)
+		lim.Done(mustWait(t, lim), job.Reply{Status: http.StatusTooManyRequests, RetryAfter: 7 * time.Second})
+		probe := mustWait(t, lim)
+		start := time.Now()
+		lim.Done(probe, job.Reply{Status: http.StatusTooManyRequests, RetryAfter: 6 * time.Second})
+		a, b := goWait(t, lim), goWait(t, lim)
+		time.Sleep(6*time.Second - time.Millisecond)
+		if a.passed() || b.passed() {
+			t.Fatalf("a request went %v into a pause of 6 s", time.Since(start))
+		}
+		time.Sleep(time.Millisecond)
+		if a.passed() == b.passed() {
+			t.Fatalf("at the end of the pause: %v and %v; want exactly one request, a probe", a.passed(), b.passed())
+		}
+		if !strings.Contains(log.String(), "rate_pause") {
+			t.Errorf("log %s; want the pause logged", log.String())
+		}
+	})
+}
+
+// A probe that hangs does not hold the pool for its whole timeout.
+func TestLimiterProbeThatHangs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lim := job.NewLimiter(0, 1, time.Now)
+		lim.Done(mustWait(t, lim), job.Reply{Status: http.StatusTooManyRequests})
+		mustWait(t, lim) // the probe, never answered
+		start := time.Now()
+		w := goWait(t, lim)
+		<-w.done
+		if got := w.at.Sub(start); got > 1100*time.Millisecond {
+			t.Errorf("the pool waited %v behind a probe that hangs; want about a second", got)
 		}
 	})
 }
@@ -251,75 +446,98 @@ func TestLimiterHoldsRate(t *testing.T) {
 		lim := job.NewLimiter(perSecond, burst, time.Now)
 		start := time.Now()
 		var mu sync.Mutex
-		var at []time.Duration
+		var at []time.Time
 		var wg sync.WaitGroup
 		for range workers {
 			wg.Go(func() {
 				for range n / workers {
-					if err := lim.Wait(context.Background()); err != nil {
+					tk, err := lim.Wait(context.Background())
+					if err != nil {
 						t.Errorf("Wait: %v", err)
 						return
 					}
 					mu.Lock()
-					at = append(at, time.Since(start))
+					at = append(at, time.Now())
 					mu.Unlock()
+					lim.Done(tk, job.Reply{Status: http.StatusOK})
 				}
 			})
 		}
 		wg.Wait()
-		el := time.Since(start)
 		// The bucket starts with one token: the 100th wait is released at 99/50 s.
-		if el < 1900*time.Millisecond || el > 2100*time.Millisecond {
+		if el := time.Since(start); el < 1900*time.Millisecond || el > 2100*time.Millisecond {
 			t.Fatalf("%d Waits at %d/s took %v of fake time, want about 2 s", n, perSecond, el)
 		}
-		if len(at) != n {
-			t.Fatalf("%d waits returned, want %d", len(at), n)
-		}
-		for _, from := range at {
-			in := 0
-			for _, x := range at {
-				if x >= from && x < from+time.Second {
-					in++
-				}
-			}
-			if in > perSecond+burst {
-				t.Fatalf("%d Waits returned in the second from %v, more than rate+burst = %d", in, from, perSecond+burst)
-			}
+		if most := mostInOneSecond(at); most > perSecond+burst {
+			t.Fatalf("%d Waits returned in one second, more than rate+burst = %d", most, perSecond+burst)
 		}
 	})
 }
 
-// After a 429 the Waits of every worker slow down to the cut rate.
-func TestLimiterThrottledSlowsWaits(t *testing.T) {
+// With no ceiling, a 429 makes the rate finite: about what was accepted over the last
+// second; Waits then pace at it.
+func TestLimiterNoCeiling(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		lim := job.NewLimiter(40, 1, time.Now)
-		ctx := context.Background()
-		for range 40 { // a second at the ceiling, each wait a success
-			if err := lim.Wait(ctx); err != nil {
-				t.Fatal(err)
-			}
-			lim.Success()
+		lim := job.NewLimiter(0, 1, time.Now)
+		if got := lim.Limit(); got != rate.Inf {
+			t.Fatalf("NewLimiter(0): Limit() = %v, want rate.Inf", got)
 		}
-		// Only 20 accepted in the last second before the 429.
-		time.Sleep(time.Second)
-		for range 20 {
-			lim.Success()
-			time.Sleep(40 * time.Millisecond)
+		for range 40 { // 40 accepted over a second
+			lim.Done(mustWait(t, lim), job.Reply{Status: http.StatusOK})
+			time.Sleep(25 * time.Millisecond)
 		}
-		lim.Throttled()
-		cut := lim.Limit()
-		if cut < 18 || cut > 20 {
-			t.Fatalf("Limit() = %v after a 429 with 20 accepted in the last second, want about 20", cut)
+		if got := lim.Limit(); got != rate.Inf {
+			t.Fatalf("Limit() = %v after successes only, want rate.Inf", got)
 		}
+		lim.Done(mustWait(t, lim), job.Reply{Status: http.StatusTooManyRequests})
+		got := lim.Limit()
+		if got == rate.Inf || got < 36 || got > 41 {
+			t.Fatalf("NewLimiter(0): Limit() = %v after a 429, want finite, about the 40/s accepted", got)
+		}
+		lim.Done(mustWait(t, lim), job.Reply{Status: http.StatusOK}) // the probe
 		start := time.Now()
-		for range 21 {
-			if err := lim.Wait(ctx); err != nil {
-				t.Fatal(err)
-			}
+		for range 40 {
+			lim.Done(mustWait(t, lim), job.Reply{Status: http.StatusOK})
 		}
-		// 21 waits at ~20/s (one token banked) take about 1 s, not the 0.5 s of 40/s.
-		if el := time.Since(start); el < 900*time.Millisecond {
-			t.Fatalf("21 Waits after the cut to %v/s took %v, want about 1 s", cut, el)
+		if el := time.Since(start); el < 900*time.Millisecond || el > 1200*time.Millisecond {
+			t.Fatalf("40 Waits at %v/s took %v of fake time, want about 1 s", got, el)
 		}
 	})
+}
+
+// A Wait whose context is done sends nothing, however open the gate.
+func TestLimiterWaitEndedContext(t *testing.T) {
+	lim := job.NewLimiter(0, 1, time.Now)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := lim.Wait(ctx); err == nil {
+		t.Fatal("Wait with an ended context let a request through")
+	}
+}
+
+// Through the Runner, the client and a sandbox that states its budget: every row is sent
+// once, none refused, though nothing else (no --rate) holds the workers back.
+func TestRunSpendsStatedBudget(t *testing.T) {
+	for _, headers := range []sandbox.Headers{sandbox.XRateLimit, sandbox.IETF} {
+		const n, workers = 15, 8
+		_, client := startSandbox(t, simpleWorkspace(n), sandbox.Options{
+			Window: sandbox.FixedWindow{Limit: 10, Length: time.Second, Headers: headers},
+		}, 10*time.Second)
+		data, lines := simplePlan(t, n, nil)
+		r, _ := newRunner(client, workers)
+		rec := newRecorder(t)
+		sum, err := r.Run(context.Background(), readPlan(t, data).Each, rec.record)
+		if err != nil {
+			t.Fatalf("headers %d: Run: %v", headers, err)
+		}
+		rec.checkOnce(t, lines)
+		if sum.Counts[job.Updated] != n {
+			t.Errorf("headers %d: %v; want %d updated", headers, sum.Counts, n)
+		}
+		for _, res := range rec.byLine {
+			if res.Attempts != 1 {
+				t.Errorf("headers %d: line %d took %d attempts (status %d); want 1: the stated budget is never overspent", headers, res.Row.Line, res.Attempts, res.Status)
+			}
+		}
+	}
 }

@@ -72,9 +72,10 @@ type Tries struct {
 // Do calls try, one request per call, until it returns nil or an error not worth
 // repeating, MaxAttempts are spent, or ctx or reqCtx ends. Waits (slot, limiter,
 // backoff) end with ctx; the request itself is given reqCtx, so that a stopping run can
-// let the requests in flight finish. about adds the row or read concerned to the debug
-// event logged before each retry.
-func (r *Retrier) Do(ctx, reqCtx context.Context, about func(*zerolog.Event) *zerolog.Event, try func(ctx context.Context) error) Tries {
+// let the requests in flight finish. try returns what a 2xx answer stated of the API's
+// rate budget (an *APIError carries its own). about adds the row or read concerned to
+// the debug event logged before each retry.
+func (r *Retrier) Do(ctx, reqCtx context.Context, about func(*zerolog.Event) *zerolog.Event, try func(ctx context.Context) (dialnexa.Budget, error)) Tries {
 	var t Tries
 	for attempt := 1; attempt <= r.MaxAttempts; attempt++ {
 		if r.Slots != nil {
@@ -85,14 +86,16 @@ func (r *Retrier) Do(ctx, reqCtx context.Context, about func(*zerolog.Event) *ze
 				return t
 			}
 		}
-		if err := r.Limiter.Wait(ctx); err != nil {
+		tk, err := r.Limiter.Wait(ctx)
+		if err != nil {
 			r.release()
 			t.Stopped = true
 			return t
 		}
 		t.Attempts++
-		t.Err = try(reqCtx)
-		r.feedback(t.Err)
+		var stated dialnexa.Budget
+		stated, t.Err = try(reqCtx)
+		r.feedback(tk, stated, t.Err)
 		r.release()
 		if !Retryable(t.Err) || attempt == r.MaxAttempts || reqCtx.Err() != nil {
 			return t
@@ -111,19 +114,19 @@ func (r *Retrier) release() {
 	}
 }
 
-// feedback tells the shared limiter of one attempt: a 429 slows it; any other answer
-// means the rate is fine; no answer says nothing of the rate.
-func (r *Retrier) feedback(err error) {
+// feedback tells the shared limiter of one attempt's answer: its status (none for a
+// transport failure), a 429's Retry-After and what it stated of the budget.
+func (r *Retrier) feedback(tk Ticket, stated dialnexa.Budget, err error) {
+	rep := Reply{Budget: stated}
 	var apiErr *dialnexa.APIError
 	switch {
 	case err == nil:
-		r.Limiter.Success()
-	case !errors.As(err, &apiErr):
-	case apiErr.StatusCode == http.StatusTooManyRequests:
-		r.Limiter.Throttled()
-	default:
-		r.Limiter.Success()
+		rep.Status = http.StatusOK
+	case errors.As(err, &apiErr):
+		rep.Status, rep.Budget = apiErr.StatusCode, apiErr.Budget
+		rep.RetryAfter, _ = ParseRetryAfter(apiErr.RetryAfter, r.Now())
 	}
+	r.Limiter.Done(tk, rep)
 }
 
 // pause waits before attempt+1 after err: the backoff, or the answer's Retry-After if

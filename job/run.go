@@ -342,16 +342,17 @@ func (st *runState) process(ctx context.Context, row Row) (Result, error) {
 	about := func(e *zerolog.Event) *zerolog.Event {
 		return e.Int("line", row.Line).Str("id", row.ID).Int("status", res.Status)
 	}
-	t := st.rt.Do(ctx, st.reqCtx, about, func(reqCtx context.Context) error {
+	t := st.rt.Do(ctx, st.reqCtx, about, func(reqCtx context.Context) (dialnexa.Budget, error) {
 		if start.IsZero() {
 			start = r.Now()
 		}
 		up, err := r.Client.Patch(reqCtx, row.ID, res.Body)
 		var apiErr *dialnexa.APIError
+		var stated dialnexa.Budget
 		status := 0 // this attempt's answer; none for a transport failure
 		switch {
 		case err == nil:
-			status, res.RequestID = up.StatusCode, up.RequestID
+			status, res.RequestID, stated = up.StatusCode, up.RequestID, up.Budget
 			res.Outcome, res.Number, res.Error = Updated, up.Number, up.Note
 		case errors.As(err, &apiErr):
 			status, res.RequestID = apiErr.StatusCode, apiErr.RequestID
@@ -377,7 +378,7 @@ func (st *runState) process(ctx context.Context, row Row) (Result, error) {
 		if stopRun != nil {
 			st.stop(stopRun)
 		}
-		return err
+		return stated, err
 	})
 	res.Attempts = t.Attempts
 	res.Finished = r.Now()

@@ -692,17 +692,21 @@ func (s *faultScript) count(id string) int {
 	return s.counts[id]
 }
 
-// faultRunner is newRunner with the clock frozen at faultNow. Its limiter's clock is
-// frozen too, with a window primed with 100,000 successes: the scripted 429s then cut the
-// shared rate once, to 100,000/s, instead of to the few rows of the run's first
-// milliseconds (limiter_test.go tests the adaptation; here it would only add real time).
+// faultRunner is newRunner with the clock frozen at faultNow. Its limiter keeps the real
+// clock (its buckets fill with time), with a window primed with 100,000 successes: the
+// scripted 429s then cut the shared rate to about 1,000,000/s, instead of to the few rows
+// of the run's first milliseconds; and its pauses of the pool take no time
+// (limiter_test.go tests the adaptation and the pauses; here they would only add real
+// time).
 func faultRunner(c job.Patcher, workers, maxAttempts int) (*job.Runner, *sleeps) {
 	r, sl := newRunner(c, workers)
 	r.MaxAttempts = maxAttempts
 	r.Now = func() time.Time { return faultNow }
-	r.Limiter = job.NewLimiter(0, 1, func() time.Time { return faultNow })
+	r.Limiter = job.NewLimiter(0, 1, time.Now)
+	r.Limiter.Sleep = func(context.Context, time.Duration) error { return nil }
 	for range 100_000 {
-		r.Limiter.Success()
+		tk, _ := r.Limiter.Wait(context.Background())
+		r.Limiter.Done(tk, job.Reply{Status: http.StatusOK})
 	}
 	return r, sl
 }

@@ -120,10 +120,12 @@ func readSnapshot(ctx context.Context, rd Reader, rt *Retrier, keep func(string)
 
 func readAgents(ctx context.Context, rd Reader, rt *Retrier) ([]dialnexa.Agent, error) {
 	var agents []dialnexa.Agent
-	t := rt.Do(ctx, ctx, func(e *zerolog.Event) *zerolog.Event { return e.Str("read", "list agents") }, func(ctx context.Context) error {
+	// The agent list says nothing of the budget (its answer holds no more than the
+	// agents): the numbers' pages and the writes tell the limiter.
+	t := rt.Do(ctx, ctx, func(e *zerolog.Event) *zerolog.Event { return e.Str("read", "list agents") }, func(ctx context.Context) (dialnexa.Budget, error) {
 		var err error
 		agents, err = rd.ListAgents(ctx)
-		return err
+		return dialnexa.Budget{}, err
 	})
 	return agents, triesErr(ctx, t)
 }
@@ -173,13 +175,15 @@ func eachPage(ctx context.Context, rd Reader, rt *Retrier, f dialnexa.ListFilter
 	}
 	fetch := func(ctx context.Context, page int) (*dialnexa.NumberPage, error) {
 		var p *dialnexa.NumberPage
-		t := rt.Do(ctx, ctx, func(e *zerolog.Event) *zerolog.Event { return e.Str("read", "list numbers").Int("page", page) }, func(ctx context.Context) error {
+		t := rt.Do(ctx, ctx, func(e *zerolog.Event) *zerolog.Event { return e.Str("read", "list numbers").Int("page", page) }, func(ctx context.Context) (dialnexa.Budget, error) {
 			mu.Lock()
 			requests++
 			mu.Unlock()
 			var err error
-			p, err = rd.ListNumbers(ctx, page, dialnexa.MaxPageSize, f)
-			return err
+			if p, err = rd.ListNumbers(ctx, page, dialnexa.MaxPageSize, f); err != nil {
+				return dialnexa.Budget{}, err
+			}
+			return p.Budget, nil
 		})
 		if err := triesErr(ctx, t); err != nil {
 			return nil, fmt.Errorf("page %d: %w", page, err)

@@ -44,8 +44,8 @@ type harness struct {
 // sizes are the plan sizes of each scenario.
 type sizes struct {
 	overhead, curl, latency, rate, budget int
-	memory                                  []int
-	memoryBars                              map[int]float64 // MiB, by plan size
+	memory                                []int
+	memoryBars                            map[int]float64 // MiB, by plan size
 }
 
 var fullSizes = sizes{
