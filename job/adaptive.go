@@ -23,19 +23,23 @@ type adaptive struct {
 	slot     int
 }
 
-// success records an accepted request and lets the rate recover: by a tenth a second,
-// not within a second of a cut.
+// success records an accepted request and lets the rate recover, once a second and
+// not within a second of a cut: by a tenth (at least 1/s) at first, then faster the
+// longer no 429 has come (a quarter more for each further quiet second), so that a pod
+// whose neighbours have finished soon takes up what they leave.
 func (a *adaptive) success(now time.Time) {
 	a.advance(now)
 	a.window[a.slot]++
 	if a.first.IsZero() {
 		a.first = now
 	}
-	if a.current == a.ceiling || now.Sub(a.lastRise) < time.Second || now.Sub(a.lastCut) < time.Second {
+	quiet := now.Sub(a.lastCut)
+	if a.current == a.ceiling || now.Sub(a.lastRise) < time.Second || quiet < time.Second {
 		return
 	}
 	a.lastRise = now
-	a.current = min(a.ceiling, a.current+max(1, a.current/10))
+	more := a.current * rate.Limit(quiet.Seconds()-1) / 4
+	a.current = min(a.ceiling, a.current+max(1, a.current/10, more))
 }
 
 // throttled records a 429 that says something new (the Limiter leaves out the 429s to

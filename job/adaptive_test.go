@@ -172,19 +172,15 @@ func TestAdaptiveCutsAtMostEveryQuarterSecond(t *testing.T) {
 	}
 }
 
-func TestAdaptiveSuccessRecoversTenPercentPerSecond(t *testing.T) {
+// After a cut the rate recovers once a second: by a tenth after the first quiet second,
+// then a quarter more for each further one (+25 %, +50 %, ...), up to the ceiling.
+func TestAdaptiveSuccessRecovers(t *testing.T) {
 	c := newFakeClock()
-	const ceiling = 50
-	lim := newAdaptive(ceiling, 1, c.now)
-	successes(lim, c, 30, time.Second)
-	lim.throttled(c.now())
-	cut := lim.current
-	if cut < 27 || cut > 30.01 {
-		t.Fatalf("Limit() = %v after the cut, want about 30", cut)
-	}
+	const ceiling, cut rate.Limit = 1000, 30
+	lim := &adaptive{ceiling: ceiling, current: cut, lastCut: c.now(), lastRise: c.now()}
 	cutAt := c.now()
 	prev, prevRise := cut, cutAt
-	rises := 0
+	var steps []float64 // each rise, as a share of the rate before it
 	// One success every 100 ms for a minute.
 	for range 600 {
 		c.add(100 * time.Millisecond)
@@ -202,19 +198,20 @@ func TestAdaptiveSuccessRecoversTenPercentPerSecond(t *testing.T) {
 		if gap := now.Sub(prevRise); gap < time.Second || gap > 1100*time.Millisecond {
 			t.Fatalf("Limit() rose from %v to %v %v after the previous change; want once a second while successes come", prev, got, gap)
 		}
-		// About 10%: exactly a tenth, unless the ceiling clamps it.
-		if want := min(prev*1.10, ceiling); got < want*0.999 || got > want*1.001 {
-			t.Fatalf("Limit() rose from %v to %v at +%v, want %v (+10%%)", prev, got, now.Sub(cutAt), want)
-		}
-		rises++
+		steps = append(steps, float64(got/prev)-1)
 		prev, prevRise = got, now
+	}
+	want := []float64{0.10, 0.25, 0.50, 0.75, 1.00}
+	if len(steps) < len(want) {
+		t.Fatalf("the rate rose %d times in a minute from %v: %v", len(steps), cut, steps)
+	}
+	for i, w := range want {
+		if math.Abs(steps[i]-w) > 0.001 {
+			t.Errorf("rise %d was +%.3f, want +%.2f (all rises %v)", i+1, steps[i], w, steps)
+		}
 	}
 	if prev != ceiling {
 		t.Fatalf("Limit() = %v after a minute of successes, want it back at the ceiling %v", prev, ceiling)
-	}
-	// From the cut to the ceiling at +10% a rise takes ln(ceiling/cut)/ln(1.10) rises.
-	if want := int(math.Ceil(math.Log(ceiling/float64(cut)) / math.Log(1.10))); rises < want-1 || rises > want+1 {
-		t.Errorf("the limit recovered from %v in %d rises, want about %d at +10%% each", cut, rises, want)
 	}
 	// At the ceiling, more successes change nothing.
 	for range 50 {

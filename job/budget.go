@@ -46,6 +46,8 @@ type budget struct {
 	// sharing the key), as sums decaying over shareMemory, and when they were decayed.
 	own, others float64
 	sumsAt      time.Time
+	// fair is 1/--shards: a pod of several started together takes at least that share.
+	fair float64
 }
 
 // newBudget starts from an answer's statement. shards is how many pods are expected to
@@ -57,6 +59,9 @@ func newBudget(b dialnexa.Budget, seq uint64, before int, now time.Time, shards 
 	const prior = 4.0
 	share := 1 / float64(max(shards, 1))
 	s.own, s.others, s.sumsAt = prior*share, prior*(1-share), now
+	if shards > 1 {
+		s.fair = share
+	}
 	return s
 }
 
@@ -134,7 +139,7 @@ func (s *budget) pace(now time.Time, seq uint64) float64 {
 	if until <= 0 {
 		return math.Inf(1)
 	}
-	return s.share() * left / until.Seconds()
+	return max(s.share(), s.fair) * left / until.Seconds()
 }
 
 func minTime(a, b time.Time) time.Time {

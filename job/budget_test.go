@@ -98,6 +98,21 @@ func TestBudgetPace(t *testing.T) {
 	if got := quarter.pace(budgetT0, 1); math.Abs(got-10) > 0.01 {
 		t.Errorf("pace = %v with 400 left over 10 s, a quarter of it ours; want 10", got)
 	}
+	// Others take 9 of every 10 requests: with --shards 4, this pod still paces at a
+	// quarter (pods started together finish together).
+	starved := newBudget(stated(400, 10*time.Second), 1, 0, budgetT0, 4)
+	r, seq, now := 400, uint64(1), budgetT0
+	for range 50 {
+		now, seq, r = now.Add(100*time.Millisecond), seq+1, r-5
+		starved.observe(stated(r, resetIn(10*time.Second, now)), seq, 0, now)
+	}
+	if share := starved.share(); share > 0.25 {
+		t.Fatalf("share = %v using 1 of every 5 requests; want about 0.2", share)
+	}
+	want := 0.25 * starved.left(now, seq) / starved.reset.Sub(now).Seconds()
+	if got := starved.pace(now, seq); math.Abs(got-want) > 0.01 {
+		t.Errorf("pace = %v with --shards 4 and a measured share under a quarter; want %v (a quarter)", got, want)
+	}
 	hourly := newBudget(dialnexa.Budget{Stated: true, Limit: 5000, Remaining: 4800, Reset: time.Hour}, 1, 0, budgetT0, 1)
 	if got := hourly.pace(budgetT0, 1); math.Abs(got-80) > 0.01 {
 		t.Errorf("pace = %v with 4,800 left over an hour; want 80 (spread over a minute, not the hour)", got)

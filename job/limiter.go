@@ -2,6 +2,7 @@ package job
 
 import (
 	"context"
+	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -17,6 +18,10 @@ import (
 // hangs must not hold the whole pool for its timeout.
 const probeWait = time.Second
 
+// earlyProbe is how long before a pause's end (by the Retry-After, in whole seconds
+// rounded up) one probe goes, to find the window's end sooner.
+const earlyProbe = 500 * time.Millisecond
+
 // A probe goes when a bucket refilling at the rate the API was seen to accept has a
 // token again, with half as much to spare: within these bounds.
 const (
@@ -30,20 +35,21 @@ const (
 //
 //   - --rate and --burst are a token bucket never passed.
 //   - When answers state the API's budget (dialnexa.Budget), no request is sent beyond
-//     the stated remaining, counting the requests in flight, and the rest of it is paced
-//     to last until the window resets. When the remaining falls faster than this pod's
-//     own requests explain, others share it: the pod paces at its share.
+//     the stated remaining, counting the requests in flight, and the rest is paced to
+//     last until the window resets. When the remaining falls faster than this pod's own
+//     requests explain, others share it: the pod paces at its share.
 //   - A 429 holds the pool back but for one probe: if the probe is answered, the API's
 //     limiter had only been briefly empty and the pool goes on; if it is refused too,
-//     the window is spent and the pool pauses until the probe's Retry-After ends.
-//   - With no stated budget, a 429 lowers the rate to what the API accepted over the
-//     last second (at least 10 % below the rate in force, at most by half); each second
-//     without a 429 then raises it by a tenth, back up to --rate.
+//     the window is spent and the pool pauses until it ends, by the Retry-After (with
+//     one probe half a second before, as Retry-After is rounded up to whole seconds).
+//   - With no stated budget, a 429 also lowers the rate to what the API accepted over
+//     the last second, which then recovers each second without one, back up to --rate.
 type Limiter struct {
 	// Log gets the budget the API states (once, and when it changes) and the pauses.
 	Log zerolog.Logger
 	// Shards is how many pods are expected to share the API's budget (--shards): a pod
-	// starts by taking that share of a stated budget, until the answers show its own.
+	// paces at no less than that share of a stated budget, and starts there until the
+	// answers show its own.
 	Shards int
 	// Sleep waits out a pause of the pool; nil waits on a timer.
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -73,6 +79,8 @@ type Limiter struct {
 	probe     uint64    // the probe in flight; 0 when none
 	probeAt   time.Time // when it went
 	paused    bool      // the window is spent: nothing goes until the pause ends
+	pauseEnd  time.Time // when the window ends, by the Retry-After
+	pauses    int       // pauses begun: a timer ends only its own
 }
 
 // Ticket is a request Wait let through; Done takes it back with the answer.
@@ -157,32 +165,35 @@ func (l *Limiter) gate(now time.Time) time.Duration {
 	if l.paused {
 		return -1
 	}
-	waitProbe := func(since time.Time) time.Duration {
-		if d := probeWait - now.Sub(since); d > 0 {
+	if l.probing {
+		if d := probeLeft(now, l.probe, l.probeAt); d > 0 {
 			return d
 		}
-		return 0
-	}
-	if l.probing && l.probe != 0 {
-		if d := waitProbe(l.probeAt); d > 0 {
-			return d
+		if now.Before(l.probeFrom) {
+			return l.probeFrom.Sub(now)
 		}
 	}
-	if l.probing && now.Before(l.probeFrom) {
-		return l.probeFrom.Sub(now)
-	}
-	b := l.bud
-	switch {
-	case b == nil:
-	case b.ended(now):
-		// One request learns the new window before any other goes.
-		if b.learner != 0 {
-			return waitProbe(b.learnerAt)
+	if b := l.bud; b != nil {
+		switch {
+		case b.ended(now):
+			// One request learns the new window before any other goes.
+			if d := probeLeft(now, b.learner, b.learnerAt); d > 0 {
+				return d
+			}
+		case b.left(now, l.seq) < 1:
+			return min(b.reset.Sub(now), RetryAfterCap)
 		}
-	case b.left(now, l.seq) < 1:
-		return min(b.reset.Sub(now), RetryAfterCap)
 	}
 	return max(tokenWait(l.ceil, l.ceiling, now), tokenWait(l.pace, l.paceLimit, now))
+}
+
+// probeLeft is how long the pool still waits for the answer to probe, sent at since
+// (none when probe is 0).
+func probeLeft(now time.Time, probe uint64, since time.Time) time.Duration {
+	if probe == 0 {
+		return 0
+	}
+	return max(0, probeWait-now.Sub(since))
 }
 
 // tokenWait is how long until b, of rate r, has a token.
@@ -229,7 +240,7 @@ func (l *Limiter) Done(tk Ticket, r Reply) {
 	}
 	if r.Budget.Stated {
 		l.stated(tk.seq, r.Budget, now)
-	} else if l.bud != nil && l.bud.learner == tk.seq && r.Status != 0 && r.Status != 429 {
+	} else if l.bud != nil && l.bud.learner == tk.seq && r.Status != 0 && r.Status != http.StatusTooManyRequests {
 		// The window ended and the first answer after it states nothing: the API no
 		// longer says, and the pace falls back on what 429s teach.
 		l.bud = nil
@@ -237,7 +248,7 @@ func (l *Limiter) Done(tk Ticket, r Reply) {
 		l.setPace()
 	}
 	switch {
-	case r.Status == 429:
+	case r.Status == http.StatusTooManyRequests:
 		l.throttled(tk.seq, r.RetryAfter, now)
 	case r.Status != 0:
 		l.adapt.success(now)
@@ -297,15 +308,25 @@ func (l *Limiter) throttled(seq uint64, retryAfter time.Duration, now time.Time)
 	}
 	switch {
 	case l.probing && seq == l.probe:
-		d := retryAfter
-		if d <= 0 {
-			d = time.Second
+		// The probe is refused too: the window is spent, and the pool pauses until it
+		// ends, as the Retry-After says. That counts whole seconds, rounded up: the window
+		// may end up to a second sooner. One probe goes half a second before the end; if
+		// it is refused, its own Retry-After cannot move the end later.
+		if retryAfter <= 0 {
+			retryAfter = time.Second
 		}
-		d = min(d, RetryAfterCap)
+		end := now.Add(min(retryAfter, RetryAfterCap))
+		wake := end.Add(-earlyProbe)
+		if now.Before(l.pauseEnd) { // the probe before the end
+			end = minTime(end, l.pauseEnd)
+			wake = end
+		} else {
+			l.Log.Info().Str("event", "rate_pause").Dur("pause", end.Sub(now)).Msg("the API's window is spent (a probe was refused too): pausing every request until it ends")
+		}
+		l.pauseEnd = end
 		l.paused, l.probing, l.probe = true, false, 0
 		l.heldAt = l.seq
-		l.Log.Info().Str("event", "rate_pause").Dur("pause", d).Msg("the API's window is spent (a probe was refused too): pausing every request until it ends")
-		l.pause(d)
+		l.pause(max(wake.Sub(now), 0))
 	case seq <= l.heldAt:
 	default:
 		l.heldAt = l.seq
@@ -330,11 +351,15 @@ func (l *Limiter) probeDelay(now time.Time) time.Duration {
 
 // pause ends the pause after d; the first request after it is a probe.
 func (l *Limiter) pause(d time.Duration) {
+	l.pauses++
+	gen := l.pauses
 	end := func() {
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		l.paused, l.probing, l.probe = false, true, 0
-		l.signal()
+		if gen == l.pauses {
+			l.paused, l.probing, l.probe = false, true, 0
+			l.signal()
+		}
 	}
 	if l.Sleep == nil {
 		time.AfterFunc(d, end)

@@ -398,27 +398,51 @@ func TestLimiterProbeAfterLoneThrottle(t *testing.T) {
 }
 
 // The probe is refused too: the window is spent, and nothing goes until its Retry-After
-// ends; then a probe again.
+// ends, but for one probe half a second before (Retry-After counts whole seconds, rounded
+// up). That probe refused too, the pool waits for the end the first Retry-After gave, not
+// its own; then a probe again.
 func TestLimiterProbeRefusedPausesPool(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var log bytes.Buffer
 		lim := job.NewLimiter(0, 1, time.Now)
 		lim.Log = zerolog.New(&log)
+		for range 100 { // 1,000/s accepted: the pace after the 429 is no constraint here
+			lim.Done(mustWait(t, lim), job.Reply{Status: http.StatusOK})
+			time.Sleep(time.Millisecond)
+		}
 		lim.Done(mustWait(t, lim), job.Reply{Status: http.StatusTooManyRequests, RetryAfter: 7 * time.Second})
 		probe := mustWait(t, lim)
 		start := time.Now()
 		lim.Done(probe, job.Reply{Status: http.StatusTooManyRequests, RetryAfter: 6 * time.Second})
-		a, b := goWait(t, lim), goWait(t, lim)
-		time.Sleep(6*time.Second - time.Millisecond)
-		if a.passed() || b.passed() {
-			t.Fatalf("a request went %v into a pause of 6 s", time.Since(start))
+		ws := []*waiter{goWait(t, lim), goWait(t, lim), goWait(t, lim)}
+		passed := func() (n int, w *waiter) {
+			for _, x := range ws {
+				if x.passed() {
+					n, w = n+1, x
+				}
+			}
+			return n, w
+		}
+		time.Sleep(5500*time.Millisecond - time.Millisecond)
+		if n, _ := passed(); n != 0 {
+			t.Fatalf("%d requests went %v into a pause of 6 s", n, time.Since(start))
 		}
 		time.Sleep(time.Millisecond)
-		if a.passed() == b.passed() {
-			t.Fatalf("at the end of the pause: %v and %v; want exactly one request, a probe", a.passed(), b.passed())
+		n, early := passed()
+		if n != 1 {
+			t.Fatalf("%d requests went half a second before the pause's end; want one probe", n)
 		}
-		if !strings.Contains(log.String(), "rate_pause") {
-			t.Errorf("log %s; want the pause logged", log.String())
+		lim.Done(early.tk, job.Reply{Status: http.StatusTooManyRequests, RetryAfter: time.Second})
+		time.Sleep(500*time.Millisecond - time.Millisecond)
+		if n, _ := passed(); n != 1 {
+			t.Fatalf("%d requests went after the early probe was refused, before the first end; want none", n-1)
+		}
+		time.Sleep(time.Millisecond)
+		if n, _ := passed(); n != 2 {
+			t.Fatalf("at the pause's end %d more requests went; want exactly one, a probe", n-1)
+		}
+		if got := strings.Count(log.String(), "rate_pause"); got != 1 {
+			t.Errorf("log %s; want the pause logged once", log.String())
 		}
 	})
 }
