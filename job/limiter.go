@@ -58,9 +58,7 @@ type Limiter struct {
 	// waiting for them can be held back by a 429 that comes meanwhile: --rate and
 	// --burst, never changed; and the pace (the stated budget's, or the rate learnt from
 	// 429s), burst 1, rate.Inf while it is the ceiling's.
-	ceil, pace *rate.Limiter
-	ceiling    rate.Limit // ceil's: rate.Inf when the user set no ceiling
-	paceLimit  rate.Limit // pace's
+	ceil, pace bucket
 	now        func() time.Time
 
 	mu      sync.Mutex
@@ -103,7 +101,7 @@ func NewLimiter(perSecond float64, burst int, now func() time.Time) *Limiter {
 	// Burst at least 1: a finite limit with burst 0 refuses every Wait.
 	burst = max(burst, 1)
 	return &Limiter{
-		ceil: rate.NewLimiter(ceiling, burst), pace: rate.NewLimiter(rate.Inf, 1), ceiling: ceiling, paceLimit: rate.Inf, now: now,
+		ceil: newBucket(ceiling, burst), pace: newBucket(rate.Inf, 1), now: now,
 		changed: make(chan struct{}), adapt: adaptive{ceiling: ceiling, current: ceiling},
 	}
 }
@@ -112,7 +110,7 @@ func NewLimiter(perSecond float64, burst int, now func() time.Time) *Limiter {
 func (l *Limiter) Limit() rate.Limit {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return min(l.ceiling, l.paceLimit)
+	return min(l.ceil.r, l.pace.r)
 }
 
 // Wait blocks until a request may be sent, or ctx is done. The Ticket it returns must be
@@ -184,7 +182,7 @@ func (l *Limiter) gate(now time.Time) time.Duration {
 			return min(b.reset.Sub(now), RetryAfterCap)
 		}
 	}
-	return max(tokenWait(l.ceil, l.ceiling, now), tokenWait(l.pace, l.paceLimit, now))
+	return max(l.ceil.wait(now), l.pace.wait(now))
 }
 
 // probeLeft is how long the pool still waits for the answer to probe, sent at since
@@ -196,28 +194,11 @@ func probeLeft(now time.Time, probe uint64, since time.Time) time.Duration {
 	return max(0, probeWait-now.Sub(since))
 }
 
-// tokenWait is how long until b, of rate r, has a token.
-func tokenWait(b *rate.Limiter, r rate.Limit, now time.Time) time.Duration {
-	if r == rate.Inf {
-		return 0
-	}
-	tokens := b.TokensAt(now)
-	if tokens >= 1 {
-		return 0
-	}
-	// A microsecond more, so that the waiter does not wake a hair too early and spin.
-	return time.Duration((1-tokens)/float64(r)*float64(time.Second)) + time.Microsecond
-}
-
 // take lets one request through; l.mu is held, and gate said it may go.
 func (l *Limiter) take() Ticket {
 	now := l.now()
-	if l.ceiling != rate.Inf {
-		l.ceil.AllowN(now, 1)
-	}
-	if l.paceLimit != rate.Inf {
-		l.pace.AllowN(now, 1)
-	}
+	l.ceil.take(now)
+	l.pace.take(now)
 	l.seq++
 	l.flying = append(l.flying, l.seq)
 	if l.probing && (l.probe == 0 || now.Sub(l.probeAt) >= probeWait) {
@@ -383,13 +364,10 @@ func (l *Limiter) setPace() {
 			r = rate.Inf
 		}
 	}
-	if r >= l.ceiling {
+	if r >= l.ceil.r {
 		r = rate.Inf
 	}
-	if r != l.paceLimit {
-		l.paceLimit = r
-		l.pace.SetLimitAt(now, r)
-	}
+	l.pace.setLimit(now, r)
 }
 
 // signal wakes every waiter to look at the gate again. l.mu is held.
@@ -398,4 +376,73 @@ func (l *Limiter) signal() {
 		close(l.changed)
 		l.changed = make(chan struct{})
 	}
+}
+
+// bucket is a token bucket taken from without waiting: the caller waits what wait says,
+// then takes.
+type bucket struct {
+	lim *rate.Limiter
+	r   rate.Limit
+	// The last take (or change of rate), and the tokens left after it.
+	last  time.Time
+	after float64
+}
+
+func newBucket(r rate.Limit, burst int) bucket {
+	return bucket{lim: rate.NewLimiter(r, burst), r: r}
+}
+
+// wait is how long until the bucket has a token.
+func (b *bucket) wait(now time.Time) time.Duration {
+	if b.r == rate.Inf {
+		return 0
+	}
+	tokens := b.lim.TokensAt(now)
+	if tokens >= 1 {
+		return 0
+	}
+	// A microsecond more, so that the waiter does not wake a hair too early and spin.
+	return time.Duration((1-tokens)/float64(b.r)*float64(time.Second)) + time.Microsecond
+}
+
+// take takes a token that wait found there. A waiter wakes a little after its token
+// came: the token is taken as of when it came (by up to half a token's interval), so
+// that the next one counts from there, not from the wake, or every wake's delay would
+// slow the pace (a timer late by half a millisecond costs 2.5 % at 50/s).
+func (b *bucket) take(now time.Time) {
+	if b.r == rate.Inf {
+		return
+	}
+	at := now
+	if b.after < 1 && !b.last.IsZero() {
+		came := b.last.Add(b.interval(1 - b.after))
+		if late := now.Sub(came); late > 0 {
+			at = now.Add(-min(late, b.interval(0.5)))
+		}
+	}
+	b.lim.AllowN(at, 1)
+	b.last, b.after = at, b.lim.TokensAt(at)
+}
+
+// interval is how long the bucket takes to gain n tokens.
+func (b *bucket) interval(n float64) time.Duration {
+	return time.Duration(n / float64(b.r) * float64(time.Second))
+}
+
+// setLimit changes the bucket's rate from now on. rate.Inf leaves the rate.Limiter as it
+// is (it would count the tokens of no time at all at an infinite rate as NaN); from
+// rate.Inf, a new one starts, full.
+func (b *bucket) setLimit(now time.Time, r rate.Limit) {
+	switch {
+	case r == b.r:
+		return
+	case r == rate.Inf:
+	case b.r == rate.Inf:
+		b.lim = rate.NewLimiter(r, b.lim.Burst())
+		b.last, b.after = time.Time{}, 0
+	default:
+		b.lim.SetLimitAt(now, r)
+		b.last, b.after = now, b.lim.TokensAt(now)
+	}
+	b.r = r
 }

@@ -565,3 +565,23 @@ func TestRunSpendsStatedBudget(t *testing.T) {
 		}
 	}
 }
+
+// The reads before the writes spend the same budget: pages read side by side stay
+// within it.
+func TestReadWorkspaceSpendsStatedBudget(t *testing.T) {
+	const numbers = 750 // 8 pages and the agent list: 9 requests, 5 a second allowed
+	api, client := startSandbox(t, simpleWorkspace(numbers), sandbox.Options{
+		Window: sandbox.FixedWindow{Limit: 5, Length: time.Second, Headers: sandbox.XRateLimit},
+	}, 10*time.Second)
+	r, _ := newRunner(client, 8)
+	ws, err := job.ReadWorkspace(context.Background(), client, &r.Retrier, job.WorkspaceReads{Parallel: 8, NeededBy: "the test"})
+	if err != nil {
+		t.Fatalf("ReadWorkspace: %v", err)
+	}
+	if ws.Snapshot.Len() != numbers || len(ws.Agents) != 2 {
+		t.Errorf("read %d numbers and %d agents, want %d and 2", ws.Snapshot.Len(), len(ws.Agents), numbers)
+	}
+	if got := api.Requests(); got != 9 {
+		t.Errorf("the sandbox got %d requests for 8 pages and the agents; want 9: none refused and sent again", got)
+	}
+}
