@@ -125,8 +125,12 @@ func (s *budget) left(now time.Time, seq uint64) float64 {
 	return float64(s.remaining) - float64(seq-s.basis) - s.othersRate()*max(0, now.Sub(s.at).Seconds())
 }
 
-// ended reports whether the window has reset: a request then learns the new one.
-func (s *budget) ended(now time.Time) bool { return !now.Before(s.reset) }
+// ended reports whether the window has reset (a request then learns the new one), or
+// RetryAfterCap has passed since the last statement: however far off a reset is, the
+// job asks again after that long, as it never waits longer for a Retry-After.
+func (s *budget) ended(now time.Time) bool { return !now.Before(s.end()) }
+
+func (s *budget) end() time.Time { return minTime(s.reset, s.at.Add(RetryAfterCap)) }
 
 // pace is the rate that spends this pod's share of what is left by the reset (or over
 // paceHorizon, when the reset is further off).

@@ -179,7 +179,7 @@ func (l *Limiter) gate(now time.Time) time.Duration {
 				return d
 			}
 		case b.left(now, l.seq) < 1:
-			return min(b.reset.Sub(now), RetryAfterCap)
+			return b.end().Sub(now)
 		}
 	}
 	return max(l.ceil.wait(now), l.pace.wait(now))

@@ -585,3 +585,22 @@ func TestReadWorkspaceSpendsStatedBudget(t *testing.T) {
 		t.Errorf("the sandbox got %d requests for 8 pages and the agents; want 9: none refused and sent again", got)
 	}
 }
+
+// Nothing left and a reset an hour off: the job asks again after a minute, as it would
+// after the longest Retry-After it honours, not after the hour.
+func TestLimiterLongResetAsksAfterAMinute(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lim := job.NewLimiter(0, 1, time.Now)
+		lim.Done(mustWait(t, lim), stated(0, time.Hour))
+		start := time.Now()
+		a, b := goWait(t, lim), goWait(t, lim)
+		time.Sleep(time.Minute - time.Millisecond)
+		if a.passed() || b.passed() {
+			t.Fatalf("a request went %v after nothing was left", time.Since(start))
+		}
+		time.Sleep(time.Millisecond)
+		if a.passed() == b.passed() {
+			t.Fatalf("a minute after nothing was left: %v and %v; want exactly one request", a.passed(), b.passed())
+		}
+	})
+}
