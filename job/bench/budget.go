@@ -93,6 +93,6 @@ func (h *harness) budget(sr *scenarioResult) error {
 				c.name, i+1, float64(n)/okPatch.length().Seconds(), float64(n)/ok.length().Seconds(), wall.Seconds(), len(arrivals), throttled, pct)
 		}
 	}
-	sr.notes = append(sr.notes, "budget: the API allows 400 requests per 10 s (a fixed window from the first request after the last window ended, every request counted, 429 with Retry-After = seconds to the window's end, rounded up), or a token bucket of 40/s, burst 5 (429 with Retry-After: 1); several pods are separate processes of the built job started together, --shards 4 --shard-index i over one plan")
+	sr.notes = append(sr.notes, "the API allows 400 requests per 10 s (a fixed window from the first request after the last window ended, every request counted, 429 with Retry-After = seconds to the window's end, rounded up), or a token bucket of 40/s, burst 5 (429 with Retry-After: 1); several pods are separate processes of the built job started together, --shards 4 --shard-index i over one plan")
 	return nil
 }

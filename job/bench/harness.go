@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"math"
 	"os"
@@ -22,8 +23,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"reassign/job"
 )
 
 // harness is one run of the benchmark: the built job, a temporary directory and the
@@ -354,8 +353,16 @@ func (h *harness) runJob(sr *scenarioResult, plan planFile, baseURL string, flag
 // whole plan.
 type shard struct{ n, i int }
 
-// has reports whether plan row i is the shard's.
-func (s shard) has(i int) bool { return job.InShard(planID(i), s.n, s.i) }
+// has reports whether plan row i is the shard's: the FNV-1a 32 hash of its id modulo n
+// (contract §10), computed here rather than by the job's code, which the harness checks.
+func (s shard) has(i int) bool {
+	if s.n <= 1 {
+		return true
+	}
+	h := fnv.New32a()
+	h.Write([]byte(planID(i)))
+	return int(h.Sum32()%uint32(s.n)) == s.i
+}
 
 // rows is how many of a plan's rows are the shard's.
 func (s shard) rows(plan planFile) int {
