@@ -126,18 +126,3 @@ func (s *Snapshot) entry(off uint32) (string, Current) {
 	}
 	return fields[0], Current{AgentID: fields[1], Nickname: fields[2], Label: fields[3]}
 }
-
-// NoOp reports whether row would leave a number in state c unchanged.
-func NoOp(row Row, c Current) bool {
-	same := func(f Field, cur string) bool {
-		switch {
-		case !f.Set():
-			return true
-		case f.Null:
-			return cur == ""
-		default:
-			return f.Raw == cur
-		}
-	}
-	return same(row.AgentID, c.AgentID) && same(row.Nickname, c.Nickname) && same(row.Label, c.Label)
-}

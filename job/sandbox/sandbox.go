@@ -68,6 +68,10 @@ type Options struct {
 	ItemsShape bool
 	// Latency delays every answer.
 	Latency time.Duration
+	// SwallowWrites answers a valid PATCH 200, with the number as if changed, but keeps
+	// the number as it was: an API that says yes and applies nothing, which only
+	// `reassign verify` can catch.
+	SwallowWrites bool
 	// Fault, if set, sees each request first and may answer it itself (returning true):
 	// the tests script 5xx, 429, resets and slow answers with it.
 	Fault func(w http.ResponseWriter, r *http.Request) bool
@@ -188,6 +192,19 @@ func (a *API) Patches() []Patch {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return append([]Patch(nil), a.patches...)
+}
+
+// Update changes number id in place, as someone in the dashboard would between two
+// runs (change must leave its ID alone); it reports false when the workspace has no
+// such number.
+func (a *API) Update(id string, change func(*Number)) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n, ok := a.numbers[id]
+	if ok {
+		change(n)
+	}
+	return ok
 }
 
 // Number returns a copy of one number's current state.
@@ -335,6 +352,10 @@ func (a *API) patch(w http.ResponseWriter, r *http.Request, id string) {
 	if agent, ok := fields["agent_id"]; ok && agent != nil && a.ineligible[*agent] {
 		writeError(w, http.StatusBadRequest, "agent_id "+*agent+" is not eligible to be assigned to a number: it makes outbound calls only")
 		return
+	}
+	if a.opts.SwallowWrites {
+		changed := *n
+		n = &changed // answered as applied, never stored
 	}
 	for k, v := range fields {
 		if v != nil && *v == "" {
