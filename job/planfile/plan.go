@@ -85,6 +85,10 @@ type Plan struct {
 	Rows, Invalid int
 	// Ignored lists the header columns the job does not use.
 	Ignored []string
+	// Reviewed is set when the plan has before_agent_id, before_nickname and
+	// before_label columns: every row carries the values it was reviewed against
+	// (job.Row.Reviewed).
+	Reviewed bool
 	// Problems lists every invalid row's reasons, in plan order.
 	Problems []job.Problem
 }
@@ -273,6 +277,7 @@ func (p *Plan) scan(fn func(job.Row, []job.Problem) error) error {
 		if err = gocsv.UnmarshalDecoder(b, &recs); err != nil {
 			break
 		}
+		p.Reviewed = dec.reviewed
 		for i, m := range b.meta {
 			row, problems := p.toRow(recs[i], m)
 			if ferr := fn(row, problems); ferr != nil {
@@ -300,6 +305,10 @@ type planRecord struct {
 	AgentID  string `csv:"agent_id"`
 	Nickname string `csv:"nickname"`
 	Label    string `csv:"label"`
+	// The values the row was reviewed against (a --dry-run=server report fed back).
+	BeforeAgentID  string `csv:"before_agent_id"`
+	BeforeNickname string `csv:"before_nickname"`
+	BeforeLabel    string `csv:"before_label"`
 }
 
 // rowMeta is what the decoder knows of a row besides its cells.
@@ -345,6 +354,16 @@ func (p *Plan) toRow(rec planRecord, m rowMeta) (job.Row, []job.Problem) {
 	if r.Label.Null {
 		add("label cannot be %s: the API takes no null label", rec.Label)
 	}
+	if p.Reviewed {
+		// As the report writes them: the values themselves, "" for none (no null token).
+		r.Reviewed = &job.Current{AgentID: rec.BeforeAgentID, Nickname: rec.BeforeNickname, Label: rec.BeforeLabel}
+		if rec.BeforeAgentID != "" && !validID(rec.BeforeAgentID) {
+			add("before_agent_id %s is not an agent id (letters, digits, _ and -, at most 128)", quoteCell(rec.BeforeAgentID))
+		}
+		if n := utf8.RuneCountInString(rec.BeforeNickname); n > MaxNicknameLen {
+			add("before_nickname is %d characters, at most %d", n, MaxNicknameLen)
+		}
+	}
 	return r, problems
 }
 
@@ -367,10 +386,16 @@ type planDecoder struct {
 	known []bool     // header cells the job reads
 	rows  int
 	done  bool
+	// reviewed: the header has the before_* columns (all three)
+	reviewed bool
 }
 
 // The columns the job reads; every other column is ignored.
-var knownColumns = map[string]bool{"id": true, "agent_id": true, "nickname": true, "label": true}
+var knownColumns = map[string]bool{"id": true, "agent_id": true, "nickname": true, "label": true,
+	"before_agent_id": true, "before_nickname": true, "before_label": true}
+
+// reviewColumns are the columns of a reviewed plan: all three, or none.
+var reviewColumns = []string{"before_agent_id", "before_nickname", "before_label"}
 
 func newPlanDecoder(in io.Reader) (*planDecoder, error) {
 	br := bufio.NewReaderSize(in, 64<<10)
@@ -559,6 +584,16 @@ func (d *planDecoder) header() ([]string, error) {
 			}
 			return nil, planErr(line, "header: no id column (the header has: %s); the plan needs id and at least one of agent_id, nickname, label", strings.Join(shown, ", "))
 		}
+		var missing []string
+		for _, c := range reviewColumns {
+			if !seen[c] {
+				missing = append(missing, c)
+			}
+		}
+		if len(missing) > 0 && len(missing) < len(reviewColumns) {
+			return nil, planErr(line, "header: no %s column: a reviewed plan has all of %s (as a --dry-run=server report does), or none", strings.Join(missing, " or "), strings.Join(reviewColumns, ", "))
+		}
+		d.reviewed = len(missing) == 0
 		return out, nil
 	}
 }
