@@ -100,16 +100,25 @@ func run(ctx context.Context, hardStop <-chan struct{}, args []string, getenv fu
 	defer sink.Hold(false)
 	defer onHardStop(hardStop, sink, os.Exit)()
 	log := newLogger(cfg, sink, terminal)
+	var ask func(about string) bool
+	if cfg.asks(isTerminal(stdin) && terminal) {
+		ask = func(about string) bool { return report.Ask(ctx, stdin, stderr, about) }
+	}
 
 	var code int
+	end := &report.Ending{Command: cfg.command(), Plan: cfg.plan, Report: cfg.reportName(), Started: cfg.started,
+		TerminationLog: report.TerminationLogPath(cfg.terminationLog, report.DefaultTerminationLog)}
 	if cfg.export {
 		err = export(ctx, cfg, log, getenv, stdout)
 	} else {
-		code, err = apply(ctx, cfg, log, sink, bar, getenv, stdin, stdout)
+		code, err = apply(ctx, cfg, log, sink, bar, end, ask, getenv, stdin, stdout)
 	}
 	if err != nil {
 		code = exitCodeFor(err)
 		log.Error().Str("event", "fatal").Int("exit_code", code).Msg(err.Error())
+	}
+	if !cfg.export {
+		end.Finish(code, err, time.Now(), log)
 	}
 	return code
 }
@@ -176,17 +185,19 @@ func exitCodeOf(s job.Summary) int {
 	case s.Counts[job.Failed] > 0:
 		return exitTemp
 	case errors.Is(s.Stopped, job.ErrMaxErrors),
-		s.Counts[job.NotFound]+s.Counts[job.Rejected]+s.Counts[job.Forbidden]+s.Counts[job.Invalid] > 0:
+		s.Counts[job.NotFound]+s.Counts[job.Rejected]+s.Counts[job.Forbidden]+s.Counts[job.Invalid]+
+			s.Counts[job.Conflict]+s.Counts[job.Differs] > 0:
 		return exitRowErrors
-	case s.Counts[job.NotAttempted] > 0:
+	case s.Counts[job.NotAttempted] > s.Withheld: // rows held back by --limit or a "no" need no rerun
 		return exitTemp
 	}
 	return exitOK
 }
 
-// apply runs the plan: read and validate it, read the workspace, send, record.
-func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.LogSink, bar *report.Bar, getenv func(string) string, stdin io.Reader, stdout io.Writer) (int, error) {
-	if err := report.CheckOutputs(cfg.reportName(), cfg.undoPlan); err != nil {
+// apply runs the plan (or verifies it): read and validate it, read the workspace, ask
+// (when ask is set), send, record.
+func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.LogSink, bar *report.Bar, end *report.Ending, ask func(string) bool, getenv func(string) string, stdin io.Reader, stdout io.Writer) (int, error) {
+	if err := report.CheckOutputs(cfg.reportName(), cfg.undoPlan, cfg.summary); err != nil {
 		return 0, err
 	}
 	conn, err := connect(cfg, log, getenv)
@@ -194,10 +205,11 @@ func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.Lo
 		return 0, err
 	}
 	defer conn.close()
+	end.Requests = conn.retrier.Requests
 	runner := &job.Runner{
 		Retrier: conn.retrier, Client: conn.client, Workers: cfg.workers, MaxErrors: cfg.maxErrors,
 		DryRun: cfg.dryRun != dryRunNone, Shards: cfg.shards, ShardIndex: cfg.shardIndex,
-		Drain: 20 * time.Second, FlushEvery: 50 * time.Millisecond,
+		Drain: 20 * time.Second, FlushEvery: 50 * time.Millisecond, Limit: int(cfg.limit),
 	}
 	if cfg.resume != "" {
 		applied, files, err := report.ReadResume(cfg.resume)
@@ -219,10 +231,15 @@ func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.Lo
 	if err != nil {
 		return 0, logPlanError(log, err)
 	}
-	outs, err := report.CreateOutputs(stdout, cfg.reportName(), cfg.undoPlan)
+	if plan.Reviewed && cfg.noSnapshot {
+		return 0, usageError{errors.New("the plan's before_* columns are checked against the workspace: it cannot go with --no-snapshot")}
+	}
+	outs, err := report.CreateOutputs(stdout, cfg.reportName(), cfg.undoPlan, cfg.summary)
 	if err != nil {
 		return 0, err
 	}
+	end.SummaryTo(outs[2])
+	defer end.Abort() // as rec.Abort: no summary of a run refused before its rows
 	rec, err := report.NewRecorder(outs[0], outs[1], cfg.nullToken, log, sink)
 	if err != nil {
 		return 0, configErrorf("write report %s: %w", cfg.reportName(), err)
@@ -230,7 +247,7 @@ func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.Lo
 	defer rec.Abort() // a run refused before its first row leaves no file behind
 	if cfg.snapshotWanted() {
 		ws, err := job.ReadWorkspace(ctx, conn.client, &conn.retrier, job.WorkspaceReads{
-			Keep: plan.MayContain, Parallel: cfg.workers, NeededBy: cfg.snapshotNeeder(),
+			Keep: plan.MayContain, Parallel: cfg.workers, NeededBy: cfg.snapshotNeeder(plan.Reviewed),
 		})
 		switch {
 		case err != nil && ctx.Err() != nil:
@@ -248,12 +265,19 @@ func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.Lo
 		plan.DropIndex() // MayContain has served: its memory goes back before the run
 	}
 	log.Info().Str("event", "plan").Int("rows", plan.Rows).Int("invalid", plan.Invalid).
-		Strs("ignored_columns", plan.Ignored).Msg("plan read")
+		Strs("ignored_columns", plan.Ignored).Bool("reviewed", plan.Reviewed).Msg("plan read")
 	for _, p := range plan.Problems {
 		log.Error().Str("event", "invalid_row").Int("line", p.Line).Msg(p.String())
 	}
-	if plan.Invalid > 0 && !cfg.skipInvalid {
+	if plan.Invalid > 0 && !cfg.skipInvalid && !cfg.verify {
 		return 0, &planfile.Error{Problems: []job.Problem{{Reason: fmt.Sprintf("%d of %d rows are invalid; nothing was sent (fix them, or pass --skip-invalid to run the others)", plan.Invalid, plan.Rows)}}}
+	}
+	if ask != nil {
+		p, err := runner.Preview(plan.Each)
+		if err != nil {
+			return 0, logPlanError(log, err)
+		}
+		runner.Declined = p.Writes > 0 && !ask(p.String())
 	}
 
 	total := plan.Rows
@@ -263,7 +287,12 @@ func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.Lo
 	runner.Flush, runner.FlushEvery = rec.Flush, 50*time.Millisecond
 	runner.Progress, runner.ProgressEvery = report.Progress(log, bar, total)
 	sink.Hold(true) // log lines go out with the report's
-	sum, runErr := runner.Run(ctx, plan.Each, rec.Record)
+	run := runner.Run
+	if cfg.verify {
+		run = runner.Verify
+	}
+	sum, runErr := run(ctx, plan.Each, rec.Record)
+	end.Ran(sum)
 	sink.Hold(false)
 	bar.Clear()
 	if err := rec.Close(); err != nil && sum.Stopped == nil {
@@ -372,7 +401,7 @@ func connect(cfg *config, log zerolog.Logger, getenv func(string) string) (*conn
 	}
 	c.retrier = job.Retrier{
 		Limiter: job.NewLimiter(cfg.rate, cfg.burst, time.Now), MaxAttempts: cfg.maxAttempts,
-		Now: time.Now, Sleep: job.SleepContext, Rand: mrand.Int64N, Log: log,
+		Now: time.Now, Sleep: job.SleepContext, Rand: mrand.Int64N, Log: log, Requests: &job.Requests{},
 	}
 	return c, nil
 }
@@ -387,9 +416,10 @@ func newLogger(cfg *config, out io.Writer, terminal bool) zerolog.Logger {
 	return zerolog.New(w).Level(level).With().Timestamp().Logger()
 }
 
-// isTerminal reports whether w is a terminal (not a file, a pipe or /dev/null).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+// isTerminal reports whether stdin, stdout or stderr is a terminal (not a file, a pipe
+// or /dev/null).
+func isTerminal(v any) bool {
+	f, ok := v.(*os.File)
 	return ok && isatty.IsTerminal(f.Fd())
 }
 
