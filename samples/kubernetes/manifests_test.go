@@ -37,7 +37,7 @@ var flags = map[string]bool{
 	"api-key-file": true, "resume": true, "skip-invalid": false, "null-token": true,
 	"max-errors": true, "shards": true, "shard-index": true, "log-format": true,
 	"log-level": true, "sandbox": false, "version": false, "no-snapshot": false,
-	"undo-plan": true,
+	"undo-plan": true, "limit": true, "summary": true, "termination-log": true, "yes": false,
 }
 
 // envVars are the environment variables the program reads (CONTRACT.md §2). Any other
@@ -47,7 +47,8 @@ var envVars = []string{
 	"REASSIGN_BURST", "REASSIGN_WORKERS", "REASSIGN_MAX_ATTEMPTS", "REASSIGN_TIMEOUT",
 	"DIALNEXA_BASE_URL", "DIALNEXA_API_KEY_FILE", "DIALNEXA_API_KEY", "REASSIGN_RESUME",
 	"REASSIGN_SKIP_INVALID", "REASSIGN_NULL_TOKEN", "REASSIGN_MAX_ERRORS",
-	"REASSIGN_SHARDS", "REASSIGN_LOG_FORMAT", "REASSIGN_LOG_LEVEL",
+	"REASSIGN_SHARDS", "REASSIGN_LOG_FORMAT", "REASSIGN_LOG_LEVEL", "REASSIGN_LIMIT",
+	"REASSIGN_SUMMARY", "REASSIGN_TERMINATION_LOG", "REASSIGN_YES",
 }
 
 // Exit codes (CONTRACT.md §7) and the podFailurePolicy action each must get.
@@ -281,6 +282,9 @@ func checkJob(t *testing.T, name string, s *batchv1.JobSpec, all objects) {
 	}
 	if c.Name != containerName {
 		t.Errorf("container %q, want %q (the podFailurePolicy rules name it)", c.Name, containerName)
+	}
+	if c.TerminationMessagePolicy != corev1.TerminationMessageFallbackToLogsOnError {
+		t.Errorf("terminationMessagePolicy %q, want FallbackToLogsOnError: the one-line summary reassign writes to /dev/termination-log, or the log's last lines if it died first (CONTRACT.md §15)", c.TerminationMessagePolicy)
 	}
 	opts := checkContainer(t, c)
 	checkKey(t, pod, c, opts, all)
