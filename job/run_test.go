@@ -516,7 +516,7 @@ func TestRun2000Rows(t *testing.T) {
 	}
 
 	// The summary: counts match, nothing stopped; not_found and rejected rows make it exit 3
-	// (§7: no interruption, no key refusal, no failed row, some rows that retrying won't help).
+	// (README, "Exit codes": no interruption, no key refusal, no failed row, some rows that retrying won't help).
 	if sum.Rows != n {
 		t.Errorf("Summary.Rows = %d, want %d", sum.Rows, n)
 	}
