@@ -142,8 +142,17 @@ func onHardStop(hardStop <-chan struct{}, sink *report.LogSink, exit func(int)) 
 // usageError is a bad command line: exit 64.
 type usageError struct{ error }
 
+func (e usageError) Unwrap() error { return e.error }
+
+// tempError is a run that could not finish for a reason that may pass: exit 75.
+type tempError struct{ error }
+
+func (e tempError) Unwrap() error { return e.error }
+
 // configError is a configuration refused before anything is read or sent: exit 78.
 type configError struct{ error }
+
+func (e configError) Unwrap() error { return e.error }
 
 func configErrorf(format string, args ...any) error {
 	return configError{fmt.Errorf(format, args...)}
@@ -154,6 +163,7 @@ func exitCodeFor(err error) int {
 	var pe *planfile.Error
 	var re *report.ResumeError
 	var ue usageError
+	var te tempError
 	var ce configError
 	var readErr *job.ReadError
 	var pathErr *fs.PathError
@@ -166,6 +176,8 @@ func exitCodeFor(err error) int {
 		return exitPlan
 	case errors.Is(err, job.ErrKeyRefused):
 		return exitKey
+	case errors.As(err, &te):
+		return exitTemp
 	case errors.As(err, &ce), errors.As(err, &readErr), errors.As(err, &pathErr):
 		return exitConfig
 	}
@@ -285,6 +297,9 @@ func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.Lo
 		total = -1 // unknown until the shard's rows are counted
 	}
 	runner.Flush, runner.FlushEvery = rec.Flush, 50*time.Millisecond
+	if rec.Undoing() {
+		runner.WriteAhead = rec.WriteAhead
+	}
 	runner.Progress, runner.ProgressEvery = report.Progress(log, bar, total)
 	sink.Hold(true) // log lines go out with the report's
 	run := runner.Run
@@ -352,7 +367,7 @@ func export(ctx context.Context, cfg *config, log zerolog.Logger, getenv func(st
 		if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnauthorized {
 			err = fmt.Errorf("%w: %v", job.ErrKeyRefused, err)
 		}
-		return fmt.Errorf("export: %w (nothing was kept of %s)", err, cfg.out)
+		return tempError{fmt.Errorf("export: %w (nothing was kept of %s)", err, cfg.out)}
 	}
 	log.Info().Str("event", "summary").Int("numbers", numbers).Int("requests", requests).Str("out", cfg.out).
 		Int("exit_code", exitOK).Bool("sandbox", cfg.sandbox).

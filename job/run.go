@@ -107,6 +107,11 @@ type Runner struct {
 	// Drain bounds how long requests in flight may run on once the run is stopping;
 	// 0 leaves them to their own timeout.
 	Drain time.Duration
+	// WriteAhead, if set, records the rows about to be sent, durably, before any of them
+	// is (the undo plan): it is called from one goroutine with up to WriteAheadBatch rows
+	// at a time. When it fails the run stops: those rows and the rest are not sent.
+	WriteAhead      func([]Result) error
+	WriteAheadBatch int // rows per WriteAhead call; 4 × Workers when 0
 	// Flush, if set, pushes what record wrote to its file: it is called when no other
 	// result is waiting, but at most once per FlushEvery, the rest held until then. A
 	// killed run loses at most the rows of its last FlushEvery.
@@ -266,6 +271,30 @@ func (r *Runner) Run(ctx context.Context, each Each, record func(Result) error) 
 	}
 	interrupted := false
 	writes, withheld := 0, 0 // rows that need a write: let through, held back
+	// Rows to send wait in batch until WriteAhead has recorded them; without WriteAhead
+	// each goes to the workers at once.
+	batchSize := r.WriteAheadBatch
+	if batchSize <= 0 {
+		batchSize = 4 * r.Workers
+	}
+	var batch []Result
+	send := func() {
+		if len(batch) > 0 && gctx.Err() == nil {
+			if err := r.WriteAhead(batch); err != nil {
+				stop(fmt.Errorf("write undo plan: %w", err))
+			}
+		}
+		for _, res := range batch {
+			if gctx.Err() != nil {
+				res.Outcome, res.Error, res.Finished = NotAttempted, "not sent: "+stopReason(ctx, gctx), r.Now()
+				interrupted = interrupted || ctx.Err() != nil
+				results <- res
+				continue
+			}
+			todo <- res
+		}
+		batch = batch[:0]
+	}
 	readErr := each(func(row Row, problems []Problem) error {
 		if !InShard(row.ID, r.Shards, r.ShardIndex) {
 			return nil
@@ -293,15 +322,22 @@ func (r *Runner) Run(ctx context.Context, each Each, record func(Result) error) 
 			writes++
 			res.Outcome = WouldUpdate
 			res.Body = Body(row)
-		default:
+		case r.WriteAhead == nil:
 			writes++
 			todo <- res
+			return nil
+		default:
+			writes++
+			if batch = append(batch, res); len(batch) >= batchSize {
+				send()
+			}
 			return nil
 		}
 		res.Finished = r.Now()
 		results <- res
 		return nil
 	})
+	send()
 	close(todo)
 	stopErr := g.Wait()
 	close(results)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -30,9 +31,7 @@ func NewApplied() *Applied { return &Applied{done: map[string]uint64{}} }
 
 // Merge adds what other records; where both record an id, other wins.
 func (a *Applied) Merge(other *Applied) {
-	for id, h := range other.done {
-		a.done[id] = h
-	}
+	maps.Copy(a.done, other.done)
 }
 
 // Len is the number of ids the report records as done.

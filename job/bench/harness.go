@@ -32,7 +32,7 @@ type harness struct {
 	bin     string // the built job
 	version string // what the job's --version says
 	key     string // the key every fake accepts
-	// noSnapshot: the job has --no-snapshot (it reads the workspace before writing, §13).
+	// noSnapshot: the job has --no-snapshot (it reads the workspace before writing).
 	noSnapshot bool
 	seq        int // numbers the files of each job run
 	plans      map[int]planFile

@@ -1,4 +1,4 @@
-// Command bench measures reassign against the performance bars of the contract (§12).
+// Command bench measures reassign against the performance bars of the README's "Performance" section.
 //
 //	go run ./job/bench [-runs 3] [-quick] [-only overhead,curl,latency,rate,429,memory] [-keep] [-settle 20s]
 //	go run ./job/bench -serve 20000    # only the fast fake, for perf or strace on the job
@@ -63,7 +63,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	settle := fs.Duration("settle", 20*time.Second, "before each measured run, wait up to this long for other processes to leave the CPUs (0 = don't)")
 	serveRows := fs.Int("serve", 0, "only serve the fast fake API for a plan of this many rows, until interrupted (it prints how to run the job against it)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: go run ./job/bench [flags]\n\nMeasures reassign against the performance bars of CONTRACT.md §12.\n\n")
+		fmt.Fprintf(stderr, "Usage: go run ./job/bench [flags]\n\nMeasures reassign against the performance bars of the README's \"Performance\" section.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

@@ -66,6 +66,9 @@ type Options struct {
 	// ItemsShape answers list pages as {items, total, page, limit} instead of
 	// {data, meta}: the API's references show both.
 	ItemsShape bool
+	// MaxPageSize, if > 0, caps a list page below what was asked, as some APIs do; the
+	// page's meta then counts pages of that size.
+	MaxPageSize int
 	// Latency delays every answer.
 	Latency time.Duration
 	// SwallowWrites answers a valid PATCH 200, with the number as if changed, but keeps
@@ -395,6 +398,9 @@ func (a *API) listNumbers(w http.ResponseWriter, r *http.Request) {
 	if limit > 100 {
 		writeErrorList(w, http.StatusBadRequest, []string{"limit must not be greater than 100"})
 		return
+	}
+	if a.opts.MaxPageSize > 0 {
+		limit = min(limit, a.opts.MaxPageSize)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
