@@ -21,7 +21,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 
 	"reassign/job"
@@ -88,7 +87,7 @@ func run(ctx context.Context, hardStop <-chan struct{}, args []string, getenv fu
 		fmt.Fprintln(stdout, "reassign "+buildVersion())
 		return exitOK
 	}
-	terminal := isTerminal(stderr)
+	terminal := report.IsTerminal(stderr)
 	out := stderr
 	var bar *report.Bar
 	if terminal {
@@ -99,9 +98,9 @@ func run(ctx context.Context, hardStop <-chan struct{}, args []string, getenv fu
 	sink := report.NewLogSink(out)
 	defer sink.Hold(false)
 	defer onHardStop(hardStop, sink, os.Exit)()
-	log := newLogger(cfg, sink, terminal)
+	log := report.NewLogger(sink, cfg.logFormat, cfg.logLevel, terminal)
 	var ask func(about string) bool
-	if cfg.asks(isTerminal(stdin) && terminal) {
+	if cfg.asks(report.IsTerminal(stdin) && terminal) {
 		ask = func(about string) bool { return report.Ask(ctx, stdin, stderr, about) }
 	}
 
@@ -284,12 +283,8 @@ func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.Lo
 	if plan.Invalid > 0 && !cfg.skipInvalid && !cfg.verify {
 		return 0, &planfile.Error{Problems: []job.Problem{{Reason: fmt.Sprintf("%d of %d rows are invalid; nothing was sent (fix them, or pass --skip-invalid to run the others)", plan.Invalid, plan.Rows)}}}
 	}
-	if ask != nil {
-		p, err := runner.Preview(plan.Each)
-		if err != nil {
-			return 0, logPlanError(log, err)
-		}
-		runner.Declined = p.Writes > 0 && !ask(p.String())
+	if err := runner.Confirm(plan.Each, ask); err != nil {
+		return 0, logPlanError(log, err)
 	}
 
 	total := plan.Rows
@@ -419,23 +414,6 @@ func connect(cfg *config, log zerolog.Logger, getenv func(string) string) (*conn
 		Now: time.Now, Sleep: job.SleepContext, Rand: mrand.Int64N, Log: log, Requests: &job.Requests{},
 	}
 	return c, nil
-}
-
-// newLogger logs to out: JSON lines, or the console format on a terminal.
-func newLogger(cfg *config, out io.Writer, terminal bool) zerolog.Logger {
-	level, _ := zerolog.ParseLevel(cfg.logLevel)
-	w := out
-	if cfg.logFormat == "console" || (cfg.logFormat == "auto" && terminal) {
-		w = zerolog.ConsoleWriter{Out: out, TimeFormat: "15:04:05", NoColor: !terminal}
-	}
-	return zerolog.New(w).Level(level).With().Timestamp().Logger()
-}
-
-// isTerminal reports whether stdin, stdout or stderr is a terminal (not a file, a pipe
-// or /dev/null).
-func isTerminal(v any) bool {
-	f, ok := v.(*os.File)
-	return ok && isatty.IsTerminal(f.Fd())
 }
 
 func buildVersion() string {

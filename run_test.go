@@ -137,28 +137,6 @@ func TestRunInProcessAgainstFake(t *testing.T) {
 	}
 }
 
-func TestIsTerminal(t *testing.T) {
-	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer null.Close()
-	if isTerminal(null) {
-		t.Error("/dev/null is taken for a terminal")
-	}
-	if isTerminal(&bytes.Buffer{}) {
-		t.Error("a buffer is taken for a terminal")
-	}
-	f, err := os.CreateTemp(t.TempDir(), "f")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if isTerminal(f) {
-		t.Error("a file is taken for a terminal")
-	}
-}
-
 // TestOnHardStop: a second signal writes out the log lines held, then exits 75.
 func TestOnHardStop(t *testing.T) {
 	var out bytes.Buffer

@@ -53,6 +53,20 @@ func (r *Runner) Preview(each Each) (Preview, error) {
 	return p, err
 }
 
+// Confirm asks before the first write when ask is set and there is anything to write:
+// ask gets the Preview's String and says whether to go on; a no sets Declined. It reads
+// the plan once more; its error is the plan's.
+func (r *Runner) Confirm(each Each, ask func(about string) bool) error {
+	if ask == nil {
+		return nil
+	}
+	p, err := r.Preview(each)
+	if err == nil && p.Writes > 0 {
+		r.Declined = !ask(p.String())
+	}
+	return err
+}
+
 // String says it as the question before the first write does: "write 1,204 numbers:
 // 1,180 agent changes, 96 nickname changes, 12 label changes; 37 rows already as
 // planned", and the rows not sent, if any.

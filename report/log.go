@@ -13,6 +13,17 @@ import (
 	"reassign/job"
 )
 
+// NewLogger logs to out at level (debug, info, warn, error): JSON lines, or the console
+// format for format "console", or "auto" on a terminal.
+func NewLogger(out io.Writer, format, level string, terminal bool) zerolog.Logger {
+	lvl, _ := zerolog.ParseLevel(level)
+	w := out
+	if format == "console" || (format == "auto" && terminal) {
+		w = zerolog.ConsoleWriter{Out: out, TimeFormat: "15:04:05", NoColor: !terminal}
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+}
+
 // LogSink is where the log lines go. Outside a run each line is written at once; during
 // one (Hold) lines wait in a buffer that the runner flushes with the report: at full
 // speed that saves a write per row. It is safe for concurrent use.

@@ -5,8 +5,18 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
+
+	"github.com/mattn/go-isatty"
 )
+
+// IsTerminal reports whether stdin, stdout or stderr is a terminal (not a file, a pipe
+// or /dev/null).
+func IsTerminal(v any) bool {
+	f, ok := v.(*os.File)
+	return ok && isatty.IsTerminal(f.Fd())
+}
 
 // Ask puts the question before the first write of a run a person watches: it prints
 // about (what the run is about to do) and "Apply? [y/N] " on out, and reads one line

@@ -2,7 +2,6 @@ package report
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -141,29 +140,5 @@ func TestTerminationLogPath(t *testing.T) {
 		if got := TerminationLogPath(tc.flag, tc.def); got != tc.want {
 			t.Errorf("TerminationLogPath(%q, %q) = %q, want %q", tc.flag, tc.def, got, tc.want)
 		}
-	}
-}
-
-func TestAsk(t *testing.T) {
-	for answer, want := range map[string]bool{
-		"y\n": true, "yes\n": true, " YES \r\n": true, "Y": true,
-		"n\n": false, "\n": false, "": false, "yes please\n": false, "no\n": false, "oui\n": false,
-	} {
-		var out bytes.Buffer
-		if got := Ask(context.Background(), strings.NewReader(answer), &out, "write 2 numbers"); got != want {
-			t.Errorf("answer %q: %v, want %v", answer, got, want)
-		}
-		if out.String() != "write 2 numbers\nApply? [y/N] " {
-			t.Errorf("prompt %q", out.String())
-		}
-	}
-
-	// A signal while the question waits is a no.
-	r, w := io.Pipe()
-	defer w.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if Ask(ctx, r, io.Discard, "write 2 numbers") {
-		t.Error("an ended context answered yes")
 	}
 }
