@@ -284,7 +284,7 @@ func checkJob(t *testing.T, name string, s *batchv1.JobSpec, all objects) {
 		t.Errorf("container %q, want %q (the podFailurePolicy rules name it)", c.Name, containerName)
 	}
 	if c.TerminationMessagePolicy != corev1.TerminationMessageFallbackToLogsOnError {
-		t.Errorf("terminationMessagePolicy %q, want FallbackToLogsOnError: the one-line summary reassign writes to /dev/termination-log, or the log's last lines if it died first (CONTRACT.md §15)", c.TerminationMessagePolicy)
+		t.Errorf("terminationMessagePolicy %q, want FallbackToLogsOnError: the one-line summary reassign writes to /dev/termination-log, or the log's last lines if it died first (README, \"Running in Kubernetes\")", c.TerminationMessagePolicy)
 	}
 	opts := checkContainer(t, c)
 	checkKey(t, pod, c, opts, all)
