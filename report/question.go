@@ -23,6 +23,9 @@ func IsTerminal(v any) bool {
 // from in. Only y or yes (any case) is yes; anything else, the end of in, or ctx ending
 // first (a signal) is no.
 func Ask(ctx context.Context, in io.Reader, out io.Writer, about string) bool {
+	if ctx.Err() != nil {
+		return false // a signal came first: no question to put
+	}
 	fmt.Fprintf(out, "%s\nApply? [y/N] ", about)
 	answer := make(chan string, 1)
 	go func() { // a read of a terminal cannot be cancelled: it is left behind on a signal

@@ -45,12 +45,23 @@ func TestAsk(t *testing.T) {
 		}
 	}
 
-	// A signal while the question waits is a no.
+	// A signal before the question: no question, and no.
 	r, w := io.Pipe()
 	defer w.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if Ask(ctx, r, io.Discard, "write 2 numbers") {
-		t.Error("an ended context answered yes")
+	var out bytes.Buffer
+	if Ask(ctx, r, &out, "write 2 numbers") || out.Len() != 0 {
+		t.Errorf("an ended context: yes, or a question put anyway: %q", out.String())
+	}
+	// A signal while the question waits for its answer (stdin never answers) is a no.
+	ctx, cancel = context.WithCancel(context.Background())
+	signalOnPrompt := writerFunc(func(p []byte) (int, error) { cancel(); return len(p), nil })
+	if Ask(ctx, r, signalOnPrompt, "write 2 numbers") {
+		t.Error("a signal at the question answered yes")
 	}
 }
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
