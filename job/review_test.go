@@ -12,9 +12,9 @@ import (
 	"reassign/job/dialnexa"
 )
 
-func set(s string) Field     { return Field{Raw: s} }
-func null() Field            { return Field{Raw: "null", Null: true} }
-func was(c Current) *Current { return &c }
+func plannedAs(s string) Field      { return Field{Raw: s} }
+func plannedNull() Field            { return Field{Raw: "null", Null: true} }
+func reviewedAs(c Current) *Current { return &c }
 
 func TestMoved(t *testing.T) {
 	cases := []struct {
@@ -23,18 +23,18 @@ func TestMoved(t *testing.T) {
 		now  Current
 		want string
 	}{
-		{"not reviewed", Row{AgentID: set("agt_b")}, Current{AgentID: "agt_x"}, ""},
-		{"still as reviewed", Row{AgentID: set("agt_b"), Reviewed: was(Current{AgentID: "agt_a"})}, Current{AgentID: "agt_a"}, ""},
-		{"agent moved", Row{AgentID: set("agt_c"), Reviewed: was(Current{AgentID: "agt_a"})}, Current{AgentID: "agt_b"},
+		{"not reviewed", Row{AgentID: plannedAs("agt_b")}, Current{AgentID: "agt_x"}, ""},
+		{"still as reviewed", Row{AgentID: plannedAs("agt_b"), Reviewed: reviewedAs(Current{AgentID: "agt_a"})}, Current{AgentID: "agt_a"}, ""},
+		{"agent moved", Row{AgentID: plannedAs("agt_c"), Reviewed: reviewedAs(Current{AgentID: "agt_a"})}, Current{AgentID: "agt_b"},
 			"agent_id changed since the plan was reviewed: was agt_a, now agt_b"},
-		{"moved to the planned value", Row{AgentID: set("agt_b"), Reviewed: was(Current{AgentID: "agt_a"})}, Current{AgentID: "agt_b"}, ""},
-		{"a field the row does not send moved", Row{AgentID: set("agt_b"), Reviewed: was(Current{AgentID: "agt_a", Nickname: "Old"})},
+		{"moved to the planned value", Row{AgentID: plannedAs("agt_b"), Reviewed: reviewedAs(Current{AgentID: "agt_a"})}, Current{AgentID: "agt_b"}, ""},
+		{"a field the row does not send moved", Row{AgentID: plannedAs("agt_b"), Reviewed: reviewedAs(Current{AgentID: "agt_a", Nickname: "Old"})},
 			Current{AgentID: "agt_a", Nickname: "Someone else's"}, ""},
-		{"empty when reviewed, set since", Row{AgentID: set("agt_b"), Reviewed: was(Current{})}, Current{AgentID: "agt_x"},
+		{"empty when reviewed, set since", Row{AgentID: plannedAs("agt_b"), Reviewed: reviewedAs(Current{})}, Current{AgentID: "agt_x"},
 			"agent_id changed since the plan was reviewed: was (none), now agt_x"},
-		{"emptied since", Row{Nickname: null(), Reviewed: was(Current{Nickname: "Paris Support"})}, Current{Nickname: "Paris"},
+		{"emptied since", Row{Nickname: plannedNull(), Reviewed: reviewedAs(Current{Nickname: "Paris Support"})}, Current{Nickname: "Paris"},
 			`nickname changed since the plan was reviewed: was "Paris Support", now Paris`},
-		{"two fields", Row{AgentID: set("agt_b"), Label: set("Team B"), Reviewed: was(Current{AgentID: "agt_a", Label: "Team A"})},
+		{"two fields", Row{AgentID: plannedAs("agt_b"), Label: plannedAs("Team B"), Reviewed: reviewedAs(Current{AgentID: "agt_a", Label: "Team A"})},
 			Current{AgentID: "agt_c", Label: ""},
 			`agent_id changed since the plan was reviewed: was agt_a, now agt_c; label changed since the plan was reviewed: was "Team A", now (none)`},
 	}
@@ -54,11 +54,11 @@ func TestDifferences(t *testing.T) {
 		now  Current
 		want string
 	}{
-		{"holds all", Row{AgentID: set("agt_a"), Nickname: null()}, Current{AgentID: "agt_a"}, ""},
+		{"holds all", Row{AgentID: plannedAs("agt_a"), Nickname: plannedNull()}, Current{AgentID: "agt_a"}, ""},
 		{"nothing planned", Row{}, Current{AgentID: "agt_a"}, ""},
-		{"agent", Row{AgentID: set("agt_y")}, Current{AgentID: "agt_x"}, "agent_id is agt_x, planned agt_y"},
-		{"detached planned", Row{AgentID: null()}, Current{AgentID: "agt_x"}, "agent_id is agt_x, planned (none)"},
-		{"each field", Row{AgentID: set("agt_y"), Nickname: set("New"), Label: set("Team B")}, Current{Nickname: "Old name", Label: "Team A"},
+		{"agent", Row{AgentID: plannedAs("agt_y")}, Current{AgentID: "agt_x"}, "agent_id is agt_x, planned agt_y"},
+		{"detached planned", Row{AgentID: plannedNull()}, Current{AgentID: "agt_x"}, "agent_id is agt_x, planned (none)"},
+		{"each field", Row{AgentID: plannedAs("agt_y"), Nickname: plannedAs("New"), Label: plannedAs("Team B")}, Current{Nickname: "Old name", Label: "Team A"},
 			`agent_id is (none), planned agt_y; nickname is "Old name", planned New; label is "Team A", planned "Team B"`},
 	}
 	for _, tc := range cases {
