@@ -30,8 +30,8 @@ func snapshotOf(t *testing.T, r *job.Runner, c job.Reader) *job.Snapshot {
 	return ws.Snapshot
 }
 
-// reviewed is a row moving phn_run_i to agent, reviewed against agt_a.
-func reviewed(i int, agent string) job.Row {
+// reviewedRow is a row moving phn_run_i to agent, reviewed against agt_a.
+func reviewedRow(i int, agent string) job.Row {
 	return job.Row{Line: i + 2, ID: simpleID(i), AgentID: job.Field{Raw: agent}, Reviewed: &job.Current{AgentID: "agt_a", Nickname: fmt.Sprintf("Old %d", i)}}
 }
 
@@ -44,7 +44,7 @@ func TestRunConflict(t *testing.T) {
 	api.Update(simpleID(2), func(n *sandbox.Number) { n.Nickname = strp("Renamed") }) // not the row's field
 	api.Update(simpleID(3), func(n *sandbox.Number) { n.AgentID = strp("agt_b") })    // already as planned
 	r.Snapshot = snapshotOf(t, r, c)
-	plan := testPlan{reviewed(0, "agt_b"), reviewed(1, "agt_b"), reviewed(2, "agt_b"), reviewed(3, "agt_b"), reviewed(4, "null")}
+	plan := testPlan{reviewedRow(0, "agt_b"), reviewedRow(1, "agt_b"), reviewedRow(2, "agt_b"), reviewedRow(3, "agt_b"), reviewedRow(4, "null")}
 	plan[4].AgentID.Null = true
 	rec := newRecorder(t)
 	sum, err := r.Run(context.Background(), plan.Each, rec.record)
@@ -158,7 +158,7 @@ func TestPreview(t *testing.T) {
 		{Line: 4, ID: simpleID(2), Nickname: job.Field{Raw: "New"}, Label: job.Field{Raw: "Team"}},      // nickname, label
 		{Line: 5, ID: "phn_elsewhere", AgentID: job.Field{Raw: "agt_b"}},                                // not in the snapshot: agent change
 		{Line: 6, ID: simpleID(4), AgentID: job.Field{Raw: "agt_b"}},                                    // over the limit
-		reviewed(5, "agt_b"),       // conflict
+		reviewedRow(5, "agt_b"),       // conflict
 		{Line: 8, ID: simpleID(6)}, // nothing to send
 	}
 	p, err := r.Preview(plan.Each)
