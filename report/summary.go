@@ -88,6 +88,7 @@ type summaryJSON struct {
 // termination message (if there is a file for it), for a run that ended at now with
 // exit code code and, if it ended early, err.
 func (e *Ending) Finish(code int, err error, now time.Time, log zerolog.Logger) {
+	e.Abort() // a summary file of a run that never got to its rows goes
 	if e.summary != nil {
 		if werr := e.writeSummary(code, err, now); werr != nil {
 			log.Error().Str("event", "summary_file").Str("error", werr.Error()).Int("exit_code", code).
