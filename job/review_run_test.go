@@ -158,7 +158,7 @@ func TestPreview(t *testing.T) {
 		{Line: 4, ID: simpleID(2), Nickname: job.Field{Raw: "New"}, Label: job.Field{Raw: "Team"}},      // nickname, label
 		{Line: 5, ID: "phn_elsewhere", AgentID: job.Field{Raw: "agt_b"}},                                // not in the snapshot: agent change
 		{Line: 6, ID: simpleID(4), AgentID: job.Field{Raw: "agt_b"}},                                    // over the limit
-		reviewedRow(5, "agt_b"),       // conflict
+		reviewedRow(5, "agt_b"),    // conflict
 		{Line: 8, ID: simpleID(6)}, // nothing to send
 	}
 	p, err := r.Preview(plan.Each)
