@@ -39,6 +39,7 @@ FUZZTIME ?= 100000x
 fuzz-smoke:
 	$(GO) test ./job/planfile -run '^$$' -fuzz '^FuzzReadPlan$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./job -run '^$$' -fuzz '^FuzzParseRetryAfter$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./report -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime $(FUZZTIME)
 
 # The Kubernetes samples, decoded strictly into the real API types (a module of its own,
 # so that k8s.io/api stays out of the job's dependencies).

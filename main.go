@@ -223,7 +223,7 @@ func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.Lo
 		Drain: 20 * time.Second, FlushEvery: 50 * time.Millisecond, Limit: int(cfg.limit),
 	}
 	if cfg.resume != "" {
-		applied, files, err := report.ReadResume(cfg.resume)
+		applied, files, err := report.ReadResume(cfg.resume, cfg.nullToken)
 		if err != nil {
 			return 0, err
 		}
@@ -233,12 +233,12 @@ func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.Lo
 	log.Info().Str("event", "start").Str("version", buildVersion()).EmbedObject(cfg).
 		Str("base_url", conn.baseURL).Str("key_source", conn.keySource).Msg("reassign starting")
 
-	open, cleanup, err := planfile.Source(cfg.plan, stdin)
+	open, cleanup, err := planfile.Source(ctx, cfg.plan, stdin)
 	if err != nil {
 		return 0, err
 	}
 	defer cleanup()
-	plan, err := planfile.Read(open, planfile.Options{NullToken: cfg.nullToken})
+	plan, err := planfile.Read(ctx, open, planfile.Options{NullToken: cfg.nullToken})
 	if err != nil {
 		return 0, logPlanError(log, err)
 	}
@@ -353,7 +353,7 @@ func export(ctx context.Context, cfg *config, log zerolog.Logger, getenv func(st
 	}
 	filter := dialnexa.ListFilter{CountryCode: cfg.countryCode, Type: cfg.numberType}
 	requests := 0
-	numbers, err := report.Export(outs[0], func(write func([]dialnexa.PhoneNumber) error) (err error) {
+	numbers, err := report.Export(outs[0], cfg.nullToken, func(write func([]dialnexa.PhoneNumber) error) (err error) {
 		requests, err = job.EachNumber(ctx, conn.client, &conn.retrier, filter, write)
 		return err
 	})

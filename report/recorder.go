@@ -27,7 +27,7 @@ type Recorder struct {
 func NewRecorder(out, undoOut *Output, nullToken string, log zerolog.Logger, sink *LogSink) (*Recorder, error) {
 	r := &Recorder{out: out, undoOut: undoOut, log: log, sink: sink}
 	var err error
-	if r.report, err = NewWriter(out, out.f != nil); err != nil {
+	if r.report, err = NewWriter(out, out.f != nil, nullToken); err != nil {
 		return nil, err
 	}
 	if undoOut != nil {

@@ -86,7 +86,7 @@ func BenchmarkRunner(b *testing.B) {
 		Client: client, Workers: 8, Drain: 20 * time.Second,
 	}
 	open := func() (io.ReadCloser, error) { return os.Open(plan.path) }
-	p, err := planfile.Read(open, planfile.Options{NullToken: "null"})
+	p, err := planfile.Read(context.Background(), open, planfile.Options{NullToken: "null"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func BenchmarkRunner(b *testing.B) {
 		b.Fatalf("%d invalid rows: %v", p.Invalid, p.Problems[0])
 	}
 	runner.Snapshot = ws.Snapshot
-	rw, err := report.NewWriter(reportFile, true)
+	rw, err := report.NewWriter(reportFile, true, "null")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -7,11 +7,13 @@ package planfile
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"hash/maphash"
 	"io"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,6 +27,16 @@ import (
 
 // MaxNicknameLen is the API's limit on a nickname, in Unicode code points.
 const MaxNicknameLen = 255
+
+// The bounds of what a plan may hold, far above any real plan: they keep a file that
+// is not a plan (a device, a binary, a runaway quote) from taking the memory.
+const (
+	MaxCell = 64 << 10 // bytes of one cell
+	MaxRow  = 1 << 20  // bytes of one row, its line breaks inside quotes included
+)
+
+// errRowTooLong is what utf8Lines returns once a row runs far past MaxRow.
+var errRowTooLong = errors.New("row too long")
 
 // validID reports whether s matches ^[A-Za-z0-9_-]{1,128}$, what an id or an agent_id
 // must be: both go into a URL or a body.
@@ -77,9 +89,9 @@ type Plan struct {
 	open      func() (io.ReadCloser, error)
 	opts      Options
 	seed      maphash.Seed
-	dupLines  map[string][]int // ids seen more than once, with every line they are on
-	firstLine map[uint64]int32 // id hash -> the first line with that hash
-	agents    map[string]bool  // distinct agent ids planned; nil when over maxAgents
+	dups      map[string]dupLines // ids seen more than once
+	firstLine map[uint64]int32    // id hash -> the first line with that hash
+	agents    map[string]bool     // distinct agent ids planned; nil when over maxAgents
 
 	// Rows is the number of data rows; Invalid how many of them are invalid.
 	Rows, Invalid int
@@ -96,19 +108,38 @@ type Plan struct {
 // maxAgents bounds the distinct agent ids Read collects for CheckAgents.
 const maxAgents = 10000
 
+// dupLines is where an id that appears more than once is: its first lines (as many as a
+// message lists) and how many lines in all. It is small whatever the count, so that a
+// column filled by dragging one cell down costs one line of text a row, not a list.
+type dupLines struct {
+	first [maxListed + 1]int32
+	n     int
+}
+
+// maxListed is how many other lines a duplicate's message names before it counts them.
+const maxListed = 3
+
+func (d *dupLines) add(line int) {
+	if d.n < len(d.first) {
+		d.first[d.n] = int32(line)
+	}
+	d.n++
+}
+
 // Read reads and validates the whole plan that open returns. A plan that cannot be
-// parsed at all (encoding, header, quoting) is a *Error; invalid rows are listed in
-// Plan.Problems for the caller to refuse or skip.
+// parsed at all (encoding, header, quoting, a row over MaxRow bytes) is a *Error;
+// invalid rows are listed in Plan.Problems for the caller to refuse or skip. It stops
+// with ctx's error when ctx ends.
 //
 // It keeps 12 bytes an id, not the ids: duplicates are found by a 64-bit hash, and the
 // rare hash shared by two ids is settled by reading those rows again.
-func Read(open func() (io.ReadCloser, error), opts Options) (*Plan, error) {
+func Read(ctx context.Context, open func() (io.ReadCloser, error), opts Options) (*Plan, error) {
 	if opts.NullToken == "" {
 		opts.NullToken = "null"
 	}
 	p := &Plan{open: open, opts: opts, seed: maphash.MakeSeed(), firstLine: map[uint64]int32{}, agents: map[string]bool{}}
 	shared := map[uint64]bool{} // hashes seen on more than one row
-	err := p.scan(func(r job.Row, problems []job.Problem) error {
+	err := p.scan(ctx, func(r job.Row, problems []job.Problem) error {
 		p.Rows++
 		p.Problems = append(p.Problems, problems...)
 		if a := r.AgentID; a.Set() && !a.Null && p.agents != nil && !p.agents[a.Raw] {
@@ -132,29 +163,42 @@ func Read(open func() (io.ReadCloser, error), opts Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.dupLines = map[string][]int{}
+	p.dups = map[string]dupLines{}
 	if len(shared) > 0 {
-		// Which rows really share an id: only theirs are read again, and kept.
-		lines := map[string][]int{}
-		err := p.scan(func(r job.Row, _ []job.Problem) error {
-			if r.ID != "" && shared[p.idHash(r.ID)] {
-				lines[strings.Clone(r.ID)] = append(lines[r.ID], r.Line)
+		// Which rows really share an id: only theirs are read again. Each of them gets
+		// one problem, naming a line or two and a count, never every other line.
+		type dupRow struct{ line, id int32 }
+		var rows []dupRow
+		var ids []string
+		index := map[string]int32{}
+		var seen []dupLines
+		err := p.scan(ctx, func(r job.Row, _ []job.Problem) error {
+			if r.ID == "" || !shared[p.idHash(r.ID)] {
+				return nil
 			}
+			i, ok := index[r.ID]
+			if !ok {
+				i = int32(len(ids))
+				ids = append(ids, strings.Clone(r.ID))
+				index[ids[i]] = i
+				seen = append(seen, dupLines{})
+			}
+			seen[i].add(r.Line)
+			rows = append(rows, dupRow{int32(r.Line), i})
 			return nil
 		})
 		if err != nil {
 			return nil, err
 		}
-		for id, ls := range lines {
-			if len(ls) > 1 {
-				p.dupLines[id] = ls
+		for i, d := range seen {
+			if d.n > 1 {
+				p.dups[ids[i]] = d
 			}
 		}
-	}
-	// Duplicates are known only at the end: fold them into the problem list, in order.
-	for id, lines := range p.dupLines {
-		for _, l := range lines {
-			p.Problems = append(p.Problems, job.Problem{Line: l, Reason: p.duplicateReason(job.Row{Line: l, ID: id})})
+		for _, r := range rows {
+			if reason := p.duplicateReason(job.Row{Line: int(r.line), ID: ids[r.id]}); reason != "" {
+				p.Problems = append(p.Problems, job.Problem{Line: int(r.line), Reason: reason})
+			}
 		}
 	}
 	p.sortProblems()
@@ -197,7 +241,7 @@ func (p *Plan) CheckAgents(known func(id string) bool) error {
 	}
 	p.opts.AgentKnown = known
 	var added []job.Problem
-	err := p.scan(func(r job.Row, _ []job.Problem) error {
+	err := p.scan(context.Background(), func(r job.Row, _ []job.Problem) error {
 		if reason := p.agentReason(r); reason != "" {
 			added = append(added, job.Problem{Line: r.Line, Reason: reason})
 		}
@@ -221,9 +265,10 @@ func (p *Plan) agentReason(r job.Row) string {
 
 // Each calls fn for every plan row in order, with the row's problems (none for a valid
 // row), reading the plan file again. It stops at the first error fn returns, and
-// returns it.
+// returns it. It takes no context: a run that is stopping still records every row, so
+// it reads the plan to its end.
 func (p *Plan) Each(fn func(job.Row, []job.Problem) error) error {
-	return p.scan(func(r job.Row, problems []job.Problem) error {
+	return p.scan(context.Background(), func(r job.Row, problems []job.Problem) error {
 		if reason := p.duplicateReason(r); reason != "" {
 			problems = append(problems, job.Problem{Line: r.Line, Reason: reason})
 		}
@@ -231,37 +276,50 @@ func (p *Plan) Each(fn func(job.Row, []job.Problem) error) error {
 	})
 }
 
+// duplicateReason says where else the row's id is: every other line when there are a
+// few, else one of them and how many more.
 func (p *Plan) duplicateReason(r job.Row) string {
-	lines, ok := p.dupLines[r.ID]
+	d, ok := p.dups[r.ID]
 	if !ok {
 		return ""
 	}
-	others := make([]string, 0, len(lines)-1)
-	for _, l := range lines {
-		if l != r.Line {
-			others = append(others, strconv.Itoa(l))
+	var others []string
+	for _, l := range d.first[:min(d.n, len(d.first))] {
+		if int(l) != r.Line && len(others) < maxListed {
+			others = append(others, strconv.Itoa(int(l)))
 		}
-	}
-	s := "s"
-	if len(others) == 1 {
-		s = ""
 	}
 	id := r.ID
 	if !validID(id) {
 		id = quoteCell(id) // it may hold a newline or a control character
 	}
-	return fmt.Sprintf("id %s is also on line%s %s", id, s, strings.Join(others, ", "))
+	switch {
+	case d.n-1 > maxListed:
+		return fmt.Sprintf("id %s is also on line %s (and %s more lines)", id, others[0], thousands(d.n-2))
+	case len(others) == 1:
+		return fmt.Sprintf("id %s is also on line %s", id, others[0])
+	}
+	return fmt.Sprintf("id %s is also on lines %s", id, strings.Join(others, ", "))
+}
+
+// thousands writes n with commas between groups of three digits.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // scan reads the plan once, calling fn for each data row with its own problems
 // (duplicates aside). A *Error means the file as a whole is unusable.
-func (p *Plan) scan(fn func(job.Row, []job.Problem) error) error {
+func (p *Plan) scan(ctx context.Context, fn func(job.Row, []job.Problem) error) error {
 	rc, err := p.open()
 	if err != nil {
 		return readErr(err)
 	}
 	defer rc.Close()
-	dec, err := newPlanDecoder(rc)
+	dec, err := newPlanDecoder(rc, p.opts.NullToken)
 	if err != nil {
 		var pe *Error
 		if errors.As(err, &pe) {
@@ -274,6 +332,9 @@ func (p *Plan) scan(fn func(job.Row, []job.Problem) error) error {
 	b := &planBatch{d: dec}
 	var recs []planRecord
 	for err == nil && !dec.done {
+		if ctx.Err() != nil {
+			return fmt.Errorf("read plan: %w", ctx.Err())
+		}
 		if err = gocsv.UnmarshalDecoder(b, &recs); err != nil {
 			break
 		}
@@ -319,7 +380,7 @@ type rowMeta struct {
 }
 
 func (p *Plan) toRow(rec planRecord, m rowMeta) (job.Row, []job.Problem) {
-	r := job.Row{Line: m.line, ID: rec.ID}
+	r := job.Row{Line: m.line}
 	var problems []job.Problem
 	add := func(format string, args ...any) {
 		problems = append(problems, job.Problem{Line: m.line, Reason: fmt.Sprintf(format, args...)})
@@ -331,36 +392,39 @@ func (p *Plan) toRow(rec planRecord, m rowMeta) (job.Row, []job.Problem) {
 		// Its cells are unknown: checking them would only add noise ("id is empty").
 		return r, problems
 	}
-	field := func(raw string) job.Field {
-		return job.Field{Raw: raw, Null: raw != "" && strings.EqualFold(raw, p.opts.NullToken)}
-	}
-	r.AgentID, r.Nickname, r.Label = field(rec.AgentID), field(rec.Nickname), field(rec.Label)
+	id, _ := Unescape(rec.ID, p.opts.NullToken)
+	r.ID = id
+	r.AgentID = ParseField(rec.AgentID, p.opts.NullToken)
+	r.Nickname = ParseField(rec.Nickname, p.opts.NullToken)
+	r.Label = ParseField(rec.Label, p.opts.NullToken)
 
 	switch {
-	case rec.ID == "":
+	case r.ID == "":
 		add("id is empty")
-	case !validID(rec.ID):
-		add("id %s is not a phone number id (letters, digits, _ and -, at most 128)", quoteCell(rec.ID))
+	case !validID(r.ID):
+		add("id %s is not a phone number id (letters, digits, _ and -, at most 128)", quoteCell(r.ID))
 	}
-	if r.AgentID.Set() && !r.AgentID.Null && !validID(rec.AgentID) {
-		add("agent_id %s is not an agent id (letters, digits, _ and -, at most 128)", quoteCell(rec.AgentID))
+	if a := r.AgentID; a.Set() && !a.Null && !validID(a.Raw) {
+		add("agent_id %s is not an agent id (letters, digits, _ and -, at most 128)", quoteCell(a.Raw))
 	}
 	if reason := p.agentReason(r); reason != "" {
 		add("%s", reason)
 	}
-	if n := utf8.RuneCountInString(rec.Nickname); n > MaxNicknameLen && !r.Nickname.Null {
+	if n := utf8.RuneCountInString(r.Nickname.Raw); n > MaxNicknameLen && !r.Nickname.Null {
 		add("nickname is %d characters, at most %d", n, MaxNicknameLen)
 	}
 	if r.Label.Null {
-		add("label cannot be %s: the API takes no null label", rec.Label)
+		add("label cannot be %s: the API takes no null label", r.Label.Raw)
 	}
 	if p.Reviewed {
 		// As the report writes them: the values themselves, "" for none (no null token).
-		r.Reviewed = &job.Current{AgentID: rec.BeforeAgentID, Nickname: rec.BeforeNickname, Label: rec.BeforeLabel}
-		if rec.BeforeAgentID != "" && !validID(rec.BeforeAgentID) {
-			add("before_agent_id %s is not an agent id (letters, digits, _ and -, at most 128)", quoteCell(rec.BeforeAgentID))
+		value := func(c string) string { v, _ := Unescape(c, p.opts.NullToken); return v }
+		b := job.Current{AgentID: value(rec.BeforeAgentID), Nickname: value(rec.BeforeNickname), Label: value(rec.BeforeLabel)}
+		r.Reviewed = &b
+		if b.AgentID != "" && !validID(b.AgentID) {
+			add("before_agent_id %s is not an agent id (letters, digits, _ and -, at most 128)", quoteCell(b.AgentID))
 		}
-		if n := utf8.RuneCountInString(rec.BeforeNickname); n > MaxNicknameLen {
+		if n := utf8.RuneCountInString(b.Nickname); n > MaxNicknameLen {
 			add("before_nickname is %d characters, at most %d", n, MaxNicknameLen)
 		}
 	}
@@ -379,13 +443,15 @@ func quoteCell(s string) string {
 // reader we own: it detects the delimiter, checks the encoding and the header, skips
 // blank rows, trims cells and keeps the physical line numbers that gocsv would lose.
 type planDecoder struct {
-	r     *csv.Reader
-	utf8  *utf8Lines // what the csv.Reader reads, checked
-	width int        // header cells
-	names []string   // normalised header names
-	known []bool     // header cells the job reads
-	rows  int
-	done  bool
+	r         *csv.Reader
+	utf8      *utf8Lines // what the csv.Reader reads, checked
+	nullToken string
+	lastLine  int      // the line where the last record read ends
+	width     int      // header cells
+	names     []string // normalised header names
+	known     []bool   // header cells the job reads
+	rows      int
+	done      bool
 	// reviewed: the header has the before_* columns (all three)
 	reviewed bool
 }
@@ -397,7 +463,7 @@ var knownColumns = map[string]bool{"id": true, "agent_id": true, "nickname": tru
 // reviewColumns are the columns of a reviewed plan: all three, or none.
 var reviewColumns = []string{"before_agent_id", "before_nickname", "before_label"}
 
-func newPlanDecoder(in io.Reader) (*planDecoder, error) {
+func newPlanDecoder(in io.Reader, nullToken string) (*planDecoder, error) {
 	br := bufio.NewReaderSize(in, 64<<10)
 	head, _ := br.Peek(4)
 	switch {
@@ -415,7 +481,7 @@ func newPlanDecoder(in io.Reader) (*planDecoder, error) {
 	r.Comma = delim
 	r.FieldsPerRecord = -1
 	r.ReuseRecord = true
-	return &planDecoder{r: r, utf8: u}, nil
+	return &planDecoder{r: r, utf8: u, nullToken: nullToken}, nil
 }
 
 func planErr(line int, format string, args ...any) *Error {
@@ -458,16 +524,41 @@ func detectDelimiter(br *bufio.Reader) (rune, error) {
 	return best, nil
 }
 
-// next returns the next non-blank row's cells, trimmed (the csv.Reader reuses them on
+// read reads the next record, within the bounds of a plan row: a row of more than
+// MaxRow bytes ends the reading (a *Error); each cell over MaxCell bytes is named in
+// long.
+func (d *planDecoder) read() (rec []string, long []string, err error) {
+	start := d.r.InputOffset()
+	d.utf8.recStart = start
+	rec, err = d.r.Read()
+	if d.utf8.badLine > 0 {
+		// Checked before anything else: the bytes read so far, this record's and a
+		// little more, hold text that is not UTF-8, and the whole file is refused.
+		return nil, nil, notUTF8(d.utf8.badLine)
+	}
+	if errors.Is(err, errRowTooLong) || err == nil && d.r.InputOffset()-start > MaxRow {
+		return nil, nil, planErr(d.lastLine+1, "a row of more than %s, the most a plan row may hold (a quote left open, or not a plan?)", sizeText(MaxRow))
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	line, _ := d.r.FieldPos(0)
+	d.lastLine = line
+	for i, c := range rec {
+		d.lastLine += strings.Count(c, "\n")
+		if len(c) > MaxCell {
+			long = append(long, fmt.Sprintf("%s is %s, more than the %s a plan cell may hold", d.column(i), sizeText(len(c)), sizeText(MaxCell)))
+			rec[i] = ""
+		}
+	}
+	return rec, long, nil
+}
+
+// next returns the next non-blank row's cells as written (the csv.Reader reuses them on
 // the following call), with what else is known of the row; io.EOF after the last.
 func (d *planDecoder) next() ([]string, rowMeta, error) {
 	for !d.done {
-		rec, err := d.r.Read()
-		if d.utf8.badLine > 0 {
-			// Checked before anything else: the bytes read so far, this record's and a
-			// little more, hold text that is not UTF-8, and the whole file is refused.
-			return nil, rowMeta{}, notUTF8(d.utf8.badLine)
-		}
+		rec, long, err := d.read()
 		if errors.Is(err, io.EOF) {
 			d.done = true
 			break
@@ -477,6 +568,7 @@ func (d *planDecoder) next() ([]string, rowMeta, error) {
 			if !errors.As(err, &pe) {
 				return nil, rowMeta{}, err
 			}
+			d.lastLine = pe.Line
 			reason, lost := d.parseReason(pe)
 			if lost {
 				// A quote left open swallows the lines after it: which rows they held
@@ -488,15 +580,15 @@ func (d *planDecoder) next() ([]string, rowMeta, error) {
 		}
 		// Only now: FieldPos panics when a parse error left no field behind.
 		line, _ := d.r.FieldPos(0)
-		m := rowMeta{line: line}
+		m := rowMeta{line: line, problems: long, unread: len(long) > 0}
 		blank := true
-		for i := range rec {
-			rec[i] = Unescape(strings.TrimSpace(rec[i]))
-			if rec[i] != "" {
+		for _, c := range rec {
+			if v, _ := Unescape(c, d.nullToken); v != "" {
 				blank = false
+				break
 			}
 		}
-		if blank {
+		if blank && !m.unread {
 			continue
 		}
 		d.rows++
@@ -504,17 +596,32 @@ func (d *planDecoder) next() ([]string, rowMeta, error) {
 			m.problems = append(m.problems, fmt.Sprintf("%d cells, but the header has %d", len(rec), d.width))
 		}
 		for i, c := range rec {
-			switch j := strings.IndexFunc(c, isControl); {
+			v, marked := Unescape(c, d.nullToken)
+			if marked {
+				continue // the job wrote its control characters, escaped
+			}
+			switch j := strings.IndexFunc(v, isControl); {
 			case j < 0:
-			case strings.Contains(c, "\n"):
-				m.problems = append(m.problems, fmt.Sprintf("%s runs over %d lines (a quote left open?)", d.column(i), strings.Count(c, "\n")+1))
+			case strings.Contains(v, "\n"):
+				m.problems = append(m.problems, fmt.Sprintf("%s runs over %d lines (a quote left open?)", d.column(i), strings.Count(v, "\n")+1))
 			default:
-				m.problems = append(m.problems, fmt.Sprintf("%s has a control character (%U)", d.column(i), []rune(c[j:])[0]))
+				m.problems = append(m.problems, fmt.Sprintf("%s has a control character (%U)", d.column(i), []rune(v[j:])[0]))
 			}
 		}
 		return rec[:min(len(rec), d.width)], m, nil
 	}
 	return nil, rowMeta{}, io.EOF
+}
+
+// sizeText writes a byte count as people read it: 64 KiB, 1 MiB, 1.5 MiB.
+func sizeText(n int) string {
+	switch {
+	case n >= 1<<20:
+		return strconv.FormatFloat(math.Round(float64(n)/(1<<20)*10)/10, 'f', -1, 64) + " MiB"
+	case n >= 1<<10:
+		return strconv.Itoa((n+1<<10-1)>>10) + " KiB" // rounded up: over a bound reads as over
+	}
+	return strconv.Itoa(n) + " bytes"
 }
 
 func (d *planDecoder) column(i int) string {
@@ -529,9 +636,9 @@ func (d *planDecoder) column(i int) string {
 
 func (d *planDecoder) header() ([]string, error) {
 	for {
-		rec, err := d.r.Read()
-		if d.utf8.badLine > 0 {
-			return nil, notUTF8(d.utf8.badLine)
+		rec, long, err := d.read()
+		if len(long) > 0 {
+			return nil, planErr(d.lastLine, "header: %s", long[0])
 		}
 		if errors.Is(err, io.EOF) {
 			return nil, planErr(0, "the plan is empty: it needs a header line naming at least an id column")
@@ -657,10 +764,6 @@ func (b *planBatch) GetCSVRows() ([][]string, error) {
 	return b.rows, nil
 }
 
-func isControl(r rune) bool {
-	return r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f)
-}
-
 // utf8Lines passes the plan's bytes through and remembers the first line holding
 // bytes that are not UTF-8. It sees every byte, whether or not the csv.Reader can make a
 // record of it (a bad byte in a row with a stray quote is still found), and it sees
@@ -676,9 +779,18 @@ type utf8Lines struct {
 	n                   int64 // bytes read
 	lineStart, prevLine int64 // offsets where the current and the previous line start
 	end                 bool  // the underlying reader has nothing more
+	// recStart is where the record being read starts: the reading stops once that
+	// record runs far past MaxRow, before encoding/csv has buffered it all.
+	recStart int64
 }
 
+// rowSlack is what the csv.Reader may have read past the record it returns.
+const rowSlack = 64 << 10
+
 func (u *utf8Lines) Read(p []byte) (int, error) {
+	if u.n-u.recStart > MaxRow+rowSlack {
+		return 0, errRowTooLong
+	}
 	n, err := u.r.Read(p)
 	if u.badLine == 0 {
 		u.check(p[:n], err != nil)

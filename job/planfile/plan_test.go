@@ -2,6 +2,7 @@ package planfile_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -95,7 +97,7 @@ func equalProblems(a, b []job.Problem) bool {
 
 func mustRead(t *testing.T, open func() (io.ReadCloser, error), opts planfile.Options) *planfile.Plan {
 	t.Helper()
-	p, err := planfile.Read(open, opts)
+	p, err := planfile.Read(context.Background(), open, opts)
 	if err != nil {
 		t.Fatalf("ReadPlan: %v", err)
 	}
@@ -104,7 +106,7 @@ func mustRead(t *testing.T, open func() (io.ReadCloser, error), opts planfile.Op
 
 func planError(t *testing.T, open func() (io.ReadCloser, error), opts planfile.Options) []job.Problem {
 	t.Helper()
-	p, err := planfile.Read(open, opts)
+	p, err := planfile.Read(context.Background(), open, opts)
 	var pe *planfile.Error
 	if !errors.As(err, &pe) {
 		t.Fatalf("ReadPlan: want a *PlanError, got %v (plan %+v)", err, p)
@@ -439,11 +441,11 @@ func TestReadPlanOddHeader(t *testing.T) {
 
 func TestReadPlanOpenError(t *testing.T) {
 	boom := errors.New("boom")
-	_, err := planfile.Read(func() (io.ReadCloser, error) { return nil, boom }, planfile.Options{})
+	_, err := planfile.Read(context.Background(), func() (io.ReadCloser, error) { return nil, boom }, planfile.Options{})
 	if !errors.Is(err, boom) {
 		t.Errorf("ReadPlan: %v, want the open error", err)
 	}
-	_, err = planfile.Read(func() (io.ReadCloser, error) {
+	_, err = planfile.Read(context.Background(), func() (io.ReadCloser, error) {
 		return io.NopCloser(io.MultiReader(strings.NewReader("id,nickname\np1,x\n"), iotest.ErrReader(boom))), nil
 	}, planfile.Options{})
 	var pe *planfile.Error
@@ -527,6 +529,17 @@ func TestReadPlanRowProblems(t *testing.T) {
 			{Line: 4, Reason: "id p1 is also on lines 2, 7"},
 			{Line: 6, Reason: "id p2 is also on line 3"},
 			{Line: 7, Reason: "id p1 is also on lines 2, 4"}}},
+		{"an id five times", "p1,,,\np1,,,\np2,,,\np1,,,\np1,,,\np1,,,\n", 6, []job.Problem{
+			{Line: 2, Reason: "id p1 is also on line 3 (and 3 more lines)"},
+			{Line: 3, Reason: "id p1 is also on line 2 (and 3 more lines)"},
+			{Line: 5, Reason: "id p1 is also on line 2 (and 3 more lines)"},
+			{Line: 6, Reason: "id p1 is also on line 2 (and 3 more lines)"},
+			{Line: 7, Reason: "id p1 is also on line 2 (and 3 more lines)"}}},
+		{"an id four times", "p1,,,\np1,,,\np1,,,\np1,,,\n", 4, []job.Problem{
+			{Line: 2, Reason: "id p1 is also on lines 3, 4, 5"},
+			{Line: 3, Reason: "id p1 is also on lines 2, 4, 5"},
+			{Line: 4, Reason: "id p1 is also on lines 2, 3, 5"},
+			{Line: 5, Reason: "id p1 is also on lines 2, 3, 4"}}},
 		{"duplicate after trimming", "p1,,,\n  p1  ,,,\n", 2, []job.Problem{
 			{Line: 2, Reason: "id p1 is also on line 3"}, {Line: 3, Reason: "id p1 is also on line 2"}}},
 		{"ids differ in case", "p1,,,\nP1,,,\n", 2, nil},
@@ -774,7 +787,7 @@ func FuzzReadPlan(f *testing.F) {
 			}
 		}
 		open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
-		p, err := planfile.Read(open, planfile.Options{})
+		p, err := planfile.Read(context.Background(), open, planfile.Options{})
 		if err != nil {
 			var pe *planfile.Error
 			if !errors.As(err, &pe) {
@@ -872,12 +885,175 @@ func BenchmarkReadPlan(b *testing.B) {
 	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil }
 	b.ReportAllocs()
 	b.ResetTimer()
-	p, err := planfile.Read(open, planfile.Options{})
+	p, err := planfile.Read(context.Background(), open, planfile.Options{})
 	if err != nil || p.Rows != b.N || p.Invalid != 0 {
 		b.Fatalf("ReadPlan: %v, %d rows, %d invalid", err, p.Rows, p.Invalid)
 	}
 	n := 0
 	if err := p.Each(func(job.Row, []job.Problem) error { n++; return nil }); err != nil || n != b.N {
 		b.Fatalf("Each: %v, %d rows", err, n)
+	}
+}
+
+// TestReadPlanMarkedCells: cells the job wrote with its ' read back exactly; the same
+// text typed without the ' reads as it always did.
+func TestReadPlanMarkedCells(t *testing.T) {
+	plan := "id,agent_id,nickname,label\n" +
+		"p1,'null,'null,'NULL\n" + // 2: the word, not the token
+		"p2,,' padded ,'x \n" + // 3: spaces kept
+		"p3,,'two\\nlines,'tab\\there\n" + // 4: control characters the job wrote
+		"p4,,''=x,'=y\n" + // 5: a value that starts with ', and a formula
+		"p5,,'Tis,null\n" + // 6: a ' that marks nothing; the token in a label
+		"'p6,,two\\nlines,\n" // 7: the id marks nothing; an unmarked \n is just text
+	p := mustRead(t, openString(plan), planfile.Options{})
+	want := []got{
+		{Row: job.Row{Line: 2, ID: "p1", AgentID: set("null"), Nickname: set("null"), Label: set("NULL")}},
+		{Row: job.Row{Line: 3, ID: "p2", Nickname: set(" padded "), Label: set("x ")}},
+		{Row: job.Row{Line: 4, ID: "p3", Nickname: set("two\nlines"), Label: set("tab\there")}},
+		{Row: job.Row{Line: 5, ID: "p4", Nickname: set("'=x"), Label: set("=y")}},
+		{Row: job.Row{Line: 6, ID: "p5", Nickname: set("'Tis"), Label: null("null")},
+			Problems: []job.Problem{{Line: 6, Reason: "label cannot be null: the API takes no null label"}}},
+		{Row: job.Row{Line: 7, ID: "'p6", Nickname: set(`two\nlines`)},
+			Problems: []job.Problem{{Line: 7, Reason: idReason("'p6")}}},
+	}
+	if rows := each(t, p); !reflect.DeepEqual(rows, want) {
+		t.Errorf("rows:\n got %v\nwant %v", rows, want)
+	}
+}
+
+// TestReadPlanManyDuplicates: an id dragged down a whole column costs one short
+// problem a row, not a list of every other line: linear, not quadratic.
+func TestReadPlanManyDuplicates(t *testing.T) {
+	for _, n := range []int{2_000, 50_000} {
+		var b strings.Builder
+		b.WriteString("id,agent_id\np_other,agt_1\n")
+		for range n {
+			b.WriteString("phn_x,agt_1\n")
+		}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		p := mustRead(t, openString(b.String()), planfile.Options{})
+		runtime.ReadMemStats(&after)
+		if p.Invalid != n || len(p.Problems) != n {
+			t.Fatalf("%d copies: %d invalid, %d problems", n, p.Invalid, len(p.Problems))
+		}
+		size := 0
+		for _, x := range p.Problems {
+			size += len(x.Reason)
+			if len(x.Reason) > 80 {
+				t.Fatalf("%d copies: a problem of %d bytes: %.200s", n, len(x.Reason), x.Reason)
+			}
+		}
+		if want := fmt.Sprintf("id phn_x is also on line 3 (and %s more lines)", thousands(n-2)); p.Problems[n-1].Reason != want {
+			t.Errorf("last problem %q, want %q", p.Problems[n-1].Reason, want)
+		}
+		if p.Problems[0].Reason != fmt.Sprintf("id phn_x is also on line 4 (and %s more lines)", thousands(n-2)) {
+			t.Errorf("first problem %q", p.Problems[0].Reason)
+		}
+		// The plan is n short lines; reading it, duplicates and all, allocates a few
+		// hundred bytes a row, not a row's worth per other row.
+		alloc := after.TotalAlloc - before.TotalAlloc
+		t.Logf("%d copies: problems %d bytes, %d bytes allocated", n, size, alloc)
+		if perRow := alloc / uint64(n); perRow > 2000 {
+			t.Errorf("%d copies: %d bytes allocated a row", n, perRow)
+		}
+		rows := each(t, p)
+		if len(rows) != n+1 {
+			t.Errorf("Each: %d rows", len(rows))
+		}
+	}
+}
+
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// endless is a reader that never ends: a byte, over and over.
+type endless struct {
+	b    byte
+	read *int64
+}
+
+func (e endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = e.b
+	}
+	*e.read += int64(len(p))
+	return len(p), nil
+}
+
+// TestReadPlanBounds: what is not a plan (an endless stream, a line of hundreds of
+// megabytes, a quote that never closes) is refused once it passes the bound, having read
+// little more than the bound; a cell over its bound makes its row invalid.
+func TestReadPlanBounds(t *testing.T) {
+	const rowErr = "a row of more than 1 MiB, the most a plan row may hold (a quote left open, or not a plan?)"
+	cases := []struct {
+		name string
+		head string
+		fill byte
+		want job.Problem
+	}{
+		{"zeros", "", 0, job.Problem{Line: 1, Reason: rowErr}},
+		{"one endless line after the header", "id,nickname\np1,x\n", 'a', job.Problem{Line: 3, Reason: rowErr}},
+		{"commas only", "id,nickname\n", ',', job.Problem{Line: 2, Reason: rowErr}},
+		{"a quote never closed", "id,nickname\np1,\"", '\n', job.Problem{Line: 2, Reason: rowErr}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var read int64
+			open := func() (io.ReadCloser, error) {
+				return io.NopCloser(io.MultiReader(strings.NewReader(c.head), endless{c.fill, &read})), nil
+			}
+			problems := planError(t, open, planfile.Options{})
+			if len(problems) != 1 || problems[0].Reason != c.want.Reason || problems[0].Line > c.want.Line {
+				t.Errorf("problems %q, want %q", problems, c.want)
+			}
+			if read > 3<<20 {
+				t.Errorf("read %d bytes of an endless stream", read)
+			}
+		})
+	}
+
+	long := strings.Repeat("x", planfile.MaxCell+1)
+	p := mustRead(t, openString("id,nickname\np1,"+long+"\np2,ok\n"), planfile.Options{})
+	want := []job.Problem{{Line: 2, Reason: "nickname is 65 KiB, more than the 64 KiB a plan cell may hold"}}
+	if !equalProblems(p.Problems, want) || p.Rows != 2 {
+		t.Errorf("a long cell: rows %d, problems %q, want %q", p.Rows, p.Problems, want)
+	}
+	rows := each(t, p)
+	if rows[1].Row.ID != "p2" || rows[0].Row.Nickname.Raw != "" {
+		t.Errorf("rows %v", rows)
+	}
+	// A row just under the bound is a row.
+	fit := strings.Repeat("y,", (planfile.MaxRow-100)/2)
+	p = mustRead(t, openString("id,nickname\np1,x,"+fit+"\n"), planfile.Options{})
+	if p.Rows != 1 {
+		t.Errorf("a row under the bound: %d rows", p.Rows)
+	}
+}
+
+// TestReadPlanStopsWithContext: a read that ctx ends returns ctx's error, not a plan
+// problem, and reads no further.
+func TestReadPlanStopsWithContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var b strings.Builder
+	b.WriteString("id\n")
+	for i := range 10_000 {
+		fmt.Fprintf(&b, "p%d\n", i)
+	}
+	opens := 0
+	open := func() (io.ReadCloser, error) {
+		opens++
+		cancel()
+		return io.NopCloser(strings.NewReader(b.String())), nil
+	}
+	_, err := planfile.Read(ctx, open, planfile.Options{})
+	var pe *planfile.Error
+	if !errors.Is(err, context.Canceled) || errors.As(err, &pe) {
+		t.Errorf("Read = %v, want context.Canceled and no *Error", err)
 	}
 }
