@@ -61,6 +61,8 @@ func (l *limitFlag) Set(s string) error {
 type config struct {
 	plan, reportPath, baseURL, keyFile, resume, nullToken, logFormat, logLevel, undoPlan string
 	summary, terminationLog                                                              string
+	columns                                                                              columnsFlag
+	sheet                                                                                string
 	dryRun                                                                               dryRunMode
 	rate                                                                                 float64
 	burst, workers, maxAttempts, maxErrors, shards, shardIndex                           int
@@ -83,7 +85,8 @@ func (c *config) MarshalZerologObject(e *zerolog.Event) {
 		Bool("skip_invalid", c.skipInvalid).Str("null_token", c.nullToken).Int("max_errors", c.maxErrors).
 		Int("shards", c.shards).Int("shard_index", c.shardIndex).Bool("snapshot", c.snapshotWanted()).
 		Str("undo_plan", c.undoPlan).Bool("sandbox", c.sandbox).Str("command", c.command()).
-		Int("limit", int(c.limit)).Str("summary", c.summary).Bool("yes", c.yes)
+		Int("limit", int(c.limit)).Str("summary", c.summary).Bool("yes", c.yes).
+		Str("columns", c.columns.String()).Str("sheet", c.sheet)
 }
 
 // command names what the run does: run (apply a plan), verify or export.
@@ -102,6 +105,36 @@ func (c *config) command() string {
 // terminals), unless --yes.
 func (c *config) asks(atTerminal bool) bool {
 	return atTerminal && !c.yes && c.dryRun == dryRunNone && !c.verify && !c.export
+}
+
+// columnsFlag is --columns: FIELD=HEADER pairs, checked as they are set.
+type columnsFlag struct{ planfile.Columns }
+
+func (c *columnsFlag) String() string { return c.Columns.String() }
+func (c *columnsFlag) Set(s string) (err error) {
+	c.Columns, err = planfile.ParseColumns(s)
+	return err
+}
+
+// planOptions are the plan reader's settings.
+func (c *config) planOptions() planfile.Options {
+	return planfile.Options{NullToken: c.nullToken, Columns: c.columns.Columns, Sheet: c.sheet, Name: c.plan, Offline: !c.snapshotWanted()}
+}
+
+// checkPlan refuses a run that cannot resolve the plan: need names what in it needs
+// the workspace's reads (planfile's Plan.Needs). Offline, it says that the plan is
+// checked for spelling only.
+func (c *config) checkPlan(need string, log zerolog.Logger) error {
+	switch {
+	case need == "":
+	case c.noSnapshot:
+		return usageError{fmt.Errorf("--no-snapshot: %s needs the workspace's reads, which resolve phone numbers and agent names to ids", need)}
+	case c.dryRun == dryRunClient && c.shards > 1:
+		return usageError{fmt.Errorf("--shards: %s is split by the ids of its numbers, which an offline --dry-run does not read; use --dry-run=server", need)}
+	case c.dryRun == dryRunClient:
+		log.Warn().Str("event", "offline").Msgf("offline dry run: %s is checked for spelling only; phone numbers and agent names are resolved to ids against the workspace (--dry-run=server, or the run)", need)
+	}
+	return nil
 }
 
 // snapshotWanted: a live run or a dry run against the workspace reads it first.
@@ -143,7 +176,9 @@ type option struct {
 // options is the flag table, in the order the environment is applied and --help lists.
 func (c *config) options() []option {
 	opts := []option{
-		{"plan", "REASSIGN_PLAN", "", "plan CSV file (required); - reads stdin", &c.plan},
+		{"plan", "REASSIGN_PLAN", "", "plan file, CSV or .xlsx (required); - reads stdin", &c.plan},
+		{"columns", "REASSIGN_COLUMNS", "", "the plan's own headers: FIELD=HEADER,... (fields: " + strings.Join(planfile.Fields, ", ") + ")", &c.columns},
+		{"sheet", "REASSIGN_SHEET", "", "the sheet of an .xlsx plan to read (default: the first)", &c.sheet},
 		{"report", "REASSIGN_REPORT", "", "report CSV file; - writes stdout (default reassign-report-<UTC time>.csv); never overwritten", &c.reportPath},
 		{"dry-run", "REASSIGN_DRY_RUN", "", "validate and report what would be sent, offline; =server reads the workspace first; no write either way", &c.dryRun},
 		{"rate", "REASSIGN_RATE", "5", "requests per second, all workers and retries together; 0 = no ceiling", &c.rate},
@@ -289,7 +324,7 @@ func (c *config) check(rest []string) error {
 }
 
 func printUsage(w io.Writer, table []option) {
-	fmt.Fprintf(w, "Usage: reassign --plan PLAN.csv [flags]\n       reassign verify --plan PLAN.csv [--report FILE] [flags]\n       reassign export --out FILE [--country-code CC] [--type TYPE] [flags]\n\nApplies a CSV plan of phone-number changes through the DialNexa API and writes a CSV report;\nverify reports whether the workspace holds what a plan says, without a write;\nexport writes the workspace's numbers as a plan to edit.\n\nFlags (each also read from the environment variable shown; the flag wins):\n")
+	fmt.Fprintf(w, "Usage: reassign --plan PLAN.csv|PLAN.xlsx [flags]\n       reassign verify --plan PLAN.csv|PLAN.xlsx [--report FILE] [flags]\n       reassign export --out FILE [--country-code CC] [--type TYPE] [flags]\n\nApplies a plan (CSV or .xlsx) of phone-number changes through the DialNexa API and writes a CSV report;\nverify reports whether the workspace holds what a plan says, without a write;\nexport writes the workspace's numbers as a plan to edit.\n\nFlags (each also read from the environment variable shown; the flag wins):\n")
 	for _, o := range table {
 		env, def := "", ""
 		if o.env != "" {

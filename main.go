@@ -5,6 +5,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -169,7 +170,7 @@ func exitCodeFor(err error) int {
 	switch {
 	case errors.Is(err, context.Canceled):
 		return exitTemp
-	case errors.As(err, &ue), errors.Is(err, filepath.ErrBadPattern):
+	case errors.As(err, &ue), errors.Is(err, filepath.ErrBadPattern), errors.Is(err, planfile.ErrUsage):
 		return exitUsage
 	case errors.As(err, &pe), errors.As(err, &re):
 		return exitPlan
@@ -238,12 +239,15 @@ func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.Lo
 		return 0, err
 	}
 	defer cleanup()
-	plan, err := planfile.Read(ctx, open, planfile.Options{NullToken: cfg.nullToken})
+	plan, err := planfile.Read(ctx, open, cfg.planOptions())
 	if err != nil {
 		return 0, logPlanError(log, err)
 	}
 	if plan.Reviewed && cfg.noSnapshot {
 		return 0, usageError{errors.New("the plan's before_* columns are checked against the workspace: it cannot go with --no-snapshot")}
+	}
+	if err := cfg.checkPlan(plan.Needs(), log); err != nil {
+		return 0, err
 	}
 	outs, err := report.CreateOutputs(stdout, cfg.reportName(), cfg.undoPlan, cfg.summary)
 	if err != nil {
@@ -258,15 +262,17 @@ func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.Lo
 	defer rec.Abort() // a run refused before its first row leaves no file behind
 	if cfg.snapshotWanted() {
 		ws, err := job.ReadWorkspace(ctx, conn.client, &conn.retrier, job.WorkspaceReads{
-			Keep: plan.MayContain, Parallel: cfg.workers, NeededBy: cfg.snapshotNeeder(plan.Reviewed),
+			Keep: plan.MayContain, PhoneKey: plan.PhoneKeys(), Parallel: cfg.workers,
+			NeededBy: cmp.Or(cfg.snapshotNeeder(plan.Reviewed), plan.Needs()),
 		})
 		switch {
 		case err != nil && ctx.Err() != nil:
 			// Interrupted while reading: the run below records every row not_attempted.
+			plan.ReadsInterrupted()
 		case err != nil:
 			return 0, err
-		case ws.Agents != nil:
-			if err := plan.CheckAgents(agentSet(ws.Agents)); err != nil {
+		default:
+			if err := plan.Resolve(ctx, ws); err != nil {
 				return 0, logPlanError(log, err)
 			}
 		}
@@ -327,14 +333,6 @@ func logPlanError(log zerolog.Logger, err error) error {
 		log.Error().Str("event", "invalid_plan").Int("line", p.Line).Msg(p.String())
 	}
 	return &planfile.Error{Problems: []job.Problem{{Reason: "the plan cannot be read; nothing was sent"}}, Err: pe.Err}
-}
-
-func agentSet(agents []dialnexa.Agent) func(string) bool {
-	ids := make(map[string]bool, len(agents))
-	for _, a := range agents {
-		ids[a.ID] = true
-	}
-	return func(id string) bool { return ids[id] }
 }
 
 // export writes the workspace as a plan-shaped CSV (`reassign export`).

@@ -77,7 +77,10 @@ func (w *Writer) Write(r job.Result) error {
 	rec[8] = r.Error
 	rec[9] = r.Number.AgentID
 	rec[10] = r.Number.Nickname
-	rec[11] = r.Number.PhoneNumber
+	rec[11] = r.Number.PhoneNumber // the answer's, else the plan's (keyed by phone number)
+	if rec[11] == "" {
+		rec[11] = r.Row.PhoneNumber
+	}
 	rec[12] = r.RequestID
 	rec[13] = strconv.FormatInt(r.Duration.Milliseconds(), 10)
 	rec[14] = finished

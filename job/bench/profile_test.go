@@ -94,11 +94,7 @@ func BenchmarkRunner(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	known := map[string]bool{}
-	for _, a := range ws.Agents {
-		known[a.ID] = true
-	}
-	if err := p.CheckAgents(func(id string) bool { return known[id] }); err != nil {
+	if err := p.Resolve(ctx, ws); err != nil {
 		b.Fatal(err)
 	}
 	if p.Invalid > 0 {

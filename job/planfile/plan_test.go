@@ -142,7 +142,7 @@ func TestReadPlanExporterVariants(t *testing.T) {
 		{file: "libreoffice_semicolon.csv", lines: []int{2, 3, 4, 5, 6}},
 		{file: "tab.tsv", lines: []int{2, 3, 4, 5, 6}},
 		{file: "spaces_and_case.csv", lines: []int{2, 3, 4, 5, 6}},
-		{file: "extra_columns.csv", lines: []int{2, 3, 4, 5, 6}, ignored: []string{"phone_number", "status", "country_code"}},
+		{file: "extra_columns.csv", lines: []int{2, 3, 4, 5, 6}, ignored: []string{"phone_number", "Status", "country_code"}},
 		{file: "blank_lines.csv", lines: []int{5, 8, 10, 12, 14}},
 		{file: "multiline_cell.csv", lines: []int{2, 3, 7, 8, 9}, extra: []got{{
 			Row:      job.Row{Line: 4, ID: "PN_009", Nickname: set("Front\ndesk\nsecond floor")},
@@ -339,7 +339,7 @@ const (
 	bareQuote = `a " inside a cell that is not quoted (quote the whole cell and double the inner ", as "a ""b"" c")`
 	afterQuot = `a quoted cell is followed by text before the next delimiter`
 	noRows    = "the plan has a header but no rows"
-	emptyPlan = "the plan is empty: it needs a header line naming at least an id column"
+	emptyPlan = "the plan is empty: it needs a header line naming an id or phone number column"
 )
 
 // TestReadPlanRefused covers plans that cannot be read at all: a *PlanError, no plan.
@@ -355,13 +355,10 @@ func TestReadPlanRefused(t *testing.T) {
 		{"header only", "id,agent_id\n", []job.Problem{{Reason: noRows}}},
 		{"header only, no newline", "\xef\xbb\xbfid", []job.Problem{{Reason: noRows}}},
 		{"header and blank rows", "id,agent_id\n\n,\n  ,  \n\n", []job.Problem{{Reason: noRows}}},
-		{"no id column", "agent_id,nickname\nagt_1,x\n", []job.Problem{{Line: 1,
-			Reason: "header: no id column (the header has: agent_id, nickname); the plan needs id and at least one of agent_id, nickname, label"}}},
-		{"no id column after blank lines", "\n\nphone_number;Nickname\n+1;x\n", []job.Problem{{Line: 3,
-			Reason: "header: no id column (the header has: phone_number, nickname); the plan needs id and at least one of agent_id, nickname, label"}}},
-		{"no id column, names with line ends", "\"a\nb\",,nick\x01\n", []job.Problem{{Line: 1,
-			Reason: `header: no id column (the header has: "a\nb", cell 2, "nick\x01"); the plan needs id and at least one of agent_id, nickname, label`}}},
-		{"id column twice", "id,agent_id, ID \np1,a,p2\n", []job.Problem{{Line: 1, Reason: "header: column id appears twice"}}},
+		{"no id column", "agent_id,nickname\nagt_1,x\n", []job.Problem{{Line: 1, Reason: noKey("agent_id, nickname")}}},
+		{"no id column after blank lines", "\n\nstatus;Nickname\nactive;x\n", []job.Problem{{Line: 3, Reason: noKey("status, Nickname")}}},
+		{"no id column, names with line ends", "\"a\nb\",,nick\x01\n", []job.Problem{{Line: 1, Reason: noKey(`"a\nb", cell 2, "nick\x01"`)}}},
+		{"id column twice", "id,agent_id, ID \np1,a,p2\n", []job.Problem{{Line: 1, Reason: "header: column ID appears twice"}}},
 		{"utf-16 LE", "\xff\xfei\x00d\x00\n\x00", []job.Problem{{
 			Reason: `the plan is UTF-16 text (Excel's "Unicode Text"); save it as "CSV UTF-8" and try again`}}},
 		{"utf-16 BE", "\xfe\xff\x00i\x00d\x00\n", []job.Problem{{
@@ -408,6 +405,10 @@ func TestReadPlanRefused(t *testing.T) {
 	}
 }
 
+func noKey(header string) string {
+	return "header: no id or phone number column (the header has: " + header + "); the plan needs id or phone_number, and at least one of agent_id (or agent), nickname, label"
+}
+
 func TestReadPlanRefusedFiles(t *testing.T) {
 	for file, want := range map[string][]job.Problem{
 		"latin1.csv": {{Line: 3, Reason: notUTF8}},
@@ -425,15 +426,16 @@ func TestReadPlanRefusedFiles(t *testing.T) {
 	}
 }
 
-// TestReadPlanOddHeader: an ignored column whose name holds a line end is named, quoted,
-// in a one-line reason; a header cell with no name is neither read nor listed.
+// TestReadPlanOddHeader: a column whose name holds a line end is named, quoted, in a
+// one-line reason (and a header wrapped over two lines in its cell still names its
+// field); a header cell with no name is neither read nor listed.
 func TestReadPlanOddHeader(t *testing.T) {
-	p := mustRead(t, openString("id,\"nick\nname\",\n\np1,\x01,x\n"), planfile.Options{})
-	want := []job.Problem{{Line: 4, Reason: `"nick\nname" has a control character (U+0001)`}}
+	p := mustRead(t, openString("id,\"nick\nname\",\"to\ndo\",\n\np1,\x01,,x\n"), planfile.Options{})
+	want := []job.Problem{{Line: 5, Reason: `"nick\nname" has a control character (U+0001)`}}
 	if !equalProblems(p.Problems, want) {
 		t.Errorf("Problems\n got %q\nwant %q", p.Problems, want)
 	}
-	if !reflect.DeepEqual(p.Ignored, []string{"nick\nname"}) {
+	if !reflect.DeepEqual(p.Ignored, []string{"to\ndo"}) {
 		t.Errorf("Ignored = %q", p.Ignored)
 	}
 	each(t, p)
@@ -763,12 +765,14 @@ func hasControl(s string) bool {
 	return strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) }) >= 0
 }
 
-// FuzzReadPlan feeds arbitrary bytes through ReadPlan and Each.
+// FuzzReadPlan feeds arbitrary bytes, CSV or workbook, through Read, Resolve and Each.
 func FuzzReadPlan(f *testing.F) {
 	files, err := filepath.Glob(filepath.Join("testdata", "plans", "*"))
 	if err != nil || len(files) == 0 {
 		f.Fatalf("no seed plans: %v", err)
 	}
+	workbooks, _ := filepath.Glob(filepath.Join("testdata", "xlsx", "*.xls*"))
+	files = append(files, workbooks...)
 	for _, name := range files {
 		data, err := os.ReadFile(name)
 		if err != nil {
@@ -803,6 +807,10 @@ func FuzzReadPlan(f *testing.F) {
 				}
 			}
 			return
+		}
+		// As a run whose reads found nothing: rows that need them are invalid.
+		if err := p.Resolve(context.Background(), &job.Workspace{}); err != nil {
+			t.Fatalf("Resolve: %v", err)
 		}
 		if p.Rows < 1 || p.Invalid < 0 || p.Invalid > p.Rows {
 			t.Fatalf("Rows %d, Invalid %d", p.Rows, p.Invalid)

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"sort"
@@ -41,6 +42,9 @@ type Number struct {
 type Workspace struct {
 	Numbers []Number
 	Agents  []string
+	// AgentNames gives agents their display names (GET /agents' name); an agent with
+	// none is listed without one.
+	AgentNames map[string]string
 	// Ineligible agents exist (GET /agents lists them) but cannot take inbound calls:
 	// assigning one is a 400, as the API page says of agents "not eligible".
 	Ineligible []string
@@ -89,6 +93,7 @@ type API struct {
 	numbers    map[string]*Number
 	order      []string
 	agents     map[string]bool
+	agentNames map[string]string
 	ineligible map[string]bool
 	patches    []Patch
 
@@ -100,7 +105,7 @@ type API struct {
 
 // New returns a sandbox holding ws.
 func New(ws Workspace, opts Options) *API {
-	a := &API{opts: opts, numbers: map[string]*Number{}, agents: map[string]bool{}, ineligible: map[string]bool{}}
+	a := &API{opts: opts, numbers: map[string]*Number{}, agents: map[string]bool{}, agentNames: maps.Clone(ws.AgentNames), ineligible: map[string]bool{}}
 	for _, id := range ws.Ineligible {
 		a.ineligible[id] = true
 	}
@@ -137,7 +142,13 @@ func Demo() Workspace {
 		return num
 	}
 	return Workspace{
-		Agents:     []string{"agt_support_tier1", "agt_support_tier2", "agt_sales_emea", "agt_sales_latam", "agent_2g7Xy3tY53gRlp", "agt_billing", "agt_outbound_dialer"},
+		Agents: []string{"agt_support_tier1", "agt_support_tier2", "agt_sales_emea", "agt_sales_latam", "agent_2g7Xy3tY53gRlp", "agt_billing", "agt_outbound_dialer"},
+		// Two agents share a name (a plan must use their ids); one is named in Japanese.
+		AgentNames: map[string]string{
+			"agt_support_tier1": "Support", "agt_support_tier2": "Support", "agt_sales_emea": "Sales EMEA",
+			"agt_sales_latam": "Ventas LATAM", "agent_2g7Xy3tY53gRlp": "東京 受付", "agt_billing": "Billing",
+			"agt_outbound_dialer": "Outbound Dialer",
+		},
 		Ineligible: []string{"agt_outbound_dialer"},
 		Numbers: []Number{
 			n("phn_f7w2kx5mb9qz", "+912234567890", "agt_billing", "Old Mumbai Line", "", "IN"),
@@ -445,6 +456,9 @@ func (a *API) listAgents(w http.ResponseWriter) {
 	agents := make([]map[string]string, len(ids))
 	for i, id := range ids {
 		agents[i] = map[string]string{"id": id}
+		if name, ok := a.agentNames[id]; ok {
+			agents[i]["name"] = name
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"agents": agents})
 }
