@@ -173,6 +173,7 @@ func runHarness(opts options) (*results, error) {
 		"rate":     h.rateHeld,
 		"429":      h.throttle,
 		"memory":   h.memory,
+		"plans":    h.planForms,
 	}
 	for _, name := range scenarioNames {
 		if len(opts.only) > 0 && !slices.Contains(opts.only, name) {

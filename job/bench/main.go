@@ -1,6 +1,6 @@
 // Command bench measures reassign against the performance bars of the README's "Performance" section.
 //
-//	go run ./job/bench [-runs 3] [-quick] [-only overhead,curl,latency,rate,429,memory] [-keep] [-settle 20s]
+//	go run ./job/bench [-runs 3] [-quick] [-only overhead,curl,latency,rate,429,memory,plans] [-keep] [-settle 20s]
 //	go run ./job/bench -serve 20000    # only the fast fake, for perf or strace on the job
 //
 // It builds the job once (go build from the module root), starts loopback fake APIs in
@@ -39,7 +39,7 @@ func main() {
 }
 
 // scenarioNames lists the scenarios in the order they run.
-var scenarioNames = []string{"overhead", "curl", "latency", "rate", "429", "memory"}
+var scenarioNames = []string{"overhead", "curl", "latency", "rate", "429", "memory", "plans"}
 
 // options are the harness settings.
 type options struct {
