@@ -97,6 +97,14 @@ func (s *Snapshot) addPhone(id, phone string, off uint32) {
 	s.phoneShared[key] = appendNew(s.phoneShared[key], id)
 }
 
+// width is how many fields an entry holds.
+func (s *Snapshot) width() int {
+	if s.phoneKey == nil {
+		return 4
+	}
+	return 5
+}
+
 func appendNew(ids []string, id string) []string {
 	if slices.Contains(ids, id) {
 		return ids
@@ -170,9 +178,11 @@ func (s *Snapshot) store(id string, c Current, phone string) uint32 {
 	return sharedOff
 }
 
-// put appends an entry (each field as a uvarint length, then its bytes).
+// put appends an entry (each field as a uvarint length, then its bytes; the phone
+// number only when the snapshot is found by it).
 func (s *Snapshot) put(id string, c Current, phone string) (uint32, bool) {
-	fields := [5]string{id, c.AgentID, c.Nickname, c.Label, phone}
+	all := [5]string{id, c.AgentID, c.Nickname, c.Label, phone}
+	fields := all[:s.width()]
 	size := 0
 	for _, f := range fields {
 		size += binary.MaxVarintLen32 + len(f)
@@ -201,7 +211,7 @@ func (s *Snapshot) put(id string, c Current, phone string) (uint32, bool) {
 func (s *Snapshot) entry(off uint32) (string, Current, string) {
 	b := s.chunks[off>>chunkBits][off&(chunkSize-1):]
 	var fields [5]string
-	for i := range fields {
+	for i := range s.width() {
 		n, w := binary.Uvarint(b)
 		fields[i] = string(b[w : w+int(n)])
 		b = b[w+int(n):]
