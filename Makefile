@@ -4,20 +4,26 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN     := bin/reassign
 
-.PHONY: build demo test vet race fuzz-smoke manifests bench clean sample-report prism
+.PHONY: build demo test vet race fuzz-smoke manifests bench clean sample-report prism workbooks
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) .
 
 # The job against the built-in sandbox. The sample plan has a row that 404s and one
 # that 400s on purpose, so the job exits 3; the demo treats exactly that as success.
+# Then the plan keyed by phone number with agent names, and the workbook: exit 0 each.
 demo: build
 	@mkdir -p bin
 	@report=bin/demo-report-$$(date -u +%Y%m%dT%H%M%SZ).csv; \
 	$(BIN) --sandbox --plan samples/plan.csv --report $$report --log-format console; code=$$?; \
 	echo; echo "report $$report:"; cat $$report; echo; \
-	if [ $$code -eq 3 ]; then echo "exit 3, as expected: the sample has one unknown number (not_found) and one outbound-only agent (rejected)"; exit 0; fi; \
-	echo "unexpected exit $$code"; exit 1
+	if [ $$code -ne 3 ]; then echo "unexpected exit $$code"; exit 1; fi; \
+	echo "exit 3, as expected: the sample has one unknown number (not_found) and one outbound-only agent (rejected)"
+	@# The team lead's forms: numbers by phone number, agents by name, a CSV and a workbook.
+	@for plan in samples/plan-by-phone.csv samples/plan.xlsx; do \
+	  echo; echo "$$plan:"; \
+	  $(BIN) --sandbox --plan $$plan --report bin/demo-$$(basename $${plan%.*})-$$(date -u +%Y%m%dT%H%M%SZ).csv --log-format console --rate 0 || exit 1; \
+	done
 
 vet:
 	$(GO) vet ./...
@@ -39,6 +45,8 @@ FUZZTIME ?= 100000x
 fuzz-smoke:
 	$(GO) test ./job/planfile -run '^$$' -fuzz '^FuzzReadPlan$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./job -run '^$$' -fuzz '^FuzzParseRetryAfter$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./report -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./job/planfile -run '^$$' -fuzz '^FuzzNormalisePhone$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./job/dialnexa -run '^$$' -fuzz '^FuzzParseBudget$$' -fuzztime $(FUZZTIME)
 
 # The Kubernetes samples, decoded strictly into the real API types (a module of its own,
@@ -57,6 +65,11 @@ bench:
 
 clean:
 	rm -rf bin
+
+# Regenerate the workbooks the plan reader's tests read, and samples/plan.xlsx, with
+# openpyxl and LibreOffice (apt-get install python3-openpyxl libreoffice-calc-nogui).
+workbooks:
+	job/planfile/testdata/xlsx/regenerate.sh
 
 # Regenerate samples/report.csv: the sample plan's report from the sandbox.
 sample-report: build

@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"reassign/job/planfile"
 	"reassign/report"
 )
 
@@ -39,17 +42,39 @@ func (d *dryRunMode) Set(s string) error {
 	return nil
 }
 
+// limitFlag is --limit: at least 1 when given; 0 when not (no limit).
+type limitFlag int
+
+func (l *limitFlag) String() string { return strconv.Itoa(int(*l)) }
+func (l *limitFlag) Set(s string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	switch {
+	case err != nil:
+		return fmt.Errorf("%q is not a whole number", s)
+	case n < 1:
+		return fmt.Errorf("must be at least 1, not %d (leave it out for no limit)", n)
+	}
+	*l = limitFlag(n)
+	return nil
+}
+
 type config struct {
 	plan, reportPath, baseURL, keyFile, resume, nullToken, logFormat, logLevel, undoPlan string
+	summary, terminationLog                                                              string
+	columns                                                                              columnsFlag
+	sheet                                                                                string
 	dryRun                                                                               dryRunMode
 	rate                                                                                 float64
 	burst, workers, maxAttempts, maxErrors, shards, shardIndex                           int
+	limit                                                                                limitFlag
 	timeout                                                                              time.Duration
-	skipInvalid, sandbox, showVersion, noSnapshot                                        bool
+	skipInvalid, sandbox, showVersion, noSnapshot, yes                                   bool
 	started                                                                              time.Time
 	// reassign export
 	export                       bool
 	out, countryCode, numberType string
+	// reassign verify
+	verify bool
 }
 
 // MarshalZerologObject logs the effective settings (never the key) in the start event.
@@ -59,28 +84,86 @@ func (c *config) MarshalZerologObject(e *zerolog.Event) {
 		Int("max_attempts", c.maxAttempts).Str("timeout", c.timeout.String()).Str("resume", c.resume).
 		Bool("skip_invalid", c.skipInvalid).Str("null_token", c.nullToken).Int("max_errors", c.maxErrors).
 		Int("shards", c.shards).Int("shard_index", c.shardIndex).Bool("snapshot", c.snapshotWanted()).
-		Str("undo_plan", c.undoPlan).Bool("sandbox", c.sandbox)
+		Str("undo_plan", c.undoPlan).Bool("sandbox", c.sandbox).Str("command", c.command()).
+		Int("limit", int(c.limit)).Str("summary", c.summary).Bool("yes", c.yes).
+		Str("columns", c.columns.String()).Str("sheet", c.sheet)
+}
+
+// command names what the run does: run (apply a plan), verify or export.
+func (c *config) command() string {
+	switch {
+	case c.verify:
+		return "verify"
+	case c.export:
+		return "export"
+	}
+	return "run"
+}
+
+// asks reports whether the run puts its question before the first write: a live run
+// (not a dry run, verify or export) that a person watches (stdin and stderr are
+// terminals), unless --yes.
+func (c *config) asks(atTerminal bool) bool {
+	return atTerminal && !c.yes && c.dryRun == dryRunNone && !c.verify && !c.export
+}
+
+// columnsFlag is --columns: FIELD=HEADER pairs, checked as they are set.
+type columnsFlag struct{ planfile.Columns }
+
+func (c *columnsFlag) String() string { return c.Columns.String() }
+func (c *columnsFlag) Set(s string) (err error) {
+	c.Columns, err = planfile.ParseColumns(s)
+	return err
+}
+
+// planOptions are the plan reader's settings.
+func (c *config) planOptions() planfile.Options {
+	return planfile.Options{NullToken: c.nullToken, Columns: c.columns.Columns, Sheet: c.sheet, Name: c.plan, Offline: !c.snapshotWanted()}
+}
+
+// checkPlan refuses a run that cannot resolve the plan: need names what in it needs
+// the workspace's reads (planfile's Plan.Needs). Offline, it says that the plan is
+// checked for spelling only.
+func (c *config) checkPlan(need string, log zerolog.Logger) error {
+	switch {
+	case need == "":
+	case c.noSnapshot:
+		return usageError{fmt.Errorf("--no-snapshot: %s needs the workspace's reads, which resolve phone numbers and agent names to ids", need)}
+	case c.dryRun == dryRunClient && c.shards > 1:
+		return usageError{fmt.Errorf("--shards: %s is split by the ids of its numbers, which an offline --dry-run does not read; use --dry-run=server", need)}
+	case c.dryRun == dryRunClient:
+		log.Warn().Str("event", "offline").Msgf("offline dry run: %s is checked for spelling only; phone numbers and agent names are resolved to ids against the workspace (--dry-run=server, or the run)", need)
+	}
+	return nil
 }
 
 // snapshotWanted: a live run or a dry run against the workspace reads it first.
 func (c *config) snapshotWanted() bool { return !c.noSnapshot && c.dryRun != dryRunClient }
 
-// snapshotNeeder names the option that cannot work without the reads, if any.
-func (c *config) snapshotNeeder() string {
+// snapshotNeeder names the option that cannot work without the reads, if any; reviewed
+// says the plan has before_* columns, which are checked against the snapshot.
+func (c *config) snapshotNeeder(reviewed bool) string {
 	switch {
+	case c.verify:
+		return "verify"
 	case c.dryRun == dryRunServer:
 		return "--dry-run=server"
 	case c.undoPlan != "":
 		return "--undo-plan"
+	case reviewed:
+		return "a plan with before_* columns"
 	}
 	return ""
 }
 
 func (c *config) reportName() string {
-	if c.reportPath == "" {
-		return report.DefaultName(c.started)
+	switch {
+	case c.reportPath != "":
+		return c.reportPath
+	case c.verify:
+		return strings.Replace(report.DefaultName(c.started), "reassign-report-", "reassign-verify-", 1)
 	}
-	return c.reportPath
+	return report.DefaultName(c.started)
 }
 
 // option is one row of the flag table: the flag, its environment variable, its default
@@ -93,7 +176,9 @@ type option struct {
 // options is the flag table, in the order the environment is applied and --help lists.
 func (c *config) options() []option {
 	opts := []option{
-		{"plan", "REASSIGN_PLAN", "", "plan CSV file (required); - reads stdin", &c.plan},
+		{"plan", "REASSIGN_PLAN", "", "plan file, CSV or .xlsx (required); - reads stdin", &c.plan},
+		{"columns", "REASSIGN_COLUMNS", "", "the plan's own headers: FIELD=HEADER,... (fields: " + strings.Join(planfile.Fields, ", ") + ")", &c.columns},
+		{"sheet", "REASSIGN_SHEET", "", "the sheet of an .xlsx plan to read (default: the first)", &c.sheet},
 		{"report", "REASSIGN_REPORT", "", "report CSV file; - writes stdout (default reassign-report-<UTC time>.csv); never overwritten", &c.reportPath},
 		{"dry-run", "REASSIGN_DRY_RUN", "", "validate and report what would be sent, offline; =server reads the workspace first; no write either way", &c.dryRun},
 		{"rate", "REASSIGN_RATE", "5", "requests per second, all workers and retries together; 0 = no ceiling", &c.rate},
@@ -113,6 +198,18 @@ func (c *config) options() []option {
 		{"log-level", "REASSIGN_LOG_LEVEL", "info", "debug, info, warn or error", &c.logLevel},
 		{"no-snapshot", "REASSIGN_NO_SNAPSHOT", "", "skip reading the workspace (numbers and agents) before the first write", &c.noSnapshot},
 		{"undo-plan", "REASSIGN_UNDO_PLAN", "", "write a plan that puts back the old values of every number the run changes", &c.undoPlan},
+		{"limit", "REASSIGN_LIMIT", "", "send at most N rows that need a write (a canary); the later ones are not_attempted, and --resume runs them", &c.limit},
+		{"summary", "REASSIGN_SUMMARY", "", "write the run's summary as one JSON object to this file; - writes stdout; never overwritten", &c.summary},
+		{"termination-log", "REASSIGN_TERMINATION_LOG", "", "file for a one-line summary at the end (default /dev/termination-log when it exists, as in a Kubernetes pod); - for none", &c.terminationLog},
+		{"yes", "REASSIGN_YES", "", "never ask before the first write (a live run whose stdin and stderr are terminals asks Apply? [y/N])", &c.yes},
+	}
+	if c.verify {
+		// The flags of a run that reads the plan and the workspace: no write to shape.
+		// no-snapshot is kept to be refused with its reason.
+		takes := map[string]bool{"plan": true, "report": true, "rate": true, "burst": true, "workers": true,
+			"max-attempts": true, "timeout": true, "base-url": true, "api-key-file": true, "null-token": true,
+			"log-format": true, "log-level": true, "no-snapshot": true, "summary": true, "termination-log": true}
+		opts = slices.DeleteFunc(opts, func(o option) bool { return !takes[o.name] })
 	}
 	if c.export {
 		opts = append(opts,
@@ -131,9 +228,11 @@ const maxShards = 100_000
 // parseConfig reads the flags, with their environment variables as defaults. --help
 // prints the usage on stdout and returns flag.ErrHelp; any other error is a usageError.
 func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (*config, error) {
-	cfg := &config{dryRun: dryRunNone, started: time.Now()}
+	cfg := &config{dryRun: dryRunNone, shards: 1, started: time.Now()} // shards: verify has no such flag
 	if len(args) > 0 && args[0] == "export" {
 		cfg.export, args = true, args[1:]
+	} else if len(args) > 0 && args[0] == "verify" {
+		cfg.verify, args = true, args[1:]
 	}
 	fs := flag.NewFlagSet("reassign", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -190,8 +289,10 @@ func (c *config) check(rest []string) error {
 		return errors.New("export: --out is required")
 	case !c.export && c.plan == "":
 		return errors.New("--plan is required")
-	case c.noSnapshot && c.snapshotNeeder() != "":
-		return fmt.Errorf("%s reads the workspace first: it cannot go with --no-snapshot", c.snapshotNeeder())
+	case c.noSnapshot && c.snapshotNeeder(false) != "":
+		return fmt.Errorf("%s reads the workspace first: it cannot go with --no-snapshot", c.snapshotNeeder(false))
+	case !c.export && (report.SameFile(c.summary, c.reportName()) || report.SameFile(c.summary, c.undoPlan)):
+		return fmt.Errorf("--summary names the same file as --report or --undo-plan (%s): give each its own", c.summary)
 	case c.undoPlan != "" && c.dryRun != dryRunNone:
 		return errors.New("--undo-plan needs a live run: a dry run changes nothing to undo")
 	case !c.export && report.SameFile(c.reportName(), c.undoPlan):
@@ -212,8 +313,8 @@ func (c *config) check(rest []string) error {
 		return fmt.Errorf("--shards must be between 1 and %d, not %d", maxShards, c.shards)
 	case c.shardIndex < 0 || c.shardIndex >= c.shards:
 		return fmt.Errorf("--shard-index must be between 0 and %d (--shards %d), not %d", c.shards-1, c.shards, c.shardIndex)
-	case strings.TrimSpace(c.nullToken) == "":
-		return errors.New("--null-token must not be empty")
+	case planfile.CheckNullToken(strings.TrimSpace(c.nullToken)) != nil:
+		return fmt.Errorf("--null-token %v", planfile.CheckNullToken(strings.TrimSpace(c.nullToken)))
 	case c.logFormat != "auto" && c.logFormat != "json" && c.logFormat != "console":
 		return fmt.Errorf("--log-format must be json, console or auto, not %q", c.logFormat)
 	case c.logLevel != "debug" && c.logLevel != "info" && c.logLevel != "warn" && c.logLevel != "error":
@@ -223,7 +324,7 @@ func (c *config) check(rest []string) error {
 }
 
 func printUsage(w io.Writer, table []option) {
-	fmt.Fprintf(w, "Usage: reassign --plan PLAN.csv [flags]\n       reassign export --out FILE [--country-code CC] [--type TYPE] [flags]\n\nApplies a CSV plan of phone-number changes through the DialNexa API and writes a CSV report;\nexport writes the workspace's numbers as a plan to edit.\n\nFlags (each also read from the environment variable shown; the flag wins):\n")
+	fmt.Fprintf(w, "Usage: reassign --plan PLAN.csv|PLAN.xlsx [flags]\n       reassign verify --plan PLAN.csv|PLAN.xlsx [--report FILE] [flags]\n       reassign export --out FILE [--country-code CC] [--type TYPE] [flags]\n\nApplies a plan (CSV or .xlsx) of phone-number changes through the DialNexa API and writes a CSV report;\nverify reports whether the workspace holds what a plan says, without a write;\nexport writes the workspace's numbers as a plan to edit.\n\nFlags (each also read from the environment variable shown; the flag wins):\n")
 	for _, o := range table {
 		env, def := "", ""
 		if o.env != "" {
@@ -234,5 +335,5 @@ func printUsage(w io.Writer, table []option) {
 		}
 		fmt.Fprintf(w, "  --%s%s\n      %s%s\n", o.name, env, o.usage, def)
 	}
-	fmt.Fprintf(w, "\nExit codes: 0 done, 3 some rows not found/rejected/invalid, 64 usage, 65 bad plan,\n75 interrupted or rows failed (rerun with --resume), 77 key refused, 78 configuration refused.\n")
+	fmt.Fprintf(w, "\nExit codes: 0 done, 3 some rows not found/rejected/invalid/conflict (verify: not all match),\n64 usage, 65 bad plan, 75 interrupted or rows failed (rerun with --resume), 77 key refused,\n78 configuration refused.\n")
 }

@@ -218,6 +218,8 @@ func TestExitCodes(t *testing.T) {
 		{name: "missing plan", env: []string{key}, args: []string{"--base-url", base, "--plan", "nope.csv"}, want: 65, stderr: "nope.csv"},
 		{name: "dry run needs no key", args: []string{"--base-url", base, "--dry-run"}, plan: good, want: 0},
 		{name: "not found is 3", env: []string{key}, args: []string{"--base-url", base, "--rate", "0"}, plan: "id,agent_id\nphn_9999,agt_a\n", want: 3, requests: true},
+		{name: "summary exists", env: []string{key}, args: []string{"--base-url", base, "--summary", "s.json"}, plan: good, pre: func(dir string) { writeFile(t, dir, "s.json", "{}") }, want: 78, stderr: "already exists"},
+		{name: "summary in a missing folder", env: []string{key}, args: []string{"--base-url", base, "--summary", "nowhere/s.json"}, plan: good, want: 78, stderr: "nowhere/s.json"},
 		{name: "refused key is 77", env: []string{"DIALNEXA_API_KEY=key_other:wrong-secret"}, args: []string{"--base-url", base, "--rate", "0"}, plan: good, want: 77, requests: true},
 	}
 	for _, tc := range cases {

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -21,7 +22,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 
 	"reassign/job"
@@ -88,7 +88,7 @@ func run(ctx context.Context, hardStop <-chan struct{}, args []string, getenv fu
 		fmt.Fprintln(stdout, "reassign "+buildVersion())
 		return exitOK
 	}
-	terminal := isTerminal(stderr)
+	terminal := report.IsTerminal(stderr)
 	out := stderr
 	var bar *report.Bar
 	if terminal {
@@ -99,17 +99,26 @@ func run(ctx context.Context, hardStop <-chan struct{}, args []string, getenv fu
 	sink := report.NewLogSink(out)
 	defer sink.Hold(false)
 	defer onHardStop(hardStop, sink, os.Exit)()
-	log := newLogger(cfg, sink, terminal)
+	log := report.NewLogger(sink, cfg.logFormat, cfg.logLevel, terminal)
+	var ask func(about string) bool
+	if cfg.asks(report.IsTerminal(stdin) && terminal) {
+		ask = func(about string) bool { return report.Ask(ctx, stdin, stderr, about) }
+	}
 
 	var code int
+	end := &report.Ending{Command: cfg.command(), Plan: cfg.plan, Report: cfg.reportName(), Started: cfg.started,
+		TerminationLog: report.TerminationLogPath(cfg.terminationLog, report.DefaultTerminationLog)}
 	if cfg.export {
 		err = export(ctx, cfg, log, getenv, stdout)
 	} else {
-		code, err = apply(ctx, cfg, log, sink, bar, getenv, stdin, stdout)
+		code, err = apply(ctx, cfg, log, sink, bar, end, ask, getenv, stdin, stdout)
 	}
 	if err != nil {
 		code = exitCodeFor(err)
 		log.Error().Str("event", "fatal").Int("exit_code", code).Msg(err.Error())
+	}
+	if !cfg.export {
+		end.Finish(code, err, time.Now(), log)
 	}
 	return code
 }
@@ -133,8 +142,17 @@ func onHardStop(hardStop <-chan struct{}, sink *report.LogSink, exit func(int)) 
 // usageError is a bad command line: exit 64.
 type usageError struct{ error }
 
+func (e usageError) Unwrap() error { return e.error }
+
+// tempError is a run that could not finish for a reason that may pass: exit 75.
+type tempError struct{ error }
+
+func (e tempError) Unwrap() error { return e.error }
+
 // configError is a configuration refused before anything is read or sent: exit 78.
 type configError struct{ error }
+
+func (e configError) Unwrap() error { return e.error }
 
 func configErrorf(format string, args ...any) error {
 	return configError{fmt.Errorf(format, args...)}
@@ -145,18 +163,21 @@ func exitCodeFor(err error) int {
 	var pe *planfile.Error
 	var re *report.ResumeError
 	var ue usageError
+	var te tempError
 	var ce configError
 	var readErr *job.ReadError
 	var pathErr *fs.PathError
 	switch {
 	case errors.Is(err, context.Canceled):
 		return exitTemp
-	case errors.As(err, &ue), errors.Is(err, filepath.ErrBadPattern):
+	case errors.As(err, &ue), errors.Is(err, filepath.ErrBadPattern), errors.Is(err, planfile.ErrUsage):
 		return exitUsage
 	case errors.As(err, &pe), errors.As(err, &re):
 		return exitPlan
 	case errors.Is(err, job.ErrKeyRefused):
 		return exitKey
+	case errors.As(err, &te):
+		return exitTemp
 	case errors.As(err, &ce), errors.As(err, &readErr), errors.As(err, &pathErr):
 		return exitConfig
 	}
@@ -176,17 +197,19 @@ func exitCodeOf(s job.Summary) int {
 	case s.Counts[job.Failed] > 0:
 		return exitTemp
 	case errors.Is(s.Stopped, job.ErrMaxErrors),
-		s.Counts[job.NotFound]+s.Counts[job.Rejected]+s.Counts[job.Forbidden]+s.Counts[job.Invalid] > 0:
+		s.Counts[job.NotFound]+s.Counts[job.Rejected]+s.Counts[job.Forbidden]+s.Counts[job.Invalid]+
+			s.Counts[job.Conflict]+s.Counts[job.Differs] > 0:
 		return exitRowErrors
-	case s.Counts[job.NotAttempted] > 0:
+	case s.Counts[job.NotAttempted] > s.Withheld: // rows held back by --limit or a "no" need no rerun
 		return exitTemp
 	}
 	return exitOK
 }
 
-// apply runs the plan: read and validate it, read the workspace, send, record.
-func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.LogSink, bar *report.Bar, getenv func(string) string, stdin io.Reader, stdout io.Writer) (int, error) {
-	if err := report.CheckOutputs(cfg.reportName(), cfg.undoPlan); err != nil {
+// apply runs the plan (or verifies it): read and validate it, read the workspace, ask
+// (when ask is set), send, record.
+func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.LogSink, bar *report.Bar, end *report.Ending, ask func(string) bool, getenv func(string) string, stdin io.Reader, stdout io.Writer) (int, error) {
+	if err := report.CheckOutputs(cfg.reportName(), cfg.undoPlan, cfg.summary); err != nil {
 		return 0, err
 	}
 	conn, err := connect(cfg, log, getenv)
@@ -194,13 +217,14 @@ func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.Lo
 		return 0, err
 	}
 	defer conn.close()
+	end.Requests = conn.retrier.Requests
 	runner := &job.Runner{
 		Retrier: conn.retrier, Client: conn.client, Workers: cfg.workers, MaxErrors: cfg.maxErrors,
 		DryRun: cfg.dryRun != dryRunNone, Shards: cfg.shards, ShardIndex: cfg.shardIndex,
-		Drain: 20 * time.Second, FlushEvery: 50 * time.Millisecond,
+		Drain: 20 * time.Second, FlushEvery: 50 * time.Millisecond, Limit: int(cfg.limit),
 	}
 	if cfg.resume != "" {
-		applied, files, err := report.ReadResume(cfg.resume)
+		applied, files, err := report.ReadResume(cfg.resume, cfg.nullToken)
 		if err != nil {
 			return 0, err
 		}
@@ -210,19 +234,27 @@ func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.Lo
 	log.Info().Str("event", "start").Str("version", buildVersion()).EmbedObject(cfg).
 		Str("base_url", conn.baseURL).Str("key_source", conn.keySource).Msg("reassign starting")
 
-	open, cleanup, err := planfile.Source(cfg.plan, stdin)
+	open, cleanup, err := planfile.Source(ctx, cfg.plan, stdin)
 	if err != nil {
 		return 0, err
 	}
 	defer cleanup()
-	plan, err := planfile.Read(open, planfile.Options{NullToken: cfg.nullToken})
+	plan, err := planfile.Read(ctx, open, cfg.planOptions())
 	if err != nil {
 		return 0, logPlanError(log, err)
 	}
-	outs, err := report.CreateOutputs(stdout, cfg.reportName(), cfg.undoPlan)
+	if plan.Reviewed && cfg.noSnapshot {
+		return 0, usageError{errors.New("the plan's before_* columns are checked against the workspace: it cannot go with --no-snapshot")}
+	}
+	if err := cfg.checkPlan(plan.Needs(), log); err != nil {
+		return 0, err
+	}
+	outs, err := report.CreateOutputs(stdout, cfg.reportName(), cfg.undoPlan, cfg.summary)
 	if err != nil {
 		return 0, err
 	}
+	end.SummaryTo(outs[2])
+	defer end.Abort() // as rec.Abort: no summary of a run refused before its rows
 	rec, err := report.NewRecorder(outs[0], outs[1], cfg.nullToken, log, sink)
 	if err != nil {
 		return 0, configErrorf("write report %s: %w", cfg.reportName(), err)
@@ -230,15 +262,17 @@ func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.Lo
 	defer rec.Abort() // a run refused before its first row leaves no file behind
 	if cfg.snapshotWanted() {
 		ws, err := job.ReadWorkspace(ctx, conn.client, &conn.retrier, job.WorkspaceReads{
-			Keep: plan.MayContain, Parallel: cfg.workers, NeededBy: cfg.snapshotNeeder(),
+			Keep: plan.MayContain, PhoneKey: plan.PhoneKeys(), Parallel: cfg.workers,
+			NeededBy: cmp.Or(cfg.snapshotNeeder(plan.Reviewed), plan.Needs()),
 		})
 		switch {
 		case err != nil && ctx.Err() != nil:
 			// Interrupted while reading: the run below records every row not_attempted.
+			plan.ReadsInterrupted()
 		case err != nil:
 			return 0, err
-		case ws.Agents != nil:
-			if err := plan.CheckAgents(agentSet(ws.Agents)); err != nil {
+		default:
+			if err := plan.Resolve(ctx, ws); err != nil {
 				return 0, logPlanError(log, err)
 			}
 		}
@@ -248,12 +282,15 @@ func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.Lo
 		plan.DropIndex() // MayContain has served: its memory goes back before the run
 	}
 	log.Info().Str("event", "plan").Int("rows", plan.Rows).Int("invalid", plan.Invalid).
-		Strs("ignored_columns", plan.Ignored).Msg("plan read")
+		Strs("ignored_columns", plan.Ignored).Bool("reviewed", plan.Reviewed).Msg("plan read")
 	for _, p := range plan.Problems {
 		log.Error().Str("event", "invalid_row").Int("line", p.Line).Msg(p.String())
 	}
-	if plan.Invalid > 0 && !cfg.skipInvalid {
+	if plan.Invalid > 0 && !cfg.skipInvalid && !cfg.verify {
 		return 0, &planfile.Error{Problems: []job.Problem{{Reason: fmt.Sprintf("%d of %d rows are invalid; nothing was sent (fix them, or pass --skip-invalid to run the others)", plan.Invalid, plan.Rows)}}}
+	}
+	if err := runner.Confirm(plan.Each, ask); err != nil {
+		return 0, logPlanError(log, err)
 	}
 
 	total := plan.Rows
@@ -261,9 +298,17 @@ func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.Lo
 		total = -1 // unknown until the shard's rows are counted
 	}
 	runner.Flush, runner.FlushEvery = rec.Flush, 50*time.Millisecond
+	if rec.Undoing() {
+		runner.WriteAhead = rec.WriteAhead
+	}
 	runner.Progress, runner.ProgressEvery = report.Progress(log, bar, total)
 	sink.Hold(true) // log lines go out with the report's
-	sum, runErr := runner.Run(ctx, plan.Each, rec.Record)
+	run := runner.Run
+	if cfg.verify {
+		run = runner.Verify
+	}
+	sum, runErr := run(ctx, plan.Each, rec.Record)
+	end.Ran(sum)
 	sink.Hold(false)
 	bar.Clear()
 	if err := rec.Close(); err != nil && sum.Stopped == nil {
@@ -290,14 +335,6 @@ func logPlanError(log zerolog.Logger, err error) error {
 	return &planfile.Error{Problems: []job.Problem{{Reason: "the plan cannot be read; nothing was sent"}}, Err: pe.Err}
 }
 
-func agentSet(agents []dialnexa.Agent) func(string) bool {
-	ids := make(map[string]bool, len(agents))
-	for _, a := range agents {
-		ids[a.ID] = true
-	}
-	return func(id string) bool { return ids[id] }
-}
-
 // export writes the workspace as a plan-shaped CSV (`reassign export`).
 func export(ctx context.Context, cfg *config, log zerolog.Logger, getenv func(string) string, stdout io.Writer) error {
 	if err := report.CheckOutputs(cfg.out); err != nil {
@@ -314,7 +351,7 @@ func export(ctx context.Context, cfg *config, log zerolog.Logger, getenv func(st
 	}
 	filter := dialnexa.ListFilter{CountryCode: cfg.countryCode, Type: cfg.numberType}
 	requests := 0
-	numbers, err := report.Export(outs[0], func(write func([]dialnexa.PhoneNumber) error) (err error) {
+	numbers, err := report.Export(outs[0], cfg.nullToken, func(write func([]dialnexa.PhoneNumber) error) (err error) {
 		requests, err = job.EachNumber(ctx, conn.client, &conn.retrier, filter, write)
 		return err
 	})
@@ -323,7 +360,7 @@ func export(ctx context.Context, cfg *config, log zerolog.Logger, getenv func(st
 		if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnauthorized {
 			err = fmt.Errorf("%w: %v", job.ErrKeyRefused, err)
 		}
-		return fmt.Errorf("export: %w (nothing was kept of %s)", err, cfg.out)
+		return tempError{fmt.Errorf("export: %w (nothing was kept of %s)", err, cfg.out)}
 	}
 	log.Info().Str("event", "summary").Int("numbers", numbers).Int("requests", requests).Str("out", cfg.out).
 		Int("exit_code", exitOK).Bool("sandbox", cfg.sandbox).
@@ -374,25 +411,9 @@ func connect(cfg *config, log zerolog.Logger, getenv func(string) string) (*conn
 	lim.Log, lim.Shards = log, cfg.shards
 	c.retrier = job.Retrier{
 		Limiter: lim, MaxAttempts: cfg.maxAttempts,
-		Now: time.Now, Sleep: job.SleepContext, Rand: mrand.Int64N, Log: log,
+		Now: time.Now, Sleep: job.SleepContext, Rand: mrand.Int64N, Log: log, Requests: &job.Requests{},
 	}
 	return c, nil
-}
-
-// newLogger logs to out: JSON lines, or the console format on a terminal.
-func newLogger(cfg *config, out io.Writer, terminal bool) zerolog.Logger {
-	level, _ := zerolog.ParseLevel(cfg.logLevel)
-	w := out
-	if cfg.logFormat == "console" || (cfg.logFormat == "auto" && terminal) {
-		w = zerolog.ConsoleWriter{Out: out, TimeFormat: "15:04:05", NoColor: !terminal}
-	}
-	return zerolog.New(w).Level(level).With().Timestamp().Logger()
-}
-
-// isTerminal reports whether w is a terminal (not a file, a pipe or /dev/null).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && isatty.IsTerminal(f.Fd())
 }
 
 func buildVersion() string {

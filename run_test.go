@@ -67,6 +67,15 @@ func TestRunCommandLine(t *testing.T) {
 		{name: "plan is a folder", args: []string{"--plan", dir, "--report", report, "--dry-run"}, want: 65, output: "is a directory"},
 		{name: "missing plan", args: []string{"--plan", filepath.Join(dir, "nope.csv"), "--report", report, "--dry-run"}, want: 65, output: "nope.csv"},
 		{name: "export without --out", args: []string{"export"}, want: 64, output: "--out is required"},
+		{name: "limit 0", args: []string{"--plan", plan, "--limit", "0"}, want: 64, output: "must be at least 1, not 0"},
+		{name: "limit negative from env", env: map[string]string{"REASSIGN_LIMIT": "-3"}, args: []string{"--plan", plan}, want: 64, output: "$REASSIGN_LIMIT"},
+		{name: "limit not a number", args: []string{"--plan", plan, "--limit", "ten"}, want: 64, output: "not a whole number"},
+		{name: "summary is the report", args: []string{"--plan", plan, "--report", report, "--summary", report}, want: 64, output: "--summary names the same file"},
+		{name: "summary and report both stdout", args: []string{"--plan", plan, "--report", "-", "--summary", "-"}, want: 64, output: "--summary names the same file"},
+		{name: "verify without a plan", args: []string{"verify"}, want: 64, output: "--plan is required"},
+		{name: "verify writes nothing to shape", args: []string{"verify", "--plan", plan, "--dry-run"}, want: 64, output: "flag provided but not defined: -dry-run"},
+		{name: "verify without the snapshot", args: []string{"verify", "--plan", plan, "--no-snapshot"}, want: 64, output: "verify reads the workspace first"},
+		{name: "verify ignores a run's variables", env: map[string]string{"REASSIGN_LIMIT": "0", "REASSIGN_DRY_RUN": "maybe"}, args: []string{"verify", "--plan", plan, "--report", report}, want: 78, output: "no API key"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -125,28 +134,6 @@ func TestRunInProcessAgainstFake(t *testing.T) {
 	}
 	if rows := readReport(t, res.stdout); len(rows) != 3 {
 		t.Errorf("%d report rows on stdout, want 3", len(rows))
-	}
-}
-
-func TestIsTerminal(t *testing.T) {
-	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer null.Close()
-	if isTerminal(null) {
-		t.Error("/dev/null is taken for a terminal")
-	}
-	if isTerminal(&bytes.Buffer{}) {
-		t.Error("a buffer is taken for a terminal")
-	}
-	f, err := os.CreateTemp(t.TempDir(), "f")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if isTerminal(f) {
-		t.Error("a file is taken for a terminal")
 	}
 }
 

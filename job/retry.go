@@ -58,6 +58,8 @@ type Retrier struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	Rand  func(n int64) int64 // uniform in [0, n), safe for concurrent use
 	Log   zerolog.Logger
+	// Requests, if set, counts every attempt by its answer.
+	Requests *Requests
 }
 
 // Tries is what Do did.
@@ -95,6 +97,7 @@ func (r *Retrier) Do(ctx, reqCtx context.Context, about func(*zerolog.Event) *ze
 		t.Attempts++
 		var stated dialnexa.Budget
 		stated, t.Err = try(reqCtx)
+		r.Requests.Add(t.Err)
 		r.feedback(tk, stated, t.Err)
 		r.release()
 		if !Retryable(t.Err) || attempt == r.MaxAttempts || reqCtx.Err() != nil {

@@ -1,6 +1,7 @@
 // Package job applies a plan of phone-number changes through the API: rows and their
 // outcomes, the Runner that sends them on a shared Limiter with one Retrier, the
-// workspace reads before the first write (agents, Snapshot) and shards.
+// workspace reads before the first write (agents, Snapshot), what a reviewed row may
+// overwrite (Moved), what a run is about to do (Preview), Verify, and shards.
 //
 // It reads no files and writes none: rows come from a function, results go to one.
 package job
@@ -34,11 +35,18 @@ func (f Field) MarshalJSON() ([]byte, error) {
 
 // Row is one plan row after reading: the cells the job uses and where they came from.
 type Row struct {
-	Line     int // plan line (or sheet row) where the row starts
-	ID       string
-	AgentID  Field
-	Nickname Field
-	Label    Field
+	Line int // plan line (or sheet row) where the row starts
+	ID   string
+	// PhoneNumber is the number of a row keyed by phone number (+ and digits); its ID
+	// is the number's id once the plan is resolved against the workspace.
+	PhoneNumber string
+	AgentID     Field
+	Nickname    Field
+	Label       Field
+	// Reviewed, if set, is the number's state the row was reviewed against (a plan's
+	// before_agent_id, before_nickname, before_label; "" means empty): the row may be
+	// written only where the number still holds it, in each field the row changes.
+	Reviewed *Current
 }
 
 // HasChanges reports whether the row asks for any field to be sent.

@@ -34,10 +34,19 @@ const (
 	Invalid      Outcome = "invalid"
 	Skipped      Outcome = "skipped"
 	NotAttempted Outcome = "not_attempted"
+	// Conflict: the number moved since the plan was reviewed (Row.Reviewed); not sent.
+	Conflict Outcome = "conflict"
+	// Matches and Differs are what Verify finds: the number holds every planned value,
+	// or not.
+	Matches Outcome = "matches"
+	Differs Outcome = "differs"
 )
 
-// Outcomes lists every outcome, in the order summaries show them.
-var Outcomes = []Outcome{Updated, WouldUpdate, Unchanged, Skipped, NotFound, Rejected, Forbidden, Invalid, Unauthorized, Failed, NotAttempted}
+// Outcomes lists every outcome of a run, in the order summaries show them.
+var Outcomes = []Outcome{Updated, WouldUpdate, Unchanged, Skipped, Conflict, NotFound, Rejected, Forbidden, Invalid, Unauthorized, Failed, NotAttempted}
+
+// VerifyOutcomes lists every outcome of Verify, in the order summaries show them.
+var VerifyOutcomes = []Outcome{Matches, Differs, NotFound, Invalid, NotAttempted}
 
 // Result is one row's record: the row as planned and what the API did with it.
 type Result struct {
@@ -84,12 +93,25 @@ type Runner struct {
 	// Done reports rows an earlier run already applied (--resume): they are skipped.
 	Done func(Row) bool
 	// Snapshot, if set, is the workspace before the run: rows that would change nothing
-	// are unchanged without a request, and results carry the values before. In a dry run
-	// a number missing from a complete snapshot is reported not_found.
+	// are unchanged without a request, rows that moved since they were reviewed
+	// (Row.Reviewed) are conflict, and results carry the values before. In a dry run a
+	// number missing from a complete snapshot is reported not_found. A reviewed row is
+	// checked only against the Snapshot: without one it is sent as planned.
 	Snapshot *Snapshot
+	// Limit, if > 0, is how many rows that need a write are sent (in a dry run,
+	// reported): every later one is not_attempted (--limit).
+	Limit int
+	// Declined sends nothing: every row that needs a write is not_attempted (a person
+	// answered no to the question before the first write).
+	Declined bool
 	// Drain bounds how long requests in flight may run on once the run is stopping;
 	// 0 leaves them to their own timeout.
 	Drain time.Duration
+	// WriteAhead, if set, records the rows about to be sent, durably, before any of them
+	// is (the undo plan): it is called from one goroutine with up to WriteAheadBatch rows
+	// at a time. When it fails the run stops: those rows and the rest are not sent.
+	WriteAhead      func([]Result) error
+	WriteAheadBatch int // rows per WriteAhead call; 4 × Workers when 0
 	// Flush, if set, pushes what record wrote to its file: it is called when no other
 	// result is waiting, but at most once per FlushEvery, the rest held until then. A
 	// killed run loses at most the rows of its last FlushEvery.
@@ -102,11 +124,25 @@ type Runner struct {
 
 // Summary counts a run's outcomes and says why it stopped early, if it did.
 type Summary struct {
-	Counts      map[Outcome]int
+	Counts map[Outcome]int
+	// Outcomes lists the outcomes this kind of run records (Outcomes, VerifyOutcomes),
+	// in the order summaries show them; nil means Outcomes.
+	Outcomes    []Outcome
 	Rows        int
 	Elapsed     time.Duration
 	Interrupted bool  // the caller's context ended the run (a signal)
 	Stopped     error // ErrKeyRefused, ErrMaxErrors or a record error, if any
+	// Withheld counts the not_attempted rows that were held back on purpose (Limit,
+	// Declined): they are no reason to run again.
+	Withheld int
+}
+
+// Kinds is the outcomes this kind of run records, in the order summaries show them.
+func (s Summary) Kinds() []Outcome {
+	if s.Outcomes == nil {
+		return Outcomes
+	}
+	return s.Outcomes
 }
 
 // Each streams the rows of a plan with their problems, stopping at the first error fn
@@ -119,7 +155,7 @@ type Each func(fn func(Row, []Problem) error) error
 // finish, the rest are recorded as not_attempted.
 func (r *Runner) Run(ctx context.Context, each Each, record func(Result) error) (Summary, error) {
 	start := r.Now()
-	sum := Summary{Counts: map[Outcome]int{}}
+	sum := Summary{Counts: map[Outcome]int{}, Outcomes: Outcomes}
 
 	stopCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
@@ -186,7 +222,7 @@ func (r *Runner) Run(ctx context.Context, each Each, record func(Result) error) 
 				sum.Counts[res.Outcome]++
 				sum.Rows++
 				mu.Unlock()
-				r.logRow(res)
+				logRow(r.Log, res)
 				if failed {
 					continue
 				}
@@ -234,6 +270,31 @@ func (r *Runner) Run(ctx context.Context, each Each, record func(Result) error) 
 		})
 	}
 	interrupted := false
+	writes, withheld := 0, 0 // rows that need a write: let through, held back
+	// Rows to send wait in batch until WriteAhead has recorded them; without WriteAhead
+	// each goes to the workers at once.
+	batchSize := r.WriteAheadBatch
+	if batchSize <= 0 {
+		batchSize = 4 * r.Workers
+	}
+	var batch []Result
+	send := func() {
+		if len(batch) > 0 && gctx.Err() == nil {
+			if err := r.WriteAhead(batch); err != nil {
+				stop(fmt.Errorf("write undo plan: %w", err))
+			}
+		}
+		for _, res := range batch {
+			if gctx.Err() != nil {
+				res.Outcome, res.Error, res.Finished = NotAttempted, "not sent: "+stopReason(ctx, gctx), r.Now()
+				interrupted = interrupted || ctx.Err() != nil
+				results <- res
+				continue
+			}
+			todo <- res
+		}
+		batch = batch[:0]
+	}
 	readErr := each(func(row Row, problems []Problem) error {
 		if !InShard(row.ID, r.Shards, r.ShardIndex) {
 			return nil
@@ -243,45 +304,47 @@ func (r *Runner) Run(ctx context.Context, each Each, record func(Result) error) 
 		if known {
 			res.Before = &before
 		}
+		res.Outcome, res.Error = r.settle(row, problems, before, known)
 		switch {
-		case len(problems) > 0:
-			res.Outcome = Invalid
-			reasons := make([]string, len(problems))
-			for i, p := range problems {
-				reasons[i] = p.Reason
-			}
-			res.Error = strings.Join(reasons, "; ")
-		case r.Done != nil && r.Done(row):
-			res.Outcome = Skipped
-		case !row.HasChanges():
-			res.Outcome = Unchanged
-		case known && NoOp(row, before):
-			res.Outcome = Unchanged
-			res.Error = "already as planned"
+		case res.Outcome != "":
 		case gctx.Err() != nil:
 			res.Outcome = NotAttempted
 			res.Error = "not sent: " + stopReason(ctx, gctx)
 			interrupted = interrupted || ctx.Err() != nil
+		case r.Declined || r.Limit > 0 && writes >= r.Limit:
+			res.Outcome, res.Error = NotAttempted, r.holdReason()
+			withheld++
 		case r.DryRun && r.Snapshot != nil && !known:
+			writes++
 			res.Outcome = NotFound
 			res.Error = "not in the workspace (dry run against the workspace)"
 		case r.DryRun:
+			writes++
 			res.Outcome = WouldUpdate
 			res.Body = Body(row)
-		default:
+		case r.WriteAhead == nil:
+			writes++
 			todo <- res
+			return nil
+		default:
+			writes++
+			if batch = append(batch, res); len(batch) >= batchSize {
+				send()
+			}
 			return nil
 		}
 		res.Finished = r.Now()
 		results <- res
 		return nil
 	})
+	send()
 	close(todo)
 	stopErr := g.Wait()
 	close(results)
 	<-collected
 
 	sum.Elapsed = r.Now().Sub(start)
+	sum.Withheld = withheld
 	// A signal after the last row was sent interrupts nothing.
 	sum.Interrupted = ctx.Err() != nil && (interrupted || st.cut.Load() > 0)
 	if cause := context.Cause(stopCtx); cause != nil && !errors.Is(cause, context.Canceled) {
@@ -304,6 +367,43 @@ func (s Summary) clone() Summary {
 	c := s
 	c.Counts = maps.Clone(s.Counts)
 	return c
+}
+
+// settle decides a row that needs no request: Invalid, Skipped (an earlier run applied
+// it), Unchanged (nothing to send, or the number already holds it) or Conflict (the
+// number moved since the row was reviewed). It returns "" for a row that needs a write.
+func (r *Runner) settle(row Row, problems []Problem, before Current, known bool) (Outcome, string) {
+	switch {
+	case len(problems) > 0:
+		return Invalid, reasons(problems)
+	case r.Done != nil && r.Done(row):
+		return Skipped, ""
+	case !row.HasChanges():
+		return Unchanged, ""
+	case known && NoOp(row, before):
+		return Unchanged, "already as planned"
+	case known:
+		if moved := Moved(row, before); moved != "" {
+			return Conflict, moved
+		}
+	}
+	return "", ""
+}
+
+// holdReason is the error of a row that needs a write and is held back on purpose.
+func (r *Runner) holdReason() string {
+	if r.Declined {
+		return "not sent: the run was not confirmed (Apply? [y/N])"
+	}
+	return "--limit reached"
+}
+
+func reasons(problems []Problem) string {
+	rs := make([]string, len(problems))
+	for i, p := range problems {
+		rs[i] = p.Reason
+	}
+	return strings.Join(rs, "; ")
 }
 
 func stopReason(ctx, gctx context.Context) string {
@@ -445,15 +545,17 @@ func classify(err error) (Outcome, string) {
 	}
 }
 
-func (r *Runner) logRow(res Result) {
+// logRow logs one row's event: info for success, warn for a row that needs a fix,
+// error for a failure.
+func logRow(log zerolog.Logger, res Result) {
 	var ev *zerolog.Event
 	switch res.Outcome {
 	case Failed, Unauthorized:
-		ev = r.Log.Error()
-	case NotFound, Rejected, Forbidden, Invalid:
-		ev = r.Log.Warn()
+		ev = log.Error()
+	case NotFound, Rejected, Forbidden, Invalid, Conflict, Differs:
+		ev = log.Warn()
 	default:
-		ev = r.Log.Info()
+		ev = log.Info()
 	}
 	ev = ev.Str("event", "row").Int("line", res.Row.Line).Str("id", res.Row.ID).
 		Str("outcome", string(res.Outcome)).Int("status", res.Status).Int("attempts", res.Attempts).

@@ -516,7 +516,7 @@ func TestRun2000Rows(t *testing.T) {
 	}
 
 	// The summary: counts match, nothing stopped; not_found and rejected rows make it exit 3
-	// (§7: no interruption, no key refusal, no failed row, some rows that retrying won't help).
+	// (README, "Exit codes": no interruption, no key refusal, no failed row, some rows that retrying won't help).
 	if sum.Rows != n {
 		t.Errorf("Summary.Rows = %d, want %d", sum.Rows, n)
 	}
@@ -1307,4 +1307,80 @@ func TestRunFlushPacing(t *testing.T) {
 		close(release["n3"])
 		<-done
 	})
+}
+
+// TestRunWriteAhead: every row is written ahead before its PATCH is sent; when the
+// write-ahead fails, nothing more is sent and the rows left are not_attempted.
+func TestRunWriteAhead(t *testing.T) {
+	const n = 100
+	plan := make(testPlan, n)
+	for i := range plan {
+		plan[i] = job.Row{Line: i + 2, ID: simpleID(i), AgentID: job.Field{Raw: "agt_a"}}
+	}
+	var mu sync.Mutex
+	ahead := map[string]bool{}
+	patched := 0
+	patcher := patcherFunc(func(ctx context.Context, id string, body []byte) (*dialnexa.Answer, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !ahead[id] {
+			t.Errorf("%s sent before it was written ahead", id)
+		}
+		patched++
+		return &dialnexa.Answer{StatusCode: 200}, nil
+	})
+
+	r, _ := newRunner(patcher, 4)
+	calls := 0
+	r.WriteAhead = func(batch []job.Result) error {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		for _, res := range batch {
+			ahead[res.Row.ID] = true
+		}
+		return nil
+	}
+	rec := newRecorder(t)
+	sum, err := r.Run(context.Background(), plan.Each, rec.record)
+	if err != nil || sum.Counts[job.Updated] != n || patched != n {
+		t.Fatalf("Run: %v, %v, %d PATCHes", err, sum.Counts, patched)
+	}
+	if calls > n/16+1 {
+		t.Errorf("%d write-ahead calls for %d rows: rows are not batched", calls, n)
+	}
+
+	// A write-ahead that fails on its second batch: at most the first batch's rows go.
+	r, _ = newRunner(patcher, 4)
+	mu.Lock()
+	clear(ahead)
+	patched = 0
+	mu.Unlock()
+	calls = 0
+	full := errors.New("no space left on device")
+	r.WriteAhead = func(batch []job.Result) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if calls++; calls > 1 {
+			return full
+		}
+		for _, res := range batch {
+			ahead[res.Row.ID] = true
+		}
+		return nil
+	}
+	rec = newRecorder(t)
+	sum, err = r.Run(context.Background(), plan.Each, rec.record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(sum.Stopped, full) {
+		t.Errorf("Stopped = %v, want the write-ahead error", sum.Stopped)
+	}
+	if patched > len(ahead) || len(ahead) == n {
+		t.Errorf("%d PATCHes, %d rows written ahead of %d", patched, len(ahead), n)
+	}
+	if got := rec.count(job.NotAttempted); got != n-patched || rec.count(job.Updated) != patched {
+		t.Errorf("%d rows not_attempted and %d updated, want %d and %d", got, rec.count(job.Updated), n-patched, patched)
+	}
 }

@@ -3,6 +3,7 @@ package job
 import (
 	"encoding/binary"
 	"hash/maphash"
+	"slices"
 )
 
 // Current is a number's state before the run: "" means none (no agent, no nickname,
@@ -13,8 +14,10 @@ type Current struct {
 
 // Snapshot is the workspace's numbers as read before the first write. It is compact,
 // for a million numbers: an index from the id's 64-bit hash into byte chunks holding the
-// id and the three values, the id checked on every lookup (two ids sharing a hash are
-// kept apart in a small map).
+// id and the values, the id checked on every lookup (two ids sharing a hash are kept
+// apart in a small map). When the plan is keyed by phone number, the entries hold the
+// phone number too, and a second index finds them by it (IDsOf); otherwise they do not:
+// a phone number for every number would cost a fifth more memory.
 type Snapshot struct {
 	seed     maphash.Seed
 	index    map[uint64]uint32 // id hash -> offset of the entry (chunk<<20 | position)
@@ -23,6 +26,12 @@ type Snapshot struct {
 	kept     int                // distinct ids stored
 	Requests int                // list pages read
 	Seen     int                // numbers the workspace listed, kept or not
+
+	// phoneKey spells a number's phone number as the plan's keys are spelt ("" when it
+	// cannot); nil when the snapshot is not found by phone number.
+	phoneKey    func(string) string
+	phones      map[uint64]uint32   // phone key hash -> offset of the entry, or sharedOff
+	phoneShared map[string][]string // phone key -> ids, where the hash or the key is shared
 }
 
 const (
@@ -31,8 +40,76 @@ const (
 	sharedOff = ^uint32(0) // in index: look in shared
 )
 
-func newSnapshot() *Snapshot {
-	return &Snapshot{seed: maphash.MakeSeed(), index: map[uint64]uint32{}, shared: map[string]Current{}}
+func newSnapshot(phoneKey func(string) string) *Snapshot {
+	s := &Snapshot{seed: maphash.MakeSeed(), index: map[uint64]uint32{}, shared: map[string]Current{}, phoneKey: phoneKey}
+	if phoneKey != nil {
+		s.phones, s.phoneShared = map[uint64]uint32{}, map[string][]string{}
+	}
+	return s
+}
+
+// IDsOf returns the ids of the kept numbers whose phone number is key (as the plan's
+// keys spell it): none, one, or several when the workspace lists the number twice.
+func (s *Snapshot) IDsOf(key string) []string {
+	if s == nil || s.phones == nil {
+		return nil
+	}
+	off, ok := s.phones[maphash.String(s.seed, key)]
+	switch {
+	case !ok:
+		return nil
+	case off == sharedOff:
+		return s.phoneShared[key]
+	}
+	id, _, phone := s.entry(off)
+	if s.phoneKey(phone) != key {
+		return nil
+	}
+	return []string{id}
+}
+
+// addPhone indexes id by its phone number; off is its entry, or sharedOff when it is
+// kept in shared.
+func (s *Snapshot) addPhone(id, phone string, off uint32) {
+	key := s.phoneKey(phone)
+	if key == "" {
+		return
+	}
+	h := maphash.String(s.seed, key)
+	prev, ok := s.phones[h]
+	switch {
+	case !ok && off != sharedOff:
+		s.phones[h] = off
+		return
+	case ok && prev != sharedOff:
+		pid, _, pphone := s.entry(prev)
+		if pid == id && off != sharedOff {
+			s.phones[h] = off // the same number listed again
+			return
+		}
+		if pid != id {
+			// Two numbers, one hash (or one phone number): both move to the map.
+			pkey := s.phoneKey(pphone)
+			s.phoneShared[pkey] = appendNew(s.phoneShared[pkey], pid)
+		}
+	}
+	s.phones[h] = sharedOff
+	s.phoneShared[key] = appendNew(s.phoneShared[key], id)
+}
+
+// width is how many fields an entry holds.
+func (s *Snapshot) width() int {
+	if s.phoneKey == nil {
+		return 4
+	}
+	return 5
+}
+
+func appendNew(ids []string, id string) []string {
+	if slices.Contains(ids, id) {
+		return ids
+	}
+	return append(ids, id)
 }
 
 // Get returns the state of number id before the run.
@@ -48,7 +125,7 @@ func (s *Snapshot) Get(id string) (Current, bool) {
 		c, ok := s.shared[id]
 		return c, ok
 	}
-	eid, c := s.entry(off)
+	eid, c, _ := s.entry(off)
 	if eid != id {
 		return Current{}, false
 	}
@@ -58,7 +135,19 @@ func (s *Snapshot) Get(id string) (Current, bool) {
 // Len is the number of numbers kept.
 func (s *Snapshot) Len() int { return s.kept }
 
-func (s *Snapshot) add(id string, c Current) {
+// add keeps number id's state, and its phone number when the snapshot is found by
+// phone number.
+func (s *Snapshot) add(id string, c Current, phone string) {
+	if s.phoneKey == nil {
+		s.store(id, c, "")
+		return
+	}
+	s.addPhone(id, phone, s.store(id, c, phone))
+}
+
+// store keeps id's state; it returns its entry's offset, or sharedOff when it is kept
+// in shared.
+func (s *Snapshot) store(id string, c Current, phone string) uint32 {
 	h := maphash.String(s.seed, id)
 	off, ok := s.index[h]
 	switch {
@@ -67,30 +156,33 @@ func (s *Snapshot) add(id string, c Current) {
 			s.kept++
 		}
 		s.shared[id] = c
-		return
+		return sharedOff
 	case ok:
-		eid, old := s.entry(off)
+		eid, old, _ := s.entry(off)
 		if eid != id {
 			// Two ids, one hash: both move to the map, where ids are compared whole.
 			s.shared[eid], s.shared[id] = old, c
 			s.index[h] = sharedOff
 			s.kept++
-			return
+			return sharedOff
 		}
 	default:
 		s.kept++
 	}
-	if off, ok := s.put(id, c); ok {
+	if off, ok := s.put(id, c, phone); ok {
 		s.index[h] = off
-		return
+		return off
 	}
 	s.shared[id] = c // too long for a chunk (the API allows no such values)
 	s.index[h] = sharedOff
+	return sharedOff
 }
 
-// put appends an entry (each field as a uvarint length, then its bytes).
-func (s *Snapshot) put(id string, c Current) (uint32, bool) {
-	fields := [4]string{id, c.AgentID, c.Nickname, c.Label}
+// put appends an entry (each field as a uvarint length, then its bytes; the phone
+// number only when the snapshot is found by it).
+func (s *Snapshot) put(id string, c Current, phone string) (uint32, bool) {
+	all := [5]string{id, c.AgentID, c.Nickname, c.Label, phone}
+	fields := all[:s.width()]
 	size := 0
 	for _, f := range fields {
 		size += binary.MaxVarintLen32 + len(f)
@@ -115,29 +207,14 @@ func (s *Snapshot) put(id string, c Current) (uint32, bool) {
 	return off, true
 }
 
-// entry decodes the entry at off.
-func (s *Snapshot) entry(off uint32) (string, Current) {
+// entry decodes the entry at off: the id, the state and the phone number.
+func (s *Snapshot) entry(off uint32) (string, Current, string) {
 	b := s.chunks[off>>chunkBits][off&(chunkSize-1):]
-	var fields [4]string
-	for i := range fields {
+	var fields [5]string
+	for i := range s.width() {
 		n, w := binary.Uvarint(b)
 		fields[i] = string(b[w : w+int(n)])
 		b = b[w+int(n):]
 	}
-	return fields[0], Current{AgentID: fields[1], Nickname: fields[2], Label: fields[3]}
-}
-
-// NoOp reports whether row would leave a number in state c unchanged.
-func NoOp(row Row, c Current) bool {
-	same := func(f Field, cur string) bool {
-		switch {
-		case !f.Set():
-			return true
-		case f.Null:
-			return cur == ""
-		default:
-			return f.Raw == cur
-		}
-	}
-	return same(row.AgentID, c.AgentID) && same(row.Nickname, c.Nickname) && same(row.Label, c.Label)
+	return fields[0], Current{AgentID: fields[1], Nickname: fields[2], Label: fields[3]}, fields[4]
 }

@@ -36,6 +36,11 @@ type Workspace struct {
 type WorkspaceReads struct {
 	// Keep says which numbers the snapshot keeps (by id); nil keeps them all.
 	Keep func(id string) bool
+	// PhoneKey, if set, makes the snapshot find numbers by phone number
+	// (Snapshot.IDsOf): it spells a number's phone number as the plan's keys are
+	// spelt ("" when it cannot), and says whether the plan may hold it: the snapshot
+	// keeps it then, whatever Keep says.
+	PhoneKey func(phone string) (key string, keep bool)
 	// Parallel is how many list pages may be read at once.
 	Parallel int
 	// NeededBy names the option that cannot work without the reads (e.g. "--undo-plan");
@@ -67,7 +72,7 @@ func ReadWorkspace(ctx context.Context, rd Reader, rt *Retrier, w WorkspaceReads
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		ws.Snapshot, snapErr = readSnapshot(ctx, rd, rt, w.Keep, max(1, w.Parallel))
+		ws.Snapshot, snapErr = readSnapshot(ctx, rd, rt, w, max(1, w.Parallel))
 	}()
 	agents, agentsErr := readAgents(ctx, rd, rt)
 	<-done
@@ -103,13 +108,21 @@ func ReadWorkspace(ctx context.Context, rd Reader, rt *Retrier, w WorkspaceReads
 	return ws, nil
 }
 
-func readSnapshot(ctx context.Context, rd Reader, rt *Retrier, keep func(string) bool, parallel int) (*Snapshot, error) {
-	s := newSnapshot()
+func readSnapshot(ctx context.Context, rd Reader, rt *Retrier, w WorkspaceReads, parallel int) (*Snapshot, error) {
+	var phoneKey func(string) string
+	if w.PhoneKey != nil {
+		phoneKey = func(phone string) string { key, _ := w.PhoneKey(phone); return key }
+	}
+	s := newSnapshot(phoneKey)
 	n, err := eachPage(ctx, rd, rt, dialnexa.ListFilter{}, parallel, func(ns []dialnexa.PhoneNumber) error {
 		s.Seen += len(ns)
 		for _, p := range ns {
-			if keep == nil || keep(p.ID) {
-				s.add(p.ID, Current{AgentID: p.AgentID, Nickname: p.Nickname, Label: p.Label})
+			keep := w.Keep == nil || w.Keep(p.ID)
+			if w.PhoneKey != nil && !keep {
+				_, keep = w.PhoneKey(p.PhoneNumber)
+			}
+			if keep {
+				s.add(p.ID, Current{AgentID: p.AgentID, Nickname: p.Nickname, Label: p.Label}, p.PhoneNumber)
 			}
 		}
 		return nil

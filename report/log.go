@@ -13,6 +13,17 @@ import (
 	"reassign/job"
 )
 
+// NewLogger logs to out at level (debug, info, warn, error): JSON lines, or the console
+// format for format "console", or "auto" on a terminal.
+func NewLogger(out io.Writer, format, level string, terminal bool) zerolog.Logger {
+	lvl, _ := zerolog.ParseLevel(level)
+	w := out
+	if format == "console" || (format == "auto" && terminal) {
+		w = zerolog.ConsoleWriter{Out: out, TimeFormat: "15:04:05", NoColor: !terminal}
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+}
+
 // LogSink is where the log lines go. Outside a run each line is written at once; during
 // one (Hold) lines wait in a buffer that the runner flushes with the report: at full
 // speed that saves a write per row. It is safe for concurrent use.
@@ -81,7 +92,7 @@ func LogProgress(log zerolog.Logger, s job.Summary, total int) {
 
 func counts(s job.Summary) *zerolog.Event {
 	d := zerolog.Dict()
-	for _, o := range job.Outcomes {
+	for _, o := range s.Kinds() {
 		if n := s.Counts[o]; n > 0 {
 			d = d.Int(string(o), n)
 		}
@@ -92,7 +103,7 @@ func counts(s job.Summary) *zerolog.Event {
 // LogSummary logs the summary event that ends a run.
 func LogSummary(log zerolog.Logger, s job.Summary, reportPath string, code int, sandboxed bool) {
 	var parts []string
-	for _, o := range job.Outcomes {
+	for _, o := range s.Kinds() {
 		if n := s.Counts[o]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, o))
 		}

@@ -34,20 +34,17 @@ func (u *UndoWriter) Write(row job.Row, before job.Current) (keptLabel bool, err
 		case !f.Set():
 			return ""
 		case old == "":
-			return u.nullToken
+			return u.nullToken // written as it is: it reads back as null
 		default:
-			return old
+			return planfile.Escape(old, u.nullToken)
 		}
 	}
 	label := ""
 	if row.Label.Set() {
-		label = before.Label
+		label = planfile.Escape(before.Label, u.nullToken)
 		keptLabel = before.Label == ""
 	}
-	rec := []string{row.ID, restore(row.AgentID, before.AgentID), restore(row.Nickname, before.Nickname), label}
-	for i := range rec {
-		rec[i] = planfile.Escape(rec[i])
-	}
+	rec := []string{planfile.Escape(row.ID, u.nullToken), restore(row.AgentID, before.AgentID), restore(row.Nickname, before.Nickname), label}
 	return keptLabel, u.cw.Write(rec)
 }
 
@@ -62,34 +59,36 @@ var ExportColumns = []string{"id", "phone_number", "agent_id", "nickname", "labe
 
 // ExportWriter writes the workspace as a plan-shaped CSV to edit in a spreadsheet.
 type ExportWriter struct {
-	cw *csv.Writer
+	cw        *csv.Writer
+	nullToken string
 }
 
-// NewExportWriter writes a BOM (for Excel) and the header.
-func NewExportWriter(w io.Writer) (*ExportWriter, error) {
+// NewExportWriter writes a BOM (for Excel) and the header. Its cells are escaped for a
+// plan reader with nullToken, so that the export fed back as a plan means exactly what
+// the workspace holds.
+func NewExportWriter(w io.Writer, nullToken string) (*ExportWriter, error) {
 	if _, err := io.WriteString(w, BOM); err != nil {
 		return nil, err
 	}
-	e := &ExportWriter{cw: csv.NewWriter(w)}
+	e := &ExportWriter{cw: csv.NewWriter(w), nullToken: nullToken}
 	e.cw.Write(ExportColumns)
 	return e, e.cw.Error()
 }
 
-// Write adds one number; cells that a spreadsheet would run as formulas get a leading
-// ' (the plan reader drops it again).
+// Write adds one number, its cells escaped (planfile.Escape).
 func (e *ExportWriter) Write(n dialnexa.PhoneNumber) error {
 	rec := []string{n.ID, n.PhoneNumber, n.AgentID, n.Nickname, n.Label, n.Status, n.CountryCode, n.Type}
 	for i := range rec {
-		rec[i] = planfile.Escape(rec[i])
+		rec[i] = planfile.Escape(rec[i], e.nullToken)
 	}
 	return e.cw.Write(rec)
 }
 
-// Export writes the numbers that each hands over to out as an export, and closes it.
-// It returns how many it wrote. An export that does not finish leaves no file behind:
-// part of the workspace is not the workspace.
-func Export(out *Output, each func(write func([]dialnexa.PhoneNumber) error) error) (int, error) {
-	ew, err := NewExportWriter(out)
+// Export writes the numbers that each hands over to out as an export for a plan reader
+// with nullToken, and closes it. It returns how many it wrote. An export that does not
+// finish leaves no file behind: part of the workspace is not the workspace.
+func Export(out *Output, nullToken string, each func(write func([]dialnexa.PhoneNumber) error) error) (int, error) {
+	ew, err := NewExportWriter(out, nullToken)
 	n := 0
 	if err == nil {
 		err = each(func(ns []dialnexa.PhoneNumber) error {

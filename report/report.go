@@ -29,19 +29,22 @@ const BOM = "\uFEFF"
 // half-way leaves on disk every row it recorded but the last moment's. It is not safe
 // for concurrent use: the runner calls it from one goroutine.
 type Writer struct {
-	cw  *csv.Writer
-	rec []string
+	cw        *csv.Writer
+	rec       []string
+	nullToken string
 }
 
 // NewWriter writes the header (after a BOM when bom is set, as for a file) and returns
-// the writer.
-func NewWriter(w io.Writer, bom bool) (*Writer, error) {
+// the writer. Its cells are escaped for a plan reader with nullToken (planfile.Escape):
+// no cell holds a raw control character or runs as a formula, and the planned cells
+// read back as planned.
+func NewWriter(w io.Writer, bom bool, nullToken string) (*Writer, error) {
 	if bom {
 		if _, err := io.WriteString(w, BOM); err != nil {
 			return nil, err
 		}
 	}
-	rw := &Writer{cw: csv.NewWriter(w), rec: make([]string, len(Columns))}
+	rw := &Writer{cw: csv.NewWriter(w), rec: make([]string, len(Columns)), nullToken: nullToken}
 	if err := rw.cw.Write(Columns); err != nil {
 		return nil, err
 	}
@@ -68,16 +71,16 @@ func (w *Writer) Write(r job.Result) error {
 	rec := w.rec
 	rec[0] = strconv.Itoa(r.Row.Line)
 	rec[1] = r.Row.ID
-	rec[2] = r.Row.AgentID.Raw
-	rec[3] = r.Row.Nickname.Raw
-	rec[4] = r.Row.Label.Raw
 	rec[5] = string(r.Outcome)
 	rec[6] = status
 	rec[7] = strconv.Itoa(r.Attempts)
 	rec[8] = r.Error
 	rec[9] = r.Number.AgentID
 	rec[10] = r.Number.Nickname
-	rec[11] = r.Number.PhoneNumber
+	rec[11] = r.Number.PhoneNumber // the answer's, else the plan's (keyed by phone number)
+	if rec[11] == "" {
+		rec[11] = r.Row.PhoneNumber
+	}
 	rec[12] = r.RequestID
 	rec[13] = strconv.FormatInt(r.Duration.Milliseconds(), 10)
 	rec[14] = finished
@@ -86,8 +89,13 @@ func (w *Writer) Write(r job.Result) error {
 		rec[15], rec[16], rec[17] = b.AgentID, b.Nickname, b.Label
 	}
 	for i := range rec {
-		rec[i] = planfile.Escape(rec[i])
+		rec[i] = planfile.Escape(rec[i], w.nullToken)
 	}
+	// The planned cells keep their null token as written, so that --resume reads them
+	// back as the plan row they were.
+	rec[2] = planfile.EscapeField(r.Row.AgentID, w.nullToken)
+	rec[3] = planfile.EscapeField(r.Row.Nickname, w.nullToken)
+	rec[4] = planfile.EscapeField(r.Row.Label, w.nullToken)
 	return w.cw.Write(rec)
 }
 

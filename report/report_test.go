@@ -14,7 +14,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"reassign/job"
-	"reassign/job/planfile"
 )
 
 func result(line int, id, agent, nickname, label string, o job.Outcome) job.Result {
@@ -27,7 +26,7 @@ func result(line int, id, agent, nickname, label string, o job.Outcome) job.Resu
 
 func TestWriterFlushWritesRowsOut(t *testing.T) {
 	var out bytes.Buffer
-	w, err := NewWriter(&out, true)
+	w, err := NewWriter(&out, true, "null")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +57,7 @@ func TestWriterFlushWritesRowsOut(t *testing.T) {
 
 func TestWriterWithoutBOM(t *testing.T) {
 	var out bytes.Buffer
-	if _, err := NewWriter(&out, false); err != nil {
+	if _, err := NewWriter(&out, false, "null"); err != nil {
 		t.Fatal(err)
 	}
 	if strings.HasPrefix(out.String(), BOM) {
@@ -66,24 +65,9 @@ func TestWriterWithoutBOM(t *testing.T) {
 	}
 }
 
-func TestEscape(t *testing.T) {
-	cases := map[string]string{
-		"=SUM(A1)": "'=SUM(A1)", "+4420": "'+4420", "-x": "'-x", "@cmd": "'@cmd",
-		"\tx": "'\tx", "\rx": "'\rx", "plain": "plain", "": "", "'=already": "'=already", "a=b": "a=b",
-	}
-	for in, want := range cases {
-		if got := planfile.Escape(in); got != want {
-			t.Errorf("Escape(%q) = %q, want %q", in, got, want)
-		}
-		if got := planfile.Unescape(planfile.Escape(in)); got != in && !strings.HasPrefix(in, "'") {
-			t.Errorf("Unescape(Escape(%q)) = %q", in, got)
-		}
-	}
-}
-
 func TestWriterNeutralisesFormulaCells(t *testing.T) {
 	var out bytes.Buffer
-	w, _ := NewWriter(&out, false)
+	w, _ := NewWriter(&out, false, "null")
 	r := result(2, "-phn", "agt_a", "=HYPERLINK(\"x\")", "@label", job.Rejected)
 	r.Error = "+bad"
 	w.Write(r)
@@ -103,7 +87,7 @@ func TestWriterNeutralisesFormulaCells(t *testing.T) {
 func writeReport(t *testing.T, results ...job.Result) string {
 	t.Helper()
 	var out bytes.Buffer
-	w, err := NewWriter(&out, true)
+	w, err := NewWriter(&out, true, "null")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +112,7 @@ func TestReadAppliedRoundTrip(t *testing.T) {
 		result(5, "phn_4", "agt_a", "x", "", job.NotAttempted),
 		result(6, "-phn_5", "agt_b", "", "", job.Updated),
 	)
-	a, err := ReadApplied(strings.NewReader(data))
+	a, err := ReadApplied(strings.NewReader(data), "null")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +148,7 @@ func TestReadAppliedTornLastLine(t *testing.T) {
 	// only if its line survived whole up to the outcome.
 	lastStart := strings.LastIndex(strings.TrimSuffix(full, "\n"), "\n") + 1
 	for cut := lastStart; cut < len(full); cut++ {
-		a, err := ReadApplied(strings.NewReader(full[:cut]))
+		a, err := ReadApplied(strings.NewReader(full[:cut]), "null")
 		if err != nil {
 			t.Fatalf("cut at %d: %v", cut, err)
 		}
@@ -187,7 +171,7 @@ func TestReadAppliedRefusesDamage(t *testing.T) {
 		"not a report":   "id,agent_id\nphn_1,agt_a\n",
 		"damaged middle": damaged,
 	} {
-		if _, err := ReadApplied(strings.NewReader(in)); err == nil {
+		if _, err := ReadApplied(strings.NewReader(in), "null"); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,7 +23,7 @@ import (
 // Applied is what an earlier report says was already done: for each id recorded as
 // updated or skipped, the agent_id, nickname and label it was done with.
 type Applied struct {
-	done map[string]uint64 // id -> hash of the planned cells
+	done map[string]uint64 // id -> hash of the planned fields
 }
 
 // NewApplied returns an empty record, to Merge reports into.
@@ -30,24 +31,27 @@ func NewApplied() *Applied { return &Applied{done: map[string]uint64{}} }
 
 // Merge adds what other records; where both record an id, other wins.
 func (a *Applied) Merge(other *Applied) {
-	for id, h := range other.done {
-		a.done[id] = h
-	}
+	maps.Copy(a.done, other.done)
 }
 
 // Len is the number of ids the report records as done.
 func (a *Applied) Len() int { return len(a.done) }
 
-// Has reports whether row was applied by the earlier run with the same planned cells.
+// Has reports whether row was applied by the earlier run with the same planned fields.
 func (a *Applied) Has(row job.Row) bool {
 	h, ok := a.done[row.ID]
-	return ok && h == cellsHash(row.AgentID.Raw, row.Nickname.Raw, row.Label.Raw)
+	return ok && h == fieldsHash(row.AgentID, row.Nickname, row.Label)
 }
 
-func cellsHash(agent, nickname, label string) uint64 {
+// fieldsHash hashes what a row sends: a null is a null, whatever the token's case.
+func fieldsHash(fields ...job.Field) uint64 {
 	h := fnv.New64a()
-	for _, s := range []string{agent, nickname, label} {
-		io.WriteString(h, s)
+	for _, f := range fields {
+		if f.Null {
+			h.Write([]byte{1})
+		} else {
+			io.WriteString(h, f.Raw)
+		}
 		h.Write([]byte{0})
 	}
 	return h.Sum64()
@@ -66,10 +70,10 @@ func (e *ResumeError) Unwrap() error { return e.Err }
 // ReadResume reads --resume: one earlier report, every *.csv report in a folder, or
 // every report a glob pattern matches (as the pods of a retried Kubernetes Job leave
 // them: a pattern that matches nothing yet resumes nothing). It returns what they
-// record as done and how many reports it read. A bad pattern is
-// filepath.ErrBadPattern; a report that cannot be opened an *fs.PathError; a damaged
-// one a *ResumeError.
-func ReadResume(path string) (*Applied, int, error) {
+// record as done and how many reports it read. Their cells are read as the plan reader
+// reads a plan's, with nullToken. A bad pattern is filepath.ErrBadPattern; a report
+// that cannot be opened an *fs.PathError; a damaged one a *ResumeError.
+func ReadResume(path, nullToken string) (*Applied, int, error) {
 	files := []string{path}
 	if strings.ContainsAny(path, "*?[") {
 		var err error
@@ -87,7 +91,7 @@ func ReadResume(path string) (*Applied, int, error) {
 		if err != nil {
 			return nil, 0, err
 		}
-		applied, err := ReadApplied(f)
+		applied, err := ReadApplied(f, nullToken)
 		f.Close()
 		if err != nil {
 			return nil, 0, &ResumeError{Path: name, Err: err}
@@ -106,9 +110,10 @@ type reportRecord struct {
 	Outcome  string `csv:"outcome"`
 }
 
-// ReadApplied reads an earlier report. It tolerates a BOM, '-prefixed cells and a last
-// line cut off by a kill; any other damage is an error naming the line.
-func ReadApplied(r io.Reader) (*Applied, error) {
+// ReadApplied reads an earlier report, its cells as the plan reader reads a plan's with
+// nullToken (planfile.ParseField). It tolerates a BOM and a last line cut off by a
+// kill; any other damage is an error naming the line.
+func ReadApplied(r io.Reader, nullToken string) (*Applied, error) {
 	br := bufio.NewReader(r)
 	if head, _ := br.Peek(3); bytes.Equal(head, []byte(BOM)) {
 		br.Discard(3)
@@ -147,7 +152,9 @@ func ReadApplied(r io.Reader) (*Applied, error) {
 		rec := v.(reportRecord)
 		switch job.Outcome(rec.Outcome) {
 		case job.Updated, job.Skipped:
-			a.done[planfile.Unescape(rec.ID)] = cellsHash(planfile.Unescape(rec.AgentID), planfile.Unescape(rec.Nickname), planfile.Unescape(rec.Label))
+			id, _ := planfile.Unescape(rec.ID, nullToken)
+			a.done[id] = fieldsHash(planfile.ParseField(rec.AgentID, nullToken),
+				planfile.ParseField(rec.Nickname, nullToken), planfile.ParseField(rec.Label, nullToken))
 		}
 	}
 }

@@ -28,8 +28,32 @@ const (
 	barePlanEnv    = "REASSIGN_BENCH_BARE_PLAN"
 	bareUAEnv      = "REASSIGN_BENCH_BARE_UA"
 	bareWorkersEnv = "REASSIGN_BENCH_BARE_WORKERS"
-	barePagesEnv   = "REASSIGN_BENCH_BARE_PAGES" // > 0: first send the job's reads (§13)
+	barePagesEnv   = "REASSIGN_BENCH_BARE_PAGES" // > 0: first send the job's reads (README, "Safe migrations")
 )
+
+// bareNumber is what any client reads of a number the API sends: the bare loop decodes
+// every answer into it with encoding/json, as a real client must, so that the overhead
+// bar compares the job with a client that does its job, not one that drops the answers.
+type bareNumber struct {
+	ID             string `json:"id"`
+	PhoneNumber    string `json:"phone_number"`
+	AgentID        string `json:"agent_id"`
+	InboundAgentID string `json:"inbound_agent_id"`
+	Nickname       string `json:"nickname"`
+	Label          string `json:"label"`
+	Status         string `json:"status"`
+	CountryCode    string `json:"country_code"`
+	Type           string `json:"type"`
+}
+
+// decodeInto reads a whole answer body into v with encoding/json.
+func decodeInto(body io.Reader, v any) error {
+	data, err := io.ReadAll(body)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(data, v)
+}
 
 // bareResult is what the bare loop prints on stdout.
 type bareResult struct {
@@ -56,9 +80,10 @@ func bareMain(getenv func(string) string, stdout, stderr io.Writer) int {
 
 // bareLoop sends the plan's PATCHes as the job would (same URL, headers and body) with
 // workers goroutines and a keep-alive client, and nothing else: no validation, no retry,
-// no limiter, no report, no log. With pages > 0 it first sends the reads the job sends
-// before its first PATCH (§13), in the same order: the agent list beside the first page
-// of numbers, then the other pages, workers at once; their answers are read and dropped.
+// no limiter, no report, no log; it decodes each answer (bareNumber). With pages > 0 it
+// first sends the reads the job sends before its first PATCH, in the same order: the
+// agent list beside the first page of numbers, then the other pages, workers at once;
+// their answers are decoded too.
 func bareLoop(baseURL, key, userAgent, planPath string, workers, pages int) (bareResult, error) {
 	f, err := os.Open(planPath)
 	if err != nil {
@@ -87,7 +112,7 @@ func bareLoop(baseURL, key, userAgent, planPath string, workers, pages int) (bar
 		body []byte
 	}
 	var reads atomic.Int64
-	get := func(path string) error {
+	get := func(path string, v any) error {
 		req, err := http.NewRequest(http.MethodGet, baseURL+path, nil)
 		if err != nil {
 			return err
@@ -99,23 +124,42 @@ func bareLoop(baseURL, key, userAgent, planPath string, workers, pages int) (bar
 		if err != nil {
 			return err
 		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+		defer resp.Body.Close()
+		if err := decodeInto(resp.Body, v); err != nil {
+			return fmt.Errorf("GET %s: %w", path, err)
+		}
 		if resp.StatusCode == http.StatusOK {
 			reads.Add(1)
 		}
 		return nil
 	}
+	type numberPage struct {
+		Data  []bareNumber `json:"data"`
+		Items []bareNumber `json:"items"`
+		Total int          `json:"total"`
+		Meta  struct {
+			Total      int `json:"total"`
+			TotalPages int `json:"totalPages"`
+		} `json:"meta"`
+	}
+	type agents struct {
+		Agents []struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
+		} `json:"agents"`
+	}
 	if pages > 0 {
 		var g errgroup.Group
-		g.Go(func() error { return get("/agents") })
-		g.Go(func() error { return get("/organization-phone-numbers?limit=100&page=1") })
+		g.Go(func() error { return get("/agents", &agents{}) })
+		g.Go(func() error { return get("/organization-phone-numbers?limit=100&page=1", &numberPage{}) })
 		if err := g.Wait(); err != nil {
 			return bareResult{}, err
 		}
 		g.SetLimit(workers)
 		for page := 2; page <= pages; page++ {
-			g.Go(func() error { return get("/organization-phone-numbers?limit=100&page=" + strconv.Itoa(page)) })
+			g.Go(func() error {
+				return get("/organization-phone-numbers?limit=100&page="+strconv.Itoa(page), &numberPage{})
+			})
 		}
 		if err := g.Wait(); err != nil {
 			return bareResult{}, err
@@ -145,9 +189,10 @@ func bareLoop(baseURL, key, userAgent, planPath string, workers, pages int) (bar
 					errOnce.Do(func() { firstErr = err })
 					continue
 				}
-				io.Copy(io.Discard, resp.Body)
+				var n bareNumber
+				derr := decodeInto(resp.Body, &n)
 				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
+				if resp.StatusCode == http.StatusOK && derr == nil {
 					ok.Add(1)
 				}
 			}

@@ -11,8 +11,8 @@ import (
 
 // --- 5. the API's budget ---
 
-// budgetCase is one row of the budget table (contract §16): a fake API limited to 40/s
-// in one way, and one pod or several started together against it.
+// budgetCase is one row of the budget table (README, "Performance"): a fake API limited
+// to 40/s in one way, and one pod or several started together against it.
 type budgetCase struct {
 	name    string
 	pods    int
@@ -40,9 +40,9 @@ func budgetCases() []budgetCase {
 // budget: each case of budgetCases, the sandbox throttled at 40/s (400 requests per 10 s,
 // every request counted, or a token bucket) holding the plan's numbers; each pod
 // configured far above the limit: --rate 400 alone, 100 each of 4 (--shards 4), 16
-// workers, --max-attempts 10 (so that a run before this changes, with its 429s,
-// still applies every row). The reads before the writes (§13) count against the budget
-// too. Goodput is the rows applied from the first to the last PATCH answered 2xx.
+// workers, --max-attempts 10 (so that a job that overspends, with its 429s, still applies
+// every row). The reads before the writes count against the budget too. Goodput is the
+// rows applied from the first to the last PATCH answered 2xx.
 func (h *harness) budget(sr *scenarioResult) error {
 	n := h.sizes.budget
 	plan, err := h.plan(n)

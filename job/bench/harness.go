@@ -34,7 +34,7 @@ type harness struct {
 	bin     string // the built job
 	version string // what the job's --version says
 	key     string // the key every fake accepts
-	// noSnapshot: the job has --no-snapshot (it reads the workspace before writing, §13).
+	// noSnapshot: the job has --no-snapshot (it reads the workspace before writing).
 	noSnapshot bool
 	seq        int // numbers the files of each job run
 	plans      map[int]planFile
@@ -175,6 +175,7 @@ func runHarness(opts options) (*results, error) {
 		"rate":     h.rateHeld,
 		"budget":   h.budget,
 		"memory":   h.memory,
+		"plans":    h.planForms,
 	}
 	for _, name := range scenarioNames {
 		if len(opts.only) > 0 && !slices.Contains(opts.only, name) {
@@ -354,7 +355,8 @@ func (h *harness) runJob(sr *scenarioResult, plan planFile, baseURL string, flag
 type shard struct{ n, i int }
 
 // has reports whether plan row i is the shard's: the FNV-1a 32 hash of its id modulo n
-// (contract §10), computed here rather than by the job's code, which the harness checks.
+// (README, "Interruptions, resume and shards"), computed here rather than by the job's
+// code, which the harness checks.
 func (s shard) has(i int) bool {
 	if s.n <= 1 {
 		return true

@@ -1,7 +1,6 @@
-// Command bench measures reassign against the performance bars of the contract (§12,
-// and §16 for the API's rate budget).
+// Command bench measures reassign against the performance bars of the README's "Performance" section.
 //
-//	go run ./job/bench [-runs 3] [-quick] [-only overhead,curl,latency,rate,budget,memory] [-keep] [-settle 20s]
+//	go run ./job/bench [-runs 3] [-quick] [-only overhead,curl,latency,rate,budget,memory,plans] [-keep] [-settle 20s]
 //	go run ./job/bench -serve 20000    # only the fast fake, for perf or strace on the job
 //
 // It builds the job once (go build from the module root), starts loopback fake APIs in
@@ -40,7 +39,7 @@ func main() {
 }
 
 // scenarioNames lists the scenarios in the order they run.
-var scenarioNames = []string{"overhead", "curl", "latency", "rate", "budget", "memory"}
+var scenarioNames = []string{"overhead", "curl", "latency", "rate", "budget", "memory", "plans"}
 
 // options are the harness settings.
 type options struct {
@@ -64,7 +63,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	settle := fs.Duration("settle", 20*time.Second, "before each measured run, wait up to this long for other processes to leave the CPUs (0 = don't)")
 	serveRows := fs.Int("serve", 0, "only serve the fast fake API for a plan of this many rows, until interrupted (it prints how to run the job against it)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: go run ./job/bench [flags]\n\nMeasures reassign against the performance bars of CONTRACT.md §12 and §16.\n\n")
+		fmt.Fprintf(stderr, "Usage: go run ./job/bench [flags]\n\nMeasures reassign against the performance bars of the README's \"Performance\" section.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

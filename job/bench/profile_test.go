@@ -86,7 +86,7 @@ func BenchmarkRunner(b *testing.B) {
 		Client: client, Workers: 8, Drain: 20 * time.Second,
 	}
 	open := func() (io.ReadCloser, error) { return os.Open(plan.path) }
-	p, err := planfile.Read(open, planfile.Options{NullToken: "null"})
+	p, err := planfile.Read(context.Background(), open, planfile.Options{NullToken: "null"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -94,18 +94,14 @@ func BenchmarkRunner(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	known := map[string]bool{}
-	for _, a := range ws.Agents {
-		known[a.ID] = true
-	}
-	if err := p.CheckAgents(func(id string) bool { return known[id] }); err != nil {
+	if err := p.Resolve(ctx, ws); err != nil {
 		b.Fatal(err)
 	}
 	if p.Invalid > 0 {
 		b.Fatalf("%d invalid rows: %v", p.Invalid, p.Problems[0])
 	}
 	runner.Snapshot = ws.Snapshot
-	rw, err := report.NewWriter(reportFile, true)
+	rw, err := report.NewWriter(reportFile, true, "null")
 	if err != nil {
 		b.Fatal(err)
 	}

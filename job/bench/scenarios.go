@@ -37,9 +37,9 @@ func (h *harness) logf(format string, args ...any) {
 
 // overhead: the job at --rate 0 --workers 8 against the fast fake, against a bare Go loop
 // sending the same requests with 8 goroutines to the same handler. By default the job
-// reads the workspace before it writes (§13): the bare loop of the bar sends those reads
+// reads the workspace before it writes (README, "Safe migrations"): the bare loop of the bar sends those reads
 // too, then the PATCHes. A second bare loop sends only the PATCHes, the floor of the
-// issue that came before §13, compared with the job both as it runs by default and with
+// issue that came before those reads, compared with the job both as it runs by default and with
 // --no-snapshot (which sends only the PATCHes). A run is overheadRounds rounds of each
 // side, in an order that alternates from one round to the next; its figures are totals
 // over its rounds, and the table shows the median of the runs'.
@@ -53,7 +53,7 @@ func (h *harness) overhead(sr *scenarioResult) error {
 	flags := []string{"--rate", "0", "--workers", "8"}
 	var ratioWall, ratioSum, ratioPatches, noSnap, noSnapCPU *figure
 	if h.noSnapshot {
-		ratioWall = sr.add("job ÷ bare Go loop sending the same requests (the §13 reads, then the PATCHes), rows/s by wall time", "", atLeast(0.8))
+		ratioWall = sr.add("job ÷ bare Go loop sending the same requests (the workspace reads, then the PATCHes), rows/s by wall time", "", atLeast(0.8))
 		ratioSum = sr.add("the same, the job's rows/s by its summary (the run after the reads)", "", nil)
 		ratioPatches = sr.add("job ÷ bare Go loop sending only the PATCHes, rows/s by wall time (the job reads the workspace first, the loop does not)", "", nil)
 		noSnap = sr.add("job --no-snapshot ÷ bare Go loop sending only the PATCHes, rows/s by wall time (both send the same requests)", "", atLeast(0.8))
@@ -170,7 +170,7 @@ func (h *harness) overhead(sr *scenarioResult) error {
 		h.logf("%s", line)
 	}
 	if h.noSnapshot {
-		sr.notes = append(sr.notes, fmt.Sprintf("by default the job reads the workspace before its %d PATCHes (§13): the agent list and %d pages of numbers; the bare loop of the bar sends the same GETs and drops their answers, the job decodes them", n, pages))
+		sr.notes = append(sr.notes, fmt.Sprintf("by default the job reads the workspace before its %d PATCHes: the agent list and %d pages of numbers; the bare loop of the bar sends the same GETs and drops their answers, the job decodes them", n, pages))
 	}
 	sr.notes = append(sr.notes, "each bare loop runs in a child process (the harness's own binary) against the same fake handler, so both sides pay a process start and talk to the fake from outside its runtime")
 	return nil

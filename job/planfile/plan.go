@@ -1,21 +1,22 @@
-// Package planfile reads a plan: a CSV file as spreadsheets export it, its header
-// matched to the job's fields, every row validated with its line number before
-// anything is sent. It also owns the cell escaping that every CSV the job writes uses,
-// so that what the job writes reads back as written.
+// Package planfile reads a plan: a CSV file as spreadsheets export it, or a sheet of an
+// .xlsx workbook; its header matched to the job's fields (their names and aliases, or
+// the sheet's own titles), its rows keyed by id or by phone number, agents by id or by
+// name; every row validated with its line number before anything is sent, and resolved
+// against the workspace (Plan.Resolve) when it names numbers or agents that way. It also
+// owns the cell escaping that every CSV the job writes uses, so that what the job
+// writes reads back as written.
 package planfile
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/csv"
+	"context"
 	"errors"
 	"fmt"
 	"hash/maphash"
 	"io"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/gocarina/gocsv"
@@ -25,6 +26,20 @@ import (
 
 // MaxNicknameLen is the API's limit on a nickname, in Unicode code points.
 const MaxNicknameLen = 255
+
+// The bounds of what a plan may hold, far above any real plan: they keep a file that
+// is not a plan (a device, a binary, a runaway quote) from taking the memory.
+const (
+	MaxCell = 64 << 10 // bytes of one cell
+	MaxRow  = 1 << 20  // bytes of one row, its line breaks inside quotes included
+)
+
+// errRowTooLong is what utf8Lines returns once a row runs far past MaxRow.
+var errRowTooLong = errors.New("row too long")
+
+func rowTooLong(line int) *Error {
+	return planErr(line, "a row of more than %s, the most a plan row may hold (a quote left open, or not a plan?)", sizeText(MaxRow))
+}
 
 // validID reports whether s matches ^[A-Za-z0-9_-]{1,128}$, what an id or an agent_id
 // must be: both go into a URL or a body.
@@ -42,7 +57,8 @@ func validID(s string) bool {
 }
 
 // Error is a plan that cannot be run: unreadable, or with invalid rows. It lists
-// every problem found, in plan order.
+// every problem found, in plan order. An Err of ErrUsage makes it the command line's
+// fault (--columns naming a header the plan lacks).
 type Error struct {
 	Problems []job.Problem
 	Err      error // the cause, when the file could not be opened or read
@@ -63,61 +79,103 @@ func readErr(err error) *Error {
 	return &Error{Problems: []job.Problem{{Reason: "read plan: " + err.Error()}}, Err: err}
 }
 
-// Options are the reader's settings.
-type Options struct {
-	NullToken string // cell text meaning JSON null, compared case-insensitively
-	// AgentKnown, if set, says whether an agent id exists in the workspace; a row naming
-	// one that does not is invalid.
-	AgentKnown func(id string) bool
+func planErr(line int, format string, args ...any) *Error {
+	return &Error{Problems: []job.Problem{{Line: line, Reason: fmt.Sprintf(format, args...)}}}
 }
 
-// Plan is a validated plan file. It keeps no rows in memory: Rows reads the file again,
-// so a plan of a million rows costs the memory of its ids, not of its cells.
+// Options are the reader's settings.
+type Options struct {
+	NullToken string  // cell text meaning JSON null, compared case-insensitively
+	Columns   Columns // --columns: the sheet's own headers for some fields
+	Sheet     string  // --sheet: the workbook's sheet to read; "" for the first
+	// Name is the plan's name as given: one ending in .xlsx must be a workbook.
+	Name string
+	// Offline says that the run reads nothing and sends nothing (a plain --dry-run):
+	// phone numbers and agent names are then checked for spelling only. Otherwise a row
+	// they could not be resolved for is invalid.
+	Offline bool
+}
+
+// Plan is a validated plan file. It keeps no rows in memory: Each reads the file again,
+// so a plan of a million rows costs the memory of its keys, not of its cells.
 type Plan struct {
 	open      func() (io.ReadCloser, error)
 	opts      Options
 	seed      maphash.Seed
-	dupLines  map[string][]int // ids seen more than once, with every line they are on
-	firstLine map[uint64]int32 // id hash -> the first line with that hash
-	agents    map[string]bool  // distinct agent ids planned; nil when over maxAgents
+	dups      map[string]dupLines // keys seen more than once
+	firstLine map[uint64]int32    // key hash -> the first line with that hash
+	agents    map[string]bool     // distinct agent cells planned; nil when over maxAgents
+	byPhone   bool                // rows keyed by phone number (no id column)
+	byName    bool                // an agent column: an agent's id or its name
+
+	resolved bool                 // Resolve was called
+	index    *agentIndex          // the workspace's agents; nil when they were not read
+	snapshot *job.Snapshot        // the workspace's numbers; nil when they were not read
+	answers  map[string][2]string // agent cell -> its id and why not, as resolved
 
 	// Rows is the number of data rows; Invalid how many of them are invalid.
 	Rows, Invalid int
-	// Ignored lists the header columns the job does not use.
+	// Ignored lists the header names of the columns the job does not use.
 	Ignored []string
+	// Reviewed is set when the plan has before_agent_id, before_nickname and
+	// before_label columns: every row carries the values it was reviewed against
+	// (job.Row.Reviewed).
+	Reviewed bool
 	// Problems lists every invalid row's reasons, in plan order.
 	Problems []job.Problem
 }
 
-// maxAgents bounds the distinct agent ids Read collects for CheckAgents.
+// maxAgents bounds the distinct agent cells Read collects, and the answers Resolve
+// keeps, for Resolve.
 const maxAgents = 10000
 
+// dupLines is where a key that appears more than once is: its first lines (as many as a
+// message lists) and how many lines in all. It is small whatever the count, so that a
+// column filled by dragging one cell down costs one line of text a row, not a list.
+type dupLines struct {
+	first [maxListed + 1]int32
+	n     int
+}
+
+// maxListed is how many other lines a duplicate's message names before it counts them.
+const maxListed = 3
+
+func (d *dupLines) add(line int) {
+	if d.n < len(d.first) {
+		d.first[d.n] = int32(line)
+	}
+	d.n++
+}
+
 // Read reads and validates the whole plan that open returns. A plan that cannot be
-// parsed at all (encoding, header, quoting) is a *Error; invalid rows are listed in
-// Plan.Problems for the caller to refuse or skip.
+// parsed at all (encoding, header, quoting, a row over MaxRow bytes, a workbook that
+// cannot be opened) is a *Error; invalid rows are listed in Plan.Problems for the
+// caller to refuse or skip. It stops with ctx's error when ctx ends.
 //
-// It keeps 12 bytes an id, not the ids: duplicates are found by a 64-bit hash, and the
-// rare hash shared by two ids is settled by reading those rows again.
-func Read(open func() (io.ReadCloser, error), opts Options) (*Plan, error) {
+// It keeps 12 bytes a key (id or phone number), not the keys: duplicates are found by a
+// 64-bit hash, and the rare hash shared by two keys is settled by reading those rows
+// again.
+func Read(ctx context.Context, open func() (io.ReadCloser, error), opts Options) (*Plan, error) {
 	if opts.NullToken == "" {
 		opts.NullToken = "null"
 	}
-	p := &Plan{open: open, opts: opts, seed: maphash.MakeSeed(), firstLine: map[uint64]int32{}, agents: map[string]bool{}}
+	p := &Plan{open: open, opts: opts, seed: maphash.MakeSeed(), firstLine: map[uint64]int32{}, agents: map[string]bool{}, answers: map[string][2]string{}}
 	shared := map[uint64]bool{} // hashes seen on more than one row
-	err := p.scan(func(r job.Row, problems []job.Problem) error {
+	err := p.scan(ctx, func(r job.Row, problems []job.Problem) error {
 		p.Rows++
 		p.Problems = append(p.Problems, problems...)
 		if a := r.AgentID; a.Set() && !a.Null && p.agents != nil && !p.agents[a.Raw] {
 			if len(p.agents) >= maxAgents {
-				p.agents = nil // too many to keep: CheckAgents reads the plan again
+				p.agents = nil // too many to keep: Resolve reads the plan again
 			} else {
 				p.agents[strings.Clone(a.Raw)] = true
 			}
 		}
-		if r.ID == "" {
+		key := p.key(r)
+		if key == "" {
 			return nil
 		}
-		h := p.idHash(r.ID)
+		h := p.keyHash(key)
 		if _, ok := p.firstLine[h]; ok {
 			shared[h] = true
 			return nil
@@ -128,33 +186,55 @@ func Read(open func() (io.ReadCloser, error), opts Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.dupLines = map[string][]int{}
+	p.dups = map[string]dupLines{}
 	if len(shared) > 0 {
-		// Which rows really share an id: only theirs are read again, and kept.
-		lines := map[string][]int{}
-		err := p.scan(func(r job.Row, _ []job.Problem) error {
-			if r.ID != "" && shared[p.idHash(r.ID)] {
-				lines[strings.Clone(r.ID)] = append(lines[r.ID], r.Line)
+		// Which rows really share a key: only theirs are read again. Each of them gets
+		// one problem, naming a line or two and a count, never every other line.
+		type dupRow struct{ line, key int32 }
+		var rows []dupRow
+		var keys []string
+		index := map[string]int32{}
+		var seen []dupLines
+		err := p.scan(ctx, func(r job.Row, _ []job.Problem) error {
+			key := p.key(r)
+			if key == "" || !shared[p.keyHash(key)] {
+				return nil
 			}
+			i, ok := index[key]
+			if !ok {
+				i = int32(len(keys))
+				keys = append(keys, strings.Clone(key))
+				index[keys[i]] = i
+				seen = append(seen, dupLines{})
+			}
+			seen[i].add(r.Line)
+			rows = append(rows, dupRow{int32(r.Line), i})
 			return nil
 		})
 		if err != nil {
 			return nil, err
 		}
-		for id, ls := range lines {
-			if len(ls) > 1 {
-				p.dupLines[id] = ls
+		for i, d := range seen {
+			if d.n > 1 {
+				p.dups[keys[i]] = d
 			}
 		}
-	}
-	// Duplicates are known only at the end: fold them into the problem list, in order.
-	for id, lines := range p.dupLines {
-		for _, l := range lines {
-			p.Problems = append(p.Problems, job.Problem{Line: l, Reason: p.duplicateReason(job.Row{Line: l, ID: id})})
+		for _, r := range rows {
+			if reason := p.duplicateReason(keys[r.key], int(r.line)); reason != "" {
+				p.Problems = append(p.Problems, job.Problem{Line: int(r.line), Reason: reason})
+			}
 		}
 	}
 	p.sortProblems()
 	return p, nil
+}
+
+// key is what identifies a row's number in the plan: its id, or its phone number.
+func (p *Plan) key(r job.Row) string {
+	if p.byPhone {
+		return r.PhoneNumber
+	}
+	return r.ID
 }
 
 // sortProblems puts Problems in plan order and counts the invalid rows.
@@ -167,34 +247,76 @@ func (p *Plan) sortProblems() {
 	p.Invalid = len(invalid)
 }
 
-// MayContain reports whether id may be one of the plan's ids: never false for one that
-// is, rarely true for one that is not (it keeps 8 bytes an id, not the ids).
-func (p *Plan) MayContain(id string) bool {
-	_, ok := p.firstLine[p.idHash(id)]
+// MayContain reports whether key (an id, or a phone number as NormalisePhone spells
+// it, for a plan keyed by phone number) may be one of the plan's: never false for one
+// that is, rarely true for one that is not (it keeps 8 bytes a key, not the keys).
+func (p *Plan) MayContain(key string) bool {
+	_, ok := p.firstLine[p.keyHash(key)]
 	return ok
 }
 
-// DropIndex frees the memory behind MayContain, which then says false for every id.
+// DropIndex frees the memory behind MayContain, which then says false for every key.
 func (p *Plan) DropIndex() { p.firstLine = nil }
 
-func (p *Plan) idHash(id string) uint64 { return maphash.String(p.seed, id) }
+func (p *Plan) keyHash(key string) uint64 { return maphash.String(p.seed, key) }
 
-// CheckAgents marks invalid every row naming an agent for which known is false, adding
-// to Problems and Invalid. It reads the plan again only when such a row exists.
-func (p *Plan) CheckAgents(known func(id string) bool) error {
-	if p.agents != nil {
-		unknown := false
-		for a := range p.agents {
-			unknown = unknown || !known(a)
+// Needs names what in the plan needs the workspace's reads (README, "The plan": phone
+// numbers and agent names are resolved through them), or "" when nothing does.
+func (p *Plan) Needs() string {
+	switch {
+	case p.byPhone:
+		return "a plan keyed by phone number"
+	case p.byName:
+		return "a plan naming agents in an agent column"
+	}
+	return ""
+}
+
+// PhoneKeys returns, for a plan keyed by phone number, what the workspace's reads need
+// to find its numbers (job.WorkspaceReads.PhoneKey): a number's phone number as the
+// plan's keys spell it, and whether the plan may hold it. It is nil for a plan keyed by
+// id.
+func (p *Plan) PhoneKeys() func(phone string) (key string, keep bool) {
+	if !p.byPhone {
+		return nil
+	}
+	return func(phone string) (string, bool) {
+		key, err := NormalisePhone(phone)
+		if err != nil {
+			return "", false
 		}
-		if !unknown {
+		return key, p.MayContain(key)
+	}
+}
+
+// Resolve checks the plan against the workspace read before the first write: every
+// agent it names must be one of ws's agents (by id, or by a name exactly one agent
+// has), and, for a plan keyed by phone number, every number one of ws's numbers. Each
+// then yields rows holding the ids; a row that does not resolve is invalid, its reason
+// added to Problems and Invalid. A part of ws that was not read (nil) is not checked,
+// but a row that needs it is invalid. Resolve reads the plan again only when a row may
+// not resolve.
+func (p *Plan) Resolve(ctx context.Context, ws *job.Workspace) error {
+	p.resolved = true
+	clear(p.answers)
+	if ws.Agents != nil {
+		p.index = newAgentIndex(ws.Agents)
+	}
+	p.snapshot = ws.Snapshot
+	if !p.byPhone && p.agents != nil {
+		fine := true
+		for a := range p.agents {
+			_, reason := p.agent(a)
+			fine = fine && reason == ""
+		}
+		if fine {
 			return nil
 		}
 	}
-	p.opts.AgentKnown = known
 	var added []job.Problem
-	err := p.scan(func(r job.Row, _ []job.Problem) error {
-		if reason := p.agentReason(r); reason != "" {
+	err := p.scan(ctx, func(r job.Row, _ []job.Problem) error {
+		_, reasons := p.resolve(r)
+		for _, reason := range reasons {
 			added = append(added, job.Problem{Line: r.Line, Reason: reason})
 		}
 		return nil
@@ -207,69 +329,138 @@ func (p *Plan) CheckAgents(known func(id string) bool) error {
 	return nil
 }
 
-func (p *Plan) agentReason(r job.Row) string {
-	a := r.AgentID
-	if p.opts.AgentKnown == nil || !a.Set() || a.Null || !validID(a.Raw) || p.opts.AgentKnown(a.Raw) {
-		return ""
+// ReadsInterrupted tells the plan that the workspace will not be read after all: a
+// signal ended the reads, and the run sends nothing. Each then yields the rows that
+// needed the reads as they are (no id, the agent as written), not as invalid, so that
+// the run records them not_attempted.
+func (p *Plan) ReadsInterrupted() { p.opts.Offline = true }
+
+// resolve gives row the ids its phone number and its agent name stand for, with the
+// reasons they cannot.
+func (p *Plan) resolve(r job.Row) (job.Row, []string) {
+	var reasons []string
+	if p.byPhone && r.PhoneNumber != "" {
+		switch ids := p.snapshot.IDsOf(r.PhoneNumber); {
+		case !p.resolved && p.opts.Offline:
+		case p.snapshot == nil:
+			reasons = append(reasons, fmt.Sprintf("phone number %s: the workspace's numbers were not read, so its id is not known", r.PhoneNumber))
+		case len(ids) == 0:
+			reasons = append(reasons, fmt.Sprintf("phone number %s is not a number of this workspace", r.PhoneNumber))
+		case len(ids) > 1:
+			reasons = append(reasons, fmt.Sprintf("phone number %s is on %d numbers of this workspace (%s); use the id", r.PhoneNumber, len(ids), strings.Join(ids, ", ")))
+		default:
+			r.ID = ids[0]
+		}
 	}
-	return fmt.Sprintf("agent_id %s is not an agent of this workspace", a.Raw)
+	if a := r.AgentID; a.Set() && !a.Null && (p.resolved || !p.opts.Offline) {
+		id, reason := p.agent(a.Raw)
+		if reason != "" {
+			reasons = append(reasons, reason)
+		} else {
+			r.AgentID.Raw = id
+		}
+	}
+	return r, reasons
+}
+
+// agent resolves one agent cell: an agent_id column's must be an agent of the
+// workspace; an agent column's may also be an agent's name.
+func (p *Plan) agent(cell string) (id, reason string) {
+	if ans, ok := p.answers[cell]; ok {
+		return ans[0], ans[1]
+	}
+	switch {
+	case p.index == nil && p.byName:
+		reason = fmt.Sprintf("agent %s: the workspace's agents were not read, so its id is not known", quoteCell(cell))
+	case p.index == nil:
+		id = cell // unchecked: the run goes on without the agent check
+	case p.byName:
+		id, reason = p.index.resolve(cell)
+	case !validID(cell) || p.index.ids[cell]:
+		id = cell // a malformed id is a problem of its own
+	default:
+		reason = fmt.Sprintf("agent_id %s is not an agent of this workspace", cell)
+	}
+	if len(p.answers) < maxAgents {
+		p.answers[strings.Clone(cell)] = [2]string{id, reason}
+	}
+	return id, reason
 }
 
 // Each calls fn for every plan row in order, with the row's problems (none for a valid
-// row), reading the plan file again. It stops at the first error fn returns, and
-// returns it.
+// row), reading the plan file again; after Resolve the rows hold the ids their phone
+// numbers and agent names stand for. It stops at the first error fn returns, and
+// returns it. It takes no context: a run that is stopping still records every row, so
+// it reads the plan to its end.
 func (p *Plan) Each(fn func(job.Row, []job.Problem) error) error {
-	return p.scan(func(r job.Row, problems []job.Problem) error {
-		if reason := p.duplicateReason(r); reason != "" {
+	return p.scan(context.Background(), func(r job.Row, problems []job.Problem) error {
+		if reason := p.duplicateReason(p.key(r), r.Line); reason != "" {
+			problems = append(problems, job.Problem{Line: r.Line, Reason: reason})
+		}
+		r, reasons := p.resolve(r)
+		for _, reason := range reasons {
 			problems = append(problems, job.Problem{Line: r.Line, Reason: reason})
 		}
 		return fn(r, problems)
 	})
 }
 
-func (p *Plan) duplicateReason(r job.Row) string {
-	lines, ok := p.dupLines[r.ID]
+// duplicateReason says where else the key on line is: every other line when there are
+// a few, else one of them and how many more.
+func (p *Plan) duplicateReason(key string, line int) string {
+	d, ok := p.dups[key]
 	if !ok {
 		return ""
 	}
-	others := make([]string, 0, len(lines)-1)
-	for _, l := range lines {
-		if l != r.Line {
-			others = append(others, strconv.Itoa(l))
+	var others []string
+	for _, l := range d.first[:min(d.n, len(d.first))] {
+		if int(l) != line && len(others) < maxListed {
+			others = append(others, strconv.Itoa(int(l)))
 		}
 	}
-	s := "s"
-	if len(others) == 1 {
-		s = ""
+	what := "phone number " + key
+	if !p.byPhone {
+		what = "id " + key
+		if !validID(key) {
+			what = "id " + quoteCell(key) // it may hold a newline or a control character
+		}
 	}
-	id := r.ID
-	if !validID(id) {
-		id = quoteCell(id) // it may hold a newline or a control character
+	switch {
+	case d.n-1 > maxListed:
+		return fmt.Sprintf("%s is also on line %s (and %s more lines)", what, others[0], thousands(d.n-2))
+	case len(others) == 1:
+		return fmt.Sprintf("%s is also on line %s", what, others[0])
 	}
-	return fmt.Sprintf("id %s is also on line%s %s", id, s, strings.Join(others, ", "))
+	return fmt.Sprintf("%s is also on lines %s", what, strings.Join(others, ", "))
 }
 
 // scan reads the plan once, calling fn for each data row with its own problems
-// (duplicates aside). A *Error means the file as a whole is unusable.
-func (p *Plan) scan(fn func(job.Row, []job.Problem) error) error {
+// (duplicates and resolution aside). A *Error means the file as a whole is unusable.
+func (p *Plan) scan(ctx context.Context, fn func(job.Row, []job.Problem) error) error {
 	rc, err := p.open()
 	if err != nil {
 		return readErr(err)
 	}
 	defer rc.Close()
-	dec, err := newPlanDecoder(rc)
+	src, err := openRecords(rc, p.opts)
 	if err != nil {
-		var pe *Error
-		if errors.As(err, &pe) {
-			return err
-		}
-		return readErr(err)
+		return asPlanError(err)
 	}
+	defer src.close()
+	d := &rowReader{src: src, nullToken: p.opts.NullToken}
+	h, err := d.header(p.opts.Columns)
+	if err != nil {
+		return asPlanError(err)
+	}
+	p.byPhone, p.byName, p.Reviewed, p.Ignored = h.byPhone(), h.has(FieldAgent), h.reviewed(), h.ignored()
 	// gocsv decodes the plan a batch at a time: its streaming forms hand over each row
 	// through a channel and a reflected call, which cost more than the rest of the read.
-	b := &planBatch{d: dec}
+	b := &planBatch{d: d}
 	var recs []planRecord
-	for err == nil && !dec.done {
+	for err == nil && !d.done {
+		if ctx.Err() != nil {
+			return fmt.Errorf("read plan: %w", ctx.Err())
+		}
 		if err = gocsv.UnmarshalDecoder(b, &recs); err != nil {
 			break
 		}
@@ -280,37 +471,40 @@ func (p *Plan) scan(fn func(job.Row, []job.Problem) error) error {
 			}
 		}
 	}
-	p.Ignored = dec.ignored()
-	if err == nil && dec.rows == 0 {
+	if err == nil && d.rows == 0 {
 		return &Error{Problems: []job.Problem{{Reason: "the plan has a header but no rows"}}}
 	}
 	if err != nil {
-		var pe *Error
-		if errors.As(err, &pe) {
-			return err
-		}
-		return readErr(err)
+		return asPlanError(err)
 	}
 	return nil
 }
 
-// planRecord is what gocsv fills from one row.
-type planRecord struct {
-	ID       string `csv:"id"`
-	AgentID  string `csv:"agent_id"`
-	Nickname string `csv:"nickname"`
-	Label    string `csv:"label"`
+// asPlanError is err as a *Error: itself, or a read error.
+func asPlanError(err error) error {
+	var pe *Error
+	if errors.As(err, &pe) {
+		return err
+	}
+	return readErr(err)
 }
 
-// rowMeta is what the decoder knows of a row besides its cells.
-type rowMeta struct {
-	line     int      // where the row starts in the file
-	problems []string // the reader's: too many cells, control characters, bad quoting
-	unread   bool     // the row could not be split into cells
+// planRecord is what gocsv fills from one row.
+type planRecord struct {
+	ID          string `csv:"id"`
+	PhoneNumber string `csv:"phone_number"`
+	AgentID     string `csv:"agent_id"`
+	Agent       string `csv:"agent"`
+	Nickname    string `csv:"nickname"`
+	Label       string `csv:"label"`
+	// The values the row was reviewed against (a --dry-run=server report fed back).
+	BeforeAgentID  string `csv:"before_agent_id"`
+	BeforeNickname string `csv:"before_nickname"`
+	BeforeLabel    string `csv:"before_label"`
 }
 
 func (p *Plan) toRow(rec planRecord, m rowMeta) (job.Row, []job.Problem) {
-	r := job.Row{Line: m.line, ID: rec.ID}
+	r := job.Row{Line: m.line}
 	var problems []job.Problem
 	add := func(format string, args ...any) {
 		problems = append(problems, job.Problem{Line: m.line, Reason: fmt.Sprintf(format, args...)})
@@ -322,28 +516,53 @@ func (p *Plan) toRow(rec planRecord, m rowMeta) (job.Row, []job.Problem) {
 		// Its cells are unknown: checking them would only add noise ("id is empty").
 		return r, problems
 	}
-	field := func(raw string) job.Field {
-		return job.Field{Raw: raw, Null: raw != "" && strings.EqualFold(raw, p.opts.NullToken)}
+	tok := p.opts.NullToken
+	r.Nickname, r.Label = ParseField(rec.Nickname, tok), ParseField(rec.Label, tok)
+	if p.byName {
+		r.AgentID = ParseField(rec.Agent, tok) // an id or a name: Resolve tells
+	} else {
+		r.AgentID = ParseField(rec.AgentID, tok)
+		if a := r.AgentID; a.Set() && !a.Null && !validID(a.Raw) {
+			add("agent_id %s is not an agent id (letters, digits, _ and -, at most 128)", quoteCell(a.Raw))
+		}
 	}
-	r.AgentID, r.Nickname, r.Label = field(rec.AgentID), field(rec.Nickname), field(rec.Label)
-
-	switch {
-	case rec.ID == "":
-		add("id is empty")
-	case !validID(rec.ID):
-		add("id %s is not a phone number id (letters, digits, _ and -, at most 128)", quoteCell(rec.ID))
+	if p.byPhone {
+		cell, _ := Unescape(rec.PhoneNumber, tok)
+		phone, err := NormalisePhone(cell)
+		switch {
+		case cell == "":
+			add("phone number is empty")
+		case err != nil:
+			add("phone number %s %v", quoteCell(cell), err)
+		default:
+			r.PhoneNumber = phone
+		}
+	} else {
+		r.ID, _ = Unescape(rec.ID, tok)
+		switch {
+		case r.ID == "":
+			add("id is empty")
+		case !validID(r.ID):
+			add("id %s is not a phone number id (letters, digits, _ and -, at most 128)", quoteCell(r.ID))
+		}
 	}
-	if r.AgentID.Set() && !r.AgentID.Null && !validID(rec.AgentID) {
-		add("agent_id %s is not an agent id (letters, digits, _ and -, at most 128)", quoteCell(rec.AgentID))
-	}
-	if reason := p.agentReason(r); reason != "" {
-		add("%s", reason)
-	}
-	if n := utf8.RuneCountInString(rec.Nickname); n > MaxNicknameLen && !r.Nickname.Null {
+	if n := utf8.RuneCountInString(r.Nickname.Raw); n > MaxNicknameLen && !r.Nickname.Null {
 		add("nickname is %d characters, at most %d", n, MaxNicknameLen)
 	}
 	if r.Label.Null {
-		add("label cannot be %s: the API takes no null label", rec.Label)
+		add("label cannot be %s: the API takes no null label", r.Label.Raw)
+	}
+	if p.Reviewed {
+		// As the report writes them: the values themselves, "" for none (no null token).
+		value := func(c string) string { v, _ := Unescape(c, tok); return v }
+		b := job.Current{AgentID: value(rec.BeforeAgentID), Nickname: value(rec.BeforeNickname), Label: value(rec.BeforeLabel)}
+		r.Reviewed = &b
+		if b.AgentID != "" && !validID(b.AgentID) {
+			add("before_agent_id %s is not an agent id (letters, digits, _ and -, at most 128)", quoteCell(b.AgentID))
+		}
+		if n := utf8.RuneCountInString(b.Nickname); n > MaxNicknameLen {
+			add("before_nickname is %d characters, at most %d", n, MaxNicknameLen)
+		}
 	}
 	return r, problems
 }
@@ -356,377 +575,22 @@ func quoteCell(s string) string {
 	return strconv.Quote(s)
 }
 
-// planDecoder reads the rows that gocsv decodes (through planBatch) from an encoding/csv
-// reader we own: it detects the delimiter, checks the encoding and the header, skips
-// blank rows, trims cells and keeps the physical line numbers that gocsv would lose.
-type planDecoder struct {
-	r     *csv.Reader
-	utf8  *utf8Lines // what the csv.Reader reads, checked
-	width int        // header cells
-	names []string   // normalised header names
-	known []bool     // header cells the job reads
-	rows  int
-	done  bool
-}
-
-// The columns the job reads; every other column is ignored.
-var knownColumns = map[string]bool{"id": true, "agent_id": true, "nickname": true, "label": true}
-
-func newPlanDecoder(in io.Reader) (*planDecoder, error) {
-	br := bufio.NewReaderSize(in, 64<<10)
-	head, _ := br.Peek(4)
+// sizeText writes a byte count as people read it: 64 KiB, 1 MiB, 1.5 MiB.
+func sizeText(n int) string {
 	switch {
-	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}), bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
-		return nil, planErr(0, `the plan is UTF-16 text (Excel's "Unicode Text"); save it as "CSV UTF-8" and try again`)
-	case bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}):
-		br.Discard(3)
+	case n >= 1<<20:
+		return strconv.FormatFloat(math.Round(float64(n)/(1<<20)*10)/10, 'f', -1, 64) + " MiB"
+	case n >= 1<<10:
+		return strconv.Itoa((n+1<<10-1)>>10) + " KiB" // rounded up: over a bound reads as over
 	}
-	delim, err := detectDelimiter(br)
-	if err != nil {
-		return nil, err
-	}
-	u := &utf8Lines{r: br, line: 1}
-	r := csv.NewReader(u)
-	r.Comma = delim
-	r.FieldsPerRecord = -1
-	r.ReuseRecord = true
-	return &planDecoder{r: r, utf8: u}, nil
+	return strconv.Itoa(n) + " bytes"
 }
 
-func planErr(line int, format string, args ...any) *Error {
-	return &Error{Problems: []job.Problem{{Line: line, Reason: fmt.Sprintf(format, args...)}}}
-}
-
-// detectDelimiter picks `,`, `;` or tab: whichever occurs most often, outside quotes,
-// in the first non-blank line.
-func detectDelimiter(br *bufio.Reader) (rune, error) {
-	peek, err := br.Peek(br.Size())
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-		return 0, err
+// thousands writes n with commas between groups of three digits.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
 	}
-	counts := map[rune]int{}
-	inQuote, seen := false, false
-	for _, c := range string(peek) {
-		if c == '"' {
-			inQuote = !inQuote
-			continue
-		}
-		if inQuote {
-			continue
-		}
-		if c == '\n' && seen {
-			break
-		}
-		if c == ',' || c == ';' || c == '\t' {
-			counts[c]++
-		}
-		if !unicode.IsSpace(c) {
-			seen = true
-		}
-	}
-	best := ','
-	for _, c := range []rune{';', '\t'} {
-		if counts[c] > counts[best] {
-			best = c
-		}
-	}
-	return best, nil
-}
-
-// next returns the next non-blank row's cells, trimmed (the csv.Reader reuses them on
-// the following call), with what else is known of the row; io.EOF after the last.
-func (d *planDecoder) next() ([]string, rowMeta, error) {
-	for !d.done {
-		rec, err := d.r.Read()
-		if d.utf8.badLine > 0 {
-			// Checked before anything else: the bytes read so far, this record's and a
-			// little more, hold text that is not UTF-8, and the whole file is refused.
-			return nil, rowMeta{}, notUTF8(d.utf8.badLine)
-		}
-		if errors.Is(err, io.EOF) {
-			d.done = true
-			break
-		}
-		if err != nil {
-			var pe *csv.ParseError
-			if !errors.As(err, &pe) {
-				return nil, rowMeta{}, err
-			}
-			reason, lost := d.parseReason(pe)
-			if lost {
-				// A quote left open swallows the lines after it: which rows they held
-				// cannot be known, so the plan as a whole is refused.
-				return nil, rowMeta{}, planErr(pe.StartLine, "%s", reason)
-			}
-			d.rows++
-			return nil, rowMeta{line: pe.StartLine, problems: []string{reason}, unread: true}, nil
-		}
-		// Only now: FieldPos panics when a parse error left no field behind.
-		line, _ := d.r.FieldPos(0)
-		m := rowMeta{line: line}
-		blank := true
-		for i := range rec {
-			rec[i] = Unescape(strings.TrimSpace(rec[i]))
-			if rec[i] != "" {
-				blank = false
-			}
-		}
-		if blank {
-			continue
-		}
-		d.rows++
-		if len(rec) > d.width {
-			m.problems = append(m.problems, fmt.Sprintf("%d cells, but the header has %d", len(rec), d.width))
-		}
-		for i, c := range rec {
-			switch j := strings.IndexFunc(c, isControl); {
-			case j < 0:
-			case strings.Contains(c, "\n"):
-				m.problems = append(m.problems, fmt.Sprintf("%s runs over %d lines (a quote left open?)", d.column(i), strings.Count(c, "\n")+1))
-			default:
-				m.problems = append(m.problems, fmt.Sprintf("%s has a control character (%U)", d.column(i), []rune(c[j:])[0]))
-			}
-		}
-		return rec[:min(len(rec), d.width)], m, nil
-	}
-	return nil, rowMeta{}, io.EOF
-}
-
-func (d *planDecoder) column(i int) string {
-	if i < len(d.names) && d.names[i] != "" {
-		if strings.IndexFunc(d.names[i], isControl) >= 0 {
-			return quoteCell(d.names[i]) // a reason must stay on one line
-		}
-		return d.names[i]
-	}
-	return fmt.Sprintf("cell %d", i+1)
-}
-
-func (d *planDecoder) header() ([]string, error) {
-	for {
-		rec, err := d.r.Read()
-		if d.utf8.badLine > 0 {
-			return nil, notUTF8(d.utf8.badLine)
-		}
-		if errors.Is(err, io.EOF) {
-			return nil, planErr(0, "the plan is empty: it needs a header line naming at least an id column")
-		}
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				reason, _ := d.parseReason(pe)
-				return nil, planErr(pe.StartLine, "header: %s", reason)
-			}
-			return nil, err
-		}
-		line, _ := d.r.FieldPos(0)
-		names := make([]string, len(rec))
-		blank := true
-		for i, h := range rec {
-			names[i] = strings.ToLower(strings.TrimSpace(h))
-			if names[i] != "" {
-				blank = false
-			}
-		}
-		if blank {
-			continue
-		}
-		if strings.ContainsRune(strings.Join(rec, ""), '\r') {
-			return nil, planErr(line, `lines end in a bare carriage return (old Mac format); save the spreadsheet as "CSV UTF-8" and try again`)
-		}
-		d.width = len(names)
-		d.names = names
-		d.known = make([]bool, len(names))
-		out := make([]string, len(names))
-		seen := map[string]bool{}
-		hasID := false
-		for i, n := range names {
-			if !knownColumns[n] {
-				continue // an empty name maps to no field
-			}
-			if seen[n] {
-				return nil, planErr(line, "header: column %s appears twice", n)
-			}
-			seen[n] = true
-			d.known[i] = true
-			out[i] = n
-			hasID = hasID || n == "id"
-		}
-		if !hasID {
-			shown := make([]string, len(names))
-			for i := range names {
-				shown[i] = d.column(i)
-			}
-			return nil, planErr(line, "header: no id column (the header has: %s); the plan needs id and at least one of agent_id, nickname, label", strings.Join(shown, ", "))
-		}
-		return out, nil
-	}
-}
-
-// Ignored returns the header names the job does not use.
-func (d *planDecoder) ignored() []string {
-	var out []string
-	for i, n := range d.names {
-		if !d.known[i] && n != "" {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
-// batchRows is how many rows planBatch hands gocsv at a time.
-const batchRows = 256
-
-// planBatch is gocsv's Decoder for the next rows of a plan: each GetCSVRows returns the
-// header and up to batchRows rows (none once the plan is read to the end), and meta
-// holds what else is known of each of those rows. The storage is reused from one batch
-// to the next: gocsv has copied the cells out by then.
-type planBatch struct {
-	d      *planDecoder
-	header []string // the columns the job reads, by name; "" for the others
-	rows   [][]string
-	cells  []string // backs rows
-	meta   []rowMeta
-	err    error // met after the rows of this batch: returned by the next call
-}
-
-func (b *planBatch) GetCSVRows() ([][]string, error) {
-	if b.err != nil {
-		return nil, b.err
-	}
-	if b.header == nil {
-		h, err := b.d.header()
-		if err != nil {
-			return nil, err
-		}
-		b.header = h
-	}
-	b.rows, b.cells, b.meta = append(b.rows[:0], b.header), b.cells[:0], b.meta[:0]
-	for len(b.meta) < batchRows {
-		rec, m, err := b.d.next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			if len(b.meta) == 0 {
-				return nil, err
-			}
-			b.err = err // the rows before it still count
-			break
-		}
-		at := len(b.cells)
-		b.cells = append(b.cells, rec...)
-		b.rows = append(b.rows, b.cells[at:len(b.cells):len(b.cells)])
-		b.meta = append(b.meta, m)
-	}
-	return b.rows, nil
-}
-
-func isControl(r rune) bool {
-	return r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f)
-}
-
-// utf8Lines passes the plan's bytes through and remembers the first line holding
-// bytes that are not UTF-8. It sees every byte, whether or not the csv.Reader can make a
-// record of it (a bad byte in a row with a stray quote is still found), and it sees
-// them once, however the bytes are split between reads.
-// It also knows where the last line starts, which tells a quote left open at the end of
-// the file from a stray one (see parseReason).
-type utf8Lines struct {
-	r       io.Reader
-	line    int    // line of the next byte, from 1
-	carry   []byte // the start of a character cut by the end of the last read
-	badLine int    // first line with bytes that are not UTF-8; 0 while none
-
-	n                   int64 // bytes read
-	lineStart, prevLine int64 // offsets where the current and the previous line start
-	end                 bool  // the underlying reader has nothing more
-}
-
-func (u *utf8Lines) Read(p []byte) (int, error) {
-	n, err := u.r.Read(p)
-	if u.badLine == 0 {
-		u.check(p[:n], err != nil)
-	}
-	for i := 0; i < n; {
-		j := bytes.IndexByte(p[i:n], '\n')
-		if j < 0 {
-			break
-		}
-		i += j + 1
-		u.prevLine, u.lineStart = u.lineStart, u.n+int64(i)
-	}
-	u.n += int64(n)
-	u.end = u.end || err != nil
-	return n, err
-}
-
-// lastLineLen is the length in bytes of the file's last line, its line end included,
-// once the whole file is read; -1 before.
-func (u *utf8Lines) lastLineLen() int64 {
-	switch {
-	case !u.end:
-		return -1
-	case u.lineStart == u.n: // the file ends with a line end
-		return u.n - u.prevLine
-	default:
-		return u.n - u.lineStart
-	}
-}
-
-// atEOF reports whether r has consumed every byte of the file.
-func (u *utf8Lines) atEOF(r *csv.Reader) bool {
-	return u.end && r.InputOffset() == u.n
-}
-
-func (u *utf8Lines) check(b []byte, end bool) {
-	if len(u.carry) > 0 {
-		b = append(u.carry, b...)
-		u.carry = nil
-	}
-	for i := 0; i < len(b); {
-		c := b[i]
-		if c < utf8.RuneSelf {
-			if c == '\n' {
-				u.line++
-			}
-			i++
-			continue
-		}
-		if !end && !utf8.FullRune(b[i:]) {
-			u.carry = append([]byte(nil), b[i:]...)
-			return
-		}
-		r, size := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && size <= 1 {
-			u.badLine = u.line
-			return
-		}
-		i += size
-	}
-}
-
-func notUTF8(line int) *Error {
-	return planErr(line, `not UTF-8 text (the file looks like a Windows-1252 or Latin-1 export); save the spreadsheet as "CSV UTF-8" and try again`)
-}
-
-// parseReason says why encoding/csv could not read a record, and whether the reader
-// lost track of the rows (a quote never closed).
-func (d *planDecoder) parseReason(pe *csv.ParseError) (reason string, lost bool) {
-	switch {
-	case errors.Is(pe.Err, csv.ErrBareQuote):
-		return `a " inside a cell that is not quoted (quote the whole cell and double the inner ", as "a ""b"" c")`, false
-	case errors.Is(pe.Err, csv.ErrQuote) && pe.StartLine != pe.Line:
-		return fmt.Sprintf("a quoted cell opened on this line is not closed properly (the reader got lost at line %d); check the quotes", pe.Line), true
-	case errors.Is(pe.Err, csv.ErrQuote) && d.utf8.atEOF(d.r) && int64(pe.Column) >= d.utf8.lastLineLen():
-		// The error is on the file's last line. encoding/csv gives a quote that is
-		// still open at the end of the file the column just past the end of that
-		// line; a closing quote followed by text, the column of that quote, which
-		// has at least one byte after it.
-		return "a quoted cell opened on this line is never closed (the file ends inside it); check the quotes", true
-	case errors.Is(pe.Err, csv.ErrQuote):
-		return `a quoted cell is followed by text before the next delimiter`, false
-	default:
-		return pe.Err.Error(), false
-	}
+	return s
 }

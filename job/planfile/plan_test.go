@@ -2,6 +2,7 @@ package planfile_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -95,7 +97,7 @@ func equalProblems(a, b []job.Problem) bool {
 
 func mustRead(t *testing.T, open func() (io.ReadCloser, error), opts planfile.Options) *planfile.Plan {
 	t.Helper()
-	p, err := planfile.Read(open, opts)
+	p, err := planfile.Read(context.Background(), open, opts)
 	if err != nil {
 		t.Fatalf("ReadPlan: %v", err)
 	}
@@ -104,7 +106,7 @@ func mustRead(t *testing.T, open func() (io.ReadCloser, error), opts planfile.Op
 
 func planError(t *testing.T, open func() (io.ReadCloser, error), opts planfile.Options) []job.Problem {
 	t.Helper()
-	p, err := planfile.Read(open, opts)
+	p, err := planfile.Read(context.Background(), open, opts)
 	var pe *planfile.Error
 	if !errors.As(err, &pe) {
 		t.Fatalf("ReadPlan: want a *PlanError, got %v (plan %+v)", err, p)
@@ -140,7 +142,7 @@ func TestReadPlanExporterVariants(t *testing.T) {
 		{file: "libreoffice_semicolon.csv", lines: []int{2, 3, 4, 5, 6}},
 		{file: "tab.tsv", lines: []int{2, 3, 4, 5, 6}},
 		{file: "spaces_and_case.csv", lines: []int{2, 3, 4, 5, 6}},
-		{file: "extra_columns.csv", lines: []int{2, 3, 4, 5, 6}, ignored: []string{"phone_number", "status", "country_code"}},
+		{file: "extra_columns.csv", lines: []int{2, 3, 4, 5, 6}, ignored: []string{"phone_number", "Status", "country_code"}},
 		{file: "blank_lines.csv", lines: []int{5, 8, 10, 12, 14}},
 		{file: "multiline_cell.csv", lines: []int{2, 3, 7, 8, 9}, extra: []got{{
 			Row:      job.Row{Line: 4, ID: "PN_009", Nickname: set("Front\ndesk\nsecond floor")},
@@ -337,7 +339,7 @@ const (
 	bareQuote = `a " inside a cell that is not quoted (quote the whole cell and double the inner ", as "a ""b"" c")`
 	afterQuot = `a quoted cell is followed by text before the next delimiter`
 	noRows    = "the plan has a header but no rows"
-	emptyPlan = "the plan is empty: it needs a header line naming at least an id column"
+	emptyPlan = "the plan is empty: it needs a header line naming an id or phone number column"
 )
 
 // TestReadPlanRefused covers plans that cannot be read at all: a *PlanError, no plan.
@@ -353,13 +355,10 @@ func TestReadPlanRefused(t *testing.T) {
 		{"header only", "id,agent_id\n", []job.Problem{{Reason: noRows}}},
 		{"header only, no newline", "\xef\xbb\xbfid", []job.Problem{{Reason: noRows}}},
 		{"header and blank rows", "id,agent_id\n\n,\n  ,  \n\n", []job.Problem{{Reason: noRows}}},
-		{"no id column", "agent_id,nickname\nagt_1,x\n", []job.Problem{{Line: 1,
-			Reason: "header: no id column (the header has: agent_id, nickname); the plan needs id and at least one of agent_id, nickname, label"}}},
-		{"no id column after blank lines", "\n\nphone_number;Nickname\n+1;x\n", []job.Problem{{Line: 3,
-			Reason: "header: no id column (the header has: phone_number, nickname); the plan needs id and at least one of agent_id, nickname, label"}}},
-		{"no id column, names with line ends", "\"a\nb\",,nick\x01\n", []job.Problem{{Line: 1,
-			Reason: `header: no id column (the header has: "a\nb", cell 2, "nick\x01"); the plan needs id and at least one of agent_id, nickname, label`}}},
-		{"id column twice", "id,agent_id, ID \np1,a,p2\n", []job.Problem{{Line: 1, Reason: "header: column id appears twice"}}},
+		{"no id column", "agent_id,nickname\nagt_1,x\n", []job.Problem{{Line: 1, Reason: noKey("agent_id, nickname")}}},
+		{"no id column after blank lines", "\n\nstatus;Nickname\nactive;x\n", []job.Problem{{Line: 3, Reason: noKey("status, Nickname")}}},
+		{"no id column, names with line ends", "\"a\nb\",,nick\x01\n", []job.Problem{{Line: 1, Reason: noKey(`"a\nb", cell 2, "nick\x01"`)}}},
+		{"id column twice", "id,agent_id, ID \np1,a,p2\n", []job.Problem{{Line: 1, Reason: "header: column ID appears twice"}}},
 		{"utf-16 LE", "\xff\xfei\x00d\x00\n\x00", []job.Problem{{
 			Reason: `the plan is UTF-16 text (Excel's "Unicode Text"); save it as "CSV UTF-8" and try again`}}},
 		{"utf-16 BE", "\xfe\xff\x00i\x00d\x00\n", []job.Problem{{
@@ -406,6 +405,10 @@ func TestReadPlanRefused(t *testing.T) {
 	}
 }
 
+func noKey(header string) string {
+	return "header: no id or phone number column (the header has: " + header + "); the plan needs id or phone_number, and at least one of agent_id (or agent), nickname, label"
+}
+
 func TestReadPlanRefusedFiles(t *testing.T) {
 	for file, want := range map[string][]job.Problem{
 		"latin1.csv": {{Line: 3, Reason: notUTF8}},
@@ -423,15 +426,16 @@ func TestReadPlanRefusedFiles(t *testing.T) {
 	}
 }
 
-// TestReadPlanOddHeader: an ignored column whose name holds a line end is named, quoted,
-// in a one-line reason; a header cell with no name is neither read nor listed.
+// TestReadPlanOddHeader: a column whose name holds a line end is named, quoted, in a
+// one-line reason (and a header wrapped over two lines in its cell still names its
+// field); a header cell with no name is neither read nor listed.
 func TestReadPlanOddHeader(t *testing.T) {
-	p := mustRead(t, openString("id,\"nick\nname\",\n\np1,\x01,x\n"), planfile.Options{})
-	want := []job.Problem{{Line: 4, Reason: `"nick\nname" has a control character (U+0001)`}}
+	p := mustRead(t, openString("id,\"nick\nname\",\"to\ndo\",\n\np1,\x01,,x\n"), planfile.Options{})
+	want := []job.Problem{{Line: 5, Reason: `"nick\nname" has a control character (U+0001)`}}
 	if !equalProblems(p.Problems, want) {
 		t.Errorf("Problems\n got %q\nwant %q", p.Problems, want)
 	}
-	if !reflect.DeepEqual(p.Ignored, []string{"nick\nname"}) {
+	if !reflect.DeepEqual(p.Ignored, []string{"to\ndo"}) {
 		t.Errorf("Ignored = %q", p.Ignored)
 	}
 	each(t, p)
@@ -439,11 +443,11 @@ func TestReadPlanOddHeader(t *testing.T) {
 
 func TestReadPlanOpenError(t *testing.T) {
 	boom := errors.New("boom")
-	_, err := planfile.Read(func() (io.ReadCloser, error) { return nil, boom }, planfile.Options{})
+	_, err := planfile.Read(context.Background(), func() (io.ReadCloser, error) { return nil, boom }, planfile.Options{})
 	if !errors.Is(err, boom) {
 		t.Errorf("ReadPlan: %v, want the open error", err)
 	}
-	_, err = planfile.Read(func() (io.ReadCloser, error) {
+	_, err = planfile.Read(context.Background(), func() (io.ReadCloser, error) {
 		return io.NopCloser(io.MultiReader(strings.NewReader("id,nickname\np1,x\n"), iotest.ErrReader(boom))), nil
 	}, planfile.Options{})
 	var pe *planfile.Error
@@ -527,6 +531,17 @@ func TestReadPlanRowProblems(t *testing.T) {
 			{Line: 4, Reason: "id p1 is also on lines 2, 7"},
 			{Line: 6, Reason: "id p2 is also on line 3"},
 			{Line: 7, Reason: "id p1 is also on lines 2, 4"}}},
+		{"an id five times", "p1,,,\np1,,,\np2,,,\np1,,,\np1,,,\np1,,,\n", 6, []job.Problem{
+			{Line: 2, Reason: "id p1 is also on line 3 (and 3 more lines)"},
+			{Line: 3, Reason: "id p1 is also on line 2 (and 3 more lines)"},
+			{Line: 5, Reason: "id p1 is also on line 2 (and 3 more lines)"},
+			{Line: 6, Reason: "id p1 is also on line 2 (and 3 more lines)"},
+			{Line: 7, Reason: "id p1 is also on line 2 (and 3 more lines)"}}},
+		{"an id four times", "p1,,,\np1,,,\np1,,,\np1,,,\n", 4, []job.Problem{
+			{Line: 2, Reason: "id p1 is also on lines 3, 4, 5"},
+			{Line: 3, Reason: "id p1 is also on lines 2, 4, 5"},
+			{Line: 4, Reason: "id p1 is also on lines 2, 3, 5"},
+			{Line: 5, Reason: "id p1 is also on lines 2, 3, 4"}}},
 		{"duplicate after trimming", "p1,,,\n  p1  ,,,\n", 2, []job.Problem{
 			{Line: 2, Reason: "id p1 is also on line 3"}, {Line: 3, Reason: "id p1 is also on line 2"}}},
 		{"ids differ in case", "p1,,,\nP1,,,\n", 2, nil},
@@ -750,12 +765,14 @@ func hasControl(s string) bool {
 	return strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) }) >= 0
 }
 
-// FuzzReadPlan feeds arbitrary bytes through ReadPlan and Each.
+// FuzzReadPlan feeds arbitrary bytes, CSV or workbook, through Read, Resolve and Each.
 func FuzzReadPlan(f *testing.F) {
 	files, err := filepath.Glob(filepath.Join("testdata", "plans", "*"))
 	if err != nil || len(files) == 0 {
 		f.Fatalf("no seed plans: %v", err)
 	}
+	workbooks, _ := filepath.Glob(filepath.Join("testdata", "xlsx", "*.xls*"))
+	files = append(files, workbooks...)
 	for _, name := range files {
 		data, err := os.ReadFile(name)
 		if err != nil {
@@ -774,7 +791,7 @@ func FuzzReadPlan(f *testing.F) {
 			}
 		}
 		open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
-		p, err := planfile.Read(open, planfile.Options{})
+		p, err := planfile.Read(context.Background(), open, planfile.Options{})
 		if err != nil {
 			var pe *planfile.Error
 			if !errors.As(err, &pe) {
@@ -790,6 +807,10 @@ func FuzzReadPlan(f *testing.F) {
 				}
 			}
 			return
+		}
+		// As a run whose reads found nothing: rows that need them are invalid.
+		if err := p.Resolve(context.Background(), &job.Workspace{}); err != nil {
+			t.Fatalf("Resolve: %v", err)
 		}
 		if p.Rows < 1 || p.Invalid < 0 || p.Invalid > p.Rows {
 			t.Fatalf("Rows %d, Invalid %d", p.Rows, p.Invalid)
@@ -872,12 +893,175 @@ func BenchmarkReadPlan(b *testing.B) {
 	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil }
 	b.ReportAllocs()
 	b.ResetTimer()
-	p, err := planfile.Read(open, planfile.Options{})
+	p, err := planfile.Read(context.Background(), open, planfile.Options{})
 	if err != nil || p.Rows != b.N || p.Invalid != 0 {
 		b.Fatalf("ReadPlan: %v, %d rows, %d invalid", err, p.Rows, p.Invalid)
 	}
 	n := 0
 	if err := p.Each(func(job.Row, []job.Problem) error { n++; return nil }); err != nil || n != b.N {
 		b.Fatalf("Each: %v, %d rows", err, n)
+	}
+}
+
+// TestReadPlanMarkedCells: cells the job wrote with its ' read back exactly; the same
+// text typed without the ' reads as it always did.
+func TestReadPlanMarkedCells(t *testing.T) {
+	plan := "id,agent_id,nickname,label\n" +
+		"p1,'null,'null,'NULL\n" + // 2: the word, not the token
+		"p2,,' padded ,'x \n" + // 3: spaces kept
+		"p3,,'two\\nlines,'tab\\there\n" + // 4: control characters the job wrote
+		"p4,,''=x,'=y\n" + // 5: a value that starts with ', and a formula
+		"p5,,'Tis,null\n" + // 6: a ' that marks nothing; the token in a label
+		"'p6,,two\\nlines,\n" // 7: the id marks nothing; an unmarked \n is just text
+	p := mustRead(t, openString(plan), planfile.Options{})
+	want := []got{
+		{Row: job.Row{Line: 2, ID: "p1", AgentID: set("null"), Nickname: set("null"), Label: set("NULL")}},
+		{Row: job.Row{Line: 3, ID: "p2", Nickname: set(" padded "), Label: set("x ")}},
+		{Row: job.Row{Line: 4, ID: "p3", Nickname: set("two\nlines"), Label: set("tab\there")}},
+		{Row: job.Row{Line: 5, ID: "p4", Nickname: set("'=x"), Label: set("=y")}},
+		{Row: job.Row{Line: 6, ID: "p5", Nickname: set("'Tis"), Label: null("null")},
+			Problems: []job.Problem{{Line: 6, Reason: "label cannot be null: the API takes no null label"}}},
+		{Row: job.Row{Line: 7, ID: "'p6", Nickname: set(`two\nlines`)},
+			Problems: []job.Problem{{Line: 7, Reason: idReason("'p6")}}},
+	}
+	if rows := each(t, p); !reflect.DeepEqual(rows, want) {
+		t.Errorf("rows:\n got %v\nwant %v", rows, want)
+	}
+}
+
+// TestReadPlanManyDuplicates: an id dragged down a whole column costs one short
+// problem a row, not a list of every other line: linear, not quadratic.
+func TestReadPlanManyDuplicates(t *testing.T) {
+	for _, n := range []int{2_000, 50_000} {
+		var b strings.Builder
+		b.WriteString("id,agent_id\np_other,agt_1\n")
+		for range n {
+			b.WriteString("phn_x,agt_1\n")
+		}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		p := mustRead(t, openString(b.String()), planfile.Options{})
+		runtime.ReadMemStats(&after)
+		if p.Invalid != n || len(p.Problems) != n {
+			t.Fatalf("%d copies: %d invalid, %d problems", n, p.Invalid, len(p.Problems))
+		}
+		size := 0
+		for _, x := range p.Problems {
+			size += len(x.Reason)
+			if len(x.Reason) > 80 {
+				t.Fatalf("%d copies: a problem of %d bytes: %.200s", n, len(x.Reason), x.Reason)
+			}
+		}
+		if want := fmt.Sprintf("id phn_x is also on line 3 (and %s more lines)", thousands(n-2)); p.Problems[n-1].Reason != want {
+			t.Errorf("last problem %q, want %q", p.Problems[n-1].Reason, want)
+		}
+		if p.Problems[0].Reason != fmt.Sprintf("id phn_x is also on line 4 (and %s more lines)", thousands(n-2)) {
+			t.Errorf("first problem %q", p.Problems[0].Reason)
+		}
+		// The plan is n short lines; reading it, duplicates and all, allocates a few
+		// hundred bytes a row, not a row's worth per other row.
+		alloc := after.TotalAlloc - before.TotalAlloc
+		t.Logf("%d copies: problems %d bytes, %d bytes allocated", n, size, alloc)
+		if perRow := alloc / uint64(n); perRow > 2000 {
+			t.Errorf("%d copies: %d bytes allocated a row", n, perRow)
+		}
+		rows := each(t, p)
+		if len(rows) != n+1 {
+			t.Errorf("Each: %d rows", len(rows))
+		}
+	}
+}
+
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// endless is a reader that never ends: a byte, over and over.
+type endless struct {
+	b    byte
+	read *int64
+}
+
+func (e endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = e.b
+	}
+	*e.read += int64(len(p))
+	return len(p), nil
+}
+
+// TestReadPlanBounds: what is not a plan (an endless stream, a line of hundreds of
+// megabytes, a quote that never closes) is refused once it passes the bound, having read
+// little more than the bound; a cell over its bound makes its row invalid.
+func TestReadPlanBounds(t *testing.T) {
+	const rowErr = "a row of more than 1 MiB, the most a plan row may hold (a quote left open, or not a plan?)"
+	cases := []struct {
+		name string
+		head string
+		fill byte
+		want job.Problem
+	}{
+		{"zeros", "", 0, job.Problem{Line: 1, Reason: rowErr}},
+		{"one endless line after the header", "id,nickname\np1,x\n", 'a', job.Problem{Line: 3, Reason: rowErr}},
+		{"commas only", "id,nickname\n", ',', job.Problem{Line: 2, Reason: rowErr}},
+		{"a quote never closed", "id,nickname\np1,\"", '\n', job.Problem{Line: 2, Reason: rowErr}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var read int64
+			open := func() (io.ReadCloser, error) {
+				return io.NopCloser(io.MultiReader(strings.NewReader(c.head), endless{c.fill, &read})), nil
+			}
+			problems := planError(t, open, planfile.Options{})
+			if len(problems) != 1 || problems[0].Reason != c.want.Reason || problems[0].Line > c.want.Line {
+				t.Errorf("problems %q, want %q", problems, c.want)
+			}
+			if read > 3<<20 {
+				t.Errorf("read %d bytes of an endless stream", read)
+			}
+		})
+	}
+
+	long := strings.Repeat("x", planfile.MaxCell+1)
+	p := mustRead(t, openString("id,nickname\np1,"+long+"\np2,ok\n"), planfile.Options{})
+	want := []job.Problem{{Line: 2, Reason: "nickname is 65 KiB, more than the 64 KiB a plan cell may hold"}}
+	if !equalProblems(p.Problems, want) || p.Rows != 2 {
+		t.Errorf("a long cell: rows %d, problems %q, want %q", p.Rows, p.Problems, want)
+	}
+	rows := each(t, p)
+	if rows[1].Row.ID != "p2" || rows[0].Row.Nickname.Raw != "" {
+		t.Errorf("rows %v", rows)
+	}
+	// A row just under the bound is a row.
+	fit := strings.Repeat("y,", (planfile.MaxRow-100)/2)
+	p = mustRead(t, openString("id,nickname\np1,x,"+fit+"\n"), planfile.Options{})
+	if p.Rows != 1 {
+		t.Errorf("a row under the bound: %d rows", p.Rows)
+	}
+}
+
+// TestReadPlanStopsWithContext: a read that ctx ends returns ctx's error, not a plan
+// problem, and reads no further.
+func TestReadPlanStopsWithContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var b strings.Builder
+	b.WriteString("id\n")
+	for i := range 10_000 {
+		fmt.Fprintf(&b, "p%d\n", i)
+	}
+	opens := 0
+	open := func() (io.ReadCloser, error) {
+		opens++
+		cancel()
+		return io.NopCloser(strings.NewReader(b.String())), nil
+	}
+	_, err := planfile.Read(ctx, open, planfile.Options{})
+	var pe *planfile.Error
+	if !errors.Is(err, context.Canceled) || errors.As(err, &pe) {
+		t.Errorf("Read = %v, want context.Canceled and no *Error", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"sort"
@@ -41,6 +42,9 @@ type Number struct {
 type Workspace struct {
 	Numbers []Number
 	Agents  []string
+	// AgentNames gives agents their display names (GET /agents' name); an agent with
+	// none is listed without one.
+	AgentNames map[string]string
 	// Ineligible agents exist (GET /agents lists them) but cannot take inbound calls:
 	// assigning one is a 400, as the API page says of agents "not eligible".
 	Ineligible []string
@@ -69,8 +73,15 @@ type Options struct {
 	// ItemsShape answers list pages as {items, total, page, limit} instead of
 	// {data, meta}: the API's references show both.
 	ItemsShape bool
+	// MaxPageSize, if > 0, caps a list page below what was asked, as some APIs do; the
+	// page's meta then counts pages of that size.
+	MaxPageSize int
 	// Latency delays every answer.
 	Latency time.Duration
+	// SwallowWrites answers a valid PATCH 200, with the number as if changed, but keeps
+	// the number as it was: an API that says yes and applies nothing, which only
+	// `reassign verify` can catch.
+	SwallowWrites bool
 	// Fault, if set, sees each request first and may answer it itself (returning true):
 	// the tests script 5xx, 429, resets and slow answers with it.
 	Fault func(w http.ResponseWriter, r *http.Request) bool
@@ -155,6 +166,7 @@ type API struct {
 	numbers    map[string]*Number
 	order      []string
 	agents     map[string]bool
+	agentNames map[string]string
 	ineligible map[string]bool
 	patches    []Patch
 
@@ -166,7 +178,7 @@ type API struct {
 
 // New returns a sandbox holding ws.
 func New(ws Workspace, opts Options) *API {
-	a := &API{opts: opts, numbers: map[string]*Number{}, agents: map[string]bool{}, ineligible: map[string]bool{}}
+	a := &API{opts: opts, numbers: map[string]*Number{}, agents: map[string]bool{}, agentNames: maps.Clone(ws.AgentNames), ineligible: map[string]bool{}}
 	for _, id := range ws.Ineligible {
 		a.ineligible[id] = true
 	}
@@ -209,7 +221,13 @@ func Demo() Workspace {
 		return num
 	}
 	return Workspace{
-		Agents:     []string{"agt_support_tier1", "agt_support_tier2", "agt_sales_emea", "agt_sales_latam", "agent_2g7Xy3tY53gRlp", "agt_billing", "agt_outbound_dialer"},
+		Agents: []string{"agt_support_tier1", "agt_support_tier2", "agt_sales_emea", "agt_sales_latam", "agent_2g7Xy3tY53gRlp", "agt_billing", "agt_outbound_dialer"},
+		// Two agents share a name (a plan must use their ids); one is named in Japanese.
+		AgentNames: map[string]string{
+			"agt_support_tier1": "Support", "agt_support_tier2": "Support", "agt_sales_emea": "Sales EMEA",
+			"agt_sales_latam": "Ventas LATAM", "agent_2g7Xy3tY53gRlp": "東京 受付", "agt_billing": "Billing",
+			"agt_outbound_dialer": "Outbound Dialer",
+		},
 		Ineligible: []string{"agt_outbound_dialer"},
 		Numbers: []Number{
 			n("phn_f7w2kx5mb9qz", "+912234567890", "agt_billing", "Old Mumbai Line", "", "IN"),
@@ -267,6 +285,19 @@ func (a *API) Patches() []Patch {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return append([]Patch(nil), a.patches...)
+}
+
+// Update changes number id in place, as someone in the dashboard would between two
+// runs (change must leave its ID alone); it reports false when the workspace has no
+// such number.
+func (a *API) Update(id string, change func(*Number)) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n, ok := a.numbers[id]
+	if ok {
+		change(n)
+	}
+	return ok
 }
 
 // Number returns a copy of one number's current state.
@@ -418,6 +449,10 @@ func (a *API) patch(w http.ResponseWriter, r *http.Request, id string) {
 		writeError(w, http.StatusBadRequest, "agent_id "+*agent+" is not eligible to be assigned to a number: it makes outbound calls only")
 		return
 	}
+	if a.opts.SwallowWrites {
+		changed := *n
+		n = &changed // answered as applied, never stored
+	}
 	for k, v := range fields {
 		if v != nil && *v == "" {
 			v = nil // the API clears a field given an empty string
@@ -456,6 +491,9 @@ func (a *API) listNumbers(w http.ResponseWriter, r *http.Request) {
 	if limit > 100 {
 		writeErrorList(w, http.StatusBadRequest, []string{"limit must not be greater than 100"})
 		return
+	}
+	if a.opts.MaxPageSize > 0 {
+		limit = min(limit, a.opts.MaxPageSize)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -500,6 +538,9 @@ func (a *API) listAgents(w http.ResponseWriter) {
 	agents := make([]map[string]string, len(ids))
 	for i, id := range ids {
 		agents[i] = map[string]string{"id": id}
+		if name, ok := a.agentNames[id]; ok {
+			agents[i]["name"] = name
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"agents": agents})
 }

@@ -1,6 +1,6 @@
 // Package manifests checks the Kubernetes samples beside it: every document of every
 // *.yaml file decodes strictly into the real API type of its kind, and the settings the
-// migration depends on are there (CONTRACT.md §2, §7, §8, §10).
+// migration depends on are there (the README's "Flags", "Exit codes", "Interruptions, resume and shards").
 //
 //	cd samples/kubernetes && go test ./...
 //
@@ -30,27 +30,28 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// flags are the program's flags (CONTRACT.md §2): name -> whether it takes a value.
+// flags are the program's flags (README, "Flags"): name -> whether it takes a value.
 var flags = map[string]bool{
 	"plan": true, "report": true, "dry-run": false, "rate": true, "burst": true,
 	"workers": true, "max-attempts": true, "timeout": true, "base-url": true,
 	"api-key-file": true, "resume": true, "skip-invalid": false, "null-token": true,
 	"max-errors": true, "shards": true, "shard-index": true, "log-format": true,
 	"log-level": true, "sandbox": false, "version": false, "no-snapshot": false,
-	"undo-plan": true,
+	"undo-plan": true, "limit": true, "summary": true, "termination-log": true, "yes": false,
 }
 
-// envVars are the environment variables the program reads (CONTRACT.md §2). Any other
+// envVars are the environment variables the program reads (README, "Flags"). Any other
 // REASSIGN_ or DIALNEXA_ variable in a manifest is a typo the program would ignore.
 var envVars = []string{
 	"REASSIGN_PLAN", "REASSIGN_REPORT", "REASSIGN_DRY_RUN", "REASSIGN_RATE",
 	"REASSIGN_BURST", "REASSIGN_WORKERS", "REASSIGN_MAX_ATTEMPTS", "REASSIGN_TIMEOUT",
 	"DIALNEXA_BASE_URL", "DIALNEXA_API_KEY_FILE", "DIALNEXA_API_KEY", "REASSIGN_RESUME",
 	"REASSIGN_SKIP_INVALID", "REASSIGN_NULL_TOKEN", "REASSIGN_MAX_ERRORS",
-	"REASSIGN_SHARDS", "REASSIGN_LOG_FORMAT", "REASSIGN_LOG_LEVEL",
+	"REASSIGN_SHARDS", "REASSIGN_LOG_FORMAT", "REASSIGN_LOG_LEVEL", "REASSIGN_LIMIT",
+	"REASSIGN_SUMMARY", "REASSIGN_TERMINATION_LOG", "REASSIGN_YES",
 }
 
-// Exit codes (CONTRACT.md §7) and the podFailurePolicy action each must get.
+// Exit codes (README, "Exit codes") and the podFailurePolicy action each must get.
 var (
 	failJobCodes = []int32{3, 64, 65, 77, 78}
 	countCodes   = []int32{75}
@@ -271,7 +272,7 @@ func checkJob(t *testing.T, name string, s *batchv1.JobSpec, all objects) {
 		t.Error("podReplacementPolicy should be Failed: no replacement pod while the old one still drains")
 	}
 	if g := pod.TerminationGracePeriodSeconds; g == nil || *g < 30 {
-		t.Error("terminationGracePeriodSeconds should be set and at least 30: the drain on SIGTERM takes up to 20 s (CONTRACT.md §8)")
+		t.Error("terminationGracePeriodSeconds should be set and at least 30: the drain on SIGTERM takes up to 20 s (README, \"Interruptions, resume and shards\")")
 	}
 	checkPodFailurePolicy(t, s)
 
@@ -281,6 +282,9 @@ func checkJob(t *testing.T, name string, s *batchv1.JobSpec, all objects) {
 	}
 	if c.Name != containerName {
 		t.Errorf("container %q, want %q (the podFailurePolicy rules name it)", c.Name, containerName)
+	}
+	if c.TerminationMessagePolicy != corev1.TerminationMessageFallbackToLogsOnError {
+		t.Errorf("terminationMessagePolicy %q, want FallbackToLogsOnError: the one-line summary reassign writes to /dev/termination-log, or the log's last lines if it died first (README, \"Running in Kubernetes\")", c.TerminationMessagePolicy)
 	}
 	opts := checkContainer(t, c)
 	checkKey(t, pod, c, opts, all)
@@ -533,7 +537,7 @@ func firstNonNil[T any](ps ...*T) *T {
 var varRef = regexp.MustCompile(`\$?\$\(([A-Za-z_][A-Za-z0-9_]*)\)`)
 
 // checkContainer parses the reassign container's args against the program's flags and
-// returns them as flag -> value (the environment variables of §2 included, flags win).
+// returns them as flag -> value (the environment variables included, flags win).
 func checkContainer(t *testing.T, c *corev1.Container) map[string]string {
 	t.Helper()
 	if len(c.Command) > 0 {
@@ -546,7 +550,7 @@ func checkContainer(t *testing.T, c *corev1.Container) map[string]string {
 		}
 		defined[e.Name] = e
 		if (strings.HasPrefix(e.Name, "REASSIGN_") || strings.HasPrefix(e.Name, "DIALNEXA_")) && !slices.Contains(envVars, e.Name) {
-			t.Errorf("env %s: the program reads no such variable (CONTRACT.md §2)", e.Name)
+			t.Errorf("env %s: the program reads no such variable (README, \"Flags\")", e.Name)
 		}
 	}
 	if len(c.EnvFrom) > 0 {
@@ -588,7 +592,7 @@ func checkContainer(t *testing.T, c *corev1.Container) map[string]string {
 		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
 		takesValue, known := flags[name]
 		if !known {
-			t.Errorf("arg %q: unknown flag --%s (CONTRACT.md §2); the program would exit 64", a, name)
+			t.Errorf("arg %q: unknown flag --%s (README, \"Flags\"); the program would exit 64", a, name)
 			continue
 		}
 		if takesValue && !hasValue {

@@ -1,0 +1,108 @@
+package job
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Preview is what a run is about to do, counted before its first write.
+type Preview struct {
+	Writes int // rows that need a write and will be sent
+	// Agents, Nicknames and Labels count the rows among Writes that change each field
+	// (the number does not hold the planned value yet, or is not in the snapshot).
+	Agents, Nicknames, Labels int
+	AsPlanned                 int // rows unchanged: the number holds them, or nothing to send
+	Conflicts                 int // rows that moved since they were reviewed
+	Held                      int // rows that need a write, beyond Limit
+	Skipped                   int // rows an earlier run applied (--resume)
+	Invalid                   int
+}
+
+// Preview counts what Run would do with the rows each yields, from the Snapshot,
+// without sending anything. It reads the plan once.
+func (r *Runner) Preview(each Each) (Preview, error) {
+	var p Preview
+	err := each(func(row Row, problems []Problem) error {
+		if !InShard(row.ID, r.Shards, r.ShardIndex) {
+			return nil
+		}
+		before, known := r.Snapshot.Get(row.ID)
+		switch o, _ := r.settle(row, problems, before, known); {
+		case o == Invalid:
+			p.Invalid++
+		case o == Skipped:
+			p.Skipped++
+		case o == Unchanged:
+			p.AsPlanned++
+		case o == Conflict:
+			p.Conflicts++
+		case r.Limit > 0 && p.Writes >= r.Limit:
+			p.Held++
+		default:
+			p.Writes++
+			f := fieldsOf(row, before)
+			for i, n := range []*int{&p.Agents, &p.Nicknames, &p.Labels} {
+				if f[i].planned.Set() && (!known || !f[i].holds()) {
+					*n++
+				}
+			}
+		}
+		return nil
+	})
+	return p, err
+}
+
+// Confirm asks before the first write when ask is set and there is anything to write:
+// ask gets the Preview's String and says whether to go on; a no sets Declined. It reads
+// the plan once more; its error is the plan's.
+func (r *Runner) Confirm(each Each, ask func(about string) bool) error {
+	if ask == nil {
+		return nil
+	}
+	p, err := r.Preview(each)
+	if err == nil && p.Writes > 0 {
+		r.Declined = !ask(p.String())
+	}
+	return err
+}
+
+// String says it as the question before the first write does: "write 1,204 numbers:
+// 1,180 agent changes, 96 nickname changes, 12 label changes; 37 rows already as
+// planned", and the rows not sent, if any.
+func (p Preview) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "write %s: %s, %s, %s; %s already as planned", count(p.Writes, "number", "numbers"),
+		count(p.Agents, "agent change", "agent changes"), count(p.Nicknames, "nickname change", "nickname changes"),
+		count(p.Labels, "label change", "label changes"), count(p.AsPlanned, "row", "rows"))
+	for _, n := range []struct {
+		n         int
+		one, many string
+	}{
+		{p.Conflicts, "conflict", "conflicts"},
+		{p.Held, "row held back by --limit", "rows held back by --limit"},
+		{p.Skipped, "row skipped (--resume)", "rows skipped (--resume)"},
+		{p.Invalid, "invalid row", "invalid rows"},
+	} {
+		if n.n > 0 {
+			b.WriteString("; " + count(n.n, n.one, n.many))
+		}
+	}
+	return b.String()
+}
+
+// count is n, its thousands separated, and one or many.
+func count(n int, one, many string) string {
+	digits := strconv.Itoa(n)
+	var b strings.Builder
+	for i, d := range digits {
+		if i > 0 && (len(digits)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(d)
+	}
+	if n == 1 {
+		return b.String() + " " + one
+	}
+	return b.String() + " " + many
+}

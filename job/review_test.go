@@ -1,0 +1,136 @@
+package job
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"reassign/job/dialnexa"
+)
+
+func plannedAs(s string) Field      { return Field{Raw: s} }
+func plannedNull() Field            { return Field{Raw: "null", Null: true} }
+func reviewedAs(c Current) *Current { return &c }
+
+func TestMoved(t *testing.T) {
+	cases := []struct {
+		name string
+		row  Row
+		now  Current
+		want string
+	}{
+		{"not reviewed", Row{AgentID: plannedAs("agt_b")}, Current{AgentID: "agt_x"}, ""},
+		{"still as reviewed", Row{AgentID: plannedAs("agt_b"), Reviewed: reviewedAs(Current{AgentID: "agt_a"})}, Current{AgentID: "agt_a"}, ""},
+		{"agent moved", Row{AgentID: plannedAs("agt_c"), Reviewed: reviewedAs(Current{AgentID: "agt_a"})}, Current{AgentID: "agt_b"},
+			"agent_id changed since the plan was reviewed: was agt_a, now agt_b"},
+		{"moved to the planned value", Row{AgentID: plannedAs("agt_b"), Reviewed: reviewedAs(Current{AgentID: "agt_a"})}, Current{AgentID: "agt_b"}, ""},
+		{"a field the row does not send moved", Row{AgentID: plannedAs("agt_b"), Reviewed: reviewedAs(Current{AgentID: "agt_a", Nickname: "Old"})},
+			Current{AgentID: "agt_a", Nickname: "Someone else's"}, ""},
+		{"empty when reviewed, set since", Row{AgentID: plannedAs("agt_b"), Reviewed: reviewedAs(Current{})}, Current{AgentID: "agt_x"},
+			"agent_id changed since the plan was reviewed: was (none), now agt_x"},
+		{"emptied since", Row{Nickname: plannedNull(), Reviewed: reviewedAs(Current{Nickname: "Paris Support"})}, Current{Nickname: "Paris"},
+			`nickname changed since the plan was reviewed: was "Paris Support", now Paris`},
+		{"two fields", Row{AgentID: plannedAs("agt_b"), Label: plannedAs("Team B"), Reviewed: reviewedAs(Current{AgentID: "agt_a", Label: "Team A"})},
+			Current{AgentID: "agt_c", Label: ""},
+			`agent_id changed since the plan was reviewed: was agt_a, now agt_c; label changed since the plan was reviewed: was "Team A", now (none)`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Moved(tc.row, tc.now); got != tc.want {
+				t.Errorf("Moved = %q\nwant    %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDifferences(t *testing.T) {
+	cases := []struct {
+		name string
+		row  Row
+		now  Current
+		want string
+	}{
+		{"holds all", Row{AgentID: plannedAs("agt_a"), Nickname: plannedNull()}, Current{AgentID: "agt_a"}, ""},
+		{"nothing planned", Row{}, Current{AgentID: "agt_a"}, ""},
+		{"agent", Row{AgentID: plannedAs("agt_y")}, Current{AgentID: "agt_x"}, "agent_id is agt_x, planned agt_y"},
+		{"detached planned", Row{AgentID: plannedNull()}, Current{AgentID: "agt_x"}, "agent_id is agt_x, planned (none)"},
+		{"each field", Row{AgentID: plannedAs("agt_y"), Nickname: plannedAs("New"), Label: plannedAs("Team B")}, Current{Nickname: "Old name", Label: "Team A"},
+			`agent_id is (none), planned agt_y; nickname is "Old name", planned New; label is "Team A", planned "Team B"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Differences(tc.row, tc.now); got != tc.want {
+				t.Errorf("Differences = %q\nwant          %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestPreviewString(t *testing.T) {
+	cases := []struct {
+		p    Preview
+		want string
+	}{
+		{Preview{Writes: 1204, Agents: 1180, Nicknames: 96, Labels: 12, AsPlanned: 37},
+			"write 1,204 numbers: 1,180 agent changes, 96 nickname changes, 12 label changes; 37 rows already as planned"},
+		{Preview{Writes: 1, Agents: 1, AsPlanned: 1, Conflicts: 2, Held: 1_000_000, Skipped: 1, Invalid: 3},
+			"write 1 number: 1 agent change, 0 nickname changes, 0 label changes; 1 row already as planned; 2 conflicts; 1,000,000 rows held back by --limit; 1 row skipped (--resume); 3 invalid rows"},
+	}
+	for _, tc := range cases {
+		if got := tc.p.String(); got != tc.want {
+			t.Errorf("got  %q\nwant %q", got, tc.want)
+		}
+	}
+}
+
+// TestRequestsCountsEveryAttempt: the Retrier counts each attempt by its answer, the
+// retried ones included.
+func TestRequestsCountsEveryAttempt(t *testing.T) {
+	answers := []error{
+		&dialnexa.TransportError{},
+		&dialnexa.APIError{StatusCode: http.StatusBadGateway},
+		nil,
+		&dialnexa.APIError{StatusCode: http.StatusNotFound}, // not retried: a second Do
+		errors.New("list page is not the documented JSON"),  // a 2xx whose body was unusable
+		&dialnexa.APIError{StatusCode: http.StatusFound},
+		// Last: a 429 slows the shared limiter, which would make later attempts wait.
+		&dialnexa.APIError{StatusCode: http.StatusTooManyRequests},
+	}
+	reqs := &Requests{}
+	rt := Retrier{
+		Limiter: NewLimiter(0, 1, time.Now), MaxAttempts: 4, Now: time.Now,
+		Sleep: func(context.Context, time.Duration) error { return nil }, Rand: func(n int64) int64 { return 0 },
+		Log: zerolog.Nop(), Requests: reqs,
+	}
+	next := 0
+	try := func(context.Context) (dialnexa.Budget, error) { next++; return dialnexa.Budget{}, answers[next-1] }
+	about := func(e *zerolog.Event) *zerolog.Event { return e }
+	for next < len(answers) {
+		if next == len(answers)-1 {
+			rt.MaxAttempts = 1 // the 429 is not retried: the script ends with it
+		}
+		rt.Do(context.Background(), context.Background(), about, try)
+	}
+	want := map[string]int64{"total": 7, "2xx": 2, "3xx": 1, "4xx": 2, "5xx": 1, "no_answer": 1}
+	got := reqs.ByClass()
+	for k, n := range want {
+		if got[k] != n {
+			t.Errorf("%s: %d, want %d (all: %v)", k, got[k], n, got)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("classes %v, want %v", got, want)
+	}
+	if reqs.Throttled() != 1 {
+		t.Errorf("throttled %d, want 1", reqs.Throttled())
+	}
+	var none *Requests
+	none.Add(nil) // a nil counter counts nothing, and says so
+	if none.ByClass()["total"] != 0 || none.Throttled() != 0 {
+		t.Error("a nil Requests counted")
+	}
+}

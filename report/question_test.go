@@ -1,0 +1,67 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestIsTerminal(t *testing.T) {
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	if IsTerminal(null) {
+		t.Error("/dev/null is taken for a terminal")
+	}
+	if IsTerminal(&bytes.Buffer{}) {
+		t.Error("a buffer is taken for a terminal")
+	}
+	f, err := os.CreateTemp(t.TempDir(), "f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if IsTerminal(f) {
+		t.Error("a file is taken for a terminal")
+	}
+}
+
+func TestAsk(t *testing.T) {
+	for answer, want := range map[string]bool{
+		"y\n": true, "yes\n": true, " YES \r\n": true, "Y": true,
+		"n\n": false, "\n": false, "": false, "yes please\n": false, "no\n": false, "oui\n": false,
+	} {
+		var out bytes.Buffer
+		if got := Ask(context.Background(), strings.NewReader(answer), &out, "write 2 numbers"); got != want {
+			t.Errorf("answer %q: %v, want %v", answer, got, want)
+		}
+		if out.String() != "write 2 numbers\nApply? [y/N] " {
+			t.Errorf("prompt %q", out.String())
+		}
+	}
+
+	// A signal before the question: no question, and no.
+	r, w := io.Pipe()
+	defer w.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out bytes.Buffer
+	if Ask(ctx, r, &out, "write 2 numbers") || out.Len() != 0 {
+		t.Errorf("an ended context: yes, or a question put anyway: %q", out.String())
+	}
+	// A signal while the question waits for its answer (stdin never answers) is a no.
+	ctx, cancel = context.WithCancel(context.Background())
+	signalOnPrompt := writerFunc(func(p []byte) (int, error) { cancel(); return len(p), nil })
+	if Ask(ctx, r, signalOnPrompt, "write 2 numbers") {
+		t.Error("a signal at the question answered yes")
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
