@@ -262,7 +262,7 @@ func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.Lo
 	defer rec.Abort() // a run refused before its first row leaves no file behind
 	if cfg.snapshotWanted() {
 		ws, err := job.ReadWorkspace(ctx, conn.client, &conn.retrier, job.WorkspaceReads{
-			Keep: plan.MayContain, PhoneKey: plan.PhoneKeys(), Parallel: cfg.workers,
+			Keep: plan.MayContain, PhoneKey: plan.PhoneKeys(), Parallel: cfg.workers, Expect: plan.Rows,
 			NeededBy: cmp.Or(cfg.snapshotNeeder(plan.Reviewed), plan.Needs()),
 		})
 		switch {

@@ -40,10 +40,12 @@ const (
 	sharedOff = ^uint32(0) // in index: look in shared
 )
 
-func newSnapshot(phoneKey func(string) string) *Snapshot {
-	s := &Snapshot{seed: maphash.MakeSeed(), index: map[uint64]uint32{}, shared: map[string]Current{}, phoneKey: phoneKey}
+// newSnapshot returns an empty snapshot whose indexes are sized for expect numbers.
+func newSnapshot(phoneKey func(string) string, expect int) *Snapshot {
+	expect = max(expect, 0)
+	s := &Snapshot{seed: maphash.MakeSeed(), index: make(map[uint64]uint32, expect), shared: map[string]Current{}, phoneKey: phoneKey}
 	if phoneKey != nil {
-		s.phones, s.phoneShared = map[uint64]uint32{}, map[string][]string{}
+		s.phones, s.phoneShared = make(map[uint64]uint32, expect), map[string][]string{}
 	}
 	return s
 }

@@ -8,7 +8,7 @@ import (
 )
 
 func TestSnapshotStoresAndFinds(t *testing.T) {
-	s := newSnapshot(nil)
+	s := newSnapshot(nil, 0)
 	const n = 60000 // enough to fill several chunks
 	for i := 0; i < n; i++ {
 		s.add(fmt.Sprintf("phn_%06d", i), Current{AgentID: "agt_x", Nickname: strings.Repeat("n", i%40), Label: fmt.Sprint(i)}, "")
@@ -38,7 +38,7 @@ func TestSnapshotStoresAndFinds(t *testing.T) {
 
 // Two ids with one hash must not be confused: the second one moves both to the map.
 func TestSnapshotHashShared(t *testing.T) {
-	s := newSnapshot(nil)
+	s := newSnapshot(nil, 0)
 	a, b := Current{AgentID: "agt_a"}, Current{AgentID: "agt_b"}
 	off, _ := s.put("phn_a", a, "")
 	s.index[maphash.String(s.seed, "phn_b")] = off // pretend phn_a hashed like phn_b
@@ -67,7 +67,7 @@ func digits(phone string) string {
 // TestSnapshotByPhone: numbers are found by their phone number as the plan spells it;
 // a number the workspace lists under two ids is both; one listed twice is one.
 func TestSnapshotByPhone(t *testing.T) {
-	s := newSnapshot(digits)
+	s := newSnapshot(digits, 0)
 	const n = 30000
 	for i := 0; i < n; i++ {
 		s.add(fmt.Sprintf("phn_%06d", i), Current{AgentID: "agt_x"}, fmt.Sprintf("+44 20 %07d", i))
@@ -95,7 +95,7 @@ func TestSnapshotByPhone(t *testing.T) {
 		}
 	}
 	// Two phone keys with one hash are not confused.
-	s2 := newSnapshot(digits)
+	s2 := newSnapshot(digits, 0)
 	s2.add("phn_a", Current{}, "111")
 	s2.phones[maphash.String(s2.seed, "222")] = s2.phones[maphash.String(s2.seed, "111")]
 	if ids := s2.IDsOf("222"); ids != nil {
@@ -105,7 +105,7 @@ func TestSnapshotByPhone(t *testing.T) {
 	if a, b := s2.IDsOf("111"), s2.IDsOf("222"); fmt.Sprint(a, b) != "[phn_a] [phn_b]" {
 		t.Errorf("after a shared hash: %v %v", a, b)
 	}
-	if (*Snapshot)(nil).IDsOf("1") != nil || newSnapshot(nil).IDsOf("1") != nil {
+	if (*Snapshot)(nil).IDsOf("1") != nil || newSnapshot(nil, 0).IDsOf("1") != nil {
 		t.Error("a snapshot without phone numbers finds one")
 	}
 }

@@ -43,6 +43,11 @@ type WorkspaceReads struct {
 	PhoneKey func(phone string) (key string, keep bool)
 	// Parallel is how many list pages may be read at once.
 	Parallel int
+	// Expect is how many numbers the snapshot is likely to keep (the plan's rows): its
+	// index is sized for them at once. Grown by doubling instead, a million-number index
+	// leaves its old tables' memory scattered through the heap, which the collector's
+	// soft limit then fights for the rest of the run.
+	Expect int
 	// NeededBy names the option that cannot work without the reads (e.g. "--undo-plan");
 	// when it is empty a read that fails is logged and the run goes on without it.
 	NeededBy string
@@ -113,7 +118,7 @@ func readSnapshot(ctx context.Context, rd Reader, rt *Retrier, w WorkspaceReads,
 	if w.PhoneKey != nil {
 		phoneKey = func(phone string) string { key, _ := w.PhoneKey(phone); return key }
 	}
-	s := newSnapshot(phoneKey)
+	s := newSnapshot(phoneKey, w.Expect)
 	n, err := eachPage(ctx, rd, rt, dialnexa.ListFilter{}, parallel, func(ns []dialnexa.PhoneNumber) error {
 		s.Seen += len(ns)
 		for _, p := range ns {

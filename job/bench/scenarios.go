@@ -170,7 +170,7 @@ func (h *harness) overhead(sr *scenarioResult) error {
 		h.logf("%s", line)
 	}
 	if h.noSnapshot {
-		sr.notes = append(sr.notes, fmt.Sprintf("by default the job reads the workspace before its %d PATCHes: the agent list and %d pages of numbers; the bare loop of the bar sends the same GETs and drops their answers, the job decodes them", n, pages))
+		sr.notes = append(sr.notes, fmt.Sprintf("by default the job reads the workspace before its %d PATCHes: the agent list and %d pages of numbers; the bare loop of the bar sends the same GETs and, as the job does, decodes every answer with encoding/json", n, pages))
 	}
 	sr.notes = append(sr.notes, "each bare loop runs in a child process (the harness's own binary) against the same fake handler, so both sides pay a process start and talk to the fake from outside its runtime")
 	return nil
