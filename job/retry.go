@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -167,7 +166,7 @@ func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	if v == "" {
 		return 0, false
 	}
-	if d, ok := parseDelaySeconds(v); ok {
+	if d, ok := dialnexa.ParseSeconds(v, RetryAfterCap); ok {
 		return d, true
 	}
 	t, err := http.ParseTime(v)
@@ -176,41 +175,6 @@ func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	}
 	d := t.Sub(now) // saturates at the extremes of time.Duration
 	return min(max(d, 0), RetryAfterCap), true
-}
-
-// parseDelaySeconds reads 1*DIGIT ["." 1*DIGIT], capped at RetryAfterCap: an overlong
-// run of digits is a long wait, not an unreadable one.
-func parseDelaySeconds(v string) (time.Duration, bool) {
-	whole, frac, hasFrac := strings.Cut(v, ".")
-	if !allDigits(whole) || (hasFrac && !allDigits(frac)) {
-		return 0, false
-	}
-	whole = strings.TrimLeft(whole, "0")
-	capSecs := int64(RetryAfterCap / time.Second)
-	if len(whole) > len(strconv.FormatInt(capSecs, 10)) {
-		return RetryAfterCap, true
-	}
-	secs, _ := strconv.ParseInt("0"+whole, 10, 64)
-	if secs >= capSecs {
-		return RetryAfterCap, true
-	}
-	d := time.Duration(secs) * time.Second
-	for i, scale := 0, time.Second/10; i < len(frac) && scale > 0; i, scale = i+1, scale/10 {
-		d += time.Duration(frac[i]-'0') * scale
-	}
-	return d, true
-}
-
-func allDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // Backoff is the wait before attempt+1, after attempt (1-based) failed: exponential

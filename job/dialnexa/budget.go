@@ -2,6 +2,7 @@ package dialnexa
 
 import (
 	"cmp"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -251,26 +252,32 @@ func (l *limit) budget(ref time.Time) (Budget, bool) {
 // parseReset reads seconds to the reset (digits, with an optional fraction), or a Unix
 // time when the number is over 10⁹, read against ref.
 func parseReset(v string, ref time.Time) (time.Duration, bool) {
+	d, ok := ParseSeconds(v, math.MaxInt64)
+	if !ok {
+		return 0, false
+	}
+	if d > unixTimeAbove*time.Second {
+		d = time.Unix(0, 0).Add(d).Sub(ref)
+	}
+	return min(max(d, 0), maxBudgetReset), true
+}
+
+// ParseSeconds reads a count of seconds as HTTP headers write them, 1*DIGIT, with a
+// decimal fraction tolerated ("1.5"), at most limit: an overlong run of digits is a long
+// time, not an unreadable one. A sign, an exponent or anything else is unreadable.
+func ParseSeconds(v string, limit time.Duration) (time.Duration, bool) {
 	whole, frac, hasFrac := strings.Cut(v, ".")
-	if !isDigits(whole) || (hasFrac && !isDigits(frac)) {
+	if hasFrac && !isDigits(frac) {
 		return 0, false
 	}
 	n, ok := parseCount(whole)
 	if !ok {
 		return 0, false
 	}
-	if n > unixTimeAbove {
-		at := time.Unix(n, 0)
-		if hasFrac {
-			at = at.Add(fraction(frac))
-		}
-		return min(max(at.Sub(ref), 0), maxBudgetReset), true
+	if n >= int64(limit/time.Second) {
+		return limit, true
 	}
-	d := seconds(n)
-	if hasFrac {
-		d += fraction(frac)
-	}
-	return min(d, maxBudgetReset), true
+	return min(time.Duration(n)*time.Second+fraction(frac), limit), true
 }
 
 func seconds(n int64) time.Duration {
