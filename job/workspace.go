@@ -53,6 +53,14 @@ type WorkspaceReads struct {
 	NeededBy string
 }
 
+// pagesAhead is how many list pages after the first to ask for alongside it, when the
+// snapshot is expected to keep expect numbers: a workspace holding them has at least
+// that many pages, and waiting for the first page's total before asking for them costs
+// one round trip. At most parallel requests go at once.
+func pagesAhead(expect, parallel int) int {
+	return max(0, min((expect+dialnexa.MaxPageSize-1)/dialnexa.MaxPageSize, parallel, MaxPages)-1)
+}
+
 // ReadError is a read the run needed and could not make.
 type ReadError struct {
 	What     string // "agents" or "numbers"
@@ -119,7 +127,7 @@ func readSnapshot(ctx context.Context, rd Reader, rt *Retrier, w WorkspaceReads,
 		phoneKey = func(phone string) string { key, _ := w.PhoneKey(phone); return key }
 	}
 	s := newSnapshot(phoneKey, w.Expect)
-	n, err := eachPage(ctx, rd, rt, dialnexa.ListFilter{}, parallel, func(ns []dialnexa.PhoneNumber) error {
+	n, err := eachPage(ctx, rd, rt, dialnexa.ListFilter{}, parallel, pagesAhead(w.Expect, parallel), func(ns []dialnexa.PhoneNumber) error {
 		s.Seen += len(ns)
 		for _, p := range ns {
 			keep := w.Keep == nil || w.Keep(p.ID)
@@ -161,7 +169,7 @@ func triesErr(ctx context.Context, t Tries) error {
 // every read on rt. It returns the pages read, and an error when the pages do not add
 // up to the listing they describe (see eachPage).
 func EachNumber(ctx context.Context, rd Reader, rt *Retrier, f dialnexa.ListFilter, fn func([]dialnexa.PhoneNumber) error) (int, error) {
-	return eachPage(ctx, rd, rt, f, 1, fn)
+	return eachPage(ctx, rd, rt, f, 1, 0, fn)
 }
 
 // eachPage reads every page of the listing and hands each to fn (one at a time; out of
@@ -173,8 +181,10 @@ func EachNumber(ctx context.Context, rd Reader, rt *Retrier, f dialnexa.ListFilt
 //
 // and in either case a page that lists no number not seen before, before the end, or
 // more than MaxPages pages, is an error: the API is not paging as documented, and a
-// snapshot or export built from it would be wrong.
-func eachPage(ctx context.Context, rd Reader, rt *Retrier, f dialnexa.ListFilter, parallel int, fn func([]dialnexa.PhoneNumber) error) (int, error) {
+// snapshot or export built from it would be wrong. Pages 2 to 1+ahead are asked for
+// alongside the first (ahead < parallel); those the listing turns out not to have are
+// never looked at.
+func eachPage(ctx context.Context, rd Reader, rt *Retrier, f dialnexa.ListFilter, parallel, ahead int, fn func([]dialnexa.PhoneNumber) error) (requestsSent int, err error) {
 	var mu sync.Mutex
 	requests := 0
 	seen := map[uint64]struct{}{}
@@ -208,14 +218,49 @@ func eachPage(ctx context.Context, rd Reader, rt *Retrier, f dialnexa.ListFilter
 		}
 		return p, nil
 	}
+	type fetched struct {
+		p   *dialnexa.NumberPage
+		err error
+	}
+	early := map[int]chan fetched{} // written only here, before any read
+	earlyCtx, cancelEarly := context.WithCancel(ctx)
+	var earlyDone sync.WaitGroup
+	defer func() {
+		cancelEarly()
+		earlyDone.Wait()
+		mu.Lock()
+		requestsSent = requests // every request, those asked for early included: the returns below give 0
+		mu.Unlock()
+	}()
+	for page := 2; page <= 1+ahead; page++ {
+		ch := make(chan fetched, 1)
+		early[page] = ch
+		earlyDone.Go(func() {
+			p, err := fetch(earlyCtx, page)
+			ch <- fetched{p, err}
+		})
+	}
+	// get is a page, from those asked for early when it is one of them.
+	get := func(ctx context.Context, page int) (*dialnexa.NumberPage, error) {
+		ch, ok := early[page]
+		if !ok {
+			return fetch(ctx, page)
+		}
+		select {
+		case r := <-ch:
+			return r.p, r.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 
 	first, err := fetch(ctx, 1)
 	if err != nil {
-		return requests, err
+		return 0, err
 	}
 	take(first.Numbers)
 	if err := fn(first.Numbers); err != nil {
-		return requests, err
+		return 0, err
 	}
 	pages, total := first.TotalPages, first.Total
 	if pages < 0 && total >= 0 {
@@ -224,33 +269,33 @@ func eachPage(ctx context.Context, rd Reader, rt *Retrier, f dialnexa.ListFilter
 		case total == 0:
 			pages = 1
 		case size == 0:
-			return requests, fmt.Errorf("the API says it has %d numbers but its first page lists none", total)
+			return 0, fmt.Errorf("the API says it has %d numbers but its first page lists none", total)
 		default:
 			pages = (total + size - 1) / size
 		}
 	}
 	if pages > MaxPages {
-		return requests, fmt.Errorf("the API says its listing has %d pages, more than the %d this job reads", pages, MaxPages)
+		return 0, fmt.Errorf("the API says its listing has %d pages, more than the %d this job reads", pages, MaxPages)
 	}
 
 	if pages < 0 {
 		// No total: read on until an empty page.
 		for page := 2; ; page++ {
 			if page > MaxPages {
-				return requests, fmt.Errorf("the listing did not end within %d pages", MaxPages)
+				return 0, fmt.Errorf("the listing did not end within %d pages", MaxPages)
 			}
-			p, err := fetch(ctx, page)
+			p, err := get(ctx, page)
 			if err != nil {
-				return requests, err
+				return 0, err
 			}
 			if len(p.Numbers) == 0 {
-				return requests, nil
+				return 0, nil
 			}
 			if take(p.Numbers) == 0 {
-				return requests, fmt.Errorf("page %d lists only numbers of earlier pages: the API does not seem to page (it ignores page=)", page)
+				return 0, fmt.Errorf("page %d lists only numbers of earlier pages: the API does not seem to page (it ignores page=)", page)
 			}
 			if err := fn(p.Numbers); err != nil {
-				return requests, err
+				return 0, err
 			}
 		}
 	}
@@ -262,7 +307,7 @@ func eachPage(ctx context.Context, rd Reader, rt *Retrier, f dialnexa.ListFilter
 			break // cancelled, or a page failed: no more pages are started
 		}
 		g.Go(func() error {
-			p, err := fetch(gctx, page)
+			p, err := get(gctx, page)
 			if err != nil {
 				return err
 			}
@@ -275,13 +320,13 @@ func eachPage(ctx context.Context, rd Reader, rt *Retrier, f dialnexa.ListFilter
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return requests, err
+		return 0, err
 	}
 	if err := ctx.Err(); err != nil {
-		return requests, err
+		return 0, err
 	}
 	if total >= 0 && len(seen) != total {
-		return requests, fmt.Errorf("the API says it has %d numbers, but its %d pages list %d distinct ones: the listing changed while it was read, or the API pages inconsistently; try again", total, pages, len(seen))
+		return 0, fmt.Errorf("the API says it has %d numbers, but its %d pages list %d distinct ones: the listing changed while it was read, or the API pages inconsistently; try again", total, pages, len(seen))
 	}
-	return requests, nil
+	return 0, nil
 }

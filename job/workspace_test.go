@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"reassign/job"
 	"reassign/job/dialnexa"
@@ -72,6 +74,17 @@ func TestEachNumberPages(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			check := func(t *testing.T, what string, got int, err error) {
+				t.Helper()
+				switch {
+				case tc.wantErr == "" && err != nil:
+					t.Fatalf("%s: %v", what, err)
+				case tc.wantErr == "" && got != tc.want:
+					t.Errorf("%s: %d numbers, want %d", what, got, tc.want)
+				case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+					t.Errorf("%s = %v, want an error saying %q", what, err, tc.wantErr)
+				}
+			}
 			var calls atomic.Int64
 			rd := listFunc(func(ctx context.Context, page int) (*dialnexa.NumberPage, error) {
 				calls.Add(1)
@@ -83,18 +96,56 @@ func TestEachNumberPages(t *testing.T) {
 				got += len(ns)
 				return nil
 			})
-			switch {
-			case tc.wantErr == "" && err != nil:
-				t.Fatalf("EachNumber: %v", err)
-			case tc.wantErr == "" && got != tc.want:
-				t.Errorf("%d numbers, want %d", got, tc.want)
-			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
-				t.Errorf("EachNumber = %v, want an error saying %q", err, tc.wantErr)
-			}
+			check(t, "EachNumber", got, err)
 			if c := calls.Load(); c > 10 {
 				t.Errorf("%d pages read", c)
 			}
+
+			// The snapshot's reads, for a plan of 1,000 rows: pages asked for early, before
+			// the first page's total, change nothing of the outcome.
+			calls.Store(0)
+			ws, err := job.ReadWorkspace(context.Background(), rd, &r.Retrier, job.WorkspaceReads{Parallel: 4, Expect: 1000, NeededBy: "the test"})
+			got = 0
+			if err == nil {
+				got = ws.Snapshot.Len()
+			}
+			check(t, "ReadWorkspace", got, err)
+			if c := calls.Load(); c > 10 {
+				t.Errorf("%d pages read by the snapshot", c)
+			}
 		})
+	}
+}
+
+// TestReadWorkspaceAsksPagesAhead: a plan of 300 rows implies at least 3 pages, which
+// are asked for alongside the first, not after its answer. The first page is answered
+// only once the third is asked for.
+func TestReadWorkspaceAsksPagesAhead(t *testing.T) {
+	const n = 250
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	asked3 := make(chan struct{})
+	var once sync.Once
+	rd := listFunc(func(ctx context.Context, page int) (*dialnexa.NumberPage, error) {
+		switch page {
+		case 1:
+			select {
+			case <-asked3:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		case 3:
+			once.Do(func() { close(asked3) })
+		}
+		return &dialnexa.NumberPage{Numbers: numbers(min((page-1)*100, n), min(page*100, n)), Total: n, TotalPages: 3}, nil
+	})
+	r, _ := newRunner(nil, 8)
+	ws, err := job.ReadWorkspace(ctx, rd, &r.Retrier, job.WorkspaceReads{Parallel: 8, Expect: 300, NeededBy: "the test"})
+	if err != nil {
+		t.Fatalf("ReadWorkspace: %v (were pages 2 and 3 asked for before the first was answered?)", err)
+	}
+	if ws.Snapshot.Len() != n || ws.Snapshot.Requests != 3 {
+		t.Errorf("snapshot of %d numbers in %d requests, want %d in 3", ws.Snapshot.Len(), ws.Snapshot.Requests, n)
 	}
 }
 
