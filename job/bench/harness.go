@@ -292,15 +292,20 @@ func (h *harness) plan(n int) (planFile, error) {
 }
 
 func writePlan(dir string, n int) (planFile, error) {
-	path := filepath.Join(dir, fmt.Sprintf("plan-%d.csv", n))
+	return writeCSVPlan(filepath.Join(dir, fmt.Sprintf("plan-%d.csv", n)), "id,agent_id,nickname", n, planID)
+}
+
+// writeCSVPlan writes a plan of n rows under header: each row's key (its id, or its
+// phone number), the agent and the nickname of row i.
+func writeCSVPlan(path, header string, n int, key func(i int) string) (planFile, error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return planFile{}, err
 	}
 	w := bufio.NewWriterSize(f, 256<<10)
-	w.WriteString("id,agent_id,nickname\n")
+	w.WriteString(header + "\n")
 	for i := range n {
-		w.WriteString(planID(i))
+		w.WriteString(key(i))
 		w.WriteByte(',')
 		w.WriteString(planAgent(i))
 		w.WriteByte(',')

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 
@@ -95,24 +93,7 @@ func writeWorkbookPlan(dir string, n int) (planFile, error) {
 // (+1555 and 1,000,000 + i), spelt as people write them.
 func writePhonePlan(dir string, n int) (planFile, error) {
 	path := filepath.Join(dir, fmt.Sprintf("plan-phone-%d.csv", n))
-	f, err := os.Create(path)
-	if err != nil {
-		return planFile{}, err
-	}
-	w := bufio.NewWriterSize(f, 256<<10)
-	w.WriteString("Phone Number,Agent ID,Nickname\n")
-	for i := range n {
-		w.WriteString("+1 555 ")
-		w.WriteString(strconv.Itoa(1_000_000 + i))
-		w.WriteByte(',')
-		w.WriteString(planAgent(i))
-		w.WriteByte(',')
-		w.WriteString(planNickname(i))
-		w.WriteByte('\n')
-	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return planFile{}, err
-	}
-	return planFile{path: path, rows: n}, f.Close()
+	return writeCSVPlan(path, "Phone Number,Agent ID,Nickname", n, func(i int) string {
+		return "+1 555 " + strconv.Itoa(1_000_000+i)
+	})
 }
