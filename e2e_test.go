@@ -36,6 +36,20 @@ func fakeAPI(t *testing.T, ws sandbox.Workspace, opts sandbox.Options) (*sandbox
 	return api, srv.URL + "/v1"
 }
 
+// refuseReads is a sandbox fault that answers every GET (the workspace reads) with
+// status and the API's error envelope carrying message; the writes go through.
+func refuseReads(status int, message string) func(http.ResponseWriter, *http.Request) bool {
+	return func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodGet {
+			return false
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		json.NewEncoder(w).Encode(map[string]any{"statusCode": status, "message": message, "error": http.StatusText(status)})
+		return true
+	}
+}
+
 func writeFile(t *testing.T, dir, name, content string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)

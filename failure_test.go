@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -213,15 +212,7 @@ func TestSignalDuringReads(t *testing.T) {
 // TestRefusedKeyOnReads: a 401 on the reads is exit 77 in every mode, and no write is
 // sent with the key the API just refused.
 func TestRefusedKeyOnReads(t *testing.T) {
-	refuse := func(w http.ResponseWriter, r *http.Request) bool {
-		if r.Method != http.MethodGet {
-			return false
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusUnauthorized)
-		io.WriteString(w, `{"statusCode":401,"message":"Invalid or expired API key","error":"Unauthorized"}`)
-		return true
-	}
+	refuse := refuseReads(http.StatusUnauthorized, "Invalid or expired API key")
 	api, base := fakeAPI(t, workspace(5), sandbox.Options{Fault: refuse})
 	dir := t.TempDir()
 	writeFile(t, dir, "plan.csv", "id,agent_id\nphn_00001,agt_new\n")

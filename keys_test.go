@@ -125,15 +125,7 @@ func TestPlanWorkbook(t *testing.T) {
 // TestPlanFormsRefused: each bad input of a plan keyed by phone number, naming agents,
 // or from a workbook: its message, its exit code, and no write.
 func TestPlanFormsRefused(t *testing.T) {
-	noReads := func(w http.ResponseWriter, r *http.Request) bool {
-		if r.Method != http.MethodGet {
-			return false
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusForbidden)
-		w.Write([]byte(`{"statusCode":403,"message":"You do not have permission to access this resource","error":"Forbidden"}`))
-		return true
-	}
+	noReads := refuseReads(http.StatusForbidden, "You do not have permission to access this resource")
 	api, base := fakeAPI(t, sandbox.Demo(), sandbox.Options{})
 	_, refusing := fakeAPI(t, sandbox.Demo(), sandbox.Options{Fault: noReads})
 	dir := t.TempDir()

@@ -283,15 +283,7 @@ func TestDryRunAgainstWorkspace(t *testing.T) {
 // TestReadsDegrade: a workspace that refuses reads. A plain run goes on without the
 // snapshot (a warning); --undo-plan and --dry-run=server need it: exit 78, no write.
 func TestReadsDegrade(t *testing.T) {
-	noReads := func(w http.ResponseWriter, r *http.Request) bool {
-		if r.Method != http.MethodGet {
-			return false
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusForbidden)
-		w.Write([]byte(`{"statusCode":403,"message":"You do not have permission to access this resource","error":"Forbidden"}`))
-		return true
-	}
+	noReads := refuseReads(http.StatusForbidden, "You do not have permission to access this resource")
 	api, base := fakeAPI(t, workspace(5), sandbox.Options{Fault: noReads})
 	dir := t.TempDir()
 	writeFile(t, dir, "plan.csv", "id,agent_id\nphn_00001,agt_new\nphn_00002,agt_new\n")
