@@ -324,7 +324,7 @@ func (c *config) check(rest []string) error {
 }
 
 func printUsage(w io.Writer, table []option) {
-	fmt.Fprintf(w, "Usage: reassign --plan PLAN.csv|PLAN.xlsx [flags]\n       reassign verify --plan PLAN.csv|PLAN.xlsx [--report FILE] [flags]\n       reassign export --out FILE [--country-code CC] [--type TYPE] [flags]\n\nApplies a plan (CSV or .xlsx) of phone-number changes through the DialNexa API and writes a CSV report;\nverify reports whether the workspace holds what a plan says, without a write;\nexport writes the workspace's numbers as a plan to edit.\n\nFlags (each also read from the environment variable shown; the flag wins):\n")
+	fmt.Fprintf(w, "Usage: reassign --plan PLAN.csv|PLAN.xlsx [flags]\n       reassign verify --plan PLAN.csv|PLAN.xlsx [--report FILE] [flags]\n       reassign export --out FILE [--country-code CC] [--type TYPE] [flags]\n       reassign report --html OUT.html REPORT.csv... [SUMMARY.json...]\n\nApplies a plan (CSV or .xlsx) of phone-number changes through the DialNexa API and writes a CSV report;\nverify reports whether the workspace holds what a plan says, without a write;\nexport writes the workspace's numbers as a plan to edit;\nreport renders reports already written as one HTML page.\n\nFlags (each also read from the environment variable shown; the flag wins):\n")
 	for _, o := range table {
 		env, def := "", ""
 		if o.env != "" {

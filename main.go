@@ -76,6 +76,9 @@ func main() {
 // run is the whole program: main only adds the process around it. A close of hardStop
 // exits at once (75), after writing out the log lines held.
 func run(ctx context.Context, hardStop <-chan struct{}, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "report" { // reads reports already written, nothing else
+		return reportCommand(args[1:], getenv, stdout, stderr)
+	}
 	cfg, err := parseConfig(args, getenv, stdout)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {

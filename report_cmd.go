@@ -1,0 +1,90 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/dustin/go-humanize"
+
+	"reassign/job/planfile"
+	"reassign/report"
+	"reassign/report/html"
+)
+
+// reportCommand is `reassign report --html OUT.html FILE...`: the HTML page of reports
+// already written (the shards of one run together), with what their summary files add.
+// It reads no plan and sends nothing.
+func reportCommand(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("reassign report", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	out := fs.String("html", "", "the HTML page to write (required); - writes stdout; never overwritten")
+	nullToken := fs.String("null-token", "null", `the null token the reports were written with [$REASSIGN_NULL_TOKEN]`)
+	if v := getenv("REASSIGN_NULL_TOKEN"); v != "" {
+		*nullToken = v
+	}
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, "Usage: reassign report --html OUT.html REPORT.csv... [SUMMARY.json...]\n\n"+
+			"Writes one self-contained HTML page of reports already written: the shards of one run\n"+
+			"together. A file that holds a JSON object is taken as a run's summary (--summary): it adds\n"+
+			"the plan, workspace, version, start, duration and the 429s per second.\n\nFlags:\n")
+		fs.VisitAll(func(f *flag.Flag) { fmt.Fprintf(stdout, "  --%s\n      %s\n", f.Name, f.Usage) })
+		return exitOK
+	case err == nil && *out == "":
+		err = errors.New("report: --html is required")
+	case err == nil && fs.NArg() == 0:
+		err = errors.New("report: name the report files to render")
+	case err == nil && planfile.CheckNullToken(*nullToken) != nil:
+		err = fmt.Errorf("report: --null-token %v", planfile.CheckNullToken(*nullToken))
+	}
+	for _, in := range fs.Args() {
+		if err == nil && report.SameFile(*out, in) {
+			err = fmt.Errorf("report: --html names one of the files to read (%s)", in)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "reassign: %v\nRun reassign report --help for the flags.\n", err)
+		return exitUsage
+	}
+	n, err := renderReport(*out, fs.Args(), *nullToken, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "reassign: %v\n", err)
+		var re *html.ReportError
+		switch {
+		case errors.As(err, &re):
+			return exitPlan
+		case errors.Is(err, html.ErrNoReport):
+			return exitUsage
+		}
+		return exitCodeFor(err)
+	}
+	fmt.Fprintf(stderr, "reassign: wrote %s: %s rows from %d files, %s needing attention\n",
+		*out, humanize.Comma(int64(n.Rows)), fs.NArg(), humanize.Comma(int64(n.Attention)))
+	return exitOK
+}
+
+// renderReport writes the page of the files to out, created new.
+func renderReport(out string, files []string, nullToken string, stdout io.Writer) (html.Stats, error) {
+	if err := report.CheckOutputs(out); err != nil {
+		return html.Stats{}, err
+	}
+	meta, src, err := html.Load(files, nullToken)
+	if err != nil {
+		return html.Stats{}, err
+	}
+	meta.Generated = time.Now()
+	outs, err := report.CreateOutputs(stdout, out)
+	if err != nil {
+		return html.Stats{}, err
+	}
+	stats, err := html.Render(outs[0], meta, src)
+	if err != nil {
+		outs[0].Remove() // half a page would only block the next try
+		return html.Stats{}, err
+	}
+	return stats, outs[0].Close()
+}
