@@ -10,16 +10,17 @@
   function str(v) { return typeof v === 'number' ? S[v] : v; }
   function outcome(r) { return str(r[3]); }
 
-  // One entry per plan row: its last line wins, the earlier ones are its history.
-  var byLine = new Map(), rows = [];
+  // One entry per plan row, in plan order: its last line wins, the earlier ones are its
+  // history. An array indexed by plan line merges and orders them without a sort:
+  // for-in visits the lines it holds in ascending order, and never its holes.
+  var slot = [], rows = [];
   data.rows.forEach(function (r) {
-    var e = byLine.get(r[0]);
+    var e = slot[r[0]];
     if (e) { e.hist.push(e.r); e.r = r; return; }
-    e = { r: r, hist: [], text: null };
-    byLine.set(r[0], e);
-    rows.push(e);
+    slot[r[0]] = { r: r, hist: [], text: null };
   });
-  rows.sort(function (a, b) { return a.r[0] - b.r[0]; });
+  for (var line in slot) rows.push(slot[line]);
+  slot = null;
 
   function el(tag, cls, text) {
     var n = document.createElement(tag);
