@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/dustin/go-humanize"
@@ -62,8 +63,12 @@ func reportCommand(args []string, getenv func(string) string, stdout, stderr io.
 		}
 		return exitCodeFor(err)
 	}
-	fmt.Fprintf(stderr, "reassign: wrote %s: %s rows from %d files, %s needing attention\n",
-		*out, humanize.Comma(int64(n.Rows)), fs.NArg(), humanize.Comma(int64(n.Attention)))
+	files := "1 file"
+	if fs.NArg() > 1 {
+		files = strconv.Itoa(fs.NArg()) + " files"
+	}
+	fmt.Fprintf(stderr, "reassign: wrote %s: %s rows from %s, %s needing attention\n",
+		*out, humanize.Comma(int64(n.Rows)), files, humanize.Comma(int64(n.Attention)))
 	return exitOK
 }
 
