@@ -37,14 +37,13 @@ type page struct {
 	Hint      string   // where to find it
 	Rows      string
 	Lines     string // report lines
-	Twice     int    // rows with a second line
+	Twice     int    // report lines after a row's first
 	Counts    []count
 	BarMaxW   int
 	Timeline  timelineChart
 	Attention string
 	Needs     []string // the outcomes that need attention, for the words above the table
 	Generated string
-	Version   string
 	t         *tally
 	meta      Meta
 }
@@ -66,7 +65,7 @@ type count struct {
 func newPage(m Meta, t *tally) *page {
 	p := &page{
 		Style: template.CSS(pageCSS), Script: template.JS(pageJS), Rows: humanize.Comma(int64(len(t.final))),
-		Lines: humanize.Comma(int64(t.lines)), Twice: t.twice, Attention: humanize.Comma(int64(t.attention)), Version: m.Version, t: t, meta: m,
+		Lines: humanize.Comma(int64(t.lines)), Twice: t.twice, Attention: humanize.Comma(int64(t.attention)), t: t, meta: m,
 	}
 	p.CSP = "default-src 'none'; script-src '" + hash(pageJS) + "'; style-src '" + hash(pageCSS) +
 		"'; base-uri 'none'; form-action 'none'"
@@ -95,80 +94,97 @@ func hash(text string) string {
 // stamp is a time as the page shows it.
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }
 
-// facts fills what ran, and what of it is not known.
+// facts is "what ran", and the names of what of it is not known.
+type facts struct {
+	list    []fact
+	unknown []string
+}
+
+func (f *facts) add(name, value, note string) { f.list = append(f.list, fact{name, value, note}) }
+
+// known adds value, or "not known" when it is empty.
+func (f *facts) known(name, value, note string) {
+	if value == "" {
+		f.unknown = append(f.unknown, strings.ToLower(name))
+		f.add(name, "not known", note)
+		return
+	}
+	f.add(name, value, "")
+}
+
+// facts fills what ran, and what of it is not known; the title says which command ran.
 func (p *page) facts() {
 	m, t := p.meta, p.t
-	add := func(name, value, note string) { p.Facts = append(p.Facts, fact{name, value, note}) }
-	unknown := func(name string) { p.Unknown = append(p.Unknown, strings.ToLower(name)) }
+	f := &facts{}
 	cmd := m.Command
-	if cmd == "run" && t.command == "dry run" {
-		cmd = t.command // a summary says run for a dry run too
-	}
-	if cmd == "" {
-		cmd = t.command
-		add("Command", cmd, "judged from the outcomes")
-	} else {
-		add("Command", cmd, "")
-	}
-	known := func(name, value, note string) {
-		if value == "" {
-			unknown(name)
-			add(name, "not known", note)
-			return
-		}
-		add(name, value, "")
-	}
-	known("Plan", m.Plan, "")
 	switch {
-	case m.Sandbox:
-		add("Workspace", "the sandbox", "the built-in simulated workspace; no real number was touched")
+	case cmd == "":
+		cmd = t.command
+		f.add("Command", cmd, "judged from the outcomes")
+	case cmd == "run" && t.command == "dry run":
+		cmd = t.command // a summary file says run for a dry run too
+		f.add("Command", cmd, "")
 	default:
-		known("Workspace", m.BaseURL, "")
+		f.add("Command", cmd, "")
 	}
-	recorded := ""
+	f.known("Plan", m.Plan, "")
+	if m.Sandbox {
+		f.add("Workspace", "the sandbox", "the built-in simulated workspace; no real number was touched")
+	} else {
+		f.known("Workspace", m.BaseURL, "")
+	}
+	f.times(m, t)
+	f.known("Version", m.Version, "")
+	f.exit(m.ExitCodes)
+	if m.Waves != "" {
+		f.add("Waves", m.Waves, "")
+	}
+	if len(m.Reports) > 0 {
+		f.add("Reports", strings.Join(m.Reports, ", "), "")
+	}
+	if !t.before {
+		f.add("Values before", "not known", "the run read no snapshot of the workspace, so the rows show only what was planned")
+	}
+	p.Facts, p.Unknown, p.Hint = f.list, f.unknown, m.Unknown
+	p.Title = "reassign " + cmd
+	if m.Plan != "" {
+		p.Title += " of " + m.Plan
+	}
+}
+
+// times adds the start and the duration; where they are not known, when the rows were
+// recorded.
+func (f *facts) times(m Meta, t *tally) {
+	var from, over string
 	if !t.first.IsZero() {
-		recorded = "rows recorded from " + stamp(t.first) + " to " + stamp(t.last)
+		from = "rows recorded from " + stamp(t.first) + " to " + stamp(t.last)
+		over = "rows were recorded over " + t.last.Sub(t.first).Round(time.Second).String()
 	}
 	if m.Started.IsZero() {
-		known("Started", "", recorded)
+		f.known("Started", "", from)
 	} else {
-		add("Started", stamp(m.Started), "")
+		f.add("Started", stamp(m.Started), "")
 	}
 	if m.Elapsed <= 0 {
-		note := ""
-		if recorded != "" {
-			note = "rows were recorded over " + t.last.Sub(t.first).Round(time.Second).String()
-		}
-		known("Duration", "", note)
+		f.known("Duration", "", over)
 	} else {
-		add("Duration", m.Elapsed.Round(time.Millisecond).String(), "")
+		f.add("Duration", m.Elapsed.Round(time.Millisecond).String(), "")
 	}
-	known("Version", m.Version, "")
-	switch codes := m.ExitCodes; {
+}
+
+// exit adds the exit code, in words; the codes of several pods when they differ.
+func (f *facts) exit(codes []int) {
+	switch {
 	case len(codes) == 0:
-		known("Exit code", "", "")
+		f.known("Exit code", "", "")
 	case allSame(codes):
-		add("Exit code", strconv.Itoa(codes[0]), exitMeaning(codes[0]))
+		f.add("Exit code", strconv.Itoa(codes[0]), exitMeaning(codes[0]))
 	default:
 		parts := make([]string, len(codes))
 		for i, c := range codes {
 			parts[i] = strconv.Itoa(c)
 		}
-		add("Exit codes", strings.Join(parts, ", "), "one per report")
-	}
-	if m.Waves != "" {
-		add("Waves", m.Waves, "")
-	}
-	if len(m.Reports) > 0 {
-		add("Reports", strings.Join(m.Reports, ", "), "")
-	}
-	if !t.before {
-		add("Values before", "not known", "the run read no snapshot of the workspace, so the rows show only what was planned")
-	}
-	p.Hint = m.Unknown
-	p.Title = "reassign " + cmd
-	if m.Plan != "" {
-		p.Title += " of " + m.Plan
+		f.add("Exit codes", strings.Join(parts, ", "), "one per summary file")
 	}
 }
 

@@ -15,7 +15,7 @@ type tally struct {
 	outcomes  []job.Outcome         // the distinct outcomes, in order of appearance
 	final     map[int]uint8         // plan line -> index in outcomes of its last line
 	lines     int                   // report lines
-	twice     int                   // rows with more than one line
+	twice     int                   // lines after a row's first
 	before    bool                  // some line holds a value before the run
 	agents    map[string]string     // agent id -> name
 	perSecond map[int64]int         // rows finished per Unix second (finished_at)
@@ -38,7 +38,7 @@ func tallyLines(m Meta, src Source) (*tally, error) {
 		t.lines++
 		i := t.index(l.Outcome)
 		if _, again := t.final[l.Line]; again {
-			t.twice++ // counted once per extra line; rows with three lines are rarer still
+			t.twice++
 		}
 		t.final[l.Line] = i
 		t.before = t.before || l.BeforeAgentID != "" || l.BeforeNickname != "" || l.BeforeLabel != ""
