@@ -38,12 +38,18 @@ type summaryFile struct {
 // Load reads what `reassign report` is given: report files and the runs' summary files,
 // told apart by their content (a summary is one JSON object; a report is CSV). It
 // returns the page's Meta, as far as the summaries tell it, and the Source of the
-// reports' lines, read with nullToken. An input that cannot be opened is an
-// *fs.PathError; a summary that cannot be read, a *ReportError.
+// reports' lines, read with nullToken. A file named twice is read once. An input that
+// cannot be opened is an *fs.PathError; a summary that cannot be read, a *ReportError.
 func Load(paths []string, nullToken string) (Meta, Source, error) {
 	var reports []string
 	var sums []summaryFile
+	given := map[string]bool{}
 	for _, p := range paths {
+		if abs, err := filepath.Abs(p); err == nil && given[abs] {
+			continue // a file named twice (by two patterns) is read once
+		} else if err == nil {
+			given[abs] = true
+		}
 		isSummary, err := looksLikeJSON(p)
 		if err != nil {
 			return Meta{}, nil, err

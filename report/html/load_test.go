@@ -32,7 +32,7 @@ func TestLoad(t *testing.T) {
 		"version":"v1.4.0","exit_code":3,"elapsed_ms":6000,"started_at":"2026-11-27T03:15:01Z","finished_at":"2026-11-27T03:15:08Z",
 		"waves":["1","10%","100%"],"timeline":{"start":"2026-11-27T03:15:01.000Z","rows":[1,1,1],"throttled":[2,0,0]}}`)
 
-	m, src, err := Load([]string{a, sa, b, sb}, "null")
+	m, src, err := Load([]string{a, sa, b, sb, filepath.Join(dir, ".", "pod-1.csv")}, "null")
 	if err != nil {
 		t.Fatal(err)
 	}
