@@ -241,6 +241,9 @@ func TestPageInBrowser(t *testing.T) {
 			if g := got[i]; g.Line != line || g.Outcome != w.outcome || g.Phone != w.phone {
 				t.Fatalf("row %d shows line %d %s %s, the CSV says line %d %s %s", i, g.Line, g.Outcome, g.Phone, line, w.outcome, w.phone)
 			}
+			if history := strings.Contains(got[i].Text, "was updated at "); history != (w.lines > 1) {
+				t.Errorf("line %d has %d report lines; its history shown: %v", line, w.lines, history)
+			}
 		}
 	})
 
