@@ -166,6 +166,41 @@ func (c *config) reportName() string {
 	return report.DefaultName(c.started)
 }
 
+// outputs declares the files the command writes, each once: their check walks this
+// list, so an output flag is one entry here, whose kind says how it is written.
+func (c *config) outputs(stdout io.Writer) *report.Outputs {
+	o := report.NewOutputs(stdout)
+	if c.export {
+		o.Add(report.Output{Flag: "--out", Name: c.out, Kind: report.New})
+		return o
+	}
+	o.Add(report.Output{Flag: "--report", Name: c.reportName(), Kind: report.New})
+	o.Add(report.Output{Flag: "--undo-plan", Name: c.undoPlan, Kind: report.New})
+	o.Add(report.Output{Flag: "--summary", Name: c.summary, Kind: report.New, End: report.WriteSummary, Event: "summary_file"})
+	o.Add(report.Output{Flag: "--termination-log", Name: report.TerminationLogPath(c.terminationLog, report.DefaultTerminationLog),
+		Default: c.terminationLog == "", Kind: report.Overwritten, End: report.WriteTerminationMessage, Event: "termination_log"})
+	return o
+}
+
+// inputs are the files the command reads, which no output may name: the plan, the key
+// file, and the reports --resume names as the command starts (resume: the run reads
+// these, not the pattern again).
+func (c *config) inputs() (in []report.Input, resume []string, err error) {
+	if c.export {
+		return []report.Input{{Flag: "--api-key-file", Name: c.keyFile}}, nil, nil
+	}
+	in = []report.Input{{Flag: "--plan", Name: c.plan}, {Flag: "--api-key-file", Name: c.keyFile}}
+	if c.resume != "" {
+		if resume, err = report.ResumeFiles(c.resume); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, name := range resume {
+		in = append(in, report.Input{Flag: "--resume", Name: name})
+	}
+	return in, resume, nil
+}
+
 // option is one row of the flag table: the flag, its environment variable, its default
 // and what it means. p is a *string, *int, *float64, *bool, *time.Duration or flag.Value.
 type option struct {
@@ -291,12 +326,8 @@ func (c *config) check(rest []string) error {
 		return errors.New("--plan is required")
 	case c.noSnapshot && c.snapshotNeeder(false) != "":
 		return fmt.Errorf("%s reads the workspace first: it cannot go with --no-snapshot", c.snapshotNeeder(false))
-	case !c.export && (report.SameFile(c.summary, c.reportName()) || report.SameFile(c.summary, c.undoPlan)):
-		return fmt.Errorf("--summary names the same file as --report or --undo-plan (%s): give each its own", c.summary)
 	case c.undoPlan != "" && c.dryRun != dryRunNone:
 		return errors.New("--undo-plan needs a live run: a dry run changes nothing to undo")
-	case !c.export && report.SameFile(c.reportName(), c.undoPlan):
-		return fmt.Errorf("--report and --undo-plan name the same file (%s): give each its own", c.undoPlan)
 	case c.rate < 0 || math.IsNaN(c.rate) || math.IsInf(c.rate, 0):
 		return fmt.Errorf("--rate must be 0 (no ceiling) or a positive number, not %v", c.rate)
 	case c.burst < 1:

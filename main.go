@@ -106,20 +106,19 @@ func run(ctx context.Context, hardStop <-chan struct{}, args []string, getenv fu
 	}
 
 	var code int
-	end := &report.Ending{Command: cfg.command(), Plan: cfg.plan, Report: cfg.reportName(), Started: cfg.started,
-		TerminationLog: report.TerminationLogPath(cfg.terminationLog, report.DefaultTerminationLog)}
+	outs := cfg.outputs(stdout)
+	end := &report.Ending{Command: cfg.command(), Plan: cfg.plan, Report: cfg.reportName(), Started: cfg.started}
 	if cfg.export {
-		err = export(ctx, cfg, log, getenv, stdout)
+		err = export(ctx, cfg, log, outs, getenv)
 	} else {
-		code, err = apply(ctx, cfg, log, sink, bar, end, ask, getenv, stdin, stdout)
+		code, err = apply(ctx, cfg, log, sink, bar, outs, end, ask, getenv, stdin)
 	}
 	if err != nil {
 		code = exitCodeFor(err)
 		log.Error().Str("event", "fatal").Int("exit_code", code).Msg(err.Error())
 	}
-	if !cfg.export {
-		end.Finish(code, err, time.Now(), log)
-	}
+	end.ExitCode, end.Err, end.Finished = code, err, time.Now()
+	outs.Finish(end, log)
 	return code
 }
 
@@ -170,7 +169,7 @@ func exitCodeFor(err error) int {
 	switch {
 	case errors.Is(err, context.Canceled):
 		return exitTemp
-	case errors.As(err, &ue), errors.Is(err, filepath.ErrBadPattern), errors.Is(err, planfile.ErrUsage):
+	case errors.As(err, &ue), errors.Is(err, filepath.ErrBadPattern), errors.Is(err, planfile.ErrUsage), errors.Is(err, report.ErrClash):
 		return exitUsage
 	case errors.As(err, &pe), errors.As(err, &re):
 		return exitPlan
@@ -208,8 +207,12 @@ func exitCodeOf(s job.Summary) int {
 
 // apply runs the plan (or verifies it): read and validate it, read the workspace, ask
 // (when ask is set), send, record.
-func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.LogSink, bar *report.Bar, end *report.Ending, ask func(string) bool, getenv func(string) string, stdin io.Reader, stdout io.Writer) (int, error) {
-	if err := report.CheckOutputs(cfg.reportName(), cfg.undoPlan, cfg.summary); err != nil {
+func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.LogSink, bar *report.Bar, outs *report.Outputs, end *report.Ending, ask func(string) bool, getenv func(string) string, stdin io.Reader) (int, error) {
+	in, resume, err := cfg.inputs()
+	if err != nil {
+		return 0, err
+	}
+	if err := outs.Check(in...); err != nil {
 		return 0, err
 	}
 	conn, err := connect(cfg, log, getenv)
@@ -224,12 +227,12 @@ func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.Lo
 		Drain: 20 * time.Second, FlushEvery: 50 * time.Millisecond, Limit: int(cfg.limit),
 	}
 	if cfg.resume != "" {
-		applied, files, err := report.ReadResume(cfg.resume, cfg.nullToken)
+		applied, err := report.ReadResume(resume, cfg.nullToken)
 		if err != nil {
 			return 0, err
 		}
 		runner.Done = applied.Has
-		log.Info().Str("event", "resume").Str("from", cfg.resume).Int("reports", files).Int("applied", applied.Len()).Msg("rows an earlier run applied will be skipped")
+		log.Info().Str("event", "resume").Str("from", cfg.resume).Int("reports", len(resume)).Int("applied", applied.Len()).Msg("rows an earlier run applied will be skipped")
 	}
 	log.Info().Str("event", "start").Str("version", buildVersion()).EmbedObject(cfg).
 		Str("base_url", conn.baseURL).Str("key_source", conn.keySource).Msg("reassign starting")
@@ -249,17 +252,13 @@ func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.Lo
 	if err := cfg.checkPlan(plan.Needs(), log); err != nil {
 		return 0, err
 	}
-	outs, err := report.CreateOutputs(stdout, cfg.reportName(), cfg.undoPlan, cfg.summary)
-	if err != nil {
+	if err := outs.Create(); err != nil {
 		return 0, err
 	}
-	end.SummaryTo(outs[2])
-	defer end.Abort() // as rec.Abort: no summary of a run refused before its rows
-	rec, err := report.NewRecorder(outs[0], outs[1], cfg.nullToken, log, sink)
+	rec, err := report.NewRecorder(outs.Get("--report"), outs.Get("--undo-plan"), cfg.nullToken, log, sink)
 	if err != nil {
 		return 0, configErrorf("write report %s: %w", cfg.reportName(), err)
 	}
-	defer rec.Abort() // a run refused before its first row leaves no file behind
 	if cfg.snapshotWanted() {
 		ws, err := job.ReadWorkspace(ctx, conn.client, &conn.retrier, job.WorkspaceReads{
 			Keep: plan.MayContain, PhoneKey: plan.PhoneKeys(), Parallel: cfg.workers, Expect: plan.Rows,
@@ -308,12 +307,13 @@ func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.Lo
 		run = runner.Verify
 	}
 	sum, runErr := run(ctx, plan.Each, rec.Record)
-	end.Ran(sum)
+	outs.Keep()
 	sink.Hold(false)
 	bar.Clear()
-	if err := rec.Close(); err != nil && sum.Stopped == nil {
+	if err := errors.Join(rec.Close(), outs.Close()); err != nil && sum.Stopped == nil {
 		sum.Stopped = err
 	}
+	end.Ran(sum)
 	if runErr != nil {
 		return 0, logPlanError(log, runErr)
 	}
@@ -336,8 +336,12 @@ func logPlanError(log zerolog.Logger, err error) error {
 }
 
 // export writes the workspace as a plan-shaped CSV (`reassign export`).
-func export(ctx context.Context, cfg *config, log zerolog.Logger, getenv func(string) string, stdout io.Writer) error {
-	if err := report.CheckOutputs(cfg.out); err != nil {
+func export(ctx context.Context, cfg *config, log zerolog.Logger, outs *report.Outputs, getenv func(string) string) error {
+	in, _, err := cfg.inputs()
+	if err != nil {
+		return err
+	}
+	if err := outs.Check(in...); err != nil {
 		return err
 	}
 	conn, err := connect(cfg, log, getenv)
@@ -345,16 +349,18 @@ func export(ctx context.Context, cfg *config, log zerolog.Logger, getenv func(st
 		return err
 	}
 	defer conn.close()
-	outs, err := report.CreateOutputs(stdout, cfg.out)
-	if err != nil {
+	if err := outs.Create(); err != nil {
 		return err
 	}
 	filter := dialnexa.ListFilter{CountryCode: cfg.countryCode, Type: cfg.numberType}
 	requests := 0
-	numbers, err := report.Export(outs[0], cfg.nullToken, func(write func([]dialnexa.PhoneNumber) error) (err error) {
+	numbers, err := report.Export(outs.Get("--out"), cfg.nullToken, func(write func([]dialnexa.PhoneNumber) error) (err error) {
 		requests, err = job.EachNumber(ctx, conn.client, &conn.retrier, filter, write)
 		return err
 	})
+	if err == nil {
+		err = outs.Close()
+	}
 	if err != nil {
 		var apiErr *dialnexa.APIError
 		if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnauthorized {
@@ -362,6 +368,7 @@ func export(ctx context.Context, cfg *config, log zerolog.Logger, getenv func(st
 		}
 		return tempError{fmt.Errorf("export: %w (nothing was kept of %s)", err, cfg.out)}
 	}
+	outs.Keep()
 	log.Info().Str("event", "summary").Int("numbers", numbers).Int("requests", requests).Str("out", cfg.out).
 		Int("exit_code", exitOK).Bool("sandbox", cfg.sandbox).
 		Msgf("exported %d numbers to %s in %d requests", numbers, cfg.out, requests)
