@@ -107,10 +107,11 @@ type Input struct {
 //	        are removed again).
 //	Keep    kept: the run got to its rows (or the export finished); its files stay,
 //	        whatever happens next.
-//	Close   the outputs written as the run goes are synced and closed; the error says
-//	        whether they hold what was written.
-//	Finish  ended: every End is written (a New output's only when kept), the rest is
-//	        closed, and the New files of a command that was not kept are removed.
+//	Close   the run's record (the New outputs written as it goes: report, undo plan) is
+//	        synced and closed; the error says whether it holds what was written.
+//	Finish  ended: every End is written (a New output's only when kept), then every
+//	        file is closed (an Appended log last of all, after the lines about the
+//	        Ends) and the New files of a command that was not kept are removed.
 //
 // Finish may follow any step, once, and is how every command ends: a failed Check or
 // Create, an early return and a finished run alike. Outputs is not safe for concurrent
@@ -283,12 +284,13 @@ func (out *Output) remove() {
 // happens next.
 func (o *Outputs) Keep() { o.kept = true }
 
-// Close syncs and closes the outputs written as the run goes (those without an End).
-// Its error, naming each file, says the run's record may be incomplete.
+// Close syncs and closes the run's record: the New outputs written as the run goes
+// (those without an End). Its error, naming each file, says the record may be
+// incomplete. An Appended output stays open for the lines still to come.
 func (o *Outputs) Close() error {
 	var errs []error
 	for _, out := range o.list {
-		if out.End == nil {
+		if out.Kind == New && out.End == nil {
 			errs = append(errs, out.close())
 		}
 	}
@@ -304,16 +306,19 @@ func (o *Outputs) Finish(e *Ending, log zerolog.Logger) {
 		return
 	}
 	for _, out := range o.list {
-		if out.End != nil && (o.kept || out.Kind != New) {
-			if err := o.writeEnd(out, e); err != nil {
-				ev := log.Warn()
-				if out.Kind == New {
-					ev = log.Error() // a file asked for by name
-				}
-				ev.Str("event", out.Event).Str("error", err.Error()).Int("exit_code", e.ExitCode).
-					Msgf("could not write %s %s; the exit code stays %d", out.Flag, out.Name, e.ExitCode)
-			}
+		if out.End == nil || (!o.kept && out.Kind == New) {
+			continue
 		}
+		if err := o.writeEnd(out, e); err != nil {
+			ev := log.Warn()
+			if out.Kind == New {
+				ev = log.Error() // a file asked for by name
+			}
+			ev.Str("event", out.Event).Str("error", err.Error()).Int("exit_code", e.ExitCode).
+				Msgf("could not write %s %s; the exit code stays %d", out.Flag, out.Name, e.ExitCode)
+		}
+	}
+	for _, out := range o.list {
 		out.close()
 		if !o.kept {
 			out.remove()

@@ -165,9 +165,9 @@ func TestOutputsLifecycle(t *testing.T) {
 		want        map[string]string // every file after Finish
 	}{
 		{"kept", true, false, map[string]string{
-			"report.csv": "row\n", "summary.json": "end run\n", "log": "old\nnew\n", "metrics": "end run\n", "termination-log": "end run\n"}},
+			"report.csv": "row\n", "summary.json": "end run\n", "log": "old\nnew\nlater\n", "metrics": "end run\n", "termination-log": "end run\n"}},
 		{"not kept", false, false, map[string]string{
-			"log": "old\nnew\n", "metrics": "end run\n", "termination-log": "end run\n"}},
+			"log": "old\nnew\nlater\n", "metrics": "end run\n", "termination-log": "end run\n"}},
 		{"a clash", false, true, map[string]string{
 			"log": "old\n", "metrics": "old\n", "termination-log": "old\n", "plan.csv": "plan\n"}},
 	} {
@@ -209,6 +209,7 @@ func TestOutputsLifecycle(t *testing.T) {
 				if err := outs.Close(); err != nil {
 					t.Fatal(err)
 				}
+				io.WriteString(logFile, "later\n") // a log is written to the end
 			}
 			var logs bytes.Buffer
 			outs.Finish(&Ending{Command: "run"}, zerolog.New(&logs))
