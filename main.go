@@ -208,7 +208,7 @@ func exitCodeOf(s job.Summary) int {
 
 // apply runs the plan (or verifies it): read and validate it, read the workspace, ask
 // (when ask is set), send, record.
-func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.LogSink, bar *report.Bar, end *report.Ending, ask func(string) bool, getenv func(string) string, stdin io.Reader, stdout io.Writer) (int, error) {
+func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.LogSink, bar *report.Bar, end *report.Ending, ask func(string) bool, getenv func(string) string, stdin io.Reader, stdout io.Writer) (_ int, err error) {
 	if err := report.CheckOutputs(cfg.reportName(), cfg.undoPlan, cfg.summary); err != nil {
 		return 0, err
 	}
@@ -216,7 +216,7 @@ func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.Lo
 	if err != nil {
 		return 0, err
 	}
-	defer conn.close()
+	defer func() { err = errors.Join(err, conn.close()) }()
 	end.Requests = conn.retrier.Requests
 	runner := &job.Runner{
 		Retrier: conn.retrier, Client: conn.client, Workers: cfg.workers, MaxErrors: cfg.maxErrors,
@@ -336,7 +336,7 @@ func logPlanError(log zerolog.Logger, err error) error {
 }
 
 // export writes the workspace as a plan-shaped CSV (`reassign export`).
-func export(ctx context.Context, cfg *config, log zerolog.Logger, getenv func(string) string, stdout io.Writer) error {
+func export(ctx context.Context, cfg *config, log zerolog.Logger, getenv func(string) string, stdout io.Writer) (err error) {
 	if err := report.CheckOutputs(cfg.out); err != nil {
 		return err
 	}
@@ -344,7 +344,7 @@ func export(ctx context.Context, cfg *config, log zerolog.Logger, getenv func(st
 	if err != nil {
 		return err
 	}
-	defer conn.close()
+	defer func() { err = errors.Join(err, conn.close()) }()
 	outs, err := report.CreateOutputs(stdout, cfg.out)
 	if err != nil {
 		return err
@@ -373,22 +373,36 @@ type connection struct {
 	client             *dialnexa.Client
 	retrier            job.Retrier
 	baseURL, keySource string
-	close              func()
+	close              func() error // the sandbox saves its state file here
 }
 
 // connect finds the key (or starts the sandbox) and builds the client. Nothing is sent.
 func connect(cfg *config, log zerolog.Logger, getenv func(string) string) (*connection, error) {
-	c := &connection{baseURL: cfg.baseURL, close: func() {}, keySource: "env"}
+	c := &connection{baseURL: cfg.baseURL, close: func() error { return nil }, keySource: "env"}
 	key := dialnexa.Secret(strings.TrimSpace(getenv("DIALNEXA_API_KEY")))
 	var err error
 	switch {
 	case cfg.sandbox:
-		var k string
-		if c.baseURL, k, c.close, err = sandbox.StartDemo(); err != nil {
-			return nil, err
+		sbx, err := sandbox.StartDemo(sandbox.DemoOptions{State: cfg.sandboxState, Numbers: cfg.sandboxNumbers})
+		switch {
+		case errors.Is(err, sandbox.ErrSeedConflict):
+			return nil, usageError{err}
+		case err != nil:
+			return nil, configError{err}
 		}
-		key, c.keySource = dialnexa.Secret(k), "sandbox"
-		log.Info().Str("event", "sandbox").Str("base_url", c.baseURL).Msg("sandbox workspace started; no real number is touched")
+		c.baseURL, key, c.keySource = sbx.BaseURL, dialnexa.Secret(sbx.Key), "sandbox"
+		c.close = func() error {
+			saved, err := sbx.Close()
+			if err != nil {
+				return configError{err}
+			}
+			if saved {
+				log.Info().Str("event", "sandbox_state").Str("file", cfg.sandboxState).Msg("sandbox state saved")
+			}
+			return nil
+		}
+		log.Info().Str("event", "sandbox").Str("base_url", c.baseURL).Str("state", cfg.sandboxState).Bool("created", sbx.Created).
+			Int("numbers", sbx.Numbers).Msg("sandbox workspace started; no real number is touched")
 	case cfg.keyFile != "":
 		if key, err = dialnexa.ReadKeyFile(cfg.keyFile); err != nil {
 			return nil, configError{err}
