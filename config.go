@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"reassign/job/planfile"
+	"reassign/job/sandbox"
 	"reassign/report"
 )
 
@@ -60,12 +61,12 @@ func (l *limitFlag) Set(s string) error {
 
 type config struct {
 	plan, reportPath, baseURL, keyFile, resume, nullToken, logFormat, logLevel, undoPlan string
-	summary, terminationLog                                                              string
+	summary, terminationLog, sandboxState                                                string
 	columns                                                                              columnsFlag
 	sheet                                                                                string
 	dryRun                                                                               dryRunMode
 	rate                                                                                 float64
-	burst, workers, maxAttempts, maxErrors, shards, shardIndex                           int
+	burst, workers, maxAttempts, maxErrors, shards, shardIndex, sandboxNumbers           int
 	limit                                                                                limitFlag
 	timeout                                                                              time.Duration
 	skipInvalid, sandbox, showVersion, noSnapshot, yes                                   bool
@@ -86,7 +87,7 @@ func (c *config) MarshalZerologObject(e *zerolog.Event) {
 		Int("shards", c.shards).Int("shard_index", c.shardIndex).Bool("snapshot", c.snapshotWanted()).
 		Str("undo_plan", c.undoPlan).Bool("sandbox", c.sandbox).Str("command", c.command()).
 		Int("limit", int(c.limit)).Str("summary", c.summary).Bool("yes", c.yes).
-		Str("columns", c.columns.String()).Str("sheet", c.sheet)
+		Str("columns", c.columns.String()).Str("sheet", c.sheet).Str("sandbox_state", c.sandboxState)
 }
 
 // command names what the run does: run (apply a plan), verify or export.
@@ -170,6 +171,9 @@ func (c *config) reportName() string {
 // list, so an output flag is one entry here, whose kind says how it is written.
 func (c *config) outputs(stdout io.Writer) *report.Outputs {
 	o := report.NewOutputs(stdout)
+	// The sandbox writes its state itself (beside it, then renamed), when the command
+	// ends; it is listed here so that no other file may be it.
+	o.Add(report.Output{Flag: "--sandbox-state", Name: c.sandboxState, Kind: report.Replaced})
 	if c.export {
 		o.Add(report.Output{Flag: "--out", Name: c.out, Kind: report.New})
 		return o
@@ -254,6 +258,8 @@ func (c *config) options() []option {
 	}
 	return append(opts,
 		option{"sandbox", "", "", "run against the built-in simulated workspace; no key needed", &c.sandbox},
+		option{"sandbox-state", "REASSIGN_SANDBOX_STATE", "", "with --sandbox: keep the sandbox's workspace in this file between commands (created on first use)", &c.sandboxState},
+		option{"sandbox-numbers", "", "", fmt.Sprintf("with --sandbox: start from N generated numbers (1..%d) instead of the demo workspace", sandbox.MaxGenerated), &c.sandboxNumbers},
 		option{"version", "", "", "print the version and exit", &c.showVersion})
 }
 
@@ -346,6 +352,12 @@ func (c *config) check(rest []string) error {
 		return fmt.Errorf("--shard-index must be between 0 and %d (--shards %d), not %d", c.shards-1, c.shards, c.shardIndex)
 	case planfile.CheckNullToken(strings.TrimSpace(c.nullToken)) != nil:
 		return fmt.Errorf("--null-token %v", planfile.CheckNullToken(strings.TrimSpace(c.nullToken)))
+	case !c.sandbox && c.sandboxState != "":
+		return errors.New("--sandbox-state (or $REASSIGN_SANDBOX_STATE) keeps the sandbox's workspace: it goes with --sandbox only")
+	case !c.sandbox && c.sandboxNumbers != 0:
+		return errors.New("--sandbox-numbers seeds the sandbox's workspace: it goes with --sandbox only")
+	case c.sandboxNumbers < 0 || c.sandboxNumbers > sandbox.MaxGenerated:
+		return fmt.Errorf("--sandbox-numbers must be between 1 and %d, not %d", sandbox.MaxGenerated, c.sandboxNumbers)
 	case c.logFormat != "auto" && c.logFormat != "json" && c.logFormat != "console":
 		return fmt.Errorf("--log-format must be json, console or auto, not %q", c.logFormat)
 	case c.logLevel != "debug" && c.logLevel != "info" && c.logLevel != "warn" && c.logLevel != "error":

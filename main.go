@@ -106,12 +106,13 @@ func run(ctx context.Context, hardStop <-chan struct{}, args []string, getenv fu
 
 	var code int
 	if err = s.open(); err == nil {
-		defer s.conn.close()
 		if cfg.export {
 			err = export(ctx, s)
 		} else {
 			code, err = apply(ctx, s)
 		}
+		// The sandbox saves its state file here: a save that fails decides the exit code.
+		err = errors.Join(err, s.conn.close())
 	}
 	if err != nil {
 		code = exitCodeFor(err)
@@ -275,22 +276,36 @@ type connection struct {
 	client             *dialnexa.Client
 	retrier            job.Retrier
 	baseURL, keySource string
-	close              func()
+	close              func() error // the sandbox saves its state file here
 }
 
 // connect finds the key (or starts the sandbox) and builds the client. Nothing is sent.
 func connect(cfg *config, log zerolog.Logger, getenv func(string) string) (*connection, error) {
-	c := &connection{baseURL: cfg.baseURL, close: func() {}, keySource: "env"}
+	c := &connection{baseURL: cfg.baseURL, close: func() error { return nil }, keySource: "env"}
 	key := dialnexa.Secret(strings.TrimSpace(getenv("DIALNEXA_API_KEY")))
 	var err error
 	switch {
 	case cfg.sandbox:
-		var k string
-		if c.baseURL, k, c.close, err = sandbox.StartDemo(); err != nil {
-			return nil, err
+		sbx, err := sandbox.StartDemo(sandbox.DemoOptions{State: cfg.sandboxState, Numbers: cfg.sandboxNumbers})
+		switch {
+		case errors.Is(err, sandbox.ErrSeedConflict):
+			return nil, usageError{err}
+		case err != nil:
+			return nil, configError{err}
 		}
-		key, c.keySource = dialnexa.Secret(k), "sandbox"
-		log.Info().Str("event", "sandbox").Str("base_url", c.baseURL).Msg("sandbox workspace started; no real number is touched")
+		c.baseURL, key, c.keySource = sbx.BaseURL, dialnexa.Secret(sbx.Key), "sandbox"
+		c.close = func() error {
+			saved, err := sbx.Close()
+			if err != nil {
+				return configError{err}
+			}
+			if saved {
+				log.Info().Str("event", "sandbox_state").Str("file", cfg.sandboxState).Msg("sandbox state saved")
+			}
+			return nil
+		}
+		log.Info().Str("event", "sandbox").Str("base_url", c.baseURL).Str("state", cfg.sandboxState).Bool("created", sbx.Created).
+			Int("numbers", sbx.Numbers).Msg("sandbox workspace started; no real number is touched")
 	case cfg.keyFile != "":
 		if key, err = dialnexa.ReadKeyFile(cfg.keyFile); err != nil {
 			return nil, configError{err}
