@@ -146,24 +146,30 @@ func (r Run) registry(labels prometheus.Labels, lastSuccess float64) (*prometheu
 		Help: "Plan rows per outcome at the end of the last run of this command, plan and shard.",
 	}, []string{"outcome"})
 	for outcome, n := range r.Rows {
-		rows.WithLabelValues(outcome).Set(float64(n))
+		if err := set(rows, outcome, float64(n)); err != nil {
+			return nil, err
+		}
 	}
 	requests := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: nameRequests,
 		Help: "Requests the last run sent, by the class of their answer (transport: no answer).",
 	}, []string{"class"})
 	for _, class := range classes {
-		requests.WithLabelValues(class).Set(float64(r.Requests[class]))
+		if err := set(requests, class, float64(r.Requests[class])); err != nil {
+			return nil, err
+		}
 	}
 	for class, n := range r.Requests {
 		if n > 0 {
-			requests.WithLabelValues(class).Set(float64(n))
+			if err := set(requests, class, float64(n)); err != nil {
+				return nil, err
+			}
 		}
 	}
 	collectors := []prometheus.Collector{rows, requests,
 		gauge(nameThrottled, "Answers 429 Too Many Requests in the last run.", float64(r.Throttled)),
 		gauge(nameDuration, "How long the last run took, in seconds.", r.Duration.Seconds()),
-		gauge(nameExitCode, "The last run's exit code: 0 done, 3 rows need a person, 75 temporary (rerun), others refused.", float64(r.ExitCode)),
+		gauge(nameExitCode, "The last run's exit code: 0 done, 3 rows need a person, 4 partly put back, 75 temporary (rerun), others refused.", float64(r.ExitCode)),
 	}
 	if r.ExitCode == 0 {
 		lastSuccess = float64(r.Finished.UnixNano()) / 1e9
@@ -177,6 +183,17 @@ func (r Run) registry(labels prometheus.Labels, lastSuccess float64) (*prometheu
 		}
 	}
 	return reg, nil
+}
+
+// set sets the series of vec whose one label is value: an error, not a panic, for a
+// value that is no label value (not UTF-8).
+func set(vec *prometheus.GaugeVec, value string, v float64) error {
+	g, err := vec.GetMetricWithLabelValues(value)
+	if err != nil {
+		return err
+	}
+	g.Set(v)
+	return nil
 }
 
 func gauge(name, help string, v float64) prometheus.Gauge {

@@ -386,3 +386,16 @@ func TestPushHonoursTheCallersContext(t *testing.T) {
 	default:
 	}
 }
+
+// TestBadLabelValue: an outcome that is no label value is an error, never a panic.
+func TestBadLabelValue(t *testing.T) {
+	t.Parallel()
+	r := sampleRun(CommandRun, 0)
+	r.Rows = map[string]int{"bad\xff": 1}
+	if err := WriteFile(filepath.Join(t.TempDir(), "x.prom"), r); err == nil {
+		t.Error("no error")
+	}
+	if err := Push(context.Background(), "http://127.0.0.1:1", nil, r); err == nil {
+		t.Error("no error")
+	}
+}
