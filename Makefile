@@ -49,8 +49,10 @@ fuzz-smoke:
 	$(GO) test ./job/planfile -run '^$$' -fuzz '^FuzzNormalisePhone$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./job/dialnexa -run '^$$' -fuzz '^FuzzParseBudget$$' -fuzztime $(FUZZTIME)
 
-# The Kubernetes samples, decoded strictly into the real API types (a module of its own,
-# so that k8s.io/api stays out of the job's dependencies).
+# The Kubernetes samples: the Kustomize base and each of its components rendered with the
+# Kustomize Go API and decoded strictly into the real API types; each pod's command line
+# run against the sandbox; the Dockerfile read and the static build checked. A module of
+# its own, so that k8s.io/api and Kustomize stay out of the job's dependencies.
 manifests:
 	cd samples/kubernetes && $(GO) vet ./... && $(GO) test -count=1 ./...
 

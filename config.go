@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"reassign/job/planfile"
+	"reassign/job/sandbox"
 	"reassign/report"
 )
 
@@ -60,12 +61,12 @@ func (l *limitFlag) Set(s string) error {
 
 type config struct {
 	plan, reportPath, baseURL, keyFile, resume, nullToken, logFormat, logLevel, undoPlan string
-	summary, terminationLog                                                              string
+	summary, terminationLog, sandboxState                                                string
 	columns                                                                              columnsFlag
 	sheet                                                                                string
 	dryRun                                                                               dryRunMode
 	rate                                                                                 float64
-	burst, workers, maxAttempts, maxErrors, shards, shardIndex                           int
+	burst, workers, maxAttempts, maxErrors, shards, shardIndex, sandboxNumbers           int
 	limit                                                                                limitFlag
 	timeout                                                                              time.Duration
 	skipInvalid, sandbox, showVersion, noSnapshot, yes                                   bool
@@ -86,7 +87,7 @@ func (c *config) MarshalZerologObject(e *zerolog.Event) {
 		Int("shards", c.shards).Int("shard_index", c.shardIndex).Bool("snapshot", c.snapshotWanted()).
 		Str("undo_plan", c.undoPlan).Bool("sandbox", c.sandbox).Str("command", c.command()).
 		Int("limit", int(c.limit)).Str("summary", c.summary).Bool("yes", c.yes).
-		Str("columns", c.columns.String()).Str("sheet", c.sheet)
+		Str("columns", c.columns.String()).Str("sheet", c.sheet).Str("sandbox_state", c.sandboxState)
 }
 
 // command names what the run does: run (apply a plan), verify or export.
@@ -166,6 +167,44 @@ func (c *config) reportName() string {
 	return report.DefaultName(c.started)
 }
 
+// outputs declares the files the command writes, each once: their check walks this
+// list, so an output flag is one entry here, whose kind says how it is written.
+func (c *config) outputs(stdout io.Writer) *report.Outputs {
+	o := report.NewOutputs(stdout)
+	// The sandbox writes its state itself (beside it, then renamed), when the command
+	// ends; it is listed here so that no other file may be it.
+	o.Add(report.Output{Flag: "--sandbox-state", Name: c.sandboxState, Kind: report.Replaced})
+	if c.export {
+		o.Add(report.Output{Flag: "--out", Name: c.out, Kind: report.New})
+		return o
+	}
+	o.Add(report.Output{Flag: "--report", Name: c.reportName(), Kind: report.New})
+	o.Add(report.Output{Flag: "--undo-plan", Name: c.undoPlan, Kind: report.New})
+	o.Add(report.Output{Flag: "--summary", Name: c.summary, Kind: report.New, End: report.WriteSummary, Event: "summary_file"})
+	o.Add(report.Output{Flag: "--termination-log", Name: report.TerminationLogPath(c.terminationLog, report.DefaultTerminationLog),
+		Default: c.terminationLog == "", Kind: report.Overwritten, End: report.WriteTerminationMessage, Event: "termination_log"})
+	return o
+}
+
+// inputs are the files the command reads, which no output may name: the plan, the key
+// file, and the reports --resume names as the command starts (resume: the run reads
+// these, not the pattern again).
+func (c *config) inputs() (in []report.Input, resume []string, err error) {
+	if c.export {
+		return []report.Input{{Flag: "--api-key-file", Name: c.keyFile}}, nil, nil
+	}
+	in = []report.Input{{Flag: "--plan", Name: c.plan}, {Flag: "--api-key-file", Name: c.keyFile}}
+	if c.resume != "" {
+		if resume, err = report.ResumeFiles(c.resume); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, name := range resume {
+		in = append(in, report.Input{Flag: "--resume", Name: name})
+	}
+	return in, resume, nil
+}
+
 // option is one row of the flag table: the flag, its environment variable, its default
 // and what it means. p is a *string, *int, *float64, *bool, *time.Duration or flag.Value.
 type option struct {
@@ -219,6 +258,8 @@ func (c *config) options() []option {
 	}
 	return append(opts,
 		option{"sandbox", "", "", "run against the built-in simulated workspace; no key needed", &c.sandbox},
+		option{"sandbox-state", "REASSIGN_SANDBOX_STATE", "", "with --sandbox: keep the sandbox's workspace in this file between commands (created on first use)", &c.sandboxState},
+		option{"sandbox-numbers", "", "", fmt.Sprintf("with --sandbox: start from N generated numbers (1..%d) instead of the demo workspace", sandbox.MaxGenerated), &c.sandboxNumbers},
 		option{"version", "", "", "print the version and exit", &c.showVersion})
 }
 
@@ -291,12 +332,8 @@ func (c *config) check(rest []string) error {
 		return errors.New("--plan is required")
 	case c.noSnapshot && c.snapshotNeeder(false) != "":
 		return fmt.Errorf("%s reads the workspace first: it cannot go with --no-snapshot", c.snapshotNeeder(false))
-	case !c.export && (report.SameFile(c.summary, c.reportName()) || report.SameFile(c.summary, c.undoPlan)):
-		return fmt.Errorf("--summary names the same file as --report or --undo-plan (%s): give each its own", c.summary)
 	case c.undoPlan != "" && c.dryRun != dryRunNone:
 		return errors.New("--undo-plan needs a live run: a dry run changes nothing to undo")
-	case !c.export && report.SameFile(c.reportName(), c.undoPlan):
-		return fmt.Errorf("--report and --undo-plan name the same file (%s): give each its own", c.undoPlan)
 	case c.rate < 0 || math.IsNaN(c.rate) || math.IsInf(c.rate, 0):
 		return fmt.Errorf("--rate must be 0 (no ceiling) or a positive number, not %v", c.rate)
 	case c.burst < 1:
@@ -315,6 +352,12 @@ func (c *config) check(rest []string) error {
 		return fmt.Errorf("--shard-index must be between 0 and %d (--shards %d), not %d", c.shards-1, c.shards, c.shardIndex)
 	case planfile.CheckNullToken(strings.TrimSpace(c.nullToken)) != nil:
 		return fmt.Errorf("--null-token %v", planfile.CheckNullToken(strings.TrimSpace(c.nullToken)))
+	case !c.sandbox && c.sandboxState != "":
+		return errors.New("--sandbox-state (or $REASSIGN_SANDBOX_STATE) keeps the sandbox's workspace: it goes with --sandbox only")
+	case !c.sandbox && c.sandboxNumbers != 0:
+		return errors.New("--sandbox-numbers seeds the sandbox's workspace: it goes with --sandbox only")
+	case c.sandboxNumbers < 0 || c.sandboxNumbers > sandbox.MaxGenerated:
+		return fmt.Errorf("--sandbox-numbers must be between 1 and %d, not %d", sandbox.MaxGenerated, c.sandboxNumbers)
 	case c.logFormat != "auto" && c.logFormat != "json" && c.logFormat != "console":
 		return fmt.Errorf("--log-format must be json, console or auto, not %q", c.logFormat)
 	case c.logLevel != "debug" && c.logLevel != "info" && c.logLevel != "warn" && c.logLevel != "error":

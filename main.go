@@ -5,7 +5,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -91,39 +90,75 @@ func run(ctx context.Context, hardStop <-chan struct{}, args []string, getenv fu
 		fmt.Fprintln(stdout, "reassign "+buildVersion())
 		return exitOK
 	}
+	s := &session{cfg: cfg, getenv: getenv, stdin: stdin, outs: cfg.outputs(stdout),
+		end: &report.Ending{Command: cfg.command(), Plan: cfg.plan, Report: cfg.reportName(), Started: cfg.started}}
 	terminal := report.IsTerminal(stderr)
-	out := stderr
-	var bar *report.Bar
+	console := stderr
 	if terminal {
-		bar = report.NewBar(stderr)
-		defer bar.Clear()
-		out = bar
+		s.bar = report.NewBar(stderr)
+		defer s.bar.Clear()
+		console = s.bar
 	}
-	sink := report.NewLogSink(out)
-	defer sink.Hold(false)
-	defer onHardStop(hardStop, sink, os.Exit)()
-	log := report.NewLogger(sink, cfg.logFormat, cfg.logLevel, terminal)
-	var ask func(about string) bool
+	s.sink = report.NewLogSink(console)
+	defer s.sink.Hold(false)
+	defer onHardStop(hardStop, s.sink, os.Exit)()
+	s.log = report.NewLogger(s.sink, cfg.logFormat, cfg.logLevel, terminal)
 	if cfg.asks(report.IsTerminal(stdin) && terminal) {
-		ask = func(about string) bool { return report.Ask(ctx, stdin, stderr, about) }
+		s.ask = func(about string) bool { return report.Ask(ctx, stdin, stderr, about) }
 	}
 
 	var code int
-	end := &report.Ending{Command: cfg.command(), Plan: cfg.plan, Report: cfg.reportName(), Started: cfg.started,
-		TerminationLog: report.TerminationLogPath(cfg.terminationLog, report.DefaultTerminationLog)}
-	if cfg.export {
-		err = export(ctx, cfg, log, getenv, stdout)
-	} else {
-		code, err = apply(ctx, cfg, log, sink, bar, end, ask, getenv, stdin, stdout)
+	if err = s.open(); err == nil {
+		if cfg.export {
+			err = export(ctx, s)
+		} else {
+			code, err = apply(ctx, s)
+		}
+		// The sandbox saves its state file here: a save that fails decides the exit code.
+		err = errors.Join(err, s.conn.close())
 	}
 	if err != nil {
 		code = exitCodeFor(err)
-		log.Error().Str("event", "fatal").Int("exit_code", code).Msg(err.Error())
+		s.log.Error().Str("event", "fatal").Int("exit_code", code).Msg(err.Error())
 	}
-	if !cfg.export {
-		end.Finish(code, err, time.Now(), log)
-	}
+	s.end.ExitCode, s.end.Err, s.end.Finished = code, err, time.Now()
+	s.outs.Finish(s.end, s.log)
 	return code
+}
+
+// session is one command's world: its settings, where it logs and whom it asks, its
+// connection to the API and the files it writes. run builds it; apply and export work
+// with it.
+type session struct {
+	cfg    *config
+	log    zerolog.Logger
+	sink   *report.LogSink     // the log lines, held during a run and flushed with the report
+	bar    *report.Bar         // the progress bar on a terminal; nil otherwise
+	ask    func(string) bool   // the question before the first write; nil: never asked
+	getenv func(string) string // the environment, for the key
+	stdin  io.Reader           // the plan, for --plan -
+	outs   *report.Outputs     // every file the command writes (config.outputs)
+	end    *report.Ending      // what the summary and the termination message say
+	resume []string            // the reports --resume names, as the command started
+	conn   *connection         // set by open
+}
+
+// open checks the outputs against the files the command reads and one another, then
+// connects. Nothing is read or sent before; a refused check leaves every file as it was.
+func (s *session) open() error {
+	in, resume, err := s.cfg.inputs()
+	if err != nil {
+		return err
+	}
+	if err := s.outs.Check(in...); err != nil {
+		return err
+	}
+	s.resume = resume
+	if s.conn, err = connect(s.cfg, s.log, s.getenv); err != nil {
+		return err
+	}
+	s.end.Requests = s.conn.retrier.Requests
+	return nil
 }
 
 // onHardStop exits with 75 when hardStop closes (a second signal), after writing out the
@@ -173,7 +208,7 @@ func exitCodeFor(err error) int {
 	switch {
 	case errors.Is(err, context.Canceled):
 		return exitTemp
-	case errors.As(err, &ue), errors.Is(err, filepath.ErrBadPattern), errors.Is(err, planfile.ErrUsage):
+	case errors.As(err, &ue), errors.Is(err, filepath.ErrBadPattern), errors.Is(err, planfile.ErrUsage), errors.Is(err, report.ErrClash):
 		return exitUsage
 	case errors.As(err, &pe), errors.As(err, &re):
 		return exitPlan
@@ -209,155 +244,22 @@ func exitCodeOf(s job.Summary) int {
 	return exitOK
 }
 
-// apply runs the plan (or verifies it): read and validate it, read the workspace, ask
-// (when ask is set), send, record.
-func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.LogSink, bar *report.Bar, end *report.Ending, ask func(string) bool, getenv func(string) string, stdin io.Reader, stdout io.Writer) (int, error) {
-	if err := report.CheckOutputs(cfg.reportName(), cfg.undoPlan, cfg.summary); err != nil {
-		return 0, err
-	}
-	conn, err := connect(cfg, log, getenv)
-	if err != nil {
-		return 0, err
-	}
-	defer conn.close()
-	end.Requests = conn.retrier.Requests
-	runner := &job.Runner{
-		Retrier: conn.retrier, Client: conn.client, Workers: cfg.workers, MaxErrors: cfg.maxErrors,
-		DryRun: cfg.dryRun != dryRunNone, Shards: cfg.shards, ShardIndex: cfg.shardIndex,
-		Drain: 20 * time.Second, FlushEvery: 50 * time.Millisecond, Limit: int(cfg.limit),
-	}
-	if cfg.resume != "" {
-		applied, files, err := report.ReadResume(cfg.resume, cfg.nullToken)
-		if err != nil {
-			return 0, err
-		}
-		runner.Done = applied.Has
-		log.Info().Str("event", "resume").Str("from", cfg.resume).Int("reports", files).Int("applied", applied.Len()).Msg("rows an earlier run applied will be skipped")
-	}
-	log.Info().Str("event", "start").Str("version", buildVersion()).EmbedObject(cfg).
-		Str("base_url", conn.baseURL).Str("key_source", conn.keySource).Msg("reassign starting")
-
-	open, cleanup, err := planfile.Source(ctx, cfg.plan, stdin)
-	if err != nil {
-		return 0, err
-	}
-	defer cleanup()
-	plan, err := planfile.Read(ctx, open, cfg.planOptions())
-	if err != nil {
-		return 0, logPlanError(log, err)
-	}
-	if plan.Reviewed && cfg.noSnapshot {
-		return 0, usageError{errors.New("the plan's before_* columns are checked against the workspace: it cannot go with --no-snapshot")}
-	}
-	if err := cfg.checkPlan(plan.Needs(), log); err != nil {
-		return 0, err
-	}
-	outs, err := report.CreateOutputs(stdout, cfg.reportName(), cfg.undoPlan, cfg.summary)
-	if err != nil {
-		return 0, err
-	}
-	end.SummaryTo(outs[2])
-	defer end.Abort() // as rec.Abort: no summary of a run refused before its rows
-	rec, err := report.NewRecorder(outs[0], outs[1], cfg.nullToken, log, sink)
-	if err != nil {
-		return 0, configErrorf("write report %s: %w", cfg.reportName(), err)
-	}
-	defer rec.Abort() // a run refused before its first row leaves no file behind
-	if cfg.snapshotWanted() {
-		ws, err := job.ReadWorkspace(ctx, conn.client, &conn.retrier, job.WorkspaceReads{
-			Keep: plan.MayContain, PhoneKey: plan.PhoneKeys(), Parallel: cfg.workers, Expect: plan.Rows,
-			NeededBy: cmp.Or(cfg.snapshotNeeder(plan.Reviewed), plan.Needs()),
-		})
-		switch {
-		case err != nil && ctx.Err() != nil:
-			// Interrupted while reading: the run below records every row not_attempted.
-			plan.ReadsInterrupted()
-		case err != nil:
-			return 0, err
-		default:
-			if err := plan.Resolve(ctx, ws); err != nil {
-				return 0, logPlanError(log, err)
-			}
-		}
-		if ws != nil {
-			runner.Snapshot = ws.Snapshot
-		}
-		plan.DropIndex() // MayContain has served: its memory goes back before the run
-	}
-	log.Info().Str("event", "plan").Int("rows", plan.Rows).Int("invalid", plan.Invalid).
-		Strs("ignored_columns", plan.Ignored).Bool("reviewed", plan.Reviewed).Msg("plan read")
-	for _, p := range plan.Problems {
-		log.Error().Str("event", "invalid_row").Int("line", p.Line).Msg(p.String())
-	}
-	if plan.Invalid > 0 && !cfg.skipInvalid && !cfg.verify {
-		return 0, &planfile.Error{Problems: []job.Problem{{Reason: fmt.Sprintf("%d of %d rows are invalid; nothing was sent (fix them, or pass --skip-invalid to run the others)", plan.Invalid, plan.Rows)}}}
-	}
-	if err := runner.Confirm(plan.Each, ask); err != nil {
-		return 0, logPlanError(log, err)
-	}
-
-	total := plan.Rows
-	if cfg.shards > 1 {
-		total = -1 // unknown until the shard's rows are counted
-	}
-	runner.Flush, runner.FlushEvery = rec.Flush, 50*time.Millisecond
-	if rec.Undoing() {
-		runner.WriteAhead = rec.WriteAhead
-	}
-	runner.Progress, runner.ProgressEvery = report.Progress(log, bar, total)
-	sink.Hold(true) // log lines go out with the report's
-	run := runner.Run
-	if cfg.verify {
-		run = runner.Verify
-	}
-	sum, runErr := run(ctx, plan.Each, rec.Record)
-	end.Ran(sum)
-	sink.Hold(false)
-	bar.Clear()
-	if err := rec.Close(); err != nil && sum.Stopped == nil {
-		sum.Stopped = err
-	}
-	if runErr != nil {
-		return 0, logPlanError(log, runErr)
-	}
-	code := exitCodeOf(sum)
-	report.LogSummary(log, sum, cfg.reportName(), code, cfg.sandbox)
-	return code, nil
-}
-
-// logPlanError logs each problem of a plan that cannot be run, one event a line, and
-// returns what ends the run.
-func logPlanError(log zerolog.Logger, err error) error {
-	var pe *planfile.Error
-	if !errors.As(err, &pe) || len(pe.Problems) == 0 {
+// export writes the workspace as a plan-shaped CSV (`reassign export`); the file is
+// kept only once every number is in it.
+func export(ctx context.Context, s *session) error {
+	if err := s.outs.Create(); err != nil {
 		return err
 	}
-	for _, p := range pe.Problems {
-		log.Error().Str("event", "invalid_plan").Int("line", p.Line).Msg(p.String())
-	}
-	return &planfile.Error{Problems: []job.Problem{{Reason: "the plan cannot be read; nothing was sent"}}, Err: pe.Err}
-}
-
-// export writes the workspace as a plan-shaped CSV (`reassign export`).
-func export(ctx context.Context, cfg *config, log zerolog.Logger, getenv func(string) string, stdout io.Writer) error {
-	if err := report.CheckOutputs(cfg.out); err != nil {
-		return err
-	}
-	conn, err := connect(cfg, log, getenv)
-	if err != nil {
-		return err
-	}
-	defer conn.close()
-	outs, err := report.CreateOutputs(stdout, cfg.out)
-	if err != nil {
-		return err
-	}
+	cfg := s.cfg
 	filter := dialnexa.ListFilter{CountryCode: cfg.countryCode, Type: cfg.numberType}
 	requests := 0
-	numbers, err := report.Export(outs[0], cfg.nullToken, func(write func([]dialnexa.PhoneNumber) error) (err error) {
-		requests, err = job.EachNumber(ctx, conn.client, &conn.retrier, filter, write)
+	numbers, err := report.Export(s.outs.Get("--out"), cfg.nullToken, func(write func([]dialnexa.PhoneNumber) error) (err error) {
+		requests, err = job.EachNumber(ctx, s.conn.client, &s.conn.retrier, filter, write)
 		return err
 	})
+	if err == nil {
+		err = s.outs.Close()
+	}
 	if err != nil {
 		var apiErr *dialnexa.APIError
 		if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnauthorized {
@@ -365,7 +267,8 @@ func export(ctx context.Context, cfg *config, log zerolog.Logger, getenv func(st
 		}
 		return tempError{fmt.Errorf("export: %w (nothing was kept of %s)", err, cfg.out)}
 	}
-	log.Info().Str("event", "summary").Int("numbers", numbers).Int("requests", requests).Str("out", cfg.out).
+	s.outs.Keep()
+	s.log.Info().Str("event", "summary").Int("numbers", numbers).Int("requests", requests).Str("out", cfg.out).
 		Int("exit_code", exitOK).Bool("sandbox", cfg.sandbox).
 		Msgf("exported %d numbers to %s in %d requests", numbers, cfg.out, requests)
 	return nil
@@ -376,22 +279,36 @@ type connection struct {
 	client             *dialnexa.Client
 	retrier            job.Retrier
 	baseURL, keySource string
-	close              func()
+	close              func() error // the sandbox saves its state file here
 }
 
 // connect finds the key (or starts the sandbox) and builds the client. Nothing is sent.
 func connect(cfg *config, log zerolog.Logger, getenv func(string) string) (*connection, error) {
-	c := &connection{baseURL: cfg.baseURL, close: func() {}, keySource: "env"}
+	c := &connection{baseURL: cfg.baseURL, close: func() error { return nil }, keySource: "env"}
 	key := dialnexa.Secret(strings.TrimSpace(getenv("DIALNEXA_API_KEY")))
 	var err error
 	switch {
 	case cfg.sandbox:
-		var k string
-		if c.baseURL, k, c.close, err = sandbox.StartDemo(); err != nil {
-			return nil, err
+		sbx, err := sandbox.StartDemo(sandbox.DemoOptions{State: cfg.sandboxState, Numbers: cfg.sandboxNumbers})
+		switch {
+		case errors.Is(err, sandbox.ErrSeedConflict):
+			return nil, usageError{err}
+		case err != nil:
+			return nil, configError{err}
 		}
-		key, c.keySource = dialnexa.Secret(k), "sandbox"
-		log.Info().Str("event", "sandbox").Str("base_url", c.baseURL).Msg("sandbox workspace started; no real number is touched")
+		c.baseURL, key, c.keySource = sbx.BaseURL, dialnexa.Secret(sbx.Key), "sandbox"
+		c.close = func() error {
+			saved, err := sbx.Close()
+			if err != nil {
+				return configError{err}
+			}
+			if saved {
+				log.Info().Str("event", "sandbox_state").Str("file", cfg.sandboxState).Msg("sandbox state saved")
+			}
+			return nil
+		}
+		log.Info().Str("event", "sandbox").Str("base_url", c.baseURL).Str("state", cfg.sandboxState).Bool("created", sbx.Created).
+			Int("numbers", sbx.Numbers).Msg("sandbox workspace started; no real number is touched")
 	case cfg.keyFile != "":
 		if key, err = dialnexa.ReadKeyFile(cfg.keyFile); err != nil {
 			return nil, configError{err}

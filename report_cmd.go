@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dustin/go-humanize"
+	"github.com/rs/zerolog"
 
 	"reassign/job/planfile"
 	"reassign/report"
@@ -42,11 +43,6 @@ func reportCommand(args []string, getenv func(string) string, stdout, stderr io.
 	case err == nil && planfile.CheckNullToken(*nullToken) != nil:
 		err = fmt.Errorf("report: --null-token %v", planfile.CheckNullToken(*nullToken))
 	}
-	for _, in := range fs.Args() {
-		if err == nil && report.SameFile(*out, in) {
-			err = fmt.Errorf("report: --html names one of the files to read (%s)", in)
-		}
-	}
 	if err != nil {
 		fmt.Fprintf(stderr, "reassign: %v\nRun reassign report --help for the flags.\n", err)
 		return exitUsage
@@ -72,24 +68,33 @@ func reportCommand(args []string, getenv func(string) string, stdout, stderr io.
 	return exitOK
 }
 
-// renderReport writes the page of the files to out, created new.
+// renderReport writes the page of the files to out, created new: never over a file,
+// nor over one of the files it reads.
 func renderReport(out string, files []string, nullToken string, stdout io.Writer) (html.Stats, error) {
-	if err := report.CheckOutputs(out); err != nil {
-		return html.Stats{}, err
+	outs := report.NewOutputs(stdout)
+	page := outs.Add(report.Output{Flag: "--html", Name: out, Kind: report.New})
+	inputs := make([]report.Input, len(files))
+	for i, f := range files {
+		inputs[i] = report.Input{Flag: "a file to read", Name: f}
 	}
-	meta, src, err := html.Load(files, nullToken)
-	if err != nil {
-		return html.Stats{}, err
+	var meta html.Meta
+	var src html.Source
+	var stats html.Stats
+	err := outs.Check(inputs...)
+	if err == nil {
+		meta, src, err = html.Load(files, nullToken)
 	}
-	meta.Generated = time.Now()
-	outs, err := report.CreateOutputs(stdout, out)
-	if err != nil {
-		return html.Stats{}, err
+	if err == nil {
+		err = outs.Create()
 	}
-	stats, err := html.Render(outs[0], meta, src)
-	if err != nil {
-		outs[0].Remove() // half a page would only block the next try
-		return html.Stats{}, err
+	if err == nil {
+		meta.Generated = time.Now()
+		stats, err = html.Render(page, meta, src)
 	}
-	return stats, outs[0].Close()
+	if err == nil {
+		outs.Keep() // the page is whole: it stays, even if closing it fails
+		err = outs.Close()
+	}
+	outs.Finish(&report.Ending{}, zerolog.Nop()) // half a page would only block the next try
+	return stats, err
 }

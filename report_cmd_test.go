@@ -31,7 +31,7 @@ func TestReportCommand(t *testing.T) {
 		{name: "no --html", args: []string{reportCSV}, want: 64, output: "--html is required"},
 		{name: "no report", args: []string{"--html", filepath.Join(dir, "a.html")}, want: 64, output: "name the report files"},
 		{name: "only a summary", args: []string{"--html", filepath.Join(dir, "b.html"), summary}, want: 64, output: "no report among the files"},
-		{name: "page names an input", args: []string{"--html", reportCSV, reportCSV}, want: 64, output: "names one of the files to read"},
+		{name: "page names an input", args: []string{"--html", reportCSV, reportCSV}, want: 64, output: "--html names the same file as a file to read"},
 		{name: "unknown flag", args: []string{"--html", filepath.Join(dir, "c.html"), "--plan", "x", reportCSV}, want: 64, output: "-plan"},
 		{name: "page exists", args: []string{"--html", existing, reportCSV}, want: 78, output: "already exists"},
 		{name: "missing report", args: []string{"--html", filepath.Join(dir, "d.html"), filepath.Join(dir, "nope.csv")}, want: 78, output: "nope.csv"},

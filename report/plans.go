@@ -2,7 +2,6 @@ package report
 
 import (
 	"encoding/csv"
-	"errors"
 	"io"
 
 	"reassign/job"
@@ -84,30 +83,29 @@ func (e *ExportWriter) Write(n dialnexa.PhoneNumber) error {
 	return e.cw.Write(rec)
 }
 
-// Export writes the numbers that each hands over to out as an export for a plan reader
-// with nullToken, and closes it. It returns how many it wrote. An export that does not
-// finish leaves no file behind: part of the workspace is not the workspace.
-func Export(out *Output, nullToken string, each func(write func([]dialnexa.PhoneNumber) error) error) (int, error) {
-	ew, err := NewExportWriter(out, nullToken)
-	n := 0
-	if err == nil {
-		err = each(func(ns []dialnexa.PhoneNumber) error {
-			for _, num := range ns {
-				if err := ew.Write(num); err != nil {
-					return err
-				}
-				n++
-			}
-			return nil
-		})
-	}
-	if err == nil {
-		err = errors.Join(ew.Close(), out.Close())
-	}
+// Export writes the numbers that each hands over to w as an export for a plan reader
+// with nullToken, and flushes them. It returns how many it wrote. An export that does
+// not finish must leave no file behind (part of the workspace is not the workspace):
+// the caller's Outputs keeps the file only once Export and Close succeed.
+func Export(w io.Writer, nullToken string, each func(write func([]dialnexa.PhoneNumber) error) error) (int, error) {
+	ew, err := NewExportWriter(w, nullToken)
 	if err != nil {
-		out.Remove()
+		return 0, err
 	}
-	return n, err
+	n := 0
+	err = each(func(ns []dialnexa.PhoneNumber) error {
+		for _, num := range ns {
+			if err := ew.Write(num); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return n, err
+	}
+	return n, ew.Close()
 }
 
 // Close flushes what is buffered.

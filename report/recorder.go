@@ -18,7 +18,6 @@ type Recorder struct {
 	undo         *UndoWriter // nil without an undo plan
 	log          zerolog.Logger
 	sink         *LogSink // the log lines, flushed with the report
-	closed       bool
 }
 
 // NewRecorder writes the headers of the report to out (after a BOM for a file) and, if
@@ -77,21 +76,13 @@ func (r *Recorder) Flush() error {
 	return err
 }
 
-// Close flushes, then syncs and closes the files.
+// Close writes out what is still buffered: the report's lines, the undo plan's and the
+// log's. As gzip.Writer's, it leaves the files open: they are the Outputs' to sync and
+// close.
 func (r *Recorder) Close() error {
-	r.closed = true
 	var undoErr error
 	if r.undo != nil {
 		undoErr = r.undo.Flush()
 	}
-	return errors.Join(r.Flush(), undoErr, r.out.Close(), r.undoOut.Close())
-}
-
-// Abort removes the files of a run refused before its first row, unless Close was
-// called: a report of nothing would only block the rerun.
-func (r *Recorder) Abort() {
-	if !r.closed {
-		r.out.Remove()
-		r.undoOut.Remove()
-	}
+	return errors.Join(r.Flush(), undoErr)
 }

@@ -3,15 +3,9 @@ package report
 import (
 	"bytes"
 	"encoding/csv"
-	"errors"
-	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/rs/zerolog"
 
 	"reassign/job"
 )
@@ -174,45 +168,5 @@ func TestReadAppliedRefusesDamage(t *testing.T) {
 		if _, err := ReadApplied(strings.NewReader(in), "null"); err == nil {
 			t.Errorf("%s: no error", name)
 		}
-	}
-}
-
-// TestRecorderCloseReportsUndoError: an undo plan that cannot be synced and closed is an
-// error of the run, not a silent loss.
-func TestRecorderCloseReportsUndoError(t *testing.T) {
-	dir := t.TempDir()
-	outs, err := CreateOutputs(io.Discard, filepath.Join(dir, "r.csv"), filepath.Join(dir, "u.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := NewRecorder(outs[0], outs[1], "null", zerolog.Nop(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	outs[1].f.Close() // the undo plan's file fails underneath: its sync and close fail
-	if err := rec.Close(); err == nil || !strings.Contains(err.Error(), "u.csv") {
-		t.Errorf("Close = %v, want the undo plan's error", err)
-	}
-}
-
-// TestCreateOutputsAllOrNone: when one output cannot be created, none is left behind.
-func TestCreateOutputsAllOrNone(t *testing.T) {
-	dir := t.TempDir()
-	report := filepath.Join(dir, "r.csv")
-	_, err := CreateOutputs(io.Discard, report, filepath.Join(dir, "missing", "u.csv"))
-	if err == nil {
-		t.Fatal("an undo plan in a missing folder was created")
-	}
-	if _, err := os.Stat(report); err == nil {
-		t.Error("the report was left behind though the undo plan could not be created")
-	}
-	if err := os.WriteFile(report, []byte("keep"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := CreateOutputs(io.Discard, report); !errors.Is(err, ErrExists) {
-		t.Errorf("over an existing file: %v, want ErrExists", err)
-	}
-	if b, _ := os.ReadFile(report); string(b) != "keep" {
-		t.Errorf("an existing file was changed: %q", b)
 	}
 }

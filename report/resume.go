@@ -67,38 +67,48 @@ type ResumeError struct {
 func (e *ResumeError) Error() string { return fmt.Sprintf("read resume report %s: %v", e.Path, e.Err) }
 func (e *ResumeError) Unwrap() error { return e.Err }
 
-// ReadResume reads --resume: one earlier report, every *.csv report in a folder, or
-// every report a glob pattern matches (as the pods of a retried Kubernetes Job leave
-// them: a pattern that matches nothing yet resumes nothing). It returns what they
-// record as done and how many reports it read. Their cells are read as the plan reader
-// reads a plan's, with nullToken. A bad pattern is filepath.ErrBadPattern; a report
-// that cannot be opened an *fs.PathError; a damaged one a *ResumeError.
-func ReadResume(path, nullToken string) (*Applied, int, error) {
-	files := []string{path}
+// ResumeFiles is the reports --resume names: path itself, every *.csv report in a
+// folder, or every report a glob pattern matches (as the pods of a retried Kubernetes
+// Job leave them: a pattern that matches nothing yet resumes nothing), as they are when
+// it is called. A bad pattern is filepath.ErrBadPattern; a path that is not there an
+// *fs.PathError.
+func ResumeFiles(path string) ([]string, error) {
 	if strings.ContainsAny(path, "*?[") {
-		var err error
-		if files, err = filepath.Glob(path); err != nil {
-			return nil, 0, fmt.Errorf("--resume %s: %w", path, err)
+		files, err := filepath.Glob(path)
+		if err != nil {
+			return nil, fmt.Errorf("--resume %s: %w", path, err)
 		}
-	} else if st, err := os.Stat(path); err != nil {
-		return nil, 0, err
-	} else if st.IsDir() {
-		files, _ = filepath.Glob(filepath.Join(path, "*.csv"))
+		return files, nil
 	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if st.IsDir() {
+		files, _ := filepath.Glob(filepath.Join(path, "*.csv"))
+		return files, nil
+	}
+	return []string{path}, nil
+}
+
+// ReadResume reads the earlier reports files (ResumeFiles) and returns what they record
+// as done. Their cells are read as the plan reader reads a plan's, with nullToken. A
+// report that cannot be opened is an *fs.PathError; a damaged one a *ResumeError.
+func ReadResume(files []string, nullToken string) (*Applied, error) {
 	all := NewApplied()
 	for _, name := range files {
 		f, err := os.Open(name)
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		applied, err := ReadApplied(f, nullToken)
 		f.Close()
 		if err != nil {
-			return nil, 0, &ResumeError{Path: name, Err: err}
+			return nil, &ResumeError{Path: name, Err: err}
 		}
 		all.Merge(applied)
 	}
-	return all, len(files), nil
+	return all, nil
 }
 
 // reportRecord is what --resume needs of a report line.

@@ -2,13 +2,11 @@ package report
 
 import (
 	"encoding/json"
-	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/rs/zerolog"
 
 	"reassign/job"
 )
@@ -34,37 +32,25 @@ func TerminationLogPath(flag, def string) string {
 	return flag
 }
 
-// Ending is what a run leaves for whoever looks after it, besides the report: the
-// --summary file (one JSON object) and the termination message (one line). Both are
-// written whatever the exit code, and neither can change it: one that cannot be written
-// is logged.
+// Ending is what the outputs written at the end of a command say (the --summary
+// file, the termination message): what ran, and how it ended. The caller fills it in
+// as the command goes; Outputs.Finish hands it to each output's End.
 type Ending struct {
 	Command      string // "run" or "verify"
 	Plan, Report string
 	Requests     *job.Requests
 	Started      time.Time
-	// TerminationLog is the file the termination message goes to; "" for none.
-	TerminationLog string
-
-	summary *Output      // the --summary file, while it may still be written
-	sum     *job.Summary // set once the run got to its rows
+	// Summary is the run's, once it got to its rows (Ran); nil before.
+	Summary *job.Summary
+	// ExitCode, Err (what ended the command early, if anything) and Finished: how and
+	// when it ended, set before the outputs are finished.
+	ExitCode int
+	Err      error
+	Finished time.Time
 }
 
-// SummaryTo is where the summary goes: out, created with the report. A run that never
-// gets to its rows (Ran) leaves none, as it leaves no report: see Abort.
-func (e *Ending) SummaryTo(out *Output) { e.summary = out }
-
-// Ran records the run's summary: the summary file will be written.
-func (e *Ending) Ran(s job.Summary) { e.sum = &s }
-
-// Abort removes the summary file of a run refused before its rows (a file of nothing
-// would only block the rerun, as an empty report would). After Ran it does nothing.
-func (e *Ending) Abort() {
-	if e.sum == nil && e.summary != nil {
-		e.summary.Remove()
-		e.summary = nil
-	}
-}
+// Ran records the run's summary.
+func (e *Ending) Ran(s job.Summary) { e.Summary = &s }
 
 // summaryJSON is the --summary file.
 type summaryJSON struct {
@@ -84,33 +70,18 @@ type summaryJSON struct {
 	FinishedAt  string           `json:"finished_at"`
 }
 
-// Finish writes the summary file (if the run has one and got to its rows) and the
-// termination message (if there is a file for it), for a run that ended at now with
-// exit code code and, if it ended early, err.
-func (e *Ending) Finish(code int, err error, now time.Time, log zerolog.Logger) {
-	e.Abort() // a summary file of a run that never got to its rows goes
-	if e.summary != nil {
-		if werr := e.writeSummary(code, err, now); werr != nil {
-			log.Error().Str("event", "summary_file").Str("error", werr.Error()).Int("exit_code", code).
-				Msgf("could not write the summary; the exit code stays %d", code)
-		}
+// WriteSummary writes the --summary file: one JSON object on one line. It is the End
+// of a New output, written only for a run that got to its rows.
+func WriteSummary(w io.Writer, e *Ending) error {
+	s := e.Summary
+	if s == nil {
+		s = &job.Summary{}
 	}
-	if e.TerminationLog != "" {
-		line := e.Line(code, err, now)
-		if werr := os.WriteFile(e.TerminationLog, []byte(line+"\n"), 0o644); werr != nil {
-			log.Warn().Str("event", "termination_log").Str("error", werr.Error()).Int("exit_code", code).
-				Msgf("could not write the termination message; the exit code stays %d", code)
-		}
-	}
-}
-
-func (e *Ending) writeSummary(code int, err error, now time.Time) error {
-	s := e.sum
 	out := summaryJSON{
 		Command: e.Command, Plan: e.Plan, Report: e.Report, Rows: s.Rows, Counts: map[string]int{},
-		ExitCode: code, Interrupted: s.Interrupted, ElapsedMS: now.Sub(e.Started).Milliseconds(),
+		ExitCode: e.ExitCode, Interrupted: s.Interrupted, ElapsedMS: e.Finished.Sub(e.Started).Milliseconds(),
 		Requests: e.Requests.ByClass(), Throttled: e.Requests.Throttled(),
-		StartedAt: e.Started.UTC().Format(time.RFC3339Nano), FinishedAt: now.UTC().Format(time.RFC3339Nano),
+		StartedAt: e.Started.UTC().Format(time.RFC3339Nano), FinishedAt: e.Finished.UTC().Format(time.RFC3339Nano),
 	}
 	for _, o := range s.Kinds() {
 		out.Counts[string(o)] = s.Counts[o]
@@ -118,18 +89,18 @@ func (e *Ending) writeSummary(code int, err error, now time.Time) error {
 	if s.Stopped != nil {
 		out.Stopped = s.Stopped.Error()
 	}
-	if err != nil {
-		out.Error = err.Error()
+	if e.Err != nil {
+		out.Error = e.Err.Error()
 	}
-	f := e.summary
-	e.summary = nil
-	enc := json.NewEncoder(f)
+	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
-	if werr := enc.Encode(out); werr != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", f.Name, werr)
-	}
-	return f.Close()
+	return enc.Encode(out)
+}
+
+// WriteTerminationMessage writes the termination message (Line) and its line end.
+func WriteTerminationMessage(w io.Writer, e *Ending) error {
+	_, err := io.WriteString(w, e.Line()+"\n")
+	return err
 }
 
 // Line is the termination message: one line of key=value pairs, at most
@@ -137,7 +108,7 @@ func (e *Ending) writeSummary(code int, err error, now time.Time) error {
 // updated=990 conflict=2 unchanged=8 requests=1012 throttled=0 elapsed_ms=84210
 // report=/reports/x.csv`): counts only of the outcomes that occurred; error (what ended
 // the run early) last, cut short if it must be.
-func (e *Ending) Line(code int, err error, now time.Time) string {
+func (e *Ending) Line() string {
 	var b strings.Builder
 	add := func(k, v string) bool {
 		kv := k + "=" + logfmtValue(v)
@@ -150,9 +121,9 @@ func (e *Ending) Line(code int, err error, now time.Time) string {
 		b.WriteString(kv)
 		return true
 	}
-	add("exit_code", strconv.Itoa(code))
+	add("exit_code", strconv.Itoa(e.ExitCode))
 	add("command", e.Command)
-	if s := e.sum; s != nil {
+	if s := e.Summary; s != nil {
 		add("rows", strconv.Itoa(s.Rows))
 		for _, o := range s.Kinds() {
 			if n := s.Counts[o]; n > 0 {
@@ -165,16 +136,16 @@ func (e *Ending) Line(code int, err error, now time.Time) string {
 	}
 	add("requests", strconv.FormatInt(e.Requests.ByClass()["total"], 10))
 	add("throttled", strconv.FormatInt(e.Requests.Throttled(), 10))
-	add("elapsed_ms", strconv.FormatInt(now.Sub(e.Started).Milliseconds(), 10))
-	if e.sum != nil {
+	add("elapsed_ms", strconv.FormatInt(e.Finished.Sub(e.Started).Milliseconds(), 10))
+	if e.Summary != nil {
 		add("report", e.Report)
-		if e.sum.Stopped != nil {
-			add("stopped", e.sum.Stopped.Error())
+		if e.Summary.Stopped != nil {
+			add("stopped", e.Summary.Stopped.Error())
 		}
 	}
-	if err != nil {
+	if e.Err != nil {
 		// The longest field: shortened until it fits.
-		msg := []rune(err.Error())
+		msg := []rune(e.Err.Error())
 		n := len(msg)
 		for !add("error", cut(msg, n)) && n > 0 {
 			n /= 2

@@ -19,34 +19,24 @@ import (
 
 var t0 = time.Date(2026, 11, 27, 3, 15, 0, 0, time.UTC)
 
-// ending is an Ending of a run that sent 4 requests, one of them answered 429.
-func ending(t *testing.T, summaryName string) *Ending {
-	t.Helper()
+// ending is the Ending of a run that sent 4 requests, one of them answered 429.
+func ending() *Ending {
 	reqs := &job.Requests{}
 	for _, err := range []error{nil, nil, &dialnexa.APIError{StatusCode: 429}, &dialnexa.APIError{StatusCode: 404}} {
 		reqs.Add(err)
 	}
-	e := &Ending{Command: "run", Plan: "plan.csv", Report: "r.csv", Requests: reqs, Started: t0}
-	if summaryName != "" {
-		outs, err := CreateOutputs(io.Discard, summaryName)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.SummaryTo(outs[0])
-	}
-	return e
+	return &Ending{Command: "run", Plan: "plan.csv", Report: "r.csv", Requests: reqs, Started: t0, Finished: t0}
 }
 
-func TestEndingSummaryFile(t *testing.T) {
-	name := filepath.Join(t.TempDir(), "summary.json")
-	e := ending(t, name)
+func TestWriteSummary(t *testing.T) {
+	e := ending()
 	e.Ran(job.Summary{Counts: map[job.Outcome]int{job.Updated: 2, job.NotFound: 1}, Outcomes: job.Outcomes, Rows: 3})
-	e.Abort() // after Ran: keeps the file
-	e.Finish(3, nil, t0.Add(1500*time.Millisecond), zerolog.Nop())
-	data, err := os.ReadFile(name)
-	if err != nil {
+	e.ExitCode, e.Finished = 3, t0.Add(1500*time.Millisecond)
+	var buf bytes.Buffer
+	if err := WriteSummary(&buf, e); err != nil {
 		t.Fatal(err)
 	}
+	data := buf.Bytes()
 	if bytes.Count(data, []byte("\n")) != 1 {
 		t.Errorf("not one JSON object on one line: %q", data)
 	}
@@ -74,51 +64,68 @@ func TestEndingSummaryFile(t *testing.T) {
 	}
 }
 
-// TestEndingAbort: a run refused before its rows leaves no summary file, as it leaves no
-// report; its termination message still says why.
-func TestEndingAbort(t *testing.T) {
+// TestEndingRefused: a run refused before its rows leaves no summary file, as it leaves
+// no report; its termination message still says why.
+func TestEndingRefused(t *testing.T) {
 	dir := t.TempDir()
-	name := filepath.Join(dir, "summary.json")
-	e := ending(t, name)
-	e.TerminationLog = filepath.Join(dir, "termination-log")
-	e.Finish(65, errors.New("3 of 7 rows are invalid; nothing was sent"), t0, zerolog.Nop())
-	if _, err := os.Stat(name); !errors.Is(err, os.ErrNotExist) {
+	outs := NewOutputs(io.Discard)
+	outs.Add(Output{Flag: "--summary", Name: filepath.Join(dir, "summary.json"), Kind: New, End: WriteSummary, Event: "summary_file"})
+	outs.Add(Output{Flag: "--termination-log", Name: filepath.Join(dir, "termination-log"), Kind: Overwritten, End: WriteTerminationMessage, Event: "termination_log"})
+	if err := outs.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if err := outs.Create(); err != nil {
+		t.Fatal(err)
+	}
+	e := ending()
+	e.ExitCode, e.Err = 65, errors.New("3 of 7 rows are invalid; nothing was sent")
+	outs.Finish(e, zerolog.Nop())
+	if _, err := os.Stat(filepath.Join(dir, "summary.json")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the summary of a refused run was left behind: %v", err)
 	}
-	msg, err := os.ReadFile(e.TerminationLog)
+	msg, err := os.ReadFile(filepath.Join(dir, "termination-log"))
 	if want := "exit_code=65 command=run requests=4 throttled=1 elapsed_ms=0 error=\"3 of 7 rows are invalid; nothing was sent\"\n"; err != nil || string(msg) != want {
 		t.Errorf("termination message %q (%v), want %q", msg, err, want)
 	}
 }
 
 func TestEndingLine(t *testing.T) {
-	e := ending(t, "")
+	e := ending()
 	e.Ran(job.Summary{Counts: map[job.Outcome]int{job.Matches: 7, job.Differs: 2}, Outcomes: job.VerifyOutcomes, Rows: 9,
 		Stopped: errors.New("write report: disk full")})
 	e.Command, e.Report = "verify", "my reports/v.csv"
+	e.ExitCode, e.Finished = 3, t0.Add(2*time.Second)
 	want := `exit_code=3 command=verify rows=9 matches=7 differs=2 requests=4 throttled=1 elapsed_ms=2000 report="my reports/v.csv" stopped="write report: disk full"`
-	if got := e.Line(3, nil, t0.Add(2*time.Second)); got != want {
+	if got := e.Line(); got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
 
 	// A huge error with line ends: still one line, within the limit, cut short.
-	long := errors.New(strings.Repeat("line 12: agent_id agt_x is not an agent of this workspace\n", 200))
-	got := e.Line(65, long, t0)
+	e.ExitCode, e.Finished = 65, t0
+	e.Err = errors.New(strings.Repeat("line 12: agent_id agt_x is not an agent of this workspace\n", 200))
+	got := e.Line()
 	if len(got)+1 > MaxTerminationMessage || strings.Contains(got, "\n") || !strings.Contains(got, `error="line 12`) || !strings.HasSuffix(got, `…"`) {
 		t.Errorf("%d bytes: %.200s…", len(got), got)
 	}
 }
 
-// TestEndingCannotWrite: files that cannot be written are logged; nothing panics, and
-// the exit code is the caller's to keep.
+// TestEndingCannotWrite: end files that cannot be written are logged; nothing panics,
+// and the exit code is the caller's to keep.
 func TestEndingCannotWrite(t *testing.T) {
 	dir := t.TempDir()
-	e := ending(t, filepath.Join(dir, "summary.json"))
+	outs := NewOutputs(io.Discard)
+	summary := outs.Add(Output{Flag: "--summary", Name: filepath.Join(dir, "summary.json"), Kind: New, End: WriteSummary, Event: "summary_file"})
+	outs.Add(Output{Flag: "--termination-log", Name: filepath.Join(dir, "no such folder", "termination-log"), Kind: Overwritten, End: WriteTerminationMessage, Event: "termination_log"})
+	if err := outs.Create(); err != nil {
+		t.Fatal(err)
+	}
+	outs.Keep()
+	summary.f.Close() // the file is gone from under the run
+	e := ending()
 	e.Ran(job.Summary{Counts: map[job.Outcome]int{}})
-	e.summary.f.Close() // the file is gone from under the run
-	e.TerminationLog = filepath.Join(dir, "no such folder", "termination-log")
+	e.ExitCode = 75
 	var logs bytes.Buffer
-	e.Finish(75, nil, t0, zerolog.New(&logs))
+	outs.Finish(e, zerolog.New(&logs))
 	for _, ev := range []string{`"event":"summary_file"`, `"event":"termination_log"`} {
 		if !strings.Contains(logs.String(), ev) || !strings.Contains(logs.String(), "the exit code stays 75") {
 			t.Errorf("no %s event saying the exit code stays: %s", ev, logs.String())

@@ -15,6 +15,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -166,9 +167,11 @@ type API struct {
 	numbers    map[string]*Number
 	order      []string
 	agents     map[string]bool
+	agentOrder []string // as the workspace listed them, for Workspace
 	agentNames map[string]string
 	ineligible map[string]bool
 	patches    []Patch
+	changes    int // writes applied (PATCHes and Updates): a state file needs saving
 
 	requests    atomic.Int64
 	reads       atomic.Int64
@@ -190,6 +193,7 @@ func New(ws Workspace, opts Options) *API {
 	for _, id := range ws.Agents {
 		a.agents[id] = true
 	}
+	a.agentOrder = slices.Clone(ws.Agents)
 	if opts.RatePerSecond > 0 {
 		a.limiter = rate.NewLimiter(rate.Limit(opts.RatePerSecond), max(opts.RateBurst, 1))
 	}
@@ -246,28 +250,90 @@ func Demo() Workspace {
 // Start serves the sandbox on a free loopback port. It returns the base URL (ending in
 // /v1) and a function that shuts the server down.
 func Start(h http.Handler) (baseURL string, stop func(), err error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	baseURL, srv, err := serve(h)
 	if err != nil {
-		return "", nil, fmt.Errorf("sandbox: %w", err)
+		return "", nil, err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
 	stop = func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		srv.Shutdown(ctx)
 	}
-	return "http://" + ln.Addr().String() + "/v1", stop, nil
+	return baseURL, stop, nil
 }
 
-// StartDemo serves the Demo workspace with a random key of its own, as
-// `reassign --sandbox` runs against it.
-func StartDemo() (baseURL, key string, stop func(), err error) {
+func serve(h http.Handler) (baseURL string, srv *http.Server, err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("sandbox: %w", err)
+	}
+	srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String() + "/v1", srv, nil
+}
+
+// DemoOptions says which workspace StartDemo serves.
+type DemoOptions struct {
+	// State, if set, is the file that keeps the workspace between commands: read when it
+	// exists; created, seeded, when it does not; written back by Close when the command
+	// changed the workspace. A file that cannot be read or is not a state is an error
+	// naming it, never replaced.
+	State string
+	// Numbers, if > 0, seeds the workspace with Generated(Numbers) instead of Demo. With
+	// a State that exists, it must be what seeded that state (ErrSeedConflict).
+	Numbers int
+}
+
+// Served is a sandbox serving one command, as `reassign --sandbox` runs against it.
+type Served struct {
+	BaseURL, Key string // the base URL (ending in /v1) and the random key it accepts
+	Numbers      int    // how many numbers the workspace holds
+	Created      bool   // the state file was created, seeded, by this command
+	api          *API
+	srv          *http.Server
+	state        *stateFile // nil without a state file
+}
+
+// StartDemo serves the workspace o names (Demo by default) with a random key of its
+// own on a free loopback port.
+func StartDemo(o DemoOptions) (*Served, error) {
+	s := &Served{}
+	ws := seed(o.Numbers)
+	if o.State != "" {
+		var err error
+		if s.state, ws, s.Created, err = openState(o.State, o.Numbers); err != nil {
+			return nil, err
+		}
+	}
 	b := make([]byte, 16)
 	rand.Read(b)
-	key = "sbx_" + hex.EncodeToString(b[:4]) + ":" + hex.EncodeToString(b[4:])
-	baseURL, stop, err = Start(New(Demo(), Options{Key: key}))
-	return baseURL, key, stop, err
+	s.Key = "sbx_" + hex.EncodeToString(b[:4]) + ":" + hex.EncodeToString(b[4:])
+	s.api, s.Numbers = New(ws, Options{Key: s.Key}), len(ws.Numbers)
+	var err error
+	if s.BaseURL, s.srv, err = serve(s.api); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close stops the server, then, if the command changed the workspace, writes it back
+// to the state file (atomically: a crash leaves the old state or the new one). saved
+// reports whether it wrote. A state file that another command replaced meanwhile is
+// not overwritten: that is an error.
+//
+// The command has had every answer by then, so the server closes at once (a graceful
+// shutdown would wait 5 s for a connection the client dialled ahead and never used);
+// a write still being handled holds the lock Workspace takes, so the state saved
+// holds it whole or not at all.
+func (s *Served) Close() (saved bool, err error) {
+	s.srv.Close()
+	if s.state == nil || s.api.changed() == 0 {
+		return false, nil
+	}
+	if err := s.state.save(s.api.Workspace()); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // Requests is how many requests reached the sandbox, faults included.
@@ -296,8 +362,41 @@ func (a *API) Update(id string, change func(*Number)) bool {
 	n, ok := a.numbers[id]
 	if ok {
 		change(n)
+		a.changes++
 	}
 	return ok
+}
+
+// Workspace returns a copy of what the sandbox holds now, numbers in their order.
+func (a *API) Workspace() Workspace {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ws := Workspace{Agents: slices.Clone(a.agentOrder), AgentNames: maps.Clone(a.agentNames), Numbers: make([]Number, 0, len(a.order))}
+	for _, id := range a.agentOrder {
+		if a.ineligible[id] {
+			ws.Ineligible = append(ws.Ineligible, id)
+		}
+	}
+	for _, id := range a.order {
+		n := *a.numbers[id]
+		n.AgentID, n.Nickname, n.Label = clone(n.AgentID), clone(n.Nickname), clone(n.Label)
+		ws.Numbers = append(ws.Numbers, n)
+	}
+	return ws
+}
+
+func clone(p *string) *string {
+	if p == nil {
+		return nil
+	}
+	return str(*p)
+}
+
+// changed is how many writes the workspace took.
+func (a *API) changed() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.changes
 }
 
 // Number returns a copy of one number's current state.
@@ -452,6 +551,8 @@ func (a *API) patch(w http.ResponseWriter, r *http.Request, id string) {
 	if a.opts.SwallowWrites {
 		changed := *n
 		n = &changed // answered as applied, never stored
+	} else {
+		a.changes++
 	}
 	for k, v := range fields {
 		if v != nil && *v == "" {
@@ -495,35 +596,39 @@ func (a *API) listNumbers(w http.ResponseWriter, r *http.Request) {
 	if a.opts.MaxPageSize > 0 {
 		limit = min(limit, a.opts.MaxPageSize)
 	}
+	cc, typ := q.Get("country_code"), q.Get("type")
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	var all []*Number
-	for _, id := range a.order {
-		n := a.numbers[id]
-		if cc := q.Get("country_code"); cc != "" && !strings.EqualFold(cc, n.CountryCode) {
-			continue
+	ids := a.order // a page of a large workspace costs the page, not the workspace
+	if cc != "" || typ != "" {
+		ids = nil
+		for _, id := range a.order {
+			n := a.numbers[id]
+			if (cc == "" || strings.EqualFold(cc, n.CountryCode)) && (typ == "" || strings.EqualFold(typ, n.Type)) {
+				ids = append(ids, id)
+			}
 		}
-		if t := q.Get("type"); t != "" && !strings.EqualFold(t, n.Type) {
-			continue
-		}
-		all = append(all, n)
 	}
-	from := min((page-1)*limit, len(all))
-	to := min(from+limit, len(all))
+	from := len(ids)
+	if page-1 <= len(ids)/limit { // a page past the end, however far (no overflow)
+		from = min((page-1)*limit, len(ids))
+	}
+	to := min(from+limit, len(ids))
 	data := make([]map[string]any, 0, to-from)
-	for _, n := range all[from:to] {
+	for _, id := range ids[from:to] {
+		n := a.numbers[id]
 		data = append(data, map[string]any{
 			"id": n.ID, "phone_number": n.PhoneNumber, "agent_id": n.AgentID, "nickname": n.Nickname,
 			"label": n.Label, "status": n.Status, "country_code": n.CountryCode, "type": n.Type,
 		})
 	}
 	if a.opts.ItemsShape {
-		writeJSON(w, http.StatusOK, map[string]any{"items": data, "total": len(all), "page": page, "limit": limit})
+		writeJSON(w, http.StatusOK, map[string]any{"items": data, "total": len(ids), "page": page, "limit": limit})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"data": data,
-		"meta": map[string]int{"page": page, "limit": limit, "total": len(all), "totalPages": (len(all) + limit - 1) / limit},
+		"meta": map[string]int{"page": page, "limit": limit, "total": len(ids), "totalPages": (len(ids) + limit - 1) / limit},
 	})
 }
 

@@ -1,8 +1,10 @@
 package sandbox
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 )
@@ -72,6 +74,57 @@ func TestFixedWindowOff(t *testing.T) {
 		api.ServeHTTP(w, r)
 		if w.Code != 200 || w.Header().Get("X-RateLimit-Remaining") != "" || w.Header().Get("RateLimit") != "" {
 			t.Fatalf("request %d: %d, headers %v; want 200 and no rate-limit header by default", i, w.Code, w.Header())
+		}
+	}
+}
+
+// TestListPages: pages of the whole list and of a filtered one, and pages past the end,
+// however far, answered empty.
+func TestListPages(t *testing.T) {
+	t.Parallel()
+	ws := Generated(250)
+	api := New(ws, Options{Key: "k"})
+	list := func(query string) (ids []string, total int) {
+		t.Helper()
+		r := httptest.NewRequest(http.MethodGet, "/v1/organization-phone-numbers?"+query, nil)
+		r.Header.Set("Authorization", "Bearer k")
+		w := httptest.NewRecorder()
+		api.ServeHTTP(w, r)
+		var page struct {
+			Data []Number
+			Meta struct{ Total int }
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &page); err != nil || w.Code != http.StatusOK {
+			t.Fatalf("%s: %d %s", query, w.Code, w.Body)
+		}
+		for _, n := range page.Data {
+			ids = append(ids, n.ID)
+		}
+		return ids, page.Meta.Total
+	}
+	var all, gb []string
+	for _, n := range ws.Numbers {
+		all = append(all, n.ID)
+		if n.CountryCode == "GB" {
+			gb = append(gb, n.ID)
+		}
+	}
+	cases := []struct {
+		query string
+		want  []string
+		total int
+	}{
+		{"page=1&limit=100", all[:100], 250},
+		{"page=3&limit=100", all[200:], 250},
+		{"page=4&limit=100", nil, 250},
+		{"page=99999999999999999&limit=100", nil, 250},
+		{"page=1&limit=100&country_code=gb", gb[:min(100, len(gb))], len(gb)},
+		{"page=2&limit=10&country_code=GB", gb[10:20], len(gb)},
+	}
+	for _, tc := range cases {
+		ids, total := list(tc.query)
+		if !slices.Equal(ids, tc.want) || total != tc.total {
+			t.Errorf("%s: %d ids (total %d), want %d (total %d)", tc.query, len(ids), total, len(tc.want), tc.total)
 		}
 	}
 }
