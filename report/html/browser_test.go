@@ -321,6 +321,25 @@ func TestPageInBrowser(t *testing.T) {
 			t.Errorf("using the page: problems %q, requests %q", problems, requests)
 		}
 	})
+
+	t.Run("a retry read before the pod it follows", func(t *testing.T) {
+		retry, pod := retryRun(t, dir)
+		page := filepath.Join(dir, "retry.html")
+		renderFiles(t, page, retry, pod)
+		b.open(t, page)
+		rows := eval[[]shownRow](t, b, shownRows)
+		if len(rows) != 3 {
+			t.Fatalf("%d rows, want 3", len(rows))
+		}
+		for _, r := range rows {
+			if r.Outcome != "skipped" || !strings.Contains(r.Text, "was unchanged at ") && !strings.Contains(r.Text, "was updated at ") {
+				t.Errorf("line %d shows %s: %q; want skipped, and what the pod did before", r.Line, r.Outcome, r.Text)
+			}
+		}
+		if problems, requests := b.seen(); len(problems) > 0 || requests[len(requests)-1] != "file://"+page {
+			t.Errorf("problems %q, requests %q", problems, requests)
+		}
+	})
 }
 
 // renderFiles renders report files to out as `reassign report` does.

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	stdhtml "html"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -149,6 +150,32 @@ func TestRenderCounts(t *testing.T) {
 	}
 	if strings.Contains(buf.String(), `<dt>Values before</dt>`) {
 		t.Error("the page says the values before the run are not known, but the report holds them")
+	}
+}
+
+// retryRun is a pod's report and its retry's, which resumed it: the retry records as
+// skipped the row the pod updated, a minute later. Their names sort the retry first.
+func retryRun(t testing.TB, dir string) (retry, pod string) {
+	first := smallRun()[:3] // lines 7, 3, 2
+	again := make([]job.Result, len(first))
+	for i, r := range first {
+		r.Outcome, r.Status, r.Attempts, r.Finished = job.Skipped, 0, 0, r.Finished.Add(time.Minute)
+		again[i] = r
+	}
+	return writeReport(t, dir, "pod-0-a.csv", again), writeReport(t, dir, "pod-0-b.csv", first)
+}
+
+// TestLaterLineWinsByTime: of two lines for a row in different reports, the one that
+// finished later wins, whichever file was read first.
+func TestLaterLineWinsByTime(t *testing.T) {
+	t.Parallel()
+	retry, pod := retryRun(t, t.TempDir())
+	st, err := Render(io.Discard, Meta{}, Files("null", retry, pod))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Rows != 3 || st.Lines != 6 || st.Counts[job.Skipped] != 3 || len(st.Counts) != 1 {
+		t.Errorf("stats %+v, want 3 rows, 6 lines, all skipped", st)
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 // the run knew the values before it, the agents' names, when rows finished.
 type tally struct {
 	outcomes  []job.Outcome         // the distinct outcomes, in order of appearance
-	final     map[int]uint8         // plan line -> index in outcomes of its last line
+	final     map[int]last          // plan line -> the row's last line
 	lines     int                   // report lines
 	twice     int                   // lines after a row's first
 	before    bool                  // some line holds a value before the run
@@ -27,20 +27,41 @@ type tally struct {
 	seen      map[job.Outcome]uint8 // outcome -> index in outcomes
 }
 
+// last is a row's last line: its outcome (an index in tally.outcomes) and when it
+// finished (Unix ms; 0 when the report does not say).
+type last struct {
+	outcome  uint8
+	finished int64
+}
+
+// later reports whether a line that finished at finished comes after l: the one that
+// finished later, or, where either time is not known, the one read later. A pod's
+// retry, read before the pod it follows (file names sort by pod, not by time), still
+// comes after it.
+func (l last) later(finished int64) bool {
+	return finished == 0 || l.finished == 0 || finished >= l.finished
+}
+
 // tallyLines reads the lines once.
 func tallyLines(m Meta, src Source) (*tally, error) {
-	t := &tally{final: map[int]uint8{}, agents: maps.Clone(m.Agents), perSecond: map[int64]int{},
+	t := &tally{final: map[int]last{}, agents: maps.Clone(m.Agents), perSecond: map[int64]int{},
 		counts: map[job.Outcome]int{}, seen: map[job.Outcome]uint8{}}
 	if t.agents == nil {
 		t.agents = map[string]string{}
 	}
 	err := src(func(l report.Line) error {
 		t.lines++
-		i := t.index(l.Outcome)
-		if _, again := t.final[l.Line]; again {
+		this := last{outcome: t.index(l.Outcome)}
+		if !l.Finished.IsZero() {
+			this.finished = l.Finished.UnixMilli()
+		}
+		prev, again := t.final[l.Line]
+		if again {
 			t.twice++
 		}
-		t.final[l.Line] = i
+		if !again || prev.later(this.finished) {
+			t.final[l.Line] = this
+		}
 		t.before = t.before || l.BeforeAgentID != "" || l.BeforeNickname != "" || l.BeforeLabel != ""
 		if l.Agent != "" && l.AgentID.Raw != "" && !l.AgentID.Null {
 			t.agents[l.AgentID.Raw] = l.Agent
@@ -59,8 +80,8 @@ func tallyLines(m Meta, src Source) (*tally, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, i := range t.final {
-		o := t.outcomes[i]
+	for _, l := range t.final {
+		o := t.outcomes[l.outcome]
 		t.counts[o]++
 		if slices.Contains(needsAttention, o) {
 			t.attention++

@@ -10,14 +10,17 @@
   function str(v) { return typeof v === 'number' ? S[v] : v; }
   function outcome(r) { return str(r[3]); }
 
-  // One entry per plan row, in plan order: its last line wins, the earlier ones are its
-  // history. An array indexed by plan line merges and orders them without a sort:
-  // for-in visits the lines it holds in ascending order, and never its holes.
+  // One entry per plan row, in plan order: its last line wins (the one that finished
+  // last; where a time is missing, the one read last), the others are its history. An
+  // array indexed by plan line merges and orders them without a sort: for-in visits the
+  // lines it holds in ascending order, and never its holes.
   var slot = [], rows = [];
   data.rows.forEach(function (r) {
     var e = slot[r[0]];
-    if (e) { e.hist.push(e.r); e.r = r; return; }
-    slot[r[0]] = { r: r, hist: [], text: null };
+    if (!e) { slot[r[0]] = { r: r, hist: [], text: null }; return; }
+    if (r[8] !== null && e.r[8] !== null && r[8] < e.r[8]) { e.hist.push(r); return; }
+    e.hist.push(e.r);
+    e.r = r;
   });
   for (var line in slot) rows.push(slot[line]);
   slot = null;
@@ -67,7 +70,7 @@
     oc.dataset.outcome = outcome(r);
     oc.appendChild(el('span', 'badge ' + (data.classes[outcome(r)] || 'idle'), outcome(r)));
     if (e.hist.length) {
-      var h = e.hist.map(function (x) { return outcome(x) + (x[8] === null ? '' : ' at ' + when(x[8])); });
+      var h = e.hist.slice().sort(function (a, b) { return (a[8] || 0) - (b[8] || 0); }).map(function (x) { return outcome(x) + (x[8] === null ? '' : ' at ' + when(x[8])); });
       oc.appendChild(el('span', 'hist', 'was ' + h.join(', then ')));
     }
     tr.appendChild(oc);
