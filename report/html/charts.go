@@ -37,7 +37,7 @@ type timelineChart struct {
 	RowsMax, ThrottledMax string // per second, at the top of each panel
 	From, To              string
 	Source                string // where the counts come from
-	Total429              string
+	Total429              string // the answers 429 in all; "" when not known
 	// The axes, in SVG units: the plot's left and right, each panel's top and base.
 	X0, X1, RowsTop, RowsBase, ThrTop, ThrBase, Bottom int
 }
@@ -59,7 +59,7 @@ const (
 
 // newTimelineChart draws the timeline: from tl when it counts rows, else from the
 // report's finished_at (the 429s are then not known).
-func newTimelineChart(tl *report.Timeline, t *tally) timelineChart {
+func newTimelineChart(tl *report.Timeline, throttled429 *int64, t *tally) timelineChart {
 	c := timelineChart{W: tlX + tlW + 8, H: tlThrTop + tlThrH + 24, X0: tlX, X1: tlX + tlW,
 		RowsTop: tlRowsTop, RowsBase: tlRowsTop + tlRowsH, ThrTop: tlThrTop, ThrBase: tlThrTop + tlThrH, Bottom: tlThrTop + tlThrH + 18}
 	var rows, throttled []int
@@ -93,11 +93,14 @@ func newTimelineChart(tl *report.Timeline, t *tally) timelineChart {
 	c.Rows = draw(rowBars, rowsMax, tlRowsTop, tlRowsH, start, step, "rows finished")
 	c.RowsMax = perSecond(rowsMax)
 	c.From, c.To = stamp(start), stamp(start.Add(time.Duration(len(rows))*time.Second))
-	if c.ThrottledKnown {
+	switch {
+	case c.ThrottledKnown:
 		thrBars, thrMax := buckets(throttled, step)
 		c.Throttled = draw(thrBars, thrMax, tlThrTop, tlThrH, start, step, "answers 429")
 		c.ThrottledMax = perSecond(thrMax)
 		c.Total429 = humanize.Comma(int64(sum(throttled)))
+	case throttled429 != nil:
+		c.Total429 = humanize.Comma(*throttled429) // how many, but not when
 	}
 	return c
 }

@@ -39,6 +39,9 @@ type Meta struct {
 	// Timeline holds the rows finished and the 429s per second. Without one, the rows
 	// per second come from the report's finished_at and the 429s are not known.
 	Timeline *report.Timeline
+	// Throttled, if set, is the run's count of answers 429, for a page without a
+	// Timeline (summary files that count them but do not say when).
+	Throttled *int64
 	// Unknown says where what is not known can be found; it follows the list of what
 	// the page does not know.
 	Unknown string

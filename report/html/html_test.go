@@ -237,3 +237,18 @@ func TestPageLoadsNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestThrottledWithoutTimeline: summary files that count their 429s but do not say when
+// give the count beside the rows per second.
+func TestThrottledWithoutTimeline(t *testing.T) {
+	t.Parallel()
+	csvPath := writeReport(t, t.TempDir(), "report.csv", smallRun())
+	n := int64(1234)
+	var buf bytes.Buffer
+	if _, err := Render(&buf, Meta{Throttled: &n}, Files("null", csvPath)); err != nil {
+		t.Fatal(err)
+	}
+	if want := "1,234 answers 429 (too many requests) in all; when they came is not known"; !strings.Contains(buf.String(), want) {
+		t.Errorf("the page lacks %q", want)
+	}
+}

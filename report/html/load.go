@@ -29,6 +29,7 @@ type summaryFile struct {
 	Version    string           `json:"version"`
 	ExitCode   *int             `json:"exit_code"`
 	ElapsedMS  int64            `json:"elapsed_ms"`
+	Throttled  *int64           `json:"throttled"`
 	StartedAt  string           `json:"started_at"`
 	FinishedAt string           `json:"finished_at"`
 	Waves      json.RawMessage  `json:"waves"` // a string such as "1,10%,100%", or a list
@@ -108,6 +109,8 @@ func metaOf(sums []summaryFile, reports []string) Meta {
 	var cmds, plans, urls, versions, waves []string
 	var first, last time.Time
 	var timelines []*report.Timeline
+	var throttled int64
+	counted := 0 // summaries that count their 429s
 	named := map[string]bool{}
 	for _, s := range sums {
 		cmds, plans, versions = appendNew(cmds, s.Command), appendNew(plans, s.Plan), appendNew(versions, s.Version)
@@ -129,6 +132,10 @@ func metaOf(sums []summaryFile, reports []string) Meta {
 		if s.Timeline != nil {
 			timelines = append(timelines, s.Timeline)
 		}
+		if s.Throttled != nil {
+			throttled += *s.Throttled
+			counted++
+		}
 		named[filepath.Base(s.Report)] = true
 	}
 	m.Command, m.Plan, m.BaseURL = strings.Join(cmds, ", "), strings.Join(plans, ", "), strings.Join(urls, ", ")
@@ -141,11 +148,15 @@ func metaOf(sums []summaryFile, reports []string) Meta {
 		covered = !slices.ContainsFunc(reports, func(r string) bool { return !named[filepath.Base(r)] })
 	}
 	switch {
-	case covered && len(timelines) == len(sums):
-		m.Timeline = report.MergeTimelines(timelines...)
 	case !covered:
 		m.Unknown = fmt.Sprintf("Only %d of the %d reports came with their summary file; the facts above are theirs.", len(sums), len(reports))
+		return m
+	case len(timelines) == len(sums):
+		m.Timeline = report.MergeTimelines(timelines...)
+	case counted == len(sums):
+		m.Throttled = &throttled
 	}
+	m.Unknown = "The summary files do not record them."
 	return m
 }
 

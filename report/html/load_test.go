@@ -38,7 +38,7 @@ func TestLoad(t *testing.T) {
 	}
 	if m.Command != "run" || m.Plan != "plan.csv" || m.BaseURL != "https://api.dialnexa.com/v1" || m.Version != "v1.4.0" ||
 		!m.Started.Equal(genStart) || m.Elapsed != 8*time.Second || !slices.Equal(m.ExitCodes, []int{0, 3}) ||
-		m.Waves != "1,10%,100%" || !slices.Equal(m.Reports, []string{a, b}) || m.Unknown != "" {
+		m.Waves != "1,10%,100%" || !slices.Equal(m.Reports, []string{a, b}) || m.Throttled != nil {
 		t.Errorf("meta %+v", m)
 	}
 	if m.Timeline == nil {
@@ -50,6 +50,14 @@ func TestLoad(t *testing.T) {
 	lines := 0
 	if err := src(func(report.Line) error { lines++; return nil }); err != nil || lines != 9 {
 		t.Errorf("the source read %d lines, %v; want 9", lines, err)
+	}
+
+	// Summaries as the run writes them without a timeline: the 429s counted, not when.
+	ca := write("count-0.json", `{"command":"run","report":"pod-0.csv","throttled":2}`)
+	cb := write("count-1.json", `{"command":"run","report":"pod-1.csv","throttled":5}`)
+	m, _, err = Load([]string{a, b, ca, cb}, "null")
+	if err != nil || m.Timeline != nil || m.Throttled == nil || *m.Throttled != 7 {
+		t.Errorf("summaries without a timeline: %+v, %v; want 7 answers 429", m, err)
 	}
 
 	// One summary for two reports: its facts, no timeline, and the page says so.

@@ -77,7 +77,7 @@ func newPage(m Meta, t *tally) *page {
 	}
 	barWidths(p.Counts)
 	p.BarMaxW = barMaxW
-	p.Timeline = newTimelineChart(m.Timeline, t)
+	p.Timeline = newTimelineChart(m.Timeline, m.Throttled, t)
 	if !m.Generated.IsZero() {
 		p.Generated = stamp(m.Generated)
 	}
