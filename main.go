@@ -196,9 +196,7 @@ func exitCodeOf(s job.Summary) int {
 		return exitConfig // a file the run writes could not be written
 	case s.Counts[job.Failed] > 0:
 		return exitTemp
-	case errors.Is(s.Stopped, job.ErrMaxErrors),
-		s.Counts[job.NotFound]+s.Counts[job.Rejected]+s.Counts[job.Forbidden]+s.Counts[job.Invalid]+
-			s.Counts[job.Conflict]+s.Counts[job.Differs] > 0:
+	case errors.Is(s.Stopped, job.ErrMaxErrors), s.Count(job.Outcome.NeedsFix) > 0:
 		return exitRowErrors
 	case s.Counts[job.NotAttempted] > s.Withheld: // rows held back by --limit or a "no" need no rerun
 		return exitTemp

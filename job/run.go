@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
-	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -16,59 +14,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"reassign/job/dialnexa"
-)
-
-// Outcome is what happened to one plan row.
-type Outcome string
-
-// The outcomes a report records (README, "The report").
-const (
-	Updated      Outcome = "updated"
-	WouldUpdate  Outcome = "would_update"
-	Unchanged    Outcome = "unchanged"
-	NotFound     Outcome = "not_found"
-	Rejected     Outcome = "rejected"
-	Forbidden    Outcome = "forbidden"
-	Unauthorized Outcome = "unauthorized"
-	Failed       Outcome = "failed"
-	Invalid      Outcome = "invalid"
-	Skipped      Outcome = "skipped"
-	NotAttempted Outcome = "not_attempted"
-	// Conflict: the number moved since the plan was reviewed (Row.Reviewed); not sent.
-	Conflict Outcome = "conflict"
-	// Matches and Differs are what Verify finds: the number holds every planned value,
-	// or not.
-	Matches Outcome = "matches"
-	Differs Outcome = "differs"
-)
-
-// Outcomes lists every outcome of a run, in the order summaries show them.
-var Outcomes = []Outcome{Updated, WouldUpdate, Unchanged, Skipped, Conflict, NotFound, Rejected, Forbidden, Invalid, Unauthorized, Failed, NotAttempted}
-
-// VerifyOutcomes lists every outcome of Verify, in the order summaries show them.
-var VerifyOutcomes = []Outcome{Matches, Differs, NotFound, Invalid, NotAttempted}
-
-// Result is one row's record: the row as planned and what the API did with it.
-type Result struct {
-	Row       Row
-	Outcome   Outcome
-	Status    int // the last answer's HTTP status; 0 when none came
-	Attempts  int // requests sent for the row
-	Error     string
-	Number    dialnexa.PhoneNumber // from the answer to a successful PATCH
-	RequestID string
-	Duration  time.Duration
-	Finished  time.Time
-	Body      []byte // the JSON body sent, or that would be sent
-	// Before is the number's state before the run, from the snapshot; nil when the run
-	// took none or the number was not in it.
-	Before *Current
-}
-
-// Why a run stopped sending before the end of the plan.
-var (
-	ErrKeyRefused = errors.New("the API refused the key")
-	ErrMaxErrors  = errors.New("stopped after --max-errors rows not found, rejected or forbidden")
 )
 
 // Patcher sends one PATCH; *dialnexa.Client is the real one.
@@ -120,29 +65,6 @@ type Runner struct {
 	// ProgressEvery is how often Progress is called; 0 = never.
 	ProgressEvery time.Duration
 	Progress      func(Summary)
-}
-
-// Summary counts a run's outcomes and says why it stopped early, if it did.
-type Summary struct {
-	Counts map[Outcome]int
-	// Outcomes lists the outcomes this kind of run records (Outcomes, VerifyOutcomes),
-	// in the order summaries show them; nil means Outcomes.
-	Outcomes    []Outcome
-	Rows        int
-	Elapsed     time.Duration
-	Interrupted bool  // the caller's context ended the run (a signal)
-	Stopped     error // ErrKeyRefused, ErrMaxErrors or a record error, if any
-	// Withheld counts the not_attempted rows that were held back on purpose (Limit,
-	// Declined): they are no reason to run again.
-	Withheld int
-}
-
-// Kinds is the outcomes this kind of run records, in the order summaries show them.
-func (s Summary) Kinds() []Outcome {
-	if s.Outcomes == nil {
-		return Outcomes
-	}
-	return s.Outcomes
 }
 
 // Each streams the rows of a plan with their problems, stopping at the first error fn
@@ -355,20 +277,6 @@ func (r *Runner) Run(ctx context.Context, each Each, record func(Result) error) 
 	return sum, readErr
 }
 
-// RowsPerSecond is the pace of the run so far, to one decimal.
-func (s Summary) RowsPerSecond() float64 {
-	if secs := s.Elapsed.Seconds(); secs > 0 {
-		return math.Round(float64(s.Rows)/secs*10) / 10
-	}
-	return 0
-}
-
-func (s Summary) clone() Summary {
-	c := s
-	c.Counts = maps.Clone(s.Counts)
-	return c
-}
-
 // settle decides a row that needs no request: Invalid, Skipped (an earlier run applied
 // it), Unchanged (nothing to send, or the number already holds it) or Conflict (the
 // number moved since the row was reviewed). It returns "" for a row that needs a write.
@@ -466,10 +374,10 @@ func (st *runState) process(ctx context.Context, row Row) (Result, error) {
 		// An answer that stops the run stops it now, while this row still holds its slot:
 		// no other worker may send with a refused key or past --max-errors in the meantime.
 		if err != nil && !Retryable(err) {
-			switch o, _ := classify(err); o {
-			case Unauthorized:
+			switch o, _ := classify(err); {
+			case o == Unauthorized:
 				stopRun = ErrKeyRefused
-			case NotFound, Rejected, Forbidden:
+			case o.RowError():
 				if n := st.errRows.Add(1); r.MaxErrors > 0 && n >= int64(r.MaxErrors) && stopRun == nil {
 					stopRun = ErrMaxErrors
 				}
@@ -545,19 +453,9 @@ func classify(err error) (Outcome, string) {
 	}
 }
 
-// logRow logs one row's event: info for success, warn for a row that needs a fix,
-// error for a failure.
+// logRow logs one row's event, at its outcome's Level.
 func logRow(log zerolog.Logger, res Result) {
-	var ev *zerolog.Event
-	switch res.Outcome {
-	case Failed, Unauthorized:
-		ev = log.Error()
-	case NotFound, Rejected, Forbidden, Invalid, Conflict, Differs:
-		ev = log.Warn()
-	default:
-		ev = log.Info()
-	}
-	ev = ev.Str("event", "row").Int("line", res.Row.Line).Str("id", res.Row.ID).
+	ev := log.WithLevel(res.Outcome.Level()).Str("event", "row").Int("line", res.Row.Line).Str("id", res.Row.ID).
 		Str("outcome", string(res.Outcome)).Int("status", res.Status).Int("attempts", res.Attempts).
 		Int64("duration_ms", res.Duration.Milliseconds())
 	if res.Error != "" {

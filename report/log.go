@@ -69,7 +69,7 @@ func (l *LogSink) Hold(on bool) {
 func Progress(log zerolog.Logger, bar *Bar, total int) (func(job.Summary), time.Duration) {
 	if bar != nil {
 		return func(s job.Summary) {
-			bar.Update(s.Rows, total, s.Elapsed, s.Rows-s.Counts[job.Updated]-s.Counts[job.WouldUpdate]-s.Counts[job.Unchanged]-s.Counts[job.Skipped])
+			bar.Update(s.Rows, total, s.Elapsed, s.Rows-s.Count(job.Outcome.Success))
 		}, 250 * time.Millisecond
 	}
 	return func(s job.Summary) { LogProgress(log, s, total) }, 10 * time.Second

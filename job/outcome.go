@@ -1,0 +1,157 @@
+package job
+
+import (
+	"errors"
+	"maps"
+	"math"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"reassign/job/dialnexa"
+)
+
+// Outcome is what happened to one plan row.
+type Outcome string
+
+// The outcomes a report records (README, "The report").
+const (
+	Updated      Outcome = "updated"
+	WouldUpdate  Outcome = "would_update"
+	Unchanged    Outcome = "unchanged"
+	NotFound     Outcome = "not_found"
+	Rejected     Outcome = "rejected"
+	Forbidden    Outcome = "forbidden"
+	Unauthorized Outcome = "unauthorized"
+	Failed       Outcome = "failed"
+	Invalid      Outcome = "invalid"
+	Skipped      Outcome = "skipped"
+	NotAttempted Outcome = "not_attempted"
+	// Conflict: the number moved since the plan was reviewed (Row.Reviewed); not sent.
+	Conflict Outcome = "conflict"
+	// Matches and Differs are what Verify finds: the number holds every planned value,
+	// or not.
+	Matches Outcome = "matches"
+	Differs Outcome = "differs"
+)
+
+// Outcomes lists every outcome of a run, in the order summaries show them.
+var Outcomes = []Outcome{Updated, WouldUpdate, Unchanged, Skipped, Conflict, NotFound, Rejected, Forbidden, Invalid, Unauthorized, Failed, NotAttempted}
+
+// VerifyOutcomes lists every outcome of Verify, in the order summaries show them.
+var VerifyOutcomes = []Outcome{Matches, Differs, NotFound, Invalid, NotAttempted}
+
+// Success reports a row that asks nothing more of anyone: it is as planned, or the plan
+// asked nothing of it (updated, would_update, unchanged, skipped, matches). A run whose
+// rows all succeed exits 0.
+func (o Outcome) Success() bool {
+	switch o {
+	case Updated, WouldUpdate, Unchanged, Skipped, Matches:
+		return true
+	}
+	return false
+}
+
+// RowError reports a row the API refused for that row alone (not_found, rejected,
+// forbidden): --max-errors counts them.
+func (o Outcome) RowError() bool {
+	switch o {
+	case NotFound, Rejected, Forbidden:
+		return true
+	}
+	return false
+}
+
+// NeedsFix reports a row that sending again will not help: a person must change the
+// plan or look at the workspace (a row error, invalid, conflict, differs). A run with
+// one exits 3.
+func (o Outcome) NeedsFix() bool {
+	switch o {
+	case Invalid, Conflict, Differs:
+		return true
+	}
+	return o.RowError()
+}
+
+// Level is the level of the row's log event: error for a row that failed or a key the
+// API refused, warn for a row that needs a fix, info for the rest.
+func (o Outcome) Level() zerolog.Level {
+	switch {
+	case o == Failed, o == Unauthorized:
+		return zerolog.ErrorLevel
+	case o.NeedsFix():
+		return zerolog.WarnLevel
+	}
+	return zerolog.InfoLevel
+}
+
+// Result is one row's record: the row as planned and what the API did with it.
+type Result struct {
+	Row       Row
+	Outcome   Outcome
+	Status    int // the last answer's HTTP status; 0 when none came
+	Attempts  int // requests sent for the row
+	Error     string
+	Number    dialnexa.PhoneNumber // from the answer to a successful PATCH
+	RequestID string
+	Duration  time.Duration
+	Finished  time.Time
+	Body      []byte // the JSON body sent, or that would be sent
+	// Before is the number's state before the run, from the snapshot; nil when the run
+	// took none or the number was not in it.
+	Before *Current
+}
+
+// Why a run stopped sending before the end of the plan.
+var (
+	ErrKeyRefused = errors.New("the API refused the key")
+	ErrMaxErrors  = errors.New("stopped after --max-errors rows not found, rejected or forbidden")
+)
+
+// Summary counts a run's outcomes and says why it stopped early, if it did.
+type Summary struct {
+	Counts map[Outcome]int
+	// Outcomes lists the outcomes this kind of run records (Outcomes, VerifyOutcomes),
+	// in the order summaries show them; nil means Outcomes.
+	Outcomes    []Outcome
+	Rows        int
+	Elapsed     time.Duration
+	Interrupted bool  // the caller's context ended the run (a signal)
+	Stopped     error // ErrKeyRefused, ErrMaxErrors or a record error, if any
+	// Withheld counts the not_attempted rows that were held back on purpose (Limit,
+	// Declined): they are no reason to run again.
+	Withheld int
+}
+
+// Kinds is the outcomes this kind of run records, in the order summaries show them.
+func (s Summary) Kinds() []Outcome {
+	if s.Outcomes == nil {
+		return Outcomes
+	}
+	return s.Outcomes
+}
+
+// RowsPerSecond is the pace of the run so far, to one decimal.
+func (s Summary) RowsPerSecond() float64 {
+	if secs := s.Elapsed.Seconds(); secs > 0 {
+		return math.Round(float64(s.Rows)/secs*10) / 10
+	}
+	return 0
+}
+
+// Count is how many rows have an outcome of the class (Outcome.NeedsFix, ...).
+func (s Summary) Count(class func(Outcome) bool) int {
+	n := 0
+	for o, c := range s.Counts {
+		if class(o) {
+			n += c
+		}
+	}
+	return n
+}
+
+func (s Summary) clone() Summary {
+	c := s
+	c.Counts = maps.Clone(s.Counts)
+	return c
+}
