@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"reassign/job"
 	"reassign/job/sandbox"
 	"reassign/report"
 )
@@ -162,5 +164,44 @@ func TestOnHardStop(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "held line") {
 		t.Errorf("the held log line was lost: %q", out.String())
+	}
+}
+
+// TestExitCodeOf: the exit code of each kind of summary, and which wins when several
+// apply.
+func TestExitCodeOf(t *testing.T) {
+	t.Parallel()
+	counts := func(kv ...any) map[job.Outcome]int {
+		m := map[job.Outcome]int{}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i].(job.Outcome)] = kv[i+1].(int)
+		}
+		return m
+	}
+	disk := errors.New("write report: no space left on device")
+	cases := []struct {
+		name string
+		sum  job.Summary
+		want int
+	}{
+		{"every row applied", job.Summary{Counts: counts(job.Updated, 3, job.Unchanged, 1, job.Skipped, 2)}, exitOK},
+		{"dry run", job.Summary{Counts: counts(job.WouldUpdate, 3)}, exitOK},
+		{"verify: all match", job.Summary{Counts: counts(job.Matches, 3)}, exitOK},
+		{"held back by --limit", job.Summary{Counts: counts(job.Updated, 1, job.NotAttempted, 2), Withheld: 2}, exitOK},
+		{"a row not found", job.Summary{Counts: counts(job.Updated, 2, job.NotFound, 1)}, exitRowErrors},
+		{"verify: a row differs", job.Summary{Counts: counts(job.Matches, 2, job.Differs, 1)}, exitRowErrors},
+		{"a conflict", job.Summary{Counts: counts(job.Conflict, 1)}, exitRowErrors},
+		{"stopped by --max-errors", job.Summary{Counts: counts(job.Rejected, 2, job.NotAttempted, 5), Stop: job.StopMaxErrors, Stopped: job.ErrMaxErrors}, exitRowErrors},
+		{"rows not sent, nothing held back", job.Summary{Counts: counts(job.Updated, 1, job.NotAttempted, 2), Withheld: 1}, exitTemp},
+		{"failed beats row errors", job.Summary{Counts: counts(job.Failed, 1, job.NotFound, 1)}, exitTemp},
+		{"an output failed beats failed rows", job.Summary{Counts: counts(job.Failed, 1), Stop: job.StopOutputFailed, Stopped: disk}, exitConfig},
+		{"a refused key", job.Summary{Counts: counts(job.Forbidden, 5, job.NotAttempted, 5), Stop: job.StopKeyRefused, Stopped: job.ErrKeyRefused}, exitKey},
+		{"a 401 row", job.Summary{Counts: counts(job.Unauthorized, 1, job.Failed, 1)}, exitKey},
+		{"interrupted beats a refused key", job.Summary{Counts: counts(job.Unauthorized, 1), Stop: job.StopKeyRefused, Interrupted: true}, exitTemp},
+	}
+	for _, tc := range cases {
+		if got := exitCodeOf(tc.sum); got != tc.want {
+			t.Errorf("%s: exit %d, want %d", tc.name, got, tc.want)
+		}
 	}
 }

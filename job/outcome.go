@@ -102,11 +102,37 @@ type Result struct {
 	Before *Current
 }
 
-// Why a run stopped sending before the end of the plan.
+// Why a run stopped sending before the end of the plan, in words (Summary.Stopped).
 var (
 	ErrKeyRefused = errors.New("the API refused the key")
 	ErrMaxErrors  = errors.New("stopped after --max-errors rows not found, rejected or forbidden")
 )
+
+// Stop is why a run stopped sending before the end of its plan, other than a signal: a
+// signal can come on top of a stop (Ctrl-C while the rows in flight after a refused key
+// finish), so Summary.Interrupted says it apart.
+type Stop uint8
+
+const (
+	NotStopped Stop = iota
+	// StopKeyRefused: the API refused the key (a 401, or 403 on each of the run's first
+	// five answers).
+	StopKeyRefused
+	// StopMaxErrors: --max-errors rows were not_found, rejected or forbidden.
+	StopMaxErrors
+	// StopOutputFailed: a file the run writes (the report, the undo plan) could not be
+	// written.
+	StopOutputFailed
+)
+
+// stopCause is a Stop with its error, as the cause of a run's stopped context.
+type stopCause struct {
+	kind Stop
+	err  error
+}
+
+func (c *stopCause) Error() string { return c.err.Error() }
+func (c *stopCause) Unwrap() error { return c.err }
 
 // Summary counts a run's outcomes and says why it stopped early, if it did.
 type Summary struct {
@@ -116,8 +142,12 @@ type Summary struct {
 	Outcomes    []Outcome
 	Rows        int
 	Elapsed     time.Duration
-	Interrupted bool  // the caller's context ended the run (a signal)
-	Stopped     error // ErrKeyRefused, ErrMaxErrors or a record error, if any
+	Interrupted bool // the caller's context ended the run (a signal)
+	// Stop is why the run stopped sending before the end of its plan, if it did (set
+	// with StopWith); Stopped says it in words: ErrKeyRefused, ErrMaxErrors or the
+	// error of the file that could not be written.
+	Stop    Stop
+	Stopped error
 	// Withheld counts the not_attempted rows that were held back on purpose (Limit,
 	// Declined): they are no reason to run again.
 	Withheld int
@@ -129,6 +159,15 @@ func (s Summary) Kinds() []Outcome {
 		return Outcomes
 	}
 	return s.Outcomes
+}
+
+// StopWith records why the run stopped sending: kind, and err to say it. The first
+// reason stays: a later one (the report that could not be closed after a refused key)
+// is dropped.
+func (s *Summary) StopWith(kind Stop, err error) {
+	if s.Stop == NotStopped {
+		s.Stop, s.Stopped = kind, err
+	}
 }
 
 // RowsPerSecond is the pace of the run so far, to one decimal.

@@ -1,6 +1,7 @@
 package job_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -67,5 +68,16 @@ func TestSummaryCount(t *testing.T) {
 	}
 	if got := s.Count(job.Outcome.Success); got != 5 {
 		t.Errorf("Count(Success) = %d, want 5", got)
+	}
+}
+
+// TestSummaryStopWith: the first reason to stop stays.
+func TestSummaryStopWith(t *testing.T) {
+	t.Parallel()
+	var s job.Summary
+	s.StopWith(job.StopKeyRefused, job.ErrKeyRefused)
+	s.StopWith(job.StopOutputFailed, errors.New("write report: closed"))
+	if s.Stop != job.StopKeyRefused || !errors.Is(s.Stopped, job.ErrKeyRefused) {
+		t.Errorf("Stop %v, Stopped %v; want the refused key kept", s.Stop, s.Stopped)
 	}
 }

@@ -143,7 +143,7 @@ func (r *Runner) Verify(ctx context.Context, each Each, record func(Result) erro
 		logRow(r.Log, res)
 		if sum.Stopped == nil {
 			if err := record(res); err != nil {
-				sum.Stopped = fmt.Errorf("write report: %w", err)
+				sum.StopWith(StopOutputFailed, fmt.Errorf("write report: %w", err))
 			}
 		}
 		return nil

@@ -119,7 +119,7 @@ func (r *Runner) Run(ctx context.Context, each Each, record func(Result) error) 
 		fail := func(err error) {
 			if err != nil && !failed {
 				failed = true
-				stop(fmt.Errorf("write report: %w", err))
+				stop(&stopCause{StopOutputFailed, fmt.Errorf("write report: %w", err)})
 			}
 		}
 		// Rows that finish together are flushed together, and at full speed at most once
@@ -179,16 +179,12 @@ func (r *Runner) Run(ctx context.Context, each Each, record func(Result) error) 
 	todo := make(chan Result)
 	for range 4 * r.Workers {
 		g.Go(func() error {
-			var first error
 			for res := range todo {
-				out, err := st.process(gctx, res.Row)
+				out := st.process(gctx, res.Row)
 				out.Before = res.Before
 				results <- out
-				if first == nil {
-					first = err
-				}
 			}
-			return first
+			return nil
 		})
 	}
 	interrupted := false
@@ -203,7 +199,7 @@ func (r *Runner) Run(ctx context.Context, each Each, record func(Result) error) 
 	send := func() {
 		if len(batch) > 0 && gctx.Err() == nil {
 			if err := r.WriteAhead(batch); err != nil {
-				stop(fmt.Errorf("write undo plan: %w", err))
+				stop(&stopCause{StopOutputFailed, fmt.Errorf("write undo plan: %w", err)})
 			}
 		}
 		for _, res := range batch {
@@ -261,7 +257,7 @@ func (r *Runner) Run(ctx context.Context, each Each, record func(Result) error) 
 	})
 	send()
 	close(todo)
-	stopErr := g.Wait()
+	g.Wait()
 	close(results)
 	<-collected
 
@@ -269,10 +265,8 @@ func (r *Runner) Run(ctx context.Context, each Each, record func(Result) error) 
 	sum.Withheld = withheld
 	// A signal after the last row was sent interrupts nothing.
 	sum.Interrupted = ctx.Err() != nil && (interrupted || st.cut.Load() > 0)
-	if cause := context.Cause(stopCtx); cause != nil && !errors.Is(cause, context.Canceled) {
-		sum.Stopped = cause
-	} else if stopErr != nil {
-		sum.Stopped = stopErr
+	if cause, ok := errors.AsType[*stopCause](context.Cause(stopCtx)); ok {
+		sum.StopWith(cause.kind, cause.err)
 	}
 	return sum, readErr
 }
@@ -341,12 +335,12 @@ type runState struct {
 }
 
 // process sends one row until it succeeds, fails for good, runs out of attempts or the
-// run stops. Its error, if any, is a reason to stop the whole run.
-func (st *runState) process(ctx context.Context, row Row) (Result, error) {
+// run stops. An answer that is a reason to stop the whole run stops it (st.stop).
+func (st *runState) process(ctx context.Context, row Row) Result {
 	r := st.r
 	var start time.Time // the first request: queueing for a slot is not the row's time
 	res := Result{Row: row, Body: Body(row)}
-	var stopRun error
+	var stopRun *stopCause
 	about := func(e *zerolog.Event) *zerolog.Event {
 		return e.Int("line", row.Line).Str("id", row.ID).Int("status", res.Status)
 	}
@@ -376,10 +370,10 @@ func (st *runState) process(ctx context.Context, row Row) (Result, error) {
 		if err != nil && !Retryable(err) {
 			switch o, _ := classify(err); {
 			case o == Unauthorized:
-				stopRun = ErrKeyRefused
+				stopRun = &stopCause{StopKeyRefused, ErrKeyRefused}
 			case o.RowError():
 				if n := st.errRows.Add(1); r.MaxErrors > 0 && n >= int64(r.MaxErrors) && stopRun == nil {
-					stopRun = ErrMaxErrors
+					stopRun = &stopCause{StopMaxErrors, ErrMaxErrors}
 				}
 			}
 		}
@@ -395,11 +389,11 @@ func (st *runState) process(ctx context.Context, row Row) (Result, error) {
 	}
 	switch {
 	case res.Outcome == Updated:
-		return res, stopRun
+		return res
 	case res.Attempts == 0:
 		res.Outcome, res.Error = NotAttempted, "not sent: the run stopped"
 		st.cut.Add(1)
-		return res, stopRun
+		return res
 	}
 	res.Outcome, res.Error = classify(t.Err)
 	switch {
@@ -411,12 +405,12 @@ func (st *runState) process(ctx context.Context, row Row) (Result, error) {
 		res.Error += " (cut off: the run was stopping and the drain time ran out)"
 		st.cut.Add(1)
 	}
-	return res, stopRun
+	return res
 }
 
 // answered counts the run's first five answers: if all five are 403, the key lacks the
 // permission altogether.
-func (st *runState) answered(status int) error {
+func (st *runState) answered(status int) *stopCause {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.answers >= 5 {
@@ -427,7 +421,7 @@ func (st *runState) answered(status int) error {
 		st.forbidden++
 	}
 	if st.answers == 5 && st.forbidden == 5 {
-		return fmt.Errorf("%w: the first 5 answers were all 403 Forbidden", ErrKeyRefused)
+		return &stopCause{StopKeyRefused, fmt.Errorf("%w: the first 5 answers were all 403 Forbidden", ErrKeyRefused)}
 	}
 	return nil
 }

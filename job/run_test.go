@@ -912,7 +912,7 @@ func TestRunUnauthorizedStopsSending(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 	rec.checkOnce(t, lines)
-	if !errors.Is(sum.Stopped, job.ErrKeyRefused) || sum.Interrupted {
+	if sum.Stop != job.StopKeyRefused || !errors.Is(sum.Stopped, job.ErrKeyRefused) || sum.Interrupted {
 		t.Errorf("Summary.Stopped = %v, Interrupted %v; want ErrKeyRefused", sum.Stopped, sum.Interrupted)
 	}
 	if got := api.Requests(); got != refuseAt {
@@ -954,8 +954,8 @@ func TestRunForbidden(t *testing.T) {
 			t.Fatalf("Run: %v", err)
 		}
 		rec.checkOnce(t, lines)
-		if !errors.Is(sum.Stopped, job.ErrKeyRefused) {
-			t.Errorf("Summary.Stopped = %v, want ErrKeyRefused", sum.Stopped)
+		if sum.Stop != job.StopKeyRefused || !errors.Is(sum.Stopped, job.ErrKeyRefused) {
+			t.Errorf("Summary.Stop = %v (%v), want StopKeyRefused", sum.Stop, sum.Stopped)
 		}
 		// The fifth 403 stops the run; at most the other workers' requests were in flight.
 		sent := int(api.Requests())
@@ -1063,8 +1063,8 @@ func TestRunMaxErrors(t *testing.T) {
 				t.Fatalf("Run: %v", err)
 			}
 			rec.checkOnce(t, lines)
-			if !errors.Is(sum.Stopped, job.ErrMaxErrors) {
-				t.Errorf("Summary.Stopped = %v, want ErrMaxErrors", sum.Stopped)
+			if sum.Stop != job.StopMaxErrors || !errors.Is(sum.Stopped, job.ErrMaxErrors) {
+				t.Errorf("Summary.Stop = %v (%v), want StopMaxErrors", sum.Stop, sum.Stopped)
 			}
 			errs := rec.count(job.NotFound) + rec.count(job.Rejected) + rec.count(job.Forbidden)
 			if errs < tc.minErrors || errs > tc.maxErrs {
@@ -1374,7 +1374,7 @@ func TestRunWriteAhead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !errors.Is(sum.Stopped, full) {
+	if sum.Stop != job.StopOutputFailed || !errors.Is(sum.Stopped, full) {
 		t.Errorf("Stopped = %v, want the write-ahead error", sum.Stopped)
 	}
 	if patched > len(ahead) || len(ahead) == n {
