@@ -112,42 +112,45 @@ func showValue(s string) string {
 // number's values. Once ctx ends, the rows left are NotAttempted. It uses r.Snapshot,
 // r.Now and r.Log (and the shard, if set); it returns an error only when the plan could
 // not be read.
+//
+// It is a run's shape without the senders: each row is checked where it is read, and
+// the collector counts, logs and records it on the same goroutine.
 func (r *Runner) Verify(ctx context.Context, each Each, record func(Result) error) (Summary, error) {
 	start := r.Now()
-	sum := Summary{Counts: map[Outcome]int{}, Outcomes: VerifyOutcomes}
+	col := r.newCollector(record, VerifyOutcomes, nil)
+	col.fail = col.sum.StopWith // nothing to stop: the reason is only kept
 	err := each(func(row Row, problems []Problem) error {
-		if !InShard(row.ID, r.Shards, r.ShardIndex) {
-			return nil
-		}
-		res := Result{Row: row}
-		now, known := r.Snapshot.Get(row.ID)
-		switch {
-		case len(problems) > 0:
-			res.Outcome, res.Error = Invalid, reasons(problems)
-		case ctx.Err() != nil || r.Snapshot == nil:
-			res.Outcome, res.Error = NotAttempted, "not checked: the workspace was not read (interrupted)"
-			sum.Interrupted = ctx.Err() != nil
-		case !known:
-			res.Outcome, res.Error = NotFound, "not in the workspace"
-		default:
-			res.Before = &now
-			res.Number.AgentID, res.Number.Nickname = now.AgentID, now.Nickname
-			res.Outcome, res.Error = Matches, Differences(row, now)
-			if res.Error != "" {
-				res.Outcome = Differs
-			}
-		}
-		res.Finished = r.Now()
-		sum.Counts[res.Outcome]++
-		sum.Rows++
-		logRow(r.Log, res)
-		if sum.Stopped == nil {
-			if err := record(res); err != nil {
-				sum.StopWith(StopOutputFailed, fmt.Errorf("write report: %w", err))
-			}
+		if InShard(row.ID, r.Shards, r.ShardIndex) {
+			res := r.check(ctx, row, problems)
+			col.sum.Interrupted = col.sum.Interrupted || res.Outcome == NotAttempted && ctx.Err() != nil
+			col.add(res)
 		}
 		return nil
 	})
+	sum := col.sum
 	sum.Elapsed = r.Now().Sub(start)
 	return sum, err
+}
+
+// check is what Verify finds for one row.
+func (r *Runner) check(ctx context.Context, row Row, problems []Problem) Result {
+	res := Result{Row: row}
+	now, known := r.Snapshot.Get(row.ID)
+	switch {
+	case len(problems) > 0:
+		res.Outcome, res.Error = Invalid, reasons(problems)
+	case ctx.Err() != nil || r.Snapshot == nil:
+		res.Outcome, res.Error = NotAttempted, "not checked: the workspace was not read (interrupted)"
+	case !known:
+		res.Outcome, res.Error = NotFound, "not in the workspace"
+	default:
+		res.Before = &now
+		res.Number.AgentID, res.Number.Nickname = now.AgentID, now.Nickname
+		res.Outcome, res.Error = Matches, Differences(row, now)
+		if res.Error != "" {
+			res.Outcome = Differs
+		}
+	}
+	res.Finished = r.Now()
+	return res
 }
