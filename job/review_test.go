@@ -17,6 +17,7 @@ func plannedNull() Field            { return Field{Raw: "null", Null: true} }
 func reviewedAs(c Current) *Current { return &c }
 
 func TestMoved(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		row  Row
@@ -48,6 +49,7 @@ func TestMoved(t *testing.T) {
 }
 
 func TestDifferences(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		row  Row
@@ -71,6 +73,7 @@ func TestDifferences(t *testing.T) {
 }
 
 func TestPreviewString(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		p    Preview
 		want string
@@ -90,6 +93,7 @@ func TestPreviewString(t *testing.T) {
 // TestRequestsCountsEveryAttempt: the Retrier counts each attempt by its answer, the
 // retried ones included.
 func TestRequestsCountsEveryAttempt(t *testing.T) {
+	t.Parallel()
 	answers := []error{
 		&dialnexa.TransportError{},
 		&dialnexa.APIError{StatusCode: http.StatusBadGateway},

@@ -8,6 +8,7 @@ import (
 )
 
 func TestSnapshotStoresAndFinds(t *testing.T) {
+	t.Parallel()
 	s := newSnapshot(nil, 0)
 	const n = 60000 // enough to fill several chunks
 	for i := 0; i < n; i++ {
@@ -38,6 +39,7 @@ func TestSnapshotStoresAndFinds(t *testing.T) {
 
 // Two ids with one hash must not be confused: the second one moves both to the map.
 func TestSnapshotHashShared(t *testing.T) {
+	t.Parallel()
 	s := newSnapshot(nil, 0)
 	a, b := Current{AgentID: "agt_a"}, Current{AgentID: "agt_b"}
 	off, _ := s.put("phn_a", a, "")
@@ -67,6 +69,7 @@ func digits(phone string) string {
 // TestSnapshotByPhone: numbers are found by their phone number as the plan spells it;
 // a number the workspace lists under two ids is both; one listed twice is one.
 func TestSnapshotByPhone(t *testing.T) {
+	t.Parallel()
 	s := newSnapshot(digits, 0)
 	const n = 30000
 	for i := 0; i < n; i++ {
