@@ -12,9 +12,8 @@ import (
 	"reassign/job/dialnexa"
 )
 
-func plannedAs(s string) Field      { return Field{Raw: s} }
-func plannedNull() Field            { return Field{Raw: "null", Null: true} }
-func reviewedAs(c Current) *Current { return &c }
+func plannedAs(s string) Field { return Field{Raw: s} }
+func plannedNull() Field       { return Field{Raw: "null", Null: true} }
 
 func TestMoved(t *testing.T) {
 	t.Parallel()
@@ -25,17 +24,17 @@ func TestMoved(t *testing.T) {
 		want string
 	}{
 		{"not reviewed", Row{AgentID: plannedAs("agt_b")}, Current{AgentID: "agt_x"}, ""},
-		{"still as reviewed", Row{AgentID: plannedAs("agt_b"), Reviewed: reviewedAs(Current{AgentID: "agt_a"})}, Current{AgentID: "agt_a"}, ""},
-		{"agent moved", Row{AgentID: plannedAs("agt_c"), Reviewed: reviewedAs(Current{AgentID: "agt_a"})}, Current{AgentID: "agt_b"},
+		{"still as reviewed", Row{AgentID: plannedAs("agt_b"), Reviewed: new(Current{AgentID: "agt_a"})}, Current{AgentID: "agt_a"}, ""},
+		{"agent moved", Row{AgentID: plannedAs("agt_c"), Reviewed: new(Current{AgentID: "agt_a"})}, Current{AgentID: "agt_b"},
 			"agent_id changed since the plan was reviewed: was agt_a, now agt_b"},
-		{"moved to the planned value", Row{AgentID: plannedAs("agt_b"), Reviewed: reviewedAs(Current{AgentID: "agt_a"})}, Current{AgentID: "agt_b"}, ""},
-		{"a field the row does not send moved", Row{AgentID: plannedAs("agt_b"), Reviewed: reviewedAs(Current{AgentID: "agt_a", Nickname: "Old"})},
+		{"moved to the planned value", Row{AgentID: plannedAs("agt_b"), Reviewed: new(Current{AgentID: "agt_a"})}, Current{AgentID: "agt_b"}, ""},
+		{"a field the row does not send moved", Row{AgentID: plannedAs("agt_b"), Reviewed: new(Current{AgentID: "agt_a", Nickname: "Old"})},
 			Current{AgentID: "agt_a", Nickname: "Someone else's"}, ""},
-		{"empty when reviewed, set since", Row{AgentID: plannedAs("agt_b"), Reviewed: reviewedAs(Current{})}, Current{AgentID: "agt_x"},
+		{"empty when reviewed, set since", Row{AgentID: plannedAs("agt_b"), Reviewed: new(Current{})}, Current{AgentID: "agt_x"},
 			"agent_id changed since the plan was reviewed: was (none), now agt_x"},
-		{"emptied since", Row{Nickname: plannedNull(), Reviewed: reviewedAs(Current{Nickname: "Paris Support"})}, Current{Nickname: "Paris"},
+		{"emptied since", Row{Nickname: plannedNull(), Reviewed: new(Current{Nickname: "Paris Support"})}, Current{Nickname: "Paris"},
 			`nickname changed since the plan was reviewed: was "Paris Support", now Paris`},
-		{"two fields", Row{AgentID: plannedAs("agt_b"), Label: plannedAs("Team B"), Reviewed: reviewedAs(Current{AgentID: "agt_a", Label: "Team A"})},
+		{"two fields", Row{AgentID: plannedAs("agt_b"), Label: plannedAs("Team B"), Reviewed: new(Current{AgentID: "agt_a", Label: "Team A"})},
 			Current{AgentID: "agt_c", Label: ""},
 			`agent_id changed since the plan was reviewed: was agt_a, now agt_c; label changed since the plan was reviewed: was "Team A", now (none)`},
 	}

@@ -25,6 +25,7 @@ func result(line int, id, agent, nickname, label string, o job.Outcome) job.Resu
 }
 
 func TestWriterFlushWritesRowsOut(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	w, err := NewWriter(&out, true, "null")
 	if err != nil {
@@ -56,6 +57,7 @@ func TestWriterFlushWritesRowsOut(t *testing.T) {
 }
 
 func TestWriterWithoutBOM(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	if _, err := NewWriter(&out, false, "null"); err != nil {
 		t.Fatal(err)
@@ -66,6 +68,7 @@ func TestWriterWithoutBOM(t *testing.T) {
 }
 
 func TestWriterNeutralisesFormulaCells(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	w, _ := NewWriter(&out, false, "null")
 	r := result(2, "-phn", "agt_a", "=HYPERLINK(\"x\")", "@label", job.Rejected)
@@ -105,6 +108,7 @@ func row(id, agent, nickname, label string) job.Row {
 }
 
 func TestReadAppliedRoundTrip(t *testing.T) {
+	t.Parallel()
 	data := writeReport(t,
 		result(2, "phn_1", "agt_a", "=Sales", "", job.Updated),
 		result(3, "phn_2", "null", "", "-L", job.Skipped),
@@ -140,6 +144,7 @@ func TestReadAppliedRoundTrip(t *testing.T) {
 }
 
 func TestReadAppliedTornLastLine(t *testing.T) {
+	t.Parallel()
 	full := writeReport(t,
 		result(2, "phn_1", "agt_a", "One", "", job.Updated),
 		result(3, "phn_2", "agt_a", "Two, \"quoted\"", "", job.Updated),
@@ -163,6 +168,7 @@ func TestReadAppliedTornLastLine(t *testing.T) {
 }
 
 func TestReadAppliedRefusesDamage(t *testing.T) {
+	t.Parallel()
 	good := writeReport(t, result(2, "phn_1", "agt_a", "One", "", job.Updated), result(3, "phn_2", "agt_a", "Two", "", job.Updated))
 	lines := strings.SplitAfter(good, "\n")
 	damaged := lines[0] + "2,phn_1,ag\"t_a,One\n" + lines[2]
@@ -180,6 +186,7 @@ func TestReadAppliedRefusesDamage(t *testing.T) {
 // TestRecorderCloseReportsUndoError: an undo plan that cannot be synced and closed is an
 // error of the run, not a silent loss.
 func TestRecorderCloseReportsUndoError(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	outs, err := CreateOutputs(io.Discard, filepath.Join(dir, "r.csv"), filepath.Join(dir, "u.csv"))
 	if err != nil {
@@ -197,6 +204,7 @@ func TestRecorderCloseReportsUndoError(t *testing.T) {
 
 // TestCreateOutputsAllOrNone: when one output cannot be created, none is left behind.
 func TestCreateOutputsAllOrNone(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	report := filepath.Join(dir, "r.csv")
 	_, err := CreateOutputs(io.Discard, report, filepath.Join(dir, "missing", "u.csv"))
