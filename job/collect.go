@@ -25,7 +25,7 @@ type collector struct {
 
 // newCollector counts into a Summary of the outcomes order lists.
 func (r *Runner) newCollector(record func(Result) error, order []Outcome, fail func(Stop, error)) *collector {
-	return &collector{r: r, record: record, fail: fail, sum: Summary{Counts: map[Outcome]int{}, Outcomes: order}}
+	return &collector{r: r, record: record, fail: fail, sum: Summary{Counts: map[Outcome]int{}, Order: order}}
 }
 
 // collect takes results until the channel is closed, then flushes. start is when the

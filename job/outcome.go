@@ -35,8 +35,8 @@ const (
 	Differs Outcome = "differs"
 )
 
-// Outcomes lists every outcome of a run, in the order summaries show them.
-var Outcomes = []Outcome{Updated, WouldUpdate, Unchanged, Skipped, Conflict, NotFound, Rejected, Forbidden, Invalid, Unauthorized, Failed, NotAttempted}
+// RunOutcomes lists every outcome of a run, in the order summaries show them.
+var RunOutcomes = []Outcome{Updated, WouldUpdate, Unchanged, Skipped, Conflict, NotFound, Rejected, Forbidden, Invalid, Unauthorized, Failed, NotAttempted}
 
 // VerifyOutcomes lists every outcome of Verify, in the order summaries show them.
 var VerifyOutcomes = []Outcome{Matches, Differs, NotFound, Invalid, NotAttempted}
@@ -99,7 +99,7 @@ type Result struct {
 	Body      []byte // the JSON body sent, or that would be sent
 	// Before is the number's state before the run, from the snapshot; nil when the run
 	// took none or the number was not in it.
-	Before *Current
+	Before *NumberState
 }
 
 // Why a run stopped sending before the end of the plan, in words (Summary.Stopped).
@@ -137,9 +137,9 @@ func (c *stopCause) Unwrap() error { return c.err }
 // Summary counts a run's outcomes and says why it stopped early, if it did.
 type Summary struct {
 	Counts map[Outcome]int
-	// Outcomes lists the outcomes this kind of run records (Outcomes, VerifyOutcomes),
-	// in the order summaries show them; nil means Outcomes.
-	Outcomes    []Outcome
+	// Order lists the outcomes this kind of run records (RunOutcomes, VerifyOutcomes),
+	// in the order summaries show them; nil means RunOutcomes.
+	Order       []Outcome
 	Rows        int
 	Elapsed     time.Duration
 	Interrupted bool // the caller's context ended the run (a signal)
@@ -153,12 +153,12 @@ type Summary struct {
 	Withheld int
 }
 
-// Kinds is the outcomes this kind of run records, in the order summaries show them.
-func (s Summary) Kinds() []Outcome {
-	if s.Outcomes == nil {
-		return Outcomes
+// Outcomes is the outcomes this kind of run records, in the order summaries show them.
+func (s Summary) Outcomes() []Outcome {
+	if s.Order == nil {
+		return RunOutcomes
 	}
-	return s.Outcomes
+	return s.Order
 }
 
 // StopWith records why the run stopped sending: kind, and err to say it. The first

@@ -51,7 +51,7 @@ func TestOutcomeClasses(t *testing.T) {
 			t.Errorf("%s.Level() = %v, want %v", o, got, want.level)
 		}
 	}
-	for _, list := range [][]job.Outcome{job.Outcomes, job.VerifyOutcomes} {
+	for _, list := range [][]job.Outcome{job.RunOutcomes, job.VerifyOutcomes} {
 		for _, o := range list {
 			if _, ok := cases[o]; !ok {
 				t.Errorf("%s has no class in this table", o)

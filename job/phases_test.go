@@ -43,7 +43,7 @@ func TestCollectorPacesFlushes(t *testing.T) {
 		}
 		r.Progress = func(s Summary) { progress = append(progress, s) } // read once the collector is done
 		var recorded []int
-		col := r.newCollector(func(res Result) error { recorded = append(recorded, res.Row.Line); return nil }, Outcomes, nil)
+		col := r.newCollector(func(res Result) error { recorded = append(recorded, res.Row.Line); return nil }, RunOutcomes, nil)
 		results := make(chan Result)
 		done := make(chan struct{})
 		go func() {
@@ -88,7 +88,7 @@ func TestCollectorStopsAtFirstFailure(t *testing.T) {
 	flushes, records := 0, 0
 	r := &Runner{Retrier: Retrier{Now: time.Now, Log: zerolog.Nop()}}
 	r.Flush = func() error { flushes++; return nil }
-	col := r.newCollector(func(Result) error { records++; return full }, Outcomes, func(k Stop, err error) {
+	col := r.newCollector(func(Result) error { records++; return full }, RunOutcomes, func(k Stop, err error) {
 		if k != StopOutputFailed {
 			t.Errorf("stop kind %v, want StopOutputFailed", k)
 		}
@@ -139,11 +139,11 @@ func TestFeederDecides(t *testing.T) {
 	t.Parallel()
 	agent := func(id, a string) Row { return Row{ID: id, AgentID: Field{Raw: a}} }
 	snap := newSnapshot(nil, 0)
-	snap.add("phn_same", Current{AgentID: "agt_a"}, "")
-	snap.add("phn_moved", Current{AgentID: "agt_c"}, "")
-	snap.add("phn_known", Current{AgentID: "agt_a"}, "")
+	snap.add("phn_same", NumberState{AgentID: "agt_a"}, "")
+	snap.add("phn_moved", NumberState{AgentID: "agt_c"}, "")
+	snap.add("phn_known", NumberState{AgentID: "agt_a"}, "")
 	reviewed := agent("phn_moved", "agt_b")
-	reviewed.Reviewed = &Current{AgentID: "agt_a"}
+	reviewed.Reviewed = &NumberState{AgentID: "agt_a"}
 	rows := []struct {
 		row      Row
 		problems []Problem

@@ -16,8 +16,8 @@ type field struct {
 }
 
 // fieldsOf pairs each field of row with its value in c.
-func fieldsOf(row Row, c Current) [3]field {
-	var was Current
+func fieldsOf(row Row, c NumberState) [3]field {
+	var was NumberState
 	if row.Reviewed != nil {
 		was = *row.Reviewed
 	}
@@ -50,7 +50,7 @@ func (f field) value() string {
 }
 
 // NoOp reports whether row would leave a number in state c unchanged.
-func NoOp(row Row, c Current) bool {
+func NoOp(row Row, c NumberState) bool {
 	for _, f := range fieldsOf(row, c) {
 		if !f.holds() {
 			return false
@@ -65,7 +65,7 @@ func NoOp(row Row, c Current) bool {
 // reviewed: was agt_a, now agt_b"). It is "" when the row may be written: nothing
 // moved, or the row carries no reviewed values. A field the row does not send may have
 // moved: it is not the row's to guard.
-func Moved(row Row, c Current) string {
+func Moved(row Row, c NumberState) string {
 	if row.Reviewed == nil {
 		return ""
 	}
@@ -80,7 +80,7 @@ func Moved(row Row, c Current) string {
 
 // Differences names each planned value a number in state c does not hold ("agent_id is
 // agt_x, planned agt_y"); "" when it holds them all.
-func Differences(row Row, c Current) string {
+func Differences(row Row, c NumberState) string {
 	var diffs []string
 	for _, f := range fieldsOf(row, c) {
 		if !f.holds() {

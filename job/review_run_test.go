@@ -21,7 +21,7 @@ func reviewWorkspace(n int) sandbox.Workspace {
 }
 
 // snapshotOf reads the sandbox's numbers as a live run does before its first write.
-func snapshotOf(t *testing.T, r *job.Runner, c job.Reader) *job.Snapshot {
+func snapshotOf(t *testing.T, r *job.Runner, c job.Lister) *job.Snapshot {
 	t.Helper()
 	ws, err := job.ReadWorkspace(context.Background(), c, &r.Retrier, job.WorkspaceReads{NeededBy: "the test"})
 	if err != nil {
@@ -32,7 +32,7 @@ func snapshotOf(t *testing.T, r *job.Runner, c job.Reader) *job.Snapshot {
 
 // reviewedRow is a row moving phn_run_i to agent, reviewed against agt_a.
 func reviewedRow(i int, agent string) job.Row {
-	return job.Row{Line: i + 2, ID: simpleID(i), AgentID: job.Field{Raw: agent}, Reviewed: &job.Current{AgentID: "agt_a", Nickname: fmt.Sprintf("Old %d", i)}}
+	return job.Row{Line: i + 2, ID: simpleID(i), AgentID: job.Field{Raw: agent}, Reviewed: &job.NumberState{AgentID: "agt_a", Nickname: fmt.Sprintf("Old %d", i)}}
 }
 
 // TestRunConflict: a reviewed row whose number moved since is conflict and is not sent;

@@ -46,7 +46,7 @@ type Row struct {
 	// Reviewed, if set, is the number's state the row was reviewed against (a plan's
 	// before_agent_id, before_nickname, before_label; "" means empty): the row may be
 	// written only where the number still holds it, in each field the row changes.
-	Reviewed *Current
+	Reviewed *NumberState
 }
 
 // HasChanges reports whether the row asks for any field to be sent.

@@ -81,7 +81,7 @@ func (r *Runner) Run(ctx context.Context, each Each, record func(Result) error) 
 	go stop.drain(r.Drain)
 
 	results := make(chan Result, r.Workers)
-	col := r.newCollector(record, Outcomes, stop.stopWith)
+	col := r.newCollector(record, RunOutcomes, stop.stopWith)
 	collected := make(chan struct{})
 	go func() {
 		defer close(collected)
@@ -107,7 +107,7 @@ func (r *Runner) Run(ctx context.Context, each Each, record func(Result) error) 
 // settle decides a row that needs no request: Invalid, Skipped (an earlier run applied
 // it), Unchanged (nothing to send, or the number already holds it) or Conflict (the
 // number moved since the row was reviewed). It returns "" for a row that needs a write.
-func (r *Runner) settle(row Row, problems []Problem, before Current, known bool) (Outcome, string) {
+func (r *Runner) settle(row Row, problems []Problem, before NumberState, known bool) (Outcome, string) {
 	switch {
 	case len(problems) > 0:
 		return Invalid, reasons(problems)

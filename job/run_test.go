@@ -70,7 +70,7 @@ func (s *sleeps) all() []time.Duration {
 	return slices.Clone(s.d)
 }
 
-// newRunner wires a Runner as main's execute does, with --rate 0, a recording Sleep and a
+// newRunner wires a Runner as main's apply does, with --rate 0, a recording Sleep and a
 // Rand that always draws the top of the jitter range (so backoffs are known exactly).
 func newRunner(c job.Patcher, workers int) (*job.Runner, *sleeps) {
 	s := &sleeps{}

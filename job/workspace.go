@@ -18,13 +18,14 @@ import (
 // numbers at 100 a page) is not believed.
 const MaxPages = 100_000
 
-// Reader reads the workspace; *dialnexa.Client is the real one.
-type Reader interface {
+// Lister reads the workspace: its numbers, a page at a time, and its agents;
+// *dialnexa.Client is the real one.
+type Lister interface {
 	ListNumbers(ctx context.Context, page, limit int, f dialnexa.ListFilter) (*dialnexa.NumberPage, error)
 	ListAgents(ctx context.Context) ([]dialnexa.Agent, error)
 }
 
-var _ Reader = (*dialnexa.Client)(nil)
+var _ Lister = (*dialnexa.Client)(nil)
 
 // Workspace is what the reads before the first write found.
 type Workspace struct {
@@ -79,7 +80,7 @@ func (e *ReadError) Unwrap() error { return e.Err }
 // the Workspace left nil, unless w.NeededBy says the run needs it (a *ReadError). A key
 // the API refuses (401) is ErrKeyRefused, and an ended ctx its error, whatever the
 // options: neither is a reason to go on.
-func ReadWorkspace(ctx context.Context, rd Reader, rt *Retrier, w WorkspaceReads) (*Workspace, error) {
+func ReadWorkspace(ctx context.Context, rd Lister, rt *Retrier, w WorkspaceReads) (*Workspace, error) {
 	ws := &Workspace{}
 	var snapErr error
 	done := make(chan struct{})
@@ -121,7 +122,7 @@ func ReadWorkspace(ctx context.Context, rd Reader, rt *Retrier, w WorkspaceReads
 	return ws, nil
 }
 
-func readSnapshot(ctx context.Context, rd Reader, rt *Retrier, w WorkspaceReads, parallel int) (*Snapshot, error) {
+func readSnapshot(ctx context.Context, rd Lister, rt *Retrier, w WorkspaceReads, parallel int) (*Snapshot, error) {
 	var phoneKey func(string) string
 	if w.PhoneKey != nil {
 		phoneKey = func(phone string) string { key, _ := w.PhoneKey(phone); return key }
@@ -135,7 +136,7 @@ func readSnapshot(ctx context.Context, rd Reader, rt *Retrier, w WorkspaceReads,
 				_, keep = w.PhoneKey(p.PhoneNumber)
 			}
 			if keep {
-				s.add(p.ID, Current{AgentID: p.AgentID, Nickname: p.Nickname, Label: p.Label}, p.PhoneNumber)
+				s.add(p.ID, NumberState{AgentID: p.AgentID, Nickname: p.Nickname, Label: p.Label}, p.PhoneNumber)
 			}
 		}
 		return nil
@@ -144,7 +145,7 @@ func readSnapshot(ctx context.Context, rd Reader, rt *Retrier, w WorkspaceReads,
 	return s, err
 }
 
-func readAgents(ctx context.Context, rd Reader, rt *Retrier) ([]dialnexa.Agent, error) {
+func readAgents(ctx context.Context, rd Lister, rt *Retrier) ([]dialnexa.Agent, error) {
 	var agents []dialnexa.Agent
 	// The agent list says nothing of the budget (its answer holds no more than the
 	// agents): the numbers' pages and the writes tell the limiter.
@@ -168,7 +169,7 @@ func triesErr(ctx context.Context, t Tries) error {
 // EachNumber pages through the workspace's numbers in order, calling fn for each page,
 // every read on rt. It returns the pages read, and an error when the pages do not add
 // up to the listing they describe (see eachPage).
-func EachNumber(ctx context.Context, rd Reader, rt *Retrier, f dialnexa.ListFilter, fn func([]dialnexa.PhoneNumber) error) (int, error) {
+func EachNumber(ctx context.Context, rd Lister, rt *Retrier, f dialnexa.ListFilter, fn func([]dialnexa.PhoneNumber) error) (int, error) {
 	return eachPage(ctx, rd, rt, f, 1, 0, fn)
 }
 
@@ -184,7 +185,7 @@ func EachNumber(ctx context.Context, rd Reader, rt *Retrier, f dialnexa.ListFilt
 // snapshot or export built from it would be wrong. Pages 2 to 1+ahead are asked for
 // alongside the first (ahead < parallel); those the listing turns out not to have are
 // never looked at.
-func eachPage(ctx context.Context, rd Reader, rt *Retrier, f dialnexa.ListFilter, parallel, ahead int, fn func([]dialnexa.PhoneNumber) error) (requestsSent int, err error) {
+func eachPage(ctx context.Context, rd Lister, rt *Retrier, f dialnexa.ListFilter, parallel, ahead int, fn func([]dialnexa.PhoneNumber) error) (requestsSent int, err error) {
 	var mu sync.Mutex
 	requests := 0
 	seen := map[uint64]struct{}{}

@@ -14,7 +14,7 @@ import (
 	"reassign/job/dialnexa"
 )
 
-// listFunc is a Reader whose pages come from a function.
+// listFunc is a Lister whose pages come from a function.
 type listFunc func(ctx context.Context, page int) (*dialnexa.NumberPage, error)
 
 func (f listFunc) ListNumbers(ctx context.Context, page, limit int, _ dialnexa.ListFilter) (*dialnexa.NumberPage, error) {

@@ -92,7 +92,7 @@ func LogProgress(log zerolog.Logger, s job.Summary, total int) {
 
 func counts(s job.Summary) *zerolog.Event {
 	d := zerolog.Dict()
-	for _, o := range s.Kinds() {
+	for _, o := range s.Outcomes() {
 		if n := s.Counts[o]; n > 0 {
 			d = d.Int(string(o), n)
 		}
@@ -103,7 +103,7 @@ func counts(s job.Summary) *zerolog.Event {
 // LogSummary logs the summary event that ends a run.
 func LogSummary(log zerolog.Logger, s job.Summary, reportPath string, code int, sandboxed bool) {
 	var parts []string
-	for _, o := range s.Kinds() {
+	for _, o := range s.Outcomes() {
 		if n := s.Counts[o]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, o))
 		}

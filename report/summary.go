@@ -112,7 +112,7 @@ func (e *Ending) writeSummary(code int, err error, now time.Time) error {
 		Requests: e.Requests.ByClass(), Throttled: e.Requests.Throttled(),
 		StartedAt: e.Started.UTC().Format(time.RFC3339Nano), FinishedAt: now.UTC().Format(time.RFC3339Nano),
 	}
-	for _, o := range s.Kinds() {
+	for _, o := range s.Outcomes() {
 		out.Counts[string(o)] = s.Counts[o]
 	}
 	if s.Stopped != nil {
@@ -154,7 +154,7 @@ func (e *Ending) Line(code int, err error, now time.Time) string {
 	add("command", e.Command)
 	if s := e.sum; s != nil {
 		add("rows", strconv.Itoa(s.Rows))
-		for _, o := range s.Kinds() {
+		for _, o := range s.Outcomes() {
 			if n := s.Counts[o]; n > 0 {
 				add(string(o), strconv.Itoa(n))
 			}

@@ -40,7 +40,7 @@ func ending(t *testing.T, summaryName string) *Ending {
 func TestEndingSummaryFile(t *testing.T) {
 	name := filepath.Join(t.TempDir(), "summary.json")
 	e := ending(t, name)
-	e.Ran(job.Summary{Counts: map[job.Outcome]int{job.Updated: 2, job.NotFound: 1}, Outcomes: job.Outcomes, Rows: 3})
+	e.Ran(job.Summary{Counts: map[job.Outcome]int{job.Updated: 2, job.NotFound: 1}, Order: job.RunOutcomes, Rows: 3})
 	e.Abort() // after Ran: keeps the file
 	e.Finish(3, nil, t0.Add(1500*time.Millisecond), zerolog.Nop())
 	data, err := os.ReadFile(name)
@@ -66,7 +66,7 @@ func TestEndingSummaryFile(t *testing.T) {
 	if got.Command != "run" || got.Rows != 3 || got.ExitCode != 3 || got.Report != "r.csv" || got.ElapsedMS != 1500 || got.Throttled != 1 {
 		t.Errorf("summary %+v", got)
 	}
-	if len(got.Counts) != len(job.Outcomes) || got.Counts["updated"] != 2 || got.Counts["not_found"] != 1 || got.Counts["failed"] != 0 {
+	if len(got.Counts) != len(job.RunOutcomes) || got.Counts["updated"] != 2 || got.Counts["not_found"] != 1 || got.Counts["failed"] != 0 {
 		t.Errorf("counts %v: want every outcome of a run, present", got.Counts)
 	}
 	if got.Requests["total"] != 4 || got.Requests["2xx"] != 2 || got.Requests["4xx"] != 2 {
@@ -93,7 +93,7 @@ func TestEndingAbort(t *testing.T) {
 
 func TestEndingLine(t *testing.T) {
 	e := ending(t, "")
-	e.Ran(job.Summary{Counts: map[job.Outcome]int{job.Matches: 7, job.Differs: 2}, Outcomes: job.VerifyOutcomes, Rows: 9,
+	e.Ran(job.Summary{Counts: map[job.Outcome]int{job.Matches: 7, job.Differs: 2}, Order: job.VerifyOutcomes, Rows: 9,
 		Stopped: errors.New("write report: disk full")})
 	e.Command, e.Report = "verify", "my reports/v.csv"
 	want := `exit_code=3 command=verify rows=9 matches=7 differs=2 requests=4 throttled=1 elapsed_ms=2000 report="my reports/v.csv" stopped="write report: disk full"`
