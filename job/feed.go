@@ -19,6 +19,8 @@ type feeder struct {
 	writes      int  // rows needing a write that were let through
 	withheld    int  // rows needing a write that were held back on purpose
 	interrupted bool // a row was left unsent because the caller's context ended
+
+	befores []NumberState // where the rows' Before values are kept, 256 to an allocation
 }
 
 func (r *Runner) newFeeder(stop *runStop, todo, done chan<- Result) *feeder {
@@ -56,7 +58,7 @@ func (f *feeder) decide(row Row, problems []Problem) (res Result, write bool) {
 	res.Row = row
 	before, known := r.Snapshot.Get(row.ID)
 	if known {
-		res.Before = &before
+		res.Before = f.keep(before)
 	}
 	res.Outcome, res.Error = r.settle(row, problems, before, known)
 	switch {
@@ -79,6 +81,17 @@ func (f *feeder) decide(row Row, problems []Problem) (res Result, write bool) {
 		return res, true
 	}
 	return res, false
+}
+
+// keep returns a copy of s that outlives the row's decision, from a slab of them: one
+// allocation for 256 rows rather than one a row. A slab goes once no result it holds
+// is needed any more.
+func (f *feeder) keep(s NumberState) *NumberState {
+	if len(f.befores) == cap(f.befores) {
+		f.befores = make([]NumberState, 0, 256)
+	}
+	f.befores = append(f.befores, s)
+	return &f.befores[len(f.befores)-1]
 }
 
 // unsent is res left unsent by the run's stop: not_attempted.
