@@ -1167,6 +1167,8 @@ func TestRunBody(t *testing.T) {
 		{"non-ASCII kept as UTF-8", job.Row{Nickname: s("Büro – 東京 ☎ 😀")}, `{"nickname":"Büro – 東京 ☎ 😀"}`},
 		{"the token as plain text when not Null", job.Row{Nickname: s("null")}, `{"nickname":"null"}`},
 		{"HTML characters", job.Row{Nickname: s("<a & b>")}, `{"nickname":"\u003ca \u0026 b\u003e"}`},
+		{"line separators escaped", job.Row{Nickname: s("a\u2028b\u2029c")}, `{"nickname":"a\u2028b\u2029c"}`},
+		{"HTML characters beside a null", job.Row{AgentID: null, Label: s("<a & b>")}, `{"agent_id":null,"label":"\u003ca \u0026 b\u003e"}`},
 		{"nothing to send", job.Row{}, `{}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
