@@ -125,14 +125,11 @@ const (
 	StopOutputFailed
 )
 
-// stopCause is a Stop with its error, as the cause of a run's stopped context.
+// stopCause is a Stop with the error that says it.
 type stopCause struct {
 	kind Stop
 	err  error
 }
-
-func (c *stopCause) Error() string { return c.err.Error() }
-func (c *stopCause) Unwrap() error { return c.err }
 
 // Summary counts a run's outcomes and says why it stopped early, if it did.
 type Summary struct {

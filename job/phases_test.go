@@ -320,6 +320,11 @@ func TestDrain(t *testing.T) {
 		if !s.interrupted() || s.why() != "the run was interrupted" {
 			t.Errorf("interrupted %v, why %q", s.interrupted(), s.why())
 		}
+		// A request let finish after the signal is refused: the reason is kept.
+		s.stopWith(StopKeyRefused, ErrKeyRefused)
+		if k, _ := s.cause(); k != StopKeyRefused {
+			t.Errorf("cause after the signal %v, want StopKeyRefused", k)
+		}
 		s.end()
 	})
 	synctest.Test(t, func(t *testing.T) {

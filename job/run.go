@@ -2,8 +2,8 @@ package job
 
 import (
 	"context"
-	"errors"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"reassign/job/dialnexa"
@@ -154,20 +154,26 @@ func reasons(problems []Problem) string {
 type runStop struct {
 	caller      context.Context
 	sending     context.Context
-	stop        context.CancelCauseFunc
+	stop        context.CancelFunc
 	requests    context.Context
 	cutRequests context.CancelFunc
+	// reason is the run's own first reason to stop, kept even when a signal came first:
+	// a 401 on a request let finish after Ctrl-C still says the key was refused.
+	reason atomic.Pointer[stopCause]
 }
 
 func newRunStop(ctx context.Context) *runStop {
 	s := &runStop{caller: ctx}
-	s.sending, s.stop = context.WithCancelCause(ctx)
+	s.sending, s.stop = context.WithCancel(ctx)
 	s.requests, s.cutRequests = context.WithCancel(context.WithoutCancel(ctx))
 	return s
 }
 
 // stopWith stops the run for a reason of its own; the first reason stays.
-func (s *runStop) stopWith(kind Stop, err error) { s.stop(&stopCause{kind, err}) }
+func (s *runStop) stopWith(kind Stop, err error) {
+	s.reason.CompareAndSwap(nil, &stopCause{kind, err})
+	s.stop()
+}
 
 // stopped reports whether the run has stopped sending, for whatever reason.
 func (s *runStop) stopped() bool { return s.sending.Err() != nil }
@@ -177,7 +183,7 @@ func (s *runStop) interrupted() bool { return s.caller.Err() != nil }
 
 // cause is the run's own reason to stop, if it had one.
 func (s *runStop) cause() (Stop, error) {
-	if c, ok := errors.AsType[*stopCause](context.Cause(s.sending)); ok {
+	if c := s.reason.Load(); c != nil {
 		return c.kind, c.err
 	}
 	return NotStopped, nil
@@ -216,6 +222,6 @@ func (s *runStop) drain(d time.Duration) {
 
 // end releases the run's contexts, and with them drain.
 func (s *runStop) end() {
-	s.stop(nil)
+	s.stop()
 	s.cutRequests()
 }
