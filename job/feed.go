@@ -5,8 +5,10 @@ import "fmt"
 // feeder is the phase of a run that reads the plan, on the goroutine that calls Each:
 // it decides each row that needs no request (its result goes straight to the
 // collector), holds back what a "no" or Limit withholds, and hands the rows that need a
-// write to the senders in batches, each written ahead first (WriteAhead). send is the
-// one place a batch leaves the feeder: a gate between batches goes there.
+// write to the senders in batches, each written ahead first (WriteAhead; a row is a
+// batch without it). send is the one place a batch leaves the feeder: a gate between
+// batches (wait for the collector to have the batches so far, check, go on or stop)
+// goes there.
 type feeder struct {
 	r    *Runner
 	stop *runStop
@@ -14,7 +16,7 @@ type feeder struct {
 	done chan<- Result // to the collector
 
 	batch []Result // rows to send, waiting for WriteAhead
-	size  int      // rows per batch
+	size  int      // rows per batch: one without WriteAhead
 
 	writes      int  // rows needing a write that were let through
 	withheld    int  // rows needing a write that were held back on purpose
@@ -25,7 +27,10 @@ type feeder struct {
 
 func (r *Runner) newFeeder(stop *runStop, todo, done chan<- Result) *feeder {
 	size := r.WriteAheadBatch
-	if size <= 0 {
+	switch {
+	case r.WriteAhead == nil:
+		size = 1
+	case size <= 0:
 		size = 4 * r.Workers
 	}
 	return &feeder{r: r, stop: stop, todo: todo, done: done, size: size}
@@ -37,16 +42,13 @@ func (f *feeder) row(row Row, problems []Problem) error {
 		return nil
 	}
 	res, write := f.decide(row, problems)
-	switch {
-	case !write:
+	if !write {
 		res.Finished = f.r.Now()
 		f.done <- res
-	case f.r.WriteAhead == nil:
-		f.todo <- res
-	default:
-		if f.batch = append(f.batch, res); len(f.batch) >= f.size {
-			f.send()
-		}
+		return nil
+	}
+	if f.batch = append(f.batch, res); len(f.batch) >= f.size {
+		f.send()
 	}
 	return nil
 }
@@ -104,7 +106,7 @@ func (f *feeder) unsent(res Result) Result {
 // send hands the batch to the senders once WriteAhead has recorded it. When the run has
 // stopped (WriteAhead failing stops it), the batch's rows are not_attempted instead.
 func (f *feeder) send() {
-	if len(f.batch) > 0 && !f.stop.stopped() {
+	if f.r.WriteAhead != nil && len(f.batch) > 0 && !f.stop.stopped() {
 		if err := f.r.WriteAhead(f.batch); err != nil {
 			f.stop.stopWith(StopOutputFailed, fmt.Errorf("write undo plan: %w", err))
 		}

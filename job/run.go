@@ -87,11 +87,11 @@ func (r *Runner) Run(ctx context.Context, each Each, record func(Result) error) 
 		defer close(collected)
 		col.collect(results, start)
 	}()
-	send := r.startSenders(stop, results)
-	feed := r.newFeeder(stop, send.todo, results)
+	senders := r.startSenders(stop, results)
+	feed := r.newFeeder(stop, senders.todo, results)
 	readErr := each(feed.row)
 	feed.send()
-	send.close()
+	senders.close()
 	close(results)
 	<-collected
 
@@ -99,7 +99,7 @@ func (r *Runner) Run(ctx context.Context, each Each, record func(Result) error) 
 	sum.Elapsed = r.Now().Sub(start)
 	sum.Withheld = feed.withheld
 	// A signal after the last row was sent interrupts nothing.
-	sum.Interrupted = stop.interrupted() && (feed.interrupted || send.cut.Load() > 0)
+	sum.Interrupted = stop.interrupted() && (feed.interrupted || senders.cut.Load() > 0)
 	sum.Stop, sum.Stopped = stop.cause()
 	return sum, readErr
 }
