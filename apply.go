@@ -178,8 +178,8 @@ func execute(ctx context.Context, s *session, r *job.Runner, p *prepared) (job.S
 // finish closes the run's record (a file that could not be written stops the run, as a
 // record that failed would) and turns the summary into the exit code.
 func finish(s *session, p *prepared, sum job.Summary, runErr error) (int, error) {
-	if err := errors.Join(p.rec.Close(), s.outs.Close()); err != nil && sum.Stopped == nil {
-		sum.Stopped = err
+	if err := errors.Join(p.rec.Close(), s.outs.Close()); err != nil {
+		sum.StopWith(job.StopOutputFailed, err)
 	}
 	s.end.Ran(sum)
 	if runErr != nil {

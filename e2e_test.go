@@ -118,6 +118,7 @@ func findEvent(evs []map[string]any, name string) map[string]any {
 // TestSampleAgainstSandbox runs samples/plan.csv with --sandbox, as `make demo` does,
 // and compares the report with testdata/sample-report.golden (times masked).
 func TestSampleAgainstSandbox(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	plan, _ := filepath.Abs("samples/plan.csv")
 	res := runBinary(t, dir, nil, "--sandbox", "--plan", plan, "--report", "r.csv", "--rate", "0")
@@ -202,8 +203,11 @@ func planOf(n int) string {
 	return b.String()
 }
 
-// TestExitCodes drives the built program into each exit code of the contract.
+// TestExitCodes drives the built program into each exit code but 75 (TestSIGTERMThenResume
+// does that one): one case each, as a whole program; the other ways to each code are
+// tested in process (TestRunCommandLine, TestRunExitCodes, TestExitCodeOf).
 func TestExitCodes(t *testing.T) {
+	t.Parallel()
 	api, base := fakeAPI(t, smallWorkspace(5), sandbox.Options{})
 	good := planOf(5)
 	key := "DIALNEXA_API_KEY=" + testKey
@@ -220,20 +224,9 @@ func TestExitCodes(t *testing.T) {
 	}{
 		{name: "ok", env: []string{key}, args: []string{"--base-url", base, "--rate", "0"}, plan: good, want: 0, requests: true},
 		{name: "unknown flag", args: []string{"--nope"}, plan: good, want: 64, stderr: "flag provided but not defined"},
-		{name: "bad rate", args: []string{"--rate", "-1"}, plan: good, want: 64, stderr: "--rate"},
-		{name: "bad env value", env: []string{"REASSIGN_WORKERS=many"}, plan: good, want: 64, stderr: "REASSIGN_WORKERS"},
-		{name: "shard index out of range", env: []string{"JOB_COMPLETION_INDEX=4"}, args: []string{"--shards", "4"}, plan: good, want: 64, stderr: "--shard-index"},
-		{name: "stray argument", args: []string{"extra"}, plan: good, want: 64, stderr: "unexpected argument"},
-		{name: "no key", args: []string{"--base-url", base}, plan: good, want: 78, stderr: "no API key"},
-		{name: "unreadable key file", args: []string{"--base-url", base, "--api-key-file", "/nonexistent/key"}, plan: good, want: 78, stderr: "key file"},
-		{name: "insecure base URL", env: []string{key}, args: []string{"--base-url", "http://api.example.com/v1"}, plan: good, want: 78, stderr: "https"},
 		{name: "report exists", env: []string{key}, args: []string{"--base-url", base}, plan: good, pre: func(dir string) { writeFile(t, dir, "r.csv", "keep me") }, want: 78, stderr: "already exists"},
 		{name: "invalid plan", env: []string{key}, args: []string{"--base-url", base}, plan: "id,agent_id\nphn_0000,agt_a\nphn 1,agt_a\nphn_0002,agt_typo\n", want: 65, stderr: "line 4: agent_id agt_typo is not an agent of this workspace", reads: true},
-		{name: "missing plan", env: []string{key}, args: []string{"--base-url", base, "--plan", "nope.csv"}, want: 65, stderr: "nope.csv"},
-		{name: "dry run needs no key", args: []string{"--base-url", base, "--dry-run"}, plan: good, want: 0},
 		{name: "not found is 3", env: []string{key}, args: []string{"--base-url", base, "--rate", "0"}, plan: "id,agent_id\nphn_9999,agt_a\n", want: 3, requests: true},
-		{name: "summary exists", env: []string{key}, args: []string{"--base-url", base, "--summary", "s.json"}, plan: good, pre: func(dir string) { writeFile(t, dir, "s.json", "{}") }, want: 78, stderr: "already exists"},
-		{name: "summary in a missing folder", env: []string{key}, args: []string{"--base-url", base, "--summary", "nowhere/s.json"}, plan: good, want: 78, stderr: "nowhere/s.json"},
 		{name: "refused key is 77", env: []string{"DIALNEXA_API_KEY=key_other:wrong-secret"}, args: []string{"--base-url", base, "--rate", "0"}, plan: good, want: 77, requests: true},
 	}
 	for _, tc := range cases {
@@ -272,6 +265,7 @@ func TestExitCodes(t *testing.T) {
 // TestEnvironmentConfig checks that every setting can come from the environment and
 // that a flag wins over its variable.
 func TestEnvironmentConfig(t *testing.T) {
+	t.Parallel()
 	_, base := fakeAPI(t, smallWorkspace(3), sandbox.Options{})
 	dir := t.TempDir()
 	writeFile(t, dir, "plan.csv", planOf(3))
@@ -299,6 +293,7 @@ func TestEnvironmentConfig(t *testing.T) {
 
 // TestReportToStdoutAndPlanFromStdin: "-" for both; stdout gets no BOM.
 func TestReportToStdoutAndPlanFromStdin(t *testing.T) {
+	t.Parallel()
 	_, base := fakeAPI(t, smallWorkspace(3), sandbox.Options{})
 	dir := t.TempDir()
 	cmdPlan := writeFile(t, dir, "plan.csv", planOf(3))
@@ -322,6 +317,7 @@ func TestReportToStdoutAndPlanFromStdin(t *testing.T) {
 
 // TestKeyNeverLeaks: an API that echoes the key in messages and headers.
 func TestKeyNeverLeaks(t *testing.T) {
+	t.Parallel()
 	echo := func(w http.ResponseWriter, r *http.Request) bool {
 		auth := r.Header.Get("Authorization")
 		w.Header().Set("X-Request-Id", auth)
@@ -362,6 +358,7 @@ func runBinaryStdin(t *testing.T, dir string, env []string, stdinFile string, ar
 // every row the API accepted recorded as updated; --resume then finishes the rest and
 // sends none of the updated rows again.
 func TestSIGTERMThenResume(t *testing.T) {
+	t.Parallel()
 	const rows = 120
 	api, base := fakeAPI(t, smallWorkspace(rows), sandbox.Options{Latency: 50 * time.Millisecond})
 	dir := t.TempDir()
@@ -439,6 +436,7 @@ func TestSIGTERMThenResume(t *testing.T) {
 // TestShardsAreDisjointAndCover: four shards of a 1,000-row plan, run as four
 // processes, handle every row exactly once between them.
 func TestShardsAreDisjointAndCover(t *testing.T) {
+	t.Parallel()
 	const rows = 1000
 	api, base := fakeAPI(t, smallWorkspace(rows), sandbox.Options{})
 	dir := t.TempDir()
@@ -476,6 +474,7 @@ func TestShardsAreDisjointAndCover(t *testing.T) {
 
 // TestSkipInvalid: the valid rows run, the invalid ones are reported with the reason.
 func TestSkipInvalid(t *testing.T) {
+	t.Parallel()
 	api, base := fakeAPI(t, smallWorkspace(4), sandbox.Options{})
 	dir := t.TempDir()
 	writeFile(t, dir, "plan.csv", "id,agent_id,nickname,label\nphn_0000,agt_a,,\nphn_0001,agt a,,\nphn_0002,,,null\nphn_0003,agt_b,Fine,\n")
@@ -505,6 +504,7 @@ func TestSkipInvalid(t *testing.T) {
 // TestResumeFromManyReports: --resume takes a folder or a glob of reports (the pods of a
 // retried Job each leave one); a glob that matches nothing yet resumes nothing.
 func TestResumeFromManyReports(t *testing.T) {
+	t.Parallel()
 	const rows = 60
 	api, base := fakeAPI(t, smallWorkspace(rows), sandbox.Options{})
 	dir := t.TempDir()

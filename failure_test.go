@@ -39,6 +39,7 @@ func isList(r *http.Request) bool {
 // 100 still gives the whole workspace to the snapshot, the undo plan, the dry run
 // against the workspace and the export.
 func TestShortPagesDoNotEndTheReads(t *testing.T) {
+	t.Parallel()
 	const n = 250
 	api, base := fakeAPI(t, workspace(n), sandbox.Options{MaxPageSize: 50})
 	dir := t.TempDir()
@@ -84,6 +85,7 @@ func TestShortPagesDoNotEndTheReads(t *testing.T) {
 // them (a warning), --undo-plan and --dry-run=server exit 78 before any write, export
 // exits 75 and keeps no file.
 func TestListingsThatDoNotAddUp(t *testing.T) {
+	t.Parallel()
 	ws := workspace(250)
 	cases := []struct {
 		name   string
@@ -165,6 +167,7 @@ func TestListingsThatDoNotAddUp(t *testing.T) {
 // TestSignalDuringReads: SIGTERM while the workspace is being read ends every mode with
 // 75; a run records every row not_attempted.
 func TestSignalDuringReads(t *testing.T) {
+	t.Parallel()
 	reading := make(chan struct{}, 100)
 	slowReads := func(w http.ResponseWriter, r *http.Request) bool {
 		if r.Method != http.MethodGet {
@@ -212,6 +215,7 @@ func TestSignalDuringReads(t *testing.T) {
 // TestRefusedKeyOnReads: a 401 on the reads is exit 77 in every mode, and no write is
 // sent with the key the API just refused.
 func TestRefusedKeyOnReads(t *testing.T) {
+	t.Parallel()
 	refuse := refuseReads(http.StatusUnauthorized, "Invalid or expired API key")
 	api, base := fakeAPI(t, workspace(5), sandbox.Options{Fault: refuse})
 	dir := t.TempDir()
@@ -238,6 +242,7 @@ func TestRefusedKeyOnReads(t *testing.T) {
 // TestUnwritableOutputRefusedFirst: an undo plan that cannot be created is found before
 // the first request, and no report is left to block the rerun.
 func TestUnwritableOutputRefusedFirst(t *testing.T) {
+	t.Parallel()
 	api, base := fakeAPI(t, workspace(5), sandbox.Options{})
 	dir := t.TempDir()
 	writeFile(t, dir, "plan.csv", "id,agent_id\nphn_00001,agt_new\n")
@@ -256,6 +261,7 @@ func TestUnwritableOutputRefusedFirst(t *testing.T) {
 // TestReportIntoClosedPipe: a report on stdout whose reader goes away is exit 78, with
 // the summary on stderr, and the writes stop.
 func TestReportIntoClosedPipe(t *testing.T) {
+	t.Parallel()
 	const n = 200
 	api, base := fakeAPI(t, workspace(n), sandbox.Options{Latency: 20 * time.Millisecond})
 	dir := t.TempDir()
@@ -295,6 +301,7 @@ func TestReportIntoClosedPipe(t *testing.T) {
 // TestKillThenResumeThenUndo: a run killed outright (SIGKILL) with its changes in
 // flight, resumed, and both undo plans run: the workspace is back as it was, exactly.
 func TestKillThenResumeThenUndo(t *testing.T) {
+	t.Parallel()
 	const n = 600
 	ws := workspace(n)
 	api, base := fakeAPI(t, ws, sandbox.Options{Latency: 5 * time.Millisecond})

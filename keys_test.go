@@ -30,6 +30,7 @@ func abs(t *testing.T, path string) string {
 // holds the ids and the phone numbers, and fed back as a plan it is keyed by id and
 // costs no write.
 func TestPlanByPhoneWithNames(t *testing.T) {
+	t.Parallel()
 	api, base := fakeAPI(t, sandbox.Demo(), sandbox.Options{})
 	dir := t.TempDir()
 	plan := abs(t, "samples/plan-by-phone.csv")
@@ -87,6 +88,7 @@ func TestPlanByPhoneWithNames(t *testing.T) {
 // 9.12E+11) against the sandbox, from the file and from stdin; and the sheet of a
 // LibreOffice workbook that --sheet and --columns name.
 func TestPlanWorkbook(t *testing.T) {
+	t.Parallel()
 	_, base := fakeAPI(t, sandbox.Demo(), sandbox.Options{})
 	dir := t.TempDir()
 	plan := abs(t, "samples/plan.xlsx")
@@ -125,6 +127,7 @@ func TestPlanWorkbook(t *testing.T) {
 // TestPlanFormsRefused: each bad input of a plan keyed by phone number, naming agents,
 // or from a workbook: its message, its exit code, and no write.
 func TestPlanFormsRefused(t *testing.T) {
+	t.Parallel()
 	noReads := refuseReads(http.StatusForbidden, "You do not have permission to access this resource")
 	api, base := fakeAPI(t, sandbox.Demo(), sandbox.Options{})
 	_, refusing := fakeAPI(t, sandbox.Demo(), sandbox.Options{Fault: noReads})
@@ -199,6 +202,7 @@ func TestPlanFormsRefused(t *testing.T) {
 // TestSignalWhileResolving: a SIGTERM while the workspace is read, for a plan keyed by
 // phone number, records every row not_attempted and exits 75, as for any plan.
 func TestSignalWhileResolving(t *testing.T) {
+	t.Parallel()
 	arrived, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
 	hold := func(w http.ResponseWriter, r *http.Request) bool {

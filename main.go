@@ -223,20 +223,18 @@ func exitCodeFor(err error) int {
 }
 
 // exitCodeOf is the exit code of a run that got to its summary: 75 (interrupted) > 77 >
-// 75 (failed rows) > 3.
+// 78 (an output could not be written) > 75 (failed rows) > 3 > 75 (rows not sent).
 func exitCodeOf(s job.Summary) int {
 	switch {
 	case s.Interrupted:
 		return exitTemp
-	case errors.Is(s.Stopped, job.ErrKeyRefused) || s.Counts[job.Unauthorized] > 0:
+	case s.Stop == job.StopKeyRefused || s.Counts[job.Unauthorized] > 0:
 		return exitKey
-	case s.Stopped != nil && !errors.Is(s.Stopped, job.ErrMaxErrors):
-		return exitConfig // a file the run writes could not be written
+	case s.Stop == job.StopOutputFailed:
+		return exitConfig
 	case s.Counts[job.Failed] > 0:
 		return exitTemp
-	case errors.Is(s.Stopped, job.ErrMaxErrors),
-		s.Counts[job.NotFound]+s.Counts[job.Rejected]+s.Counts[job.Forbidden]+s.Counts[job.Invalid]+
-			s.Counts[job.Conflict]+s.Counts[job.Differs] > 0:
+	case s.Stop == job.StopMaxErrors, s.Count(job.Outcome.NeedsFix) > 0:
 		return exitRowErrors
 	case s.Counts[job.NotAttempted] > s.Withheld: // rows held back by --limit or a "no" need no rerun
 		return exitTemp

@@ -23,13 +23,13 @@ func awkward() sandbox.Workspace {
 	n := func(id, agent, nick, label string) sandbox.Number {
 		num := sandbox.Number{ID: id, PhoneNumber: "+1555000" + id[len(id)-4:], Status: "active", CountryCode: "US", Type: "local"}
 		if agent != "" {
-			num.AgentID = ptr(agent)
+			num.AgentID = new(agent)
 		}
 		if nick != "" {
-			num.Nickname = ptr(nick)
+			num.Nickname = new(nick)
 		}
 		if label != "" {
-			num.Label = ptr(label)
+			num.Label = new(label)
 		}
 		return num
 	}
@@ -64,6 +64,7 @@ func hasControl(b []byte) bool {
 // exactly what it held, value for value (an empty label aside, which the API cannot
 // restore); and no file the job wrote carries a raw control character.
 func TestAwkwardValuesRoundTrip(t *testing.T) {
+	t.Parallel()
 	ws := awkward()
 	api, base := fakeAPI(t, ws, sandbox.Options{})
 	dir := t.TempDir()
@@ -119,6 +120,7 @@ func TestAwkwardValuesRoundTrip(t *testing.T) {
 // TestReportCellsInert: an API whose error text carries terminal escapes and line
 // breaks leaves none of them raw in the report; the report still resumes the run.
 func TestReportCellsInert(t *testing.T) {
+	t.Parallel()
 	hostile := func(w http.ResponseWriter, r *http.Request) bool {
 		if r.Method != http.MethodPatch || !strings.HasSuffix(r.URL.Path, "/phn_00002") {
 			return false
@@ -179,6 +181,7 @@ func equalMaps(a, b map[string]string) bool {
 // TestHostilePlanSources: a device that never ends and a single line of megabytes
 // are refused (exit 65) naming the bound, having read little of them.
 func TestHostilePlanSources(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	big := filepath.Join(dir, "big.csv")
 	f, err := os.Create(big)
@@ -203,6 +206,7 @@ func TestHostilePlanSources(t *testing.T) {
 // TestSIGTERMWhileWaitingForThePlan: a plan that never comes (a named pipe with no
 // writer, a silent stdin) does not hold the job past the first SIGTERM: exit 75.
 func TestSIGTERMWhileWaitingForThePlan(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "plan.fifo")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
@@ -243,6 +247,7 @@ func TestSIGTERMWhileWaitingForThePlan(t *testing.T) {
 // TestNullTokenMustReadBack: a null token that a written file could not hold as itself
 // (a formula, a marked cell) is a usage error.
 func TestNullTokenMustReadBack(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	plan := writeFile(t, dir, "plan.csv", planOf(1))
 	for _, token := range []string{"-", "=clear", "'null", "a\tb"} {

@@ -39,6 +39,7 @@ func byID(rows []map[string]string) map[string]map[string]string {
 // where the numbers still hold what was reviewed (conflict elsewhere, exit 3), and verify
 // then names exactly the rows that conflicted.
 func TestReviewChangeApplyVerify(t *testing.T) {
+	t.Parallel()
 	const n = 30
 	api, base := fakeAPI(t, workspace(n), sandbox.Options{})
 	dir := t.TempDir()
@@ -51,9 +52,9 @@ func TestReviewChangeApplyVerify(t *testing.T) {
 
 	// In the dashboard, after the review: phn_00001's agent and phn_00002's label, which
 	// their rows change; phn_00003's label, which its row does not.
-	api.Update("phn_00001", func(n *sandbox.Number) { n.AgentID = ptr("agt_other") })
-	api.Update("phn_00002", func(n *sandbox.Number) { n.Label = ptr("Team C") })
-	api.Update("phn_00003", func(n *sandbox.Number) { n.Label = ptr("Team Z") })
+	api.Update("phn_00001", func(n *sandbox.Number) { n.AgentID = new("agt_other") })
+	api.Update("phn_00002", func(n *sandbox.Number) { n.Label = new("Team C") })
+	api.Update("phn_00003", func(n *sandbox.Number) { n.Label = new("Team Z") })
 
 	res = runBinary(t, dir, key(), against(base, "--plan", "review.csv", "--report", "run.csv")...)
 	if res.code != exitRowErrors {
@@ -101,6 +102,7 @@ func TestReviewChangeApplyVerify(t *testing.T) {
 // TestReviewedPlanNeedsTheSnapshot: before_* columns with --no-snapshot are a usage
 // error, found before any request; when the numbers cannot be read, nothing is written.
 func TestReviewedPlanNeedsTheSnapshot(t *testing.T) {
+	t.Parallel()
 	var unreadable atomic.Bool
 	api, base := fakeAPI(t, workspace(3), sandbox.Options{Fault: func(w http.ResponseWriter, r *http.Request) bool {
 		if unreadable.Load() && r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/organization-phone-numbers") {
@@ -129,6 +131,7 @@ func TestReviewedPlanNeedsTheSnapshot(t *testing.T) {
 // TestVerifyProvesTheRun: after a clean run verify exits 0; after an API that answered
 // 200 and applied nothing, it exits 3 naming every row the run reported updated.
 func TestVerifyProvesTheRun(t *testing.T) {
+	t.Parallel()
 	const n = 40
 	for _, swallow := range []bool{false, true} {
 		api, base := fakeAPI(t, workspace(n), sandbox.Options{SwallowWrites: swallow})
@@ -212,6 +215,7 @@ func checkSummary(t *testing.T, dir string, s summaryFile, code int) {
 // rest back (exit 0); --resume with its report sends the rest, each number once. Both
 // runs' summaries agree with their reports.
 func TestCanaryThenResume(t *testing.T) {
+	t.Parallel()
 	const n = 20
 	api, base := fakeAPI(t, workspace(n), sandbox.Options{})
 	dir := t.TempDir()
@@ -259,6 +263,7 @@ func TestCanaryThenResume(t *testing.T) {
 // 429s, as the API saw them; the termination message is one line saying the same; one
 // that cannot be written is logged and leaves the exit code alone.
 func TestSummaryAndTerminationMessage(t *testing.T) {
+	t.Parallel()
 	var once sync.Once
 	api, base := fakeAPI(t, smallWorkspace(6), sandbox.Options{Fault: func(w http.ResponseWriter, r *http.Request) bool {
 		throttled := false
@@ -383,6 +388,7 @@ func ptyRun(t *testing.T, dir string, env []string, stdin *os.File, answer strin
 // is about to do and asks; no sends nothing (exit 0, rows not_attempted), yes sends;
 // --yes, REASSIGN_YES or a stdin that is not a terminal never ask.
 func TestQuestionAtTerminal(t *testing.T) {
+	t.Parallel()
 	devNull, err := os.Open(os.DevNull)
 	if err != nil {
 		t.Fatal(err)
@@ -408,7 +414,7 @@ func TestQuestionAtTerminal(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			api, base := fakeAPI(t, smallWorkspace(5), sandbox.Options{})
-			api.Update("phn_0004", func(n *sandbox.Number) { n.AgentID, n.Nickname = ptr("agt_a"), ptr("Row 4") })
+			api.Update("phn_0004", func(n *sandbox.Number) { n.AgentID, n.Nickname = new("agt_a"), new("Row 4") })
 			dir := t.TempDir()
 			writeFile(t, dir, "plan.csv", planOf(5))
 			args := append([]string{"--plan", "plan.csv", "--report", "r.csv", "--base-url", base, "--rate", "0"}, tc.args...)

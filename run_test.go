@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"reassign/job"
 	"reassign/job/sandbox"
 	"reassign/report"
 )
@@ -35,6 +37,7 @@ func runIn(t *testing.T, env map[string]string, stdin string, args ...string) in
 // TestRunCommandLine drives run in process through the command line's refusals and
 // answers: each case's exit code, a fragment of its output, and no file left behind.
 func TestRunCommandLine(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	plan := writeFile(t, dir, "plan.csv", planOf(3))
 	report := filepath.Join(dir, "r.csv")
@@ -94,9 +97,56 @@ func TestRunCommandLine(t *testing.T) {
 	}
 }
 
+// TestRunExitCodes: more ways to the exit codes, in process against the fake: each
+// case's code, a fragment of its output, and that nothing reached the API.
+func TestRunExitCodes(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		key    bool
+		args   func(dir string) []string
+		want   int
+		output string // a fragment of stdout+stderr
+	}{
+		{name: "bad rate", args: func(string) []string { return []string{"--rate", "-1"} }, want: exitUsage, output: "--rate"},
+		{name: "stray argument", args: func(string) []string { return []string{"extra"} }, want: exitUsage, output: "unexpected argument"},
+		{name: "unreadable key file", args: func(string) []string { return []string{"--api-key-file", "/nonexistent/key"} }, want: exitConfig, output: "key file"},
+		{name: "dry run needs no key", args: func(string) []string { return []string{"--dry-run"} }, want: exitOK},
+		{name: "summary exists", key: true, args: func(dir string) []string {
+			return []string{"--summary", writeFile(t, dir, "s.json", "{}")}
+		}, want: exitConfig, output: "already exists"},
+		{name: "summary in a missing folder", key: true, args: func(dir string) []string {
+			return []string{"--summary", filepath.Join(dir, "nowhere", "s.json")}
+		}, want: exitConfig, output: filepath.Join("nowhere", "s.json")},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			api, base := fakeAPI(t, smallWorkspace(5), sandbox.Options{})
+			dir := t.TempDir()
+			env := map[string]string{"DIALNEXA_BASE_URL": base, "REASSIGN_LOG_FORMAT": "json"}
+			if tc.key {
+				env["DIALNEXA_API_KEY"] = testKey
+			}
+			args := append([]string{"--plan", writeFile(t, dir, "plan.csv", planOf(5)), "--report", filepath.Join(dir, "r.csv")}, tc.args(dir)...)
+			res := runIn(t, env, "", args...)
+			if res.code != tc.want {
+				t.Fatalf("exit %d, want %d\nstderr:\n%s", res.code, tc.want, res.stderr)
+			}
+			if !strings.Contains(res.stdout+res.stderr, tc.output) {
+				t.Errorf("output lacks %q:\n%s", tc.output, res.stderr)
+			}
+			if n := api.Requests(); n != 0 {
+				t.Errorf("%d requests reached the API; want none", n)
+			}
+		})
+	}
+}
+
 // TestRunEnvironmentOrder: with two bad variables, the same one is reported every time
 // (the flag table's order), not whichever a map walk met first.
 func TestRunEnvironmentOrder(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{"REASSIGN_WORKERS": "many", "REASSIGN_RATE": "fast", "REASSIGN_BURST": "big", "REASSIGN_TIMEOUT": "soon"}
 	for i := range 30 {
 		res := runIn(t, env, "", "--plan", "p.csv")
@@ -108,6 +158,7 @@ func TestRunEnvironmentOrder(t *testing.T) {
 
 // TestRunPlanReadErrorSaidOnce: an unreadable plan says "read plan:" once.
 func TestRunPlanReadErrorSaidOnce(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	res := runIn(t, nil, "", "--plan", dir, "--dry-run", "--report", filepath.Join(dir, "r.csv"), "--log-format", "json")
 	if res.code != exitPlan {
@@ -120,6 +171,7 @@ func TestRunPlanReadErrorSaidOnce(t *testing.T) {
 
 // TestRunInProcessAgainstFake: a live run and a dry run through run, against the fake.
 func TestRunInProcessAgainstFake(t *testing.T) {
+	t.Parallel()
 	api, base := fakeAPI(t, smallWorkspace(3), sandbox.Options{})
 	dir := t.TempDir()
 	plan := writeFile(t, dir, "plan.csv", planOf(3))
@@ -139,6 +191,7 @@ func TestRunInProcessAgainstFake(t *testing.T) {
 
 // TestOnHardStop: a second signal writes out the log lines held, then exits 75.
 func TestOnHardStop(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	sink := report.NewLogSink(&out)
 	sink.Hold(true)
@@ -162,5 +215,44 @@ func TestOnHardStop(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "held line") {
 		t.Errorf("the held log line was lost: %q", out.String())
+	}
+}
+
+// TestExitCodeOf: the exit code of each kind of summary, and which wins when several
+// apply.
+func TestExitCodeOf(t *testing.T) {
+	t.Parallel()
+	counts := func(kv ...any) map[job.Outcome]int {
+		m := map[job.Outcome]int{}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i].(job.Outcome)] = kv[i+1].(int)
+		}
+		return m
+	}
+	disk := errors.New("write report: no space left on device")
+	cases := []struct {
+		name string
+		sum  job.Summary
+		want int
+	}{
+		{"every row applied", job.Summary{Counts: counts(job.Updated, 3, job.Unchanged, 1, job.Skipped, 2)}, exitOK},
+		{"dry run", job.Summary{Counts: counts(job.WouldUpdate, 3)}, exitOK},
+		{"verify: all match", job.Summary{Counts: counts(job.Matches, 3)}, exitOK},
+		{"held back by --limit", job.Summary{Counts: counts(job.Updated, 1, job.NotAttempted, 2), Withheld: 2}, exitOK},
+		{"a row not found", job.Summary{Counts: counts(job.Updated, 2, job.NotFound, 1)}, exitRowErrors},
+		{"verify: a row differs", job.Summary{Counts: counts(job.Matches, 2, job.Differs, 1)}, exitRowErrors},
+		{"a conflict", job.Summary{Counts: counts(job.Conflict, 1)}, exitRowErrors},
+		{"stopped by --max-errors", job.Summary{Counts: counts(job.Rejected, 2, job.NotAttempted, 5), Stop: job.StopMaxErrors, Stopped: job.ErrMaxErrors}, exitRowErrors},
+		{"rows not sent, nothing held back", job.Summary{Counts: counts(job.Updated, 1, job.NotAttempted, 2), Withheld: 1}, exitTemp},
+		{"failed beats row errors", job.Summary{Counts: counts(job.Failed, 1, job.NotFound, 1)}, exitTemp},
+		{"an output failed beats failed rows", job.Summary{Counts: counts(job.Failed, 1), Stop: job.StopOutputFailed, Stopped: disk}, exitConfig},
+		{"a refused key", job.Summary{Counts: counts(job.Forbidden, 5, job.NotAttempted, 5), Stop: job.StopKeyRefused, Stopped: job.ErrKeyRefused}, exitKey},
+		{"a 401 row", job.Summary{Counts: counts(job.Unauthorized, 1, job.Failed, 1)}, exitKey},
+		{"interrupted beats a refused key", job.Summary{Counts: counts(job.Unauthorized, 1), Stop: job.StopKeyRefused, Interrupted: true}, exitTemp},
+	}
+	for _, tc := range cases {
+		if got := exitCodeOf(tc.sum); got != tc.want {
+			t.Errorf("%s: exit %d, want %d", tc.name, got, tc.want)
+		}
 	}
 }

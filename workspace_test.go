@@ -18,13 +18,13 @@ func workspace(n int) sandbox.Workspace {
 	for i := 0; i < n; i++ {
 		num := sandbox.Number{ID: fmt.Sprintf("phn_%05d", i), PhoneNumber: fmt.Sprintf("+1555%07d", i), Status: "active", CountryCode: "US", Type: "local"}
 		if i%3 != 0 {
-			num.AgentID = ptr("agt_old")
+			num.AgentID = new("agt_old")
 		}
 		if i%4 != 0 {
-			num.Nickname = ptr(fmt.Sprintf("Old %d", i))
+			num.Nickname = new(fmt.Sprintf("Old %d", i))
 		}
 		if i%5 == 0 {
-			num.Label = ptr("Team A")
+			num.Label = new("Team A")
 		}
 		if i%7 == 0 {
 			num.CountryCode, num.Type = "IN", "mobile"
@@ -33,8 +33,6 @@ func workspace(n int) sandbox.Workspace {
 	}
 	return ws
 }
-
-func ptr(s string) *string { return &s }
 
 func val(p *string) string {
 	if p == nil {
@@ -72,6 +70,7 @@ func key() []string { return []string{"DIALNEXA_API_KEY=" + testKey} }
 // checks the workspace is back as it was, number by number (labels aside where the API
 // cannot empty them: those keep the new label, and the log names them).
 func TestMigrateThenUndo(t *testing.T) {
+	t.Parallel()
 	const n = 1000
 	ws := workspace(n)
 	api, base := fakeAPI(t, ws, sandbox.Options{})
@@ -119,6 +118,7 @@ func TestMigrateThenUndo(t *testing.T) {
 
 // TestRerunSendsNothing: a finished plan run again costs no write.
 func TestRerunSendsNothing(t *testing.T) {
+	t.Parallel()
 	const n = 300
 	api, base := fakeAPI(t, workspace(n), sandbox.Options{})
 	dir := t.TempDir()
@@ -144,6 +144,7 @@ func TestRerunSendsNothing(t *testing.T) {
 // TestMisspeltAgentStopsEverything: one unknown agent in row 700 of 1,000 refuses the
 // plan before any write; with --skip-invalid only that row is held back.
 func TestMisspeltAgentStopsEverything(t *testing.T) {
+	t.Parallel()
 	const n = 1000
 	plan := migration(n)
 	lines := strings.Split(plan, "\n")
@@ -182,6 +183,7 @@ func TestMisspeltAgentStopsEverything(t *testing.T) {
 // TestExportEditFeedBack: the export, edited on two rows and fed back as the plan, costs
 // exactly two PATCHes.
 func TestExportEditFeedBack(t *testing.T) {
+	t.Parallel()
 	const n = 250
 	api, base := fakeAPI(t, workspace(n), sandbox.Options{})
 	dir := t.TempDir()
@@ -230,6 +232,7 @@ func TestExportEditFeedBack(t *testing.T) {
 // TestSnapshotBudget: the snapshot of a 10,000-number workspace costs at most 101 reads,
 // in both documented page shapes.
 func TestSnapshotBudget(t *testing.T) {
+	t.Parallel()
 	const n = 10000
 	for _, items := range []bool{false, true} {
 		t.Run(fmt.Sprintf("items=%v", items), func(t *testing.T) {
@@ -255,6 +258,7 @@ func TestSnapshotBudget(t *testing.T) {
 
 // TestDryRunAgainstWorkspace: reads only; each row says what it would do.
 func TestDryRunAgainstWorkspace(t *testing.T) {
+	t.Parallel()
 	api, base := fakeAPI(t, workspace(10), sandbox.Options{})
 	dir := t.TempDir()
 	writeFile(t, dir, "plan.csv", "id,agent_id,nickname\nphn_00001,agt_new,\nphn_00002,agt_old,Old 2\nphn_99999,agt_new,\n")
@@ -283,6 +287,7 @@ func TestDryRunAgainstWorkspace(t *testing.T) {
 // TestReadsDegrade: a workspace that refuses reads. A plain run goes on without the
 // snapshot (a warning); --undo-plan and --dry-run=server need it: exit 78, no write.
 func TestReadsDegrade(t *testing.T) {
+	t.Parallel()
 	noReads := refuseReads(http.StatusForbidden, "You do not have permission to access this resource")
 	api, base := fakeAPI(t, workspace(5), sandbox.Options{Fault: noReads})
 	dir := t.TempDir()

@@ -2,8 +2,9 @@ package job
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
+
+	"github.com/dustin/go-humanize"
 )
 
 // Preview is what a run is about to do, counted before its first write.
@@ -93,16 +94,8 @@ func (p Preview) String() string {
 
 // count is n, its thousands separated, and one or many.
 func count(n int, one, many string) string {
-	digits := strconv.Itoa(n)
-	var b strings.Builder
-	for i, d := range digits {
-		if i > 0 && (len(digits)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(d)
-	}
 	if n == 1 {
-		return b.String() + " " + one
+		return "1 " + one
 	}
-	return b.String() + " " + many
+	return humanize.Comma(int64(n)) + " " + many
 }

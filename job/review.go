@@ -16,8 +16,8 @@ type field struct {
 }
 
 // fieldsOf pairs each field of row with its value in c.
-func fieldsOf(row Row, c Current) [3]field {
-	var was Current
+func fieldsOf(row Row, c NumberState) [3]field {
+	var was NumberState
 	if row.Reviewed != nil {
 		was = *row.Reviewed
 	}
@@ -50,7 +50,7 @@ func (f field) value() string {
 }
 
 // NoOp reports whether row would leave a number in state c unchanged.
-func NoOp(row Row, c Current) bool {
+func NoOp(row Row, c NumberState) bool {
 	for _, f := range fieldsOf(row, c) {
 		if !f.holds() {
 			return false
@@ -65,7 +65,7 @@ func NoOp(row Row, c Current) bool {
 // reviewed: was agt_a, now agt_b"). It is "" when the row may be written: nothing
 // moved, or the row carries no reviewed values. A field the row does not send may have
 // moved: it is not the row's to guard.
-func Moved(row Row, c Current) string {
+func Moved(row Row, c NumberState) string {
 	if row.Reviewed == nil {
 		return ""
 	}
@@ -80,7 +80,7 @@ func Moved(row Row, c Current) string {
 
 // Differences names each planned value a number in state c does not hold ("agent_id is
 // agt_x, planned agt_y"); "" when it holds them all.
-func Differences(row Row, c Current) string {
+func Differences(row Row, c NumberState) string {
 	var diffs []string
 	for _, f := range fieldsOf(row, c) {
 		if !f.holds() {
@@ -112,42 +112,45 @@ func showValue(s string) string {
 // number's values. Once ctx ends, the rows left are NotAttempted. It uses r.Snapshot,
 // r.Now and r.Log (and the shard, if set); it returns an error only when the plan could
 // not be read.
+//
+// It is a run's shape without the senders: each row is checked where it is read, and
+// the collector counts, logs and records it on the same goroutine.
 func (r *Runner) Verify(ctx context.Context, each Each, record func(Result) error) (Summary, error) {
 	start := r.Now()
-	sum := Summary{Counts: map[Outcome]int{}, Outcomes: VerifyOutcomes}
+	col := r.newCollector(record, VerifyOutcomes, nil)
+	col.fail = col.sum.StopWith // nothing to stop: the reason is only kept
 	err := each(func(row Row, problems []Problem) error {
-		if !InShard(row.ID, r.Shards, r.ShardIndex) {
-			return nil
-		}
-		res := Result{Row: row}
-		now, known := r.Snapshot.Get(row.ID)
-		switch {
-		case len(problems) > 0:
-			res.Outcome, res.Error = Invalid, reasons(problems)
-		case ctx.Err() != nil || r.Snapshot == nil:
-			res.Outcome, res.Error = NotAttempted, "not checked: the workspace was not read (interrupted)"
-			sum.Interrupted = ctx.Err() != nil
-		case !known:
-			res.Outcome, res.Error = NotFound, "not in the workspace"
-		default:
-			res.Before = &now
-			res.Number.AgentID, res.Number.Nickname = now.AgentID, now.Nickname
-			res.Outcome, res.Error = Matches, Differences(row, now)
-			if res.Error != "" {
-				res.Outcome = Differs
-			}
-		}
-		res.Finished = r.Now()
-		sum.Counts[res.Outcome]++
-		sum.Rows++
-		logRow(r.Log, res)
-		if sum.Stopped == nil {
-			if err := record(res); err != nil {
-				sum.Stopped = fmt.Errorf("write report: %w", err)
-			}
+		if InShard(row.ID, r.Shards, r.ShardIndex) {
+			res := r.check(ctx, row, problems)
+			col.sum.Interrupted = col.sum.Interrupted || res.Outcome == NotAttempted && ctx.Err() != nil
+			col.add(res)
 		}
 		return nil
 	})
+	sum := col.sum
 	sum.Elapsed = r.Now().Sub(start)
 	return sum, err
+}
+
+// check is what Verify finds for one row.
+func (r *Runner) check(ctx context.Context, row Row, problems []Problem) Result {
+	res := Result{Row: row}
+	now, known := r.Snapshot.Get(row.ID)
+	switch {
+	case len(problems) > 0:
+		res.Outcome, res.Error = Invalid, reasons(problems)
+	case ctx.Err() != nil || r.Snapshot == nil:
+		res.Outcome, res.Error = NotAttempted, "not checked: the workspace was not read (interrupted)"
+	case !known:
+		res.Outcome, res.Error = NotFound, "not in the workspace"
+	default:
+		res.Before = &now
+		res.Number.AgentID, res.Number.Nickname = now.AgentID, now.Nickname
+		res.Outcome, res.Error = Matches, Differences(row, now)
+		if res.Error != "" {
+			res.Outcome = Differs
+		}
+	}
+	res.Finished = r.Now()
+	return res
 }

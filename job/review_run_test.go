@@ -15,13 +15,13 @@ func reviewWorkspace(n int) sandbox.Workspace {
 	ws := simpleWorkspace(n)
 	ws.Agents = append(ws.Agents, "agt_c")
 	for i := range ws.Numbers {
-		ws.Numbers[i].AgentID, ws.Numbers[i].Nickname = strp("agt_a"), strp(fmt.Sprintf("Old %d", i))
+		ws.Numbers[i].AgentID, ws.Numbers[i].Nickname = new("agt_a"), new(fmt.Sprintf("Old %d", i))
 	}
 	return ws
 }
 
 // snapshotOf reads the sandbox's numbers as a live run does before its first write.
-func snapshotOf(t *testing.T, r *job.Runner, c job.Reader) *job.Snapshot {
+func snapshotOf(t *testing.T, r *job.Runner, c job.Lister) *job.Snapshot {
 	t.Helper()
 	ws, err := job.ReadWorkspace(context.Background(), c, &r.Retrier, job.WorkspaceReads{NeededBy: "the test"})
 	if err != nil {
@@ -32,17 +32,18 @@ func snapshotOf(t *testing.T, r *job.Runner, c job.Reader) *job.Snapshot {
 
 // reviewedRow is a row moving phn_run_i to agent, reviewed against agt_a.
 func reviewedRow(i int, agent string) job.Row {
-	return job.Row{Line: i + 2, ID: simpleID(i), AgentID: job.Field{Raw: agent}, Reviewed: &job.Current{AgentID: "agt_a", Nickname: fmt.Sprintf("Old %d", i)}}
+	return job.Row{Line: i + 2, ID: simpleID(i), AgentID: job.Field{Raw: agent}, Reviewed: &job.NumberState{AgentID: "agt_a", Nickname: fmt.Sprintf("Old %d", i)}}
 }
 
 // TestRunConflict: a reviewed row whose number moved since is conflict and is not sent;
 // a move in a field the row does not send, or to the planned value, is no conflict.
 func TestRunConflict(t *testing.T) {
+	t.Parallel()
 	api, c := startSandbox(t, reviewWorkspace(5), sandbox.Options{}, 5*time.Second)
 	r, _ := newRunner(c, 2)
-	api.Update(simpleID(1), func(n *sandbox.Number) { n.AgentID = strp("agt_c") })    // moved: conflict
-	api.Update(simpleID(2), func(n *sandbox.Number) { n.Nickname = strp("Renamed") }) // not the row's field
-	api.Update(simpleID(3), func(n *sandbox.Number) { n.AgentID = strp("agt_b") })    // already as planned
+	api.Update(simpleID(1), func(n *sandbox.Number) { n.AgentID = new("agt_c") })    // moved: conflict
+	api.Update(simpleID(2), func(n *sandbox.Number) { n.Nickname = new("Renamed") }) // not the row's field
+	api.Update(simpleID(3), func(n *sandbox.Number) { n.AgentID = new("agt_b") })    // already as planned
 	r.Snapshot = snapshotOf(t, r, c)
 	plan := testPlan{reviewedRow(0, "agt_b"), reviewedRow(1, "agt_b"), reviewedRow(2, "agt_b"), reviewedRow(3, "agt_b"), reviewedRow(4, "null")}
 	plan[4].AgentID.Null = true
@@ -76,6 +77,7 @@ func TestRunConflict(t *testing.T) {
 // TestRunLimit: at most Limit rows that need a write are sent, the first in plan order;
 // rows that need none do not count; the rest are not_attempted and withheld.
 func TestRunLimit(t *testing.T) {
+	t.Parallel()
 	for _, dry := range []bool{false, true} {
 		t.Run(fmt.Sprintf("dry run %v", dry), func(t *testing.T) {
 			api, c := startSandbox(t, reviewWorkspace(10), sandbox.Options{}, 5*time.Second)
@@ -125,6 +127,7 @@ func TestRunLimit(t *testing.T) {
 // TestRunDeclined: a run declined at the question sends nothing; each row that needs a
 // write is not_attempted and withheld, the others keep their outcome.
 func TestRunDeclined(t *testing.T) {
+	t.Parallel()
 	api, c := startSandbox(t, reviewWorkspace(4), sandbox.Options{}, 5*time.Second)
 	r, _ := newRunner(c, 2)
 	r.Snapshot, r.Declined = snapshotOf(t, r, c), true
@@ -148,9 +151,10 @@ func TestRunDeclined(t *testing.T) {
 
 // TestPreview counts what the run is about to do from the snapshot, as Run then does it.
 func TestPreview(t *testing.T) {
+	t.Parallel()
 	api, c := startSandbox(t, reviewWorkspace(8), sandbox.Options{}, 5*time.Second)
 	r, _ := newRunner(c, 2)
-	api.Update(simpleID(5), func(n *sandbox.Number) { n.AgentID = strp("agt_c") })
+	api.Update(simpleID(5), func(n *sandbox.Number) { n.AgentID = new("agt_c") })
 	r.Snapshot, r.Limit = snapshotOf(t, r, c), 3
 	plan := testPlan{
 		{Line: 2, ID: simpleID(0), AgentID: job.Field{Raw: "agt_b"}, Nickname: job.Field{Raw: "Old 0"}}, // agent change only
@@ -177,6 +181,7 @@ func TestPreview(t *testing.T) {
 // TestVerify: each row matches, differs (naming each field), is not found or invalid;
 // nothing is written.
 func TestVerify(t *testing.T) {
+	t.Parallel()
 	api, c := startSandbox(t, reviewWorkspace(3), sandbox.Options{}, 5*time.Second)
 	r, _ := newRunner(c, 2)
 	r.Snapshot = snapshotOf(t, r, c)

@@ -12,30 +12,30 @@ import (
 	"reassign/job/dialnexa"
 )
 
-func plannedAs(s string) Field      { return Field{Raw: s} }
-func plannedNull() Field            { return Field{Raw: "null", Null: true} }
-func reviewedAs(c Current) *Current { return &c }
+func plannedAs(s string) Field { return Field{Raw: s} }
+func plannedNull() Field       { return Field{Raw: "null", Null: true} }
 
 func TestMoved(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		row  Row
-		now  Current
+		now  NumberState
 		want string
 	}{
-		{"not reviewed", Row{AgentID: plannedAs("agt_b")}, Current{AgentID: "agt_x"}, ""},
-		{"still as reviewed", Row{AgentID: plannedAs("agt_b"), Reviewed: reviewedAs(Current{AgentID: "agt_a"})}, Current{AgentID: "agt_a"}, ""},
-		{"agent moved", Row{AgentID: plannedAs("agt_c"), Reviewed: reviewedAs(Current{AgentID: "agt_a"})}, Current{AgentID: "agt_b"},
+		{"not reviewed", Row{AgentID: plannedAs("agt_b")}, NumberState{AgentID: "agt_x"}, ""},
+		{"still as reviewed", Row{AgentID: plannedAs("agt_b"), Reviewed: new(NumberState{AgentID: "agt_a"})}, NumberState{AgentID: "agt_a"}, ""},
+		{"agent moved", Row{AgentID: plannedAs("agt_c"), Reviewed: new(NumberState{AgentID: "agt_a"})}, NumberState{AgentID: "agt_b"},
 			"agent_id changed since the plan was reviewed: was agt_a, now agt_b"},
-		{"moved to the planned value", Row{AgentID: plannedAs("agt_b"), Reviewed: reviewedAs(Current{AgentID: "agt_a"})}, Current{AgentID: "agt_b"}, ""},
-		{"a field the row does not send moved", Row{AgentID: plannedAs("agt_b"), Reviewed: reviewedAs(Current{AgentID: "agt_a", Nickname: "Old"})},
-			Current{AgentID: "agt_a", Nickname: "Someone else's"}, ""},
-		{"empty when reviewed, set since", Row{AgentID: plannedAs("agt_b"), Reviewed: reviewedAs(Current{})}, Current{AgentID: "agt_x"},
+		{"moved to the planned value", Row{AgentID: plannedAs("agt_b"), Reviewed: new(NumberState{AgentID: "agt_a"})}, NumberState{AgentID: "agt_b"}, ""},
+		{"a field the row does not send moved", Row{AgentID: plannedAs("agt_b"), Reviewed: new(NumberState{AgentID: "agt_a", Nickname: "Old"})},
+			NumberState{AgentID: "agt_a", Nickname: "Someone else's"}, ""},
+		{"empty when reviewed, set since", Row{AgentID: plannedAs("agt_b"), Reviewed: new(NumberState{})}, NumberState{AgentID: "agt_x"},
 			"agent_id changed since the plan was reviewed: was (none), now agt_x"},
-		{"emptied since", Row{Nickname: plannedNull(), Reviewed: reviewedAs(Current{Nickname: "Paris Support"})}, Current{Nickname: "Paris"},
+		{"emptied since", Row{Nickname: plannedNull(), Reviewed: new(NumberState{Nickname: "Paris Support"})}, NumberState{Nickname: "Paris"},
 			`nickname changed since the plan was reviewed: was "Paris Support", now Paris`},
-		{"two fields", Row{AgentID: plannedAs("agt_b"), Label: plannedAs("Team B"), Reviewed: reviewedAs(Current{AgentID: "agt_a", Label: "Team A"})},
-			Current{AgentID: "agt_c", Label: ""},
+		{"two fields", Row{AgentID: plannedAs("agt_b"), Label: plannedAs("Team B"), Reviewed: new(NumberState{AgentID: "agt_a", Label: "Team A"})},
+			NumberState{AgentID: "agt_c", Label: ""},
 			`agent_id changed since the plan was reviewed: was agt_a, now agt_c; label changed since the plan was reviewed: was "Team A", now (none)`},
 	}
 	for _, tc := range cases {
@@ -48,17 +48,18 @@ func TestMoved(t *testing.T) {
 }
 
 func TestDifferences(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		row  Row
-		now  Current
+		now  NumberState
 		want string
 	}{
-		{"holds all", Row{AgentID: plannedAs("agt_a"), Nickname: plannedNull()}, Current{AgentID: "agt_a"}, ""},
-		{"nothing planned", Row{}, Current{AgentID: "agt_a"}, ""},
-		{"agent", Row{AgentID: plannedAs("agt_y")}, Current{AgentID: "agt_x"}, "agent_id is agt_x, planned agt_y"},
-		{"detached planned", Row{AgentID: plannedNull()}, Current{AgentID: "agt_x"}, "agent_id is agt_x, planned (none)"},
-		{"each field", Row{AgentID: plannedAs("agt_y"), Nickname: plannedAs("New"), Label: plannedAs("Team B")}, Current{Nickname: "Old name", Label: "Team A"},
+		{"holds all", Row{AgentID: plannedAs("agt_a"), Nickname: plannedNull()}, NumberState{AgentID: "agt_a"}, ""},
+		{"nothing planned", Row{}, NumberState{AgentID: "agt_a"}, ""},
+		{"agent", Row{AgentID: plannedAs("agt_y")}, NumberState{AgentID: "agt_x"}, "agent_id is agt_x, planned agt_y"},
+		{"detached planned", Row{AgentID: plannedNull()}, NumberState{AgentID: "agt_x"}, "agent_id is agt_x, planned (none)"},
+		{"each field", Row{AgentID: plannedAs("agt_y"), Nickname: plannedAs("New"), Label: plannedAs("Team B")}, NumberState{Nickname: "Old name", Label: "Team A"},
 			`agent_id is (none), planned agt_y; nickname is "Old name", planned New; label is "Team A", planned "Team B"`},
 	}
 	for _, tc := range cases {
@@ -71,6 +72,7 @@ func TestDifferences(t *testing.T) {
 }
 
 func TestPreviewString(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		p    Preview
 		want string
@@ -90,6 +92,7 @@ func TestPreviewString(t *testing.T) {
 // TestRequestsCountsEveryAttempt: the Retrier counts each attempt by its answer, the
 // retried ones included.
 func TestRequestsCountsEveryAttempt(t *testing.T) {
+	t.Parallel()
 	answers := []error{
 		&dialnexa.TransportError{},
 		&dialnexa.APIError{StatusCode: http.StatusBadGateway},

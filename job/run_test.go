@@ -3,7 +3,6 @@ package job_test
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -71,7 +70,7 @@ func (s *sleeps) all() []time.Duration {
 	return slices.Clone(s.d)
 }
 
-// newRunner wires a Runner as main's execute does, with --rate 0, a recording Sleep and a
+// newRunner wires a Runner as main's apply does, with --rate 0, a recording Sleep and a
 // Rand that always draws the top of the jitter range (so backoffs are known exactly).
 func newRunner(c job.Patcher, workers int) (*job.Runner, *sleeps) {
 	s := &sleeps{}
@@ -153,38 +152,20 @@ func (r *recorder) count(o job.Outcome) int {
 	return n
 }
 
-// buildPlan writes header and rows as a CSV plan, a blank line after every blankEvery
-// rows (0 = none), and returns it with each row's plan line (header = line 1) and id,
-// taken from the first cell.
-func buildPlan(t *testing.T, header []string, rows [][]string, blankEvery int) ([]byte, map[int]string) {
-	t.Helper()
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	line := 1
-	must := func(err error) {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	must(w.Write(header))
-	lines := map[int]string{}
-	for i, row := range rows {
-		line++
-		must(w.Write(row))
-		lines[line] = row[0]
-		if blankEvery > 0 && (i+1)%blankEvery == 0 {
-			w.Flush()
-			buf.WriteString("\n")
-			line++
-		}
-	}
-	w.Flush()
-	must(w.Error())
-	return buf.Bytes(), lines
-}
-
 // testPlan is rows as a Runner takes them: no plan file involved.
 type testPlan []job.Row
+
+// lines maps each row's plan line to its id, as checkOnce takes them.
+func (p testPlan) lines() map[int]string {
+	m := make(map[int]string, len(p))
+	for _, r := range p {
+		m[r.Line] = r.ID
+	}
+	return m
+}
+
+// cell is a plan cell as the plan reader makes it: "" not sent, "null" (any case) JSON null.
+func cell(s string) job.Field { return job.Field{Raw: s, Null: strings.EqualFold(s, "null")} }
 
 // Each yields every row, with no problem, until fn fails.
 func (p testPlan) Each(fn func(job.Row, []job.Problem) error) error {
@@ -195,43 +176,6 @@ func (p testPlan) Each(fn func(job.Row, []job.Problem) error) error {
 	}
 	return nil
 }
-
-// readPlan turns a CSV written by buildPlan into rows: cells by header name, trimmed,
-// the line of each record, "null" as JSON null.
-func readPlan(t *testing.T, data []byte) testPlan {
-	t.Helper()
-	cr := csv.NewReader(bytes.NewReader(data))
-	recs, err := cr.ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cr = csv.NewReader(bytes.NewReader(data)) // again, for the line of each record
-	cr.Read()
-	var plan testPlan
-	for _, rec := range recs[1:] {
-		cr.Read()
-		line, _ := cr.FieldPos(0)
-		row := job.Row{Line: line}
-		for i, h := range recs[0] {
-			cell := strings.TrimSpace(rec[i])
-			f := job.Field{Raw: cell, Null: strings.EqualFold(cell, "null")}
-			switch h {
-			case "id":
-				row.ID = cell
-			case "agent_id":
-				row.AgentID = f
-			case "nickname":
-				row.Nickname = f
-			case "label":
-				row.Label = f
-			}
-		}
-		plan = append(plan, row)
-	}
-	return plan
-}
-
-func strp(s string) *string { return &s }
 
 func deref(s *string) string {
 	if s == nil {
@@ -258,19 +202,28 @@ func simpleWorkspace(n int) sandbox.Workspace {
 
 func simpleID(i int) string { return fmt.Sprintf("phn_run_%04d", i) }
 
-// simplePlan is n rows giving phn_run_i an agent (agt_a or agt_b, or agent(i) if agent is
-// set) and a nickname.
-func simplePlan(t *testing.T, n int, agent func(i int) string) ([]byte, map[int]string) {
-	rows := make([][]string, n)
-	for i := range rows {
+// simpleRows is n rows (on lines 2..n+1) giving phn_run_i an agent (agt_a or agt_b, or
+// agent(i) if agent is set) and a nickname.
+func simpleRows(n int, agent func(i int) string) testPlan {
+	plan := make(testPlan, n)
+	for i := range plan {
 		a := []string{"agt_a", "agt_b"}[i%2]
 		if agent != nil {
 			a = agent(i)
 		}
-		rows[i] = []string{simpleID(i), a, fmt.Sprintf("Line %d", i)}
+		plan[i] = job.Row{Line: i + 2, ID: simpleID(i), AgentID: cell(a), Nickname: cell(fmt.Sprintf("Line %d", i))}
 	}
-	return buildPlan(t, []string{"id", "agent_id", "nickname"}, rows, 0)
+	return plan
 }
+
+// simplePlan and readPlan are simpleRows as limiter_test.go still calls them; they go
+// when its Runner test moves.
+func simplePlan(_ *testing.T, n int, agent func(i int) string) (testPlan, map[int]string) {
+	p := simpleRows(n, agent)
+	return p, p.lines()
+}
+
+func readPlan(_ *testing.T, p testPlan) testPlan { return p }
 
 // writeAPIError answers as the API's error envelope.
 func writeAPIError(w http.ResponseWriter, status int, msg string) {
@@ -299,9 +252,10 @@ func hold(t *testing.T, r *http.Request, release <-chan struct{}) bool {
 // TestRun2000Rows is the project's "done when": a 2,000-row plan of every kind of row,
 // 8 workers, no rate ceiling, against the sandbox; then the same plan as a dry run.
 func TestRun2000Rows(t *testing.T) {
+	t.Parallel()
 	const n, workers = 2000, 8
 	agents := []string{"agt_support", "agt_sales", "agt_billing", "agt_night"}
-	nicknames := []string{`Büro "Nord", Étage 3`, "Support – 東京 ☎", "O'Brien & <Sons>", "  Lagos line  ", "=SUM(A1)", `a\b`}
+	nicknames := []string{`Büro "Nord", Étage 3`, "Support – 東京 ☎", "O'Brien & <Sons>", "Lagos line", "=SUM(A1)", `a\b`}
 	nullTokens := []string{"null", "NULL", "Null"}
 
 	type want struct {
@@ -311,7 +265,8 @@ func TestRun2000Rows(t *testing.T) {
 	ws := sandbox.Workspace{Agents: agents}
 	initial := map[string]sandbox.Number{}
 	wants := map[string]want{}
-	var rows [][]string
+	var plan testPlan
+	line := 1
 	rng := rand.New(rand.NewPCG(2000, 1))
 	perm := rng.Perm(n)
 	for i := range n {
@@ -320,25 +275,32 @@ func TestRun2000Rows(t *testing.T) {
 		if kind != 4 { // kind 4: a number the workspace does not have
 			num := sandbox.Number{ID: id, PhoneNumber: fmt.Sprintf("+1555%07d", i), Status: "active", CountryCode: "US", Type: "local"}
 			if i%3 != 0 {
-				num.AgentID = strp(agents[i%len(agents)])
+				num.AgentID = new(agents[i%len(agents)])
 			}
 			if i%5 != 0 {
-				num.Nickname = strp(fmt.Sprintf("Old %d", i))
+				num.Nickname = new(fmt.Sprintf("Old %d", i))
 			}
 			if i%4 != 0 {
-				num.Label = strp(fmt.Sprintf("L%d", i))
+				num.Label = new(fmt.Sprintf("L%d", i))
 			}
 			ws.Numbers = append(ws.Numbers, num)
 			initial[id] = num
 		}
-		cells := map[string]string{}
+		row := job.Row{ID: id, PhoneNumber: fmt.Sprintf("+1555%07d", i)}
 		fields := map[string]*string{}
-		send := func(name, cell string) {
-			cells[name] = cell
-			if tok := strings.TrimSpace(cell); strings.EqualFold(tok, "null") {
+		send := func(name, value string) {
+			f := cell(value)
+			switch name {
+			case "agent_id":
+				row.AgentID = f
+			case "nickname":
+				row.Nickname = f
+			case "label":
+				row.Label = f
+			}
+			fields[name] = new(value)
+			if f.Null {
 				fields[name] = nil
-			} else {
-				fields[name] = strp(tok)
 			}
 		}
 		nullTok := nullTokens[i%len(nullTokens)]
@@ -350,7 +312,6 @@ func TestRun2000Rows(t *testing.T) {
 			send("label", fmt.Sprintf("Team %d", i%13))
 		case 1:
 			send("agent_id", agents[(i+2)%len(agents)])
-			cells["nickname"] = "   " // only spaces: an empty cell, not sent
 		case 2:
 			send("agent_id", nullTok)
 			send("label", fmt.Sprintf("x-%d", i))
@@ -376,13 +337,14 @@ func TestRun2000Rows(t *testing.T) {
 		}
 		w.fields = fields
 		wants[id] = w
-		rows = append(rows, []string{id, fmt.Sprintf("+1555%07d", i), cells["agent_id"], cells["nickname"], cells["label"], "active"})
+		line++
+		row.Line = line
+		plan = append(plan, row)
+		if (i+1)%97 == 0 {
+			line++ // a blank line: the plan's lines are not the rows' order
+		}
 	}
-	data, lines := buildPlan(t, []string{"id", "phone_number", "agent_id", "nickname", "label", "status"}, rows, 97)
-	plan := readPlan(t, data)
-	if len(plan) != n {
-		t.Fatalf("plan has %d rows, want %d", len(plan), n)
-	}
+	lines := plan.lines()
 
 	api, client := startSandbox(t, ws, sandbox.Options{}, 10*time.Second)
 	r, sl := newRunner(client, workers)
@@ -727,6 +689,7 @@ func wantSleeps(script []fault, maxAttempts int) []time.Duration {
 }
 
 func TestRunFaultsRetried(t *testing.T) {
+	t.Parallel()
 	const n, workers, maxAttempts = 600, 8, 3
 	kinds := []fault{fault500, fault502HTML, fault503, fault503RetryAfter2, fault504, fault429RetryAfter1, fault429Date, fault429RetryAfter120, faultReset}
 	rng := rand.New(rand.NewPCG(600, 3))
@@ -743,8 +706,8 @@ func TestRunFaultsRetried(t *testing.T) {
 	}
 
 	api, client := startSandbox(t, simpleWorkspace(n), sandbox.Options{Fault: fs.hook}, time.Second)
-	data, lines := simplePlan(t, n, nil)
-	plan := readPlan(t, data)
+	plan := simpleRows(n, nil)
+	lines := plan.lines()
 	r, sl := faultRunner(client, workers, maxAttempts)
 	rec := newRecorder(t)
 	sum, err := r.Run(context.Background(), plan.Each, rec.record)
@@ -793,6 +756,7 @@ func TestRunFaultsRetried(t *testing.T) {
 
 // Rows whose faults outlast --max-attempts end failed with the last answer's status.
 func TestRunFaultsOutlastMaxAttempts(t *testing.T) {
+	t.Parallel()
 	const maxAttempts = 3
 	ws := sandbox.Workspace{Agents: []string{"agt_a"}}
 	type tc struct {
@@ -821,9 +785,9 @@ func TestRunFaultsOutlastMaxAttempts(t *testing.T) {
 		{id: "phn_fine", outcome: job.Updated, status: 200, attempts: 1},
 	}
 	fs := &faultScript{t: t, scripts: map[string][]fault{}, counts: map[string]int{}}
-	var rows [][]string
+	var plan testPlan
 	var want []time.Duration
-	for _, c := range cases {
+	for i, c := range cases {
 		if !c.notCreated {
 			ws.Numbers = append(ws.Numbers, sandbox.Number{ID: c.id, PhoneNumber: "+15550000000"})
 		}
@@ -832,14 +796,14 @@ func TestRunFaultsOutlastMaxAttempts(t *testing.T) {
 		if agent == "" {
 			agent = "agt_a"
 		}
-		rows = append(rows, []string{c.id, agent})
+		plan = append(plan, job.Row{Line: i + 2, ID: c.id, AgentID: cell(agent)})
 		want = append(want, wantSleeps(c.script, maxAttempts)...)
 	}
+	lines := plan.lines()
 	_, client := startSandbox(t, ws, sandbox.Options{Fault: fs.hook}, 500*time.Millisecond)
-	data, lines := buildPlan(t, []string{"id", "agent_id"}, rows, 0)
 	r, sl := faultRunner(client, 4, maxAttempts)
 	rec := newRecorder(t)
-	if _, err := r.Run(context.Background(), readPlan(t, data).Each, rec.record); err != nil {
+	if _, err := r.Run(context.Background(), plan.Each, rec.record); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	rec.checkOnce(t, lines)
@@ -877,6 +841,7 @@ func TestRunFaultsOutlastMaxAttempts(t *testing.T) {
 // A 401 stops the run: no request after it, the requests in flight finish, the rest are
 // not_attempted, every row once.
 func TestRunUnauthorizedStopsSending(t *testing.T) {
+	t.Parallel()
 	const n, workers = 200, 4
 	// Requests 40..42 are held until the runner has recorded the 401 that request 43 gets:
 	// all four slots are then busy, so any request after 43 would have started after the
@@ -898,7 +863,8 @@ func TestRunUnauthorizedStopsSending(t *testing.T) {
 		return false
 	}
 	api, client := startSandbox(t, simpleWorkspace(n), sandbox.Options{Fault: fault}, 10*time.Second)
-	data, lines := simplePlan(t, n, nil)
+	plan := simpleRows(n, nil)
+	lines := plan.lines()
 	r, _ := newRunner(client, workers)
 	rec := newRecorder(t)
 	rec.onRecord = func(res job.Result) {
@@ -906,13 +872,13 @@ func TestRunUnauthorizedStopsSending(t *testing.T) {
 			releaseOnce.Do(func() { close(release) })
 		}
 	}
-	sum, err := r.Run(context.Background(), readPlan(t, data).Each, rec.record)
+	sum, err := r.Run(context.Background(), plan.Each, rec.record)
 	releaseOnce.Do(func() { close(release) })
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	rec.checkOnce(t, lines)
-	if !errors.Is(sum.Stopped, job.ErrKeyRefused) || sum.Interrupted {
+	if sum.Stop != job.StopKeyRefused || !errors.Is(sum.Stopped, job.ErrKeyRefused) || sum.Interrupted {
 		t.Errorf("Summary.Stopped = %v, Interrupted %v; want ErrKeyRefused", sum.Stopped, sum.Interrupted)
 	}
 	if got := api.Requests(); got != refuseAt {
@@ -939,6 +905,7 @@ func TestRunUnauthorizedStopsSending(t *testing.T) {
 }
 
 func TestRunForbidden(t *testing.T) {
+	t.Parallel()
 	t.Run("first 5 answers 403: the key is refused", func(t *testing.T) {
 		const n, workers = 50, 4
 		fault := func(w http.ResponseWriter, r *http.Request) bool {
@@ -946,16 +913,17 @@ func TestRunForbidden(t *testing.T) {
 			return true
 		}
 		api, client := startSandbox(t, simpleWorkspace(n), sandbox.Options{Fault: fault}, 10*time.Second)
-		data, lines := simplePlan(t, n, nil)
+		plan := simpleRows(n, nil)
+		lines := plan.lines()
 		r, _ := newRunner(client, workers)
 		rec := newRecorder(t)
-		sum, err := r.Run(context.Background(), readPlan(t, data).Each, rec.record)
+		sum, err := r.Run(context.Background(), plan.Each, rec.record)
 		if err != nil {
 			t.Fatalf("Run: %v", err)
 		}
 		rec.checkOnce(t, lines)
-		if !errors.Is(sum.Stopped, job.ErrKeyRefused) {
-			t.Errorf("Summary.Stopped = %v, want ErrKeyRefused", sum.Stopped)
+		if sum.Stop != job.StopKeyRefused || !errors.Is(sum.Stopped, job.ErrKeyRefused) {
+			t.Errorf("Summary.Stop = %v (%v), want StopKeyRefused", sum.Stop, sum.Stopped)
 		}
 		// The fifth 403 stops the run; at most the other workers' requests were in flight.
 		sent := int(api.Requests())
@@ -977,10 +945,11 @@ func TestRunForbidden(t *testing.T) {
 			return false
 		}
 		api, client := startSandbox(t, simpleWorkspace(n), sandbox.Options{Fault: fault, InboundAgentID: true}, 10*time.Second)
-		data, lines := simplePlan(t, n, nil)
+		plan := simpleRows(n, nil)
+		lines := plan.lines()
 		r, _ := newRunner(client, workers)
 		rec := newRecorder(t)
-		sum, err := r.Run(context.Background(), readPlan(t, data).Each, rec.record)
+		sum, err := r.Run(context.Background(), plan.Each, rec.record)
 		if err != nil {
 			t.Fatalf("Run: %v", err)
 		}
@@ -1012,6 +981,7 @@ func TestRunForbidden(t *testing.T) {
 
 // --max-errors N: after N rows not_found, rejected or forbidden, the rest are not_attempted.
 func TestRunMaxErrors(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name               string
 		n, workers, max    int
@@ -1049,22 +1019,23 @@ func TestRunMaxErrors(t *testing.T) {
 				return false
 			}
 			api, client := startSandbox(t, ws, sandbox.Options{Fault: fault}, 10*time.Second)
-			data, lines := simplePlan(t, tc.n, func(i int) string {
+			plan := simpleRows(tc.n, func(i int) string {
 				if kind(i) == 1 {
 					return "agt_ghost"
 				}
 				return "agt_a"
 			})
+			lines := plan.lines()
 			r, _ := newRunner(client, tc.workers)
 			r.MaxErrors = tc.max
 			rec := newRecorder(t)
-			sum, err := r.Run(context.Background(), readPlan(t, data).Each, rec.record)
+			sum, err := r.Run(context.Background(), plan.Each, rec.record)
 			if err != nil {
 				t.Fatalf("Run: %v", err)
 			}
 			rec.checkOnce(t, lines)
-			if !errors.Is(sum.Stopped, job.ErrMaxErrors) {
-				t.Errorf("Summary.Stopped = %v, want ErrMaxErrors", sum.Stopped)
+			if sum.Stop != job.StopMaxErrors || !errors.Is(sum.Stopped, job.ErrMaxErrors) {
+				t.Errorf("Summary.Stop = %v (%v), want StopMaxErrors", sum.Stop, sum.Stopped)
 			}
 			errs := rec.count(job.NotFound) + rec.count(job.Rejected) + rec.count(job.Forbidden)
 			if errs < tc.minErrors || errs > tc.maxErrs {
@@ -1084,6 +1055,7 @@ func TestRunMaxErrors(t *testing.T) {
 // Cancelling the run's context (a signal) mid-run: no request starts after it, the ones in
 // flight finish as updated, the rest are not_attempted.
 func TestRunCancelled(t *testing.T) {
+	t.Parallel()
 	const n, workers = 300, 4
 	// Requests 21..23 are held; request 24 (all four slots busy) cancels the run and lets
 	// them go.
@@ -1105,10 +1077,11 @@ func TestRunCancelled(t *testing.T) {
 		return false
 	}
 	api, client := startSandbox(t, simpleWorkspace(n), sandbox.Options{Fault: fault}, 10*time.Second)
-	data, lines := simplePlan(t, n, nil)
+	plan := simpleRows(n, nil)
+	lines := plan.lines()
 	r, _ := newRunner(client, workers)
 	rec := newRecorder(t)
-	sum, err := r.Run(ctx, readPlan(t, data).Each, rec.record)
+	sum, err := r.Run(ctx, plan.Each, rec.record)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -1131,6 +1104,7 @@ func TestRunCancelled(t *testing.T) {
 
 // Requests still in flight when Drain runs out are cut and recorded as failed.
 func TestRunCancelledDrainRunsOut(t *testing.T) {
+	t.Parallel()
 	const n, workers, cancelAt = 40, 2, 10
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -1147,11 +1121,12 @@ func TestRunCancelledDrainRunsOut(t *testing.T) {
 		return true
 	}
 	api, client := startSandbox(t, simpleWorkspace(n), sandbox.Options{Fault: fault}, time.Minute)
-	data, lines := simplePlan(t, n, nil)
+	plan := simpleRows(n, nil)
+	lines := plan.lines()
 	r, _ := newRunner(client, workers)
 	r.Drain = 50 * time.Millisecond
 	rec := newRecorder(t)
-	sum, err := r.Run(ctx, readPlan(t, data).Each, rec.record)
+	sum, err := r.Run(ctx, plan.Each, rec.record)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -1174,6 +1149,7 @@ func TestRunCancelledDrainRunsOut(t *testing.T) {
 }
 
 func TestRunBody(t *testing.T) {
+	t.Parallel()
 	s := func(v string) job.Field { return job.Field{Raw: v} }
 	null := job.Field{Raw: "null", Null: true}
 	for _, tc := range []struct {
@@ -1191,6 +1167,8 @@ func TestRunBody(t *testing.T) {
 		{"non-ASCII kept as UTF-8", job.Row{Nickname: s("Büro – 東京 ☎ 😀")}, `{"nickname":"Büro – 東京 ☎ 😀"}`},
 		{"the token as plain text when not Null", job.Row{Nickname: s("null")}, `{"nickname":"null"}`},
 		{"HTML characters", job.Row{Nickname: s("<a & b>")}, `{"nickname":"\u003ca \u0026 b\u003e"}`},
+		{"line separators escaped", job.Row{Nickname: s("a\u2028b\u2029c")}, `{"nickname":"a\u2028b\u2029c"}`},
+		{"HTML characters beside a null", job.Row{AgentID: null, Label: s("<a & b>")}, `{"agent_id":null,"label":"\u003ca \u0026 b\u003e"}`},
 		{"nothing to send", job.Row{}, `{}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1218,100 +1196,10 @@ func TestRunBody(t *testing.T) {
 	}
 }
 
-// TestRunFlushPacing: a row finishing within FlushEvery of the last flush is held, and
-// flushed once FlushEvery has passed even if no other row finishes; the end of the run
-// flushes whatever is left.
-func TestRunFlushPacing(t *testing.T) {
-	data, _ := buildPlan(t, []string{"id", "nickname"}, [][]string{{"n1", "a"}, {"n2", "b"}, {"n3", "c"}}, 0)
-	plan := readPlan(t, data)
-	// start runs the plan; each row but n1 waits for its release. Every flush is sent on
-	// flushed, numbered; every recorded row's id on recorded.
-	start := func(every time.Duration) (release map[string]chan struct{}, flushed chan int, recorded chan string, done chan job.Summary) {
-		release = map[string]chan struct{}{"n2": make(chan struct{}), "n3": make(chan struct{})}
-		c := patcherFunc(func(ctx context.Context, id string, body []byte) (*dialnexa.Answer, error) {
-			if ch := release[id]; ch != nil {
-				<-ch
-			}
-			return &dialnexa.Answer{StatusCode: 200}, nil
-		})
-		r, _ := newRunner(c, 3) // a slot each: n2 and n3 wait without holding up n1
-		r.Now = func() time.Time { return time.Unix(1000, 0) }
-		r.FlushEvery = every
-		flushed, recorded, done = make(chan int, 10), make(chan string, 10), make(chan job.Summary, 1)
-		n := 0
-		r.Flush = func() error {
-			n++ // the collector is one goroutine
-			flushed <- n
-			return nil
-		}
-		rec := newRecorder(t)
-		rec.onRecord = func(res job.Result) { recorded <- res.Row.ID }
-		go func() {
-			sum, err := r.Run(context.Background(), plan.Each, rec.record)
-			if err != nil {
-				t.Errorf("Run: %v", err)
-			}
-			done <- sum
-		}()
-		return release, flushed, recorded, done
-	}
-	next := func(ch chan int) int {
-		select {
-		case n := <-ch:
-			return n
-		case <-time.After(10 * time.Second):
-			t.Fatal("no flush in 10 s")
-			return 0
-		}
-	}
-
-	t.Run("held", func(t *testing.T) {
-		release, flushed, recorded, done := start(time.Hour)
-		if id := <-recorded; id != "n1" {
-			t.Fatalf("first row recorded: %s", id)
-		}
-		if n := next(flushed); n != 1 {
-			t.Fatalf("flush %d after n1, want the first at once", n)
-		}
-		close(release["n2"])
-		<-recorded
-		close(release["n3"])
-		<-recorded
-		sum := <-done
-		close(flushed)
-		var after []int
-		for n := range flushed {
-			after = append(after, n)
-		}
-		// n2 and n3 finished within the hour (the clock stands still): one flush, at the end.
-		if !slices.Equal(after, []int{2}) {
-			t.Errorf("flushes after n1: %v, want [2] (the end of the run)", after)
-		}
-		if sum.Counts[job.Updated] != 3 {
-			t.Errorf("counts %v, want 3 updated", sum.Counts)
-		}
-	})
-
-	t.Run("timer", func(t *testing.T) {
-		release, flushed, recorded, done := start(time.Millisecond)
-		<-recorded
-		if n := next(flushed); n != 1 {
-			t.Fatalf("flush %d after n1", n)
-		}
-		close(release["n2"])
-		<-recorded
-		// Nothing else finishes until n2 is flushed: only the timer can flush it.
-		if n := next(flushed); n != 2 {
-			t.Fatalf("flush %d after n2", n)
-		}
-		close(release["n3"])
-		<-done
-	})
-}
-
 // TestRunWriteAhead: every row is written ahead before its PATCH is sent; when the
 // write-ahead fails, nothing more is sent and the rows left are not_attempted.
 func TestRunWriteAhead(t *testing.T) {
+	t.Parallel()
 	const n = 100
 	plan := make(testPlan, n)
 	for i := range plan {
@@ -1374,7 +1262,7 @@ func TestRunWriteAhead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !errors.Is(sum.Stopped, full) {
+	if sum.Stop != job.StopOutputFailed || !errors.Is(sum.Stopped, full) {
 		t.Errorf("Stopped = %v, want the write-ahead error", sum.Stopped)
 	}
 	if patched > len(ahead) || len(ahead) == n {

@@ -6,11 +6,17 @@ import (
 	"slices"
 )
 
-// Current is a number's state before the run: "" means none (no agent, no nickname,
-// no label).
-type Current struct {
+// NumberState is what a number holds in the three fields a plan changes: before the run
+// (Snapshot, Result.Before), when a row was reviewed (Row.Reviewed), or when Verify
+// reads it. "" means none (no agent, no nickname, no label).
+type NumberState struct {
 	AgentID, Nickname, Label string
 }
+
+// Current is NumberState under its old name, while code written against it is merged.
+//
+// Deprecated: use NumberState.
+type Current = NumberState
 
 // Snapshot is the workspace's numbers as read before the first write. It is compact,
 // for a million numbers: an index from the id's 64-bit hash into byte chunks holding the
@@ -22,10 +28,10 @@ type Snapshot struct {
 	seed     maphash.Seed
 	index    map[uint64]uint32 // id hash -> offset of the entry (chunk<<20 | position)
 	chunks   [][]byte
-	shared   map[string]Current // ids whose hash another id has
-	kept     int                // distinct ids stored
-	Requests int                // list pages read
-	Seen     int                // numbers the workspace listed, kept or not
+	shared   map[string]NumberState // ids whose hash another id has
+	kept     int                    // distinct ids stored
+	Requests int                    // list pages read
+	Seen     int                    // numbers the workspace listed, kept or not
 
 	// phoneKey spells a number's phone number as the plan's keys are spelt ("" when it
 	// cannot); nil when the snapshot is not found by phone number.
@@ -43,7 +49,7 @@ const (
 // newSnapshot returns an empty snapshot whose indexes are sized for expect numbers.
 func newSnapshot(phoneKey func(string) string, expect int) *Snapshot {
 	expect = max(expect, 0)
-	s := &Snapshot{seed: maphash.MakeSeed(), index: make(map[uint64]uint32, expect), shared: map[string]Current{}, phoneKey: phoneKey}
+	s := &Snapshot{seed: maphash.MakeSeed(), index: make(map[uint64]uint32, expect), shared: map[string]NumberState{}, phoneKey: phoneKey}
 	if phoneKey != nil {
 		s.phones, s.phoneShared = make(map[uint64]uint32, expect), map[string][]string{}
 	}
@@ -115,21 +121,21 @@ func appendNew(ids []string, id string) []string {
 }
 
 // Get returns the state of number id before the run.
-func (s *Snapshot) Get(id string) (Current, bool) {
+func (s *Snapshot) Get(id string) (NumberState, bool) {
 	if s == nil {
-		return Current{}, false
+		return NumberState{}, false
 	}
 	off, ok := s.index[maphash.String(s.seed, id)]
 	switch {
 	case !ok:
-		return Current{}, false
+		return NumberState{}, false
 	case off == sharedOff:
 		c, ok := s.shared[id]
 		return c, ok
 	}
 	eid, c, _ := s.entry(off)
 	if eid != id {
-		return Current{}, false
+		return NumberState{}, false
 	}
 	return c, true
 }
@@ -139,7 +145,7 @@ func (s *Snapshot) Len() int { return s.kept }
 
 // add keeps number id's state, and its phone number when the snapshot is found by
 // phone number.
-func (s *Snapshot) add(id string, c Current, phone string) {
+func (s *Snapshot) add(id string, c NumberState, phone string) {
 	if s.phoneKey == nil {
 		s.store(id, c, "")
 		return
@@ -149,7 +155,7 @@ func (s *Snapshot) add(id string, c Current, phone string) {
 
 // store keeps id's state; it returns its entry's offset, or sharedOff when it is kept
 // in shared.
-func (s *Snapshot) store(id string, c Current, phone string) uint32 {
+func (s *Snapshot) store(id string, c NumberState, phone string) uint32 {
 	h := maphash.String(s.seed, id)
 	off, ok := s.index[h]
 	switch {
@@ -182,7 +188,7 @@ func (s *Snapshot) store(id string, c Current, phone string) uint32 {
 
 // put appends an entry (each field as a uvarint length, then its bytes; the phone
 // number only when the snapshot is found by it).
-func (s *Snapshot) put(id string, c Current, phone string) (uint32, bool) {
+func (s *Snapshot) put(id string, c NumberState, phone string) (uint32, bool) {
 	all := [5]string{id, c.AgentID, c.Nickname, c.Label, phone}
 	fields := all[:s.width()]
 	size := 0
@@ -210,7 +216,7 @@ func (s *Snapshot) put(id string, c Current, phone string) (uint32, bool) {
 }
 
 // entry decodes the entry at off: the id, the state and the phone number.
-func (s *Snapshot) entry(off uint32) (string, Current, string) {
+func (s *Snapshot) entry(off uint32) (string, NumberState, string) {
 	b := s.chunks[off>>chunkBits][off&(chunkSize-1):]
 	var fields [5]string
 	for i := range s.width() {
@@ -218,5 +224,5 @@ func (s *Snapshot) entry(off uint32) (string, Current, string) {
 		fields[i] = string(b[w : w+int(n)])
 		b = b[w+int(n):]
 	}
-	return fields[0], Current{AgentID: fields[1], Nickname: fields[2], Label: fields[3]}, fields[4]
+	return fields[0], NumberState{AgentID: fields[1], Nickname: fields[2], Label: fields[3]}, fields[4]
 }

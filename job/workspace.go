@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
@@ -18,13 +19,14 @@ import (
 // numbers at 100 a page) is not believed.
 const MaxPages = 100_000
 
-// Reader reads the workspace; *dialnexa.Client is the real one.
-type Reader interface {
+// Lister reads the workspace: its numbers, a page at a time, and its agents;
+// *dialnexa.Client is the real one.
+type Lister interface {
 	ListNumbers(ctx context.Context, page, limit int, f dialnexa.ListFilter) (*dialnexa.NumberPage, error)
 	ListAgents(ctx context.Context) ([]dialnexa.Agent, error)
 }
 
-var _ Reader = (*dialnexa.Client)(nil)
+var _ Lister = (*dialnexa.Client)(nil)
 
 // Workspace is what the reads before the first write found.
 type Workspace struct {
@@ -79,7 +81,7 @@ func (e *ReadError) Unwrap() error { return e.Err }
 // the Workspace left nil, unless w.NeededBy says the run needs it (a *ReadError). A key
 // the API refuses (401) is ErrKeyRefused, and an ended ctx its error, whatever the
 // options: neither is a reason to go on.
-func ReadWorkspace(ctx context.Context, rd Reader, rt *Retrier, w WorkspaceReads) (*Workspace, error) {
+func ReadWorkspace(ctx context.Context, rd Lister, rt *Retrier, w WorkspaceReads) (*Workspace, error) {
 	ws := &Workspace{}
 	var snapErr error
 	done := make(chan struct{})
@@ -121,7 +123,7 @@ func ReadWorkspace(ctx context.Context, rd Reader, rt *Retrier, w WorkspaceReads
 	return ws, nil
 }
 
-func readSnapshot(ctx context.Context, rd Reader, rt *Retrier, w WorkspaceReads, parallel int) (*Snapshot, error) {
+func readSnapshot(ctx context.Context, rd Lister, rt *Retrier, w WorkspaceReads, parallel int) (*Snapshot, error) {
 	var phoneKey func(string) string
 	if w.PhoneKey != nil {
 		phoneKey = func(phone string) string { key, _ := w.PhoneKey(phone); return key }
@@ -135,7 +137,7 @@ func readSnapshot(ctx context.Context, rd Reader, rt *Retrier, w WorkspaceReads,
 				_, keep = w.PhoneKey(p.PhoneNumber)
 			}
 			if keep {
-				s.add(p.ID, Current{AgentID: p.AgentID, Nickname: p.Nickname, Label: p.Label}, p.PhoneNumber)
+				s.add(p.ID, NumberState{AgentID: p.AgentID, Nickname: p.Nickname, Label: p.Label}, p.PhoneNumber)
 			}
 		}
 		return nil
@@ -144,7 +146,7 @@ func readSnapshot(ctx context.Context, rd Reader, rt *Retrier, w WorkspaceReads,
 	return s, err
 }
 
-func readAgents(ctx context.Context, rd Reader, rt *Retrier) ([]dialnexa.Agent, error) {
+func readAgents(ctx context.Context, rd Lister, rt *Retrier) ([]dialnexa.Agent, error) {
 	var agents []dialnexa.Agent
 	// The agent list says nothing of the budget (its answer holds no more than the
 	// agents): the numbers' pages and the writes tell the limiter.
@@ -168,7 +170,7 @@ func triesErr(ctx context.Context, t Tries) error {
 // EachNumber pages through the workspace's numbers in order, calling fn for each page,
 // every read on rt. It returns the pages read, and an error when the pages do not add
 // up to the listing they describe (see eachPage).
-func EachNumber(ctx context.Context, rd Reader, rt *Retrier, f dialnexa.ListFilter, fn func([]dialnexa.PhoneNumber) error) (int, error) {
+func EachNumber(ctx context.Context, rd Lister, rt *Retrier, f dialnexa.ListFilter, fn func([]dialnexa.PhoneNumber) error) (int, error) {
 	return eachPage(ctx, rd, rt, f, 1, 0, fn)
 }
 
@@ -184,84 +186,59 @@ func EachNumber(ctx context.Context, rd Reader, rt *Retrier, f dialnexa.ListFilt
 // snapshot or export built from it would be wrong. Pages 2 to 1+ahead are asked for
 // alongside the first (ahead < parallel); those the listing turns out not to have are
 // never looked at.
-func eachPage(ctx context.Context, rd Reader, rt *Retrier, f dialnexa.ListFilter, parallel, ahead int, fn func([]dialnexa.PhoneNumber) error) (requestsSent int, err error) {
-	var mu sync.Mutex
-	requests := 0
-	seen := map[uint64]struct{}{}
-	seed := maphash.MakeSeed()
-	// take records a page's ids; it reports how many were new.
-	take := func(ns []dialnexa.PhoneNumber) int {
-		fresh := 0
-		for _, n := range ns {
-			h := maphash.String(seed, n.ID)
-			if _, ok := seen[h]; !ok {
-				seen[h] = struct{}{}
-				fresh++
-			}
-		}
-		return fresh
-	}
-	fetch := func(ctx context.Context, page int) (*dialnexa.NumberPage, error) {
-		var p *dialnexa.NumberPage
-		t := rt.Do(ctx, ctx, func(e *zerolog.Event) *zerolog.Event { return e.Str("read", "list numbers").Int("page", page) }, func(ctx context.Context) (dialnexa.Budget, error) {
-			mu.Lock()
-			requests++
-			mu.Unlock()
-			var err error
-			if p, err = rd.ListNumbers(ctx, page, dialnexa.MaxPageSize, f); err != nil {
-				return dialnexa.Budget{}, err
-			}
-			return p.Budget, nil
-		})
-		if err := triesErr(ctx, t); err != nil {
-			return nil, fmt.Errorf("page %d: %w", page, err)
-		}
-		return p, nil
-	}
-	type fetched struct {
-		p   *dialnexa.NumberPage
-		err error
-	}
-	early := map[int]chan fetched{} // written only here, before any read
+func eachPage(ctx context.Context, rd Lister, rt *Retrier, f dialnexa.ListFilter, parallel, ahead int, fn func([]dialnexa.PhoneNumber) error) (requests int, err error) {
+	l := &listing{rd: rd, rt: rt, filter: f, fn: fn, seen: map[uint64]struct{}{}, seed: maphash.MakeSeed()}
 	earlyCtx, cancelEarly := context.WithCancel(ctx)
-	var earlyDone sync.WaitGroup
-	defer func() {
-		cancelEarly()
-		earlyDone.Wait()
-		mu.Lock()
-		requestsSent = requests // every request, those asked for early included: the returns below give 0
-		mu.Unlock()
-	}()
-	for page := 2; page <= 1+ahead; page++ {
-		ch := make(chan fetched, 1)
-		early[page] = ch
-		earlyDone.Go(func() {
-			p, err := fetch(earlyCtx, page)
-			ch <- fetched{p, err}
-		})
-	}
-	// get is a page, from those asked for early when it is one of them.
-	get := func(ctx context.Context, page int) (*dialnexa.NumberPage, error) {
-		ch, ok := early[page]
-		if !ok {
-			return fetch(ctx, page)
-		}
-		select {
-		case r := <-ch:
-			return r.p, r.err
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
+	waitEarly := l.askEarly(earlyCtx, ahead)
+	err = l.read(ctx, parallel)
+	cancelEarly()
+	waitEarly()
+	return int(l.requests.Load()), err // every request, those asked for early included
+}
 
-	first, err := fetch(ctx, 1)
+// listing is one read through the pages of the numbers (eachPage).
+type listing struct {
+	rd       Lister
+	rt       *Retrier
+	filter   dialnexa.ListFilter
+	fn       func([]dialnexa.PhoneNumber) error
+	requests atomic.Int64
+
+	mu   sync.Mutex // one page at a time in fn, and in seen
+	seen map[uint64]struct{}
+	seed maphash.Seed
+
+	early map[int]chan fetched // pages asked for alongside the first; not changed after
+}
+
+// fetched is a page asked for early, once it came.
+type fetched struct {
+	p   *dialnexa.NumberPage
+	err error
+}
+
+// read reads the first page, then the others as the first says there are.
+func (l *listing) read(ctx context.Context, parallel int) error {
+	first, err := l.get(ctx, 1)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	take(first.Numbers)
-	if err := fn(first.Numbers); err != nil {
-		return 0, err
+	if err := l.add(first.Numbers, 1, ""); err != nil {
+		return err
 	}
+	pages, err := pageCount(first)
+	switch {
+	case err != nil:
+		return err
+	case pages < 0:
+		return l.readToEnd(ctx)
+	}
+	return l.readPages(ctx, pages, first.Total, parallel)
+}
+
+// pageCount is how many pages the listing has, by its first page: TotalPages, or Total
+// over the first page's size; -1 when the API says neither.
+func pageCount(first *dialnexa.NumberPage) (int, error) {
 	pages, total := first.TotalPages, first.Total
 	if pages < 0 && total >= 0 {
 		size := len(first.Numbers) // the API's own page size, which may be below ours
@@ -277,29 +254,32 @@ func eachPage(ctx context.Context, rd Reader, rt *Retrier, f dialnexa.ListFilter
 	if pages > MaxPages {
 		return 0, fmt.Errorf("the API says its listing has %d pages, more than the %d this job reads", pages, MaxPages)
 	}
+	return pages, nil
+}
 
-	if pages < 0 {
-		// No total: read on until an empty page.
-		for page := 2; ; page++ {
-			if page > MaxPages {
-				return 0, fmt.Errorf("the listing did not end within %d pages", MaxPages)
-			}
-			p, err := get(ctx, page)
-			if err != nil {
-				return 0, err
-			}
-			if len(p.Numbers) == 0 {
-				return 0, nil
-			}
-			if take(p.Numbers) == 0 {
-				return 0, fmt.Errorf("page %d lists only numbers of earlier pages: the API does not seem to page (it ignores page=)", page)
-			}
-			if err := fn(p.Numbers); err != nil {
-				return 0, err
-			}
+// readToEnd reads the pages after the first in turn, until an empty one: the API did
+// not say how many there are.
+func (l *listing) readToEnd(ctx context.Context) error {
+	for page := 2; ; page++ {
+		if page > MaxPages {
+			return fmt.Errorf("the listing did not end within %d pages", MaxPages)
+		}
+		p, err := l.get(ctx, page)
+		if err != nil {
+			return err
+		}
+		if len(p.Numbers) == 0 {
+			return nil
+		}
+		if err := l.add(p.Numbers, page, "(it ignores page=)"); err != nil {
+			return err
 		}
 	}
+}
 
+// readPages reads pages 2 to pages, up to parallel at once, and checks that they list
+// total distinct numbers (total < 0: the API did not say).
+func (l *listing) readPages(ctx context.Context, pages, total, parallel int) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(1, parallel))
 	for page := 2; page <= pages; page++ {
@@ -307,26 +287,89 @@ func eachPage(ctx context.Context, rd Reader, rt *Retrier, f dialnexa.ListFilter
 			break // cancelled, or a page failed: no more pages are started
 		}
 		g.Go(func() error {
-			p, err := get(gctx, page)
+			p, err := l.get(gctx, page)
 			if err != nil {
 				return err
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			if len(p.Numbers) > 0 && take(p.Numbers) == 0 {
-				return fmt.Errorf("page %d lists only numbers of earlier pages: the API does not seem to page as it says", page)
-			}
-			return fn(p.Numbers)
+			return l.add(p.Numbers, page, "as it says")
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return 0, err
+		return err
 	}
 	if err := ctx.Err(); err != nil {
-		return 0, err
+		return err
 	}
-	if total >= 0 && len(seen) != total {
-		return 0, fmt.Errorf("the API says it has %d numbers, but its %d pages list %d distinct ones: the listing changed while it was read, or the API pages inconsistently; try again", total, pages, len(seen))
+	if total >= 0 && len(l.seen) != total {
+		return fmt.Errorf("the API says it has %d numbers, but its %d pages list %d distinct ones: the listing changed while it was read, or the API pages inconsistently; try again", total, pages, len(l.seen))
 	}
-	return 0, nil
+	return nil
+}
+
+// add hands a page's numbers to fn, one page at a time. A page that lists numbers, but
+// only numbers of earlier pages, is an error instead: the API does not seem to page
+// (how says what it did).
+func (l *listing) add(ns []dialnexa.PhoneNumber, page int, how string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fresh := 0
+	for _, n := range ns {
+		h := maphash.String(l.seed, n.ID)
+		if _, ok := l.seen[h]; !ok {
+			l.seen[h] = struct{}{}
+			fresh++
+		}
+	}
+	if len(ns) > 0 && fresh == 0 {
+		return fmt.Errorf("page %d lists only numbers of earlier pages: the API does not seem to page %s", page, how)
+	}
+	return l.fn(ns)
+}
+
+// askEarly asks for pages 2 to 1+ahead now, alongside the first; get then takes them.
+// The function it returns waits for those requests to end.
+func (l *listing) askEarly(ctx context.Context, ahead int) (wait func()) {
+	var wg sync.WaitGroup
+	l.early = map[int]chan fetched{}
+	for page := 2; page <= 1+ahead; page++ {
+		ch := make(chan fetched, 1)
+		l.early[page] = ch
+		wg.Go(func() {
+			p, err := l.fetch(ctx, page)
+			ch <- fetched{p, err}
+		})
+	}
+	return wg.Wait
+}
+
+// get is a page: one of those asked for early, or asked for now.
+func (l *listing) get(ctx context.Context, page int) (*dialnexa.NumberPage, error) {
+	ch, ok := l.early[page]
+	if !ok {
+		return l.fetch(ctx, page)
+	}
+	select {
+	case r := <-ch:
+		return r.p, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// fetch reads one page, on the listing's Retrier.
+func (l *listing) fetch(ctx context.Context, page int) (*dialnexa.NumberPage, error) {
+	var p *dialnexa.NumberPage
+	about := func(e *zerolog.Event) *zerolog.Event { return e.Str("read", "list numbers").Int("page", page) }
+	t := l.rt.Do(ctx, ctx, about, func(ctx context.Context) (dialnexa.Budget, error) {
+		l.requests.Add(1)
+		var err error
+		if p, err = l.rd.ListNumbers(ctx, page, dialnexa.MaxPageSize, l.filter); err != nil {
+			return dialnexa.Budget{}, err
+		}
+		return p.Budget, nil
+	})
+	if err := triesErr(ctx, t); err != nil {
+		return nil, fmt.Errorf("page %d: %w", page, err)
+	}
+	return p, nil
 }

@@ -14,7 +14,7 @@ import (
 	"reassign/job/dialnexa"
 )
 
-// listFunc is a Reader whose pages come from a function.
+// listFunc is a Lister whose pages come from a function.
 type listFunc func(ctx context.Context, page int) (*dialnexa.NumberPage, error)
 
 func (f listFunc) ListNumbers(ctx context.Context, page, limit int, _ dialnexa.ListFilter) (*dialnexa.NumberPage, error) {
@@ -33,6 +33,7 @@ func numbers(from, to int) []dialnexa.PhoneNumber {
 
 // TestEachNumberPages: how a listing is read, by what its pages say of the whole.
 func TestEachNumberPages(t *testing.T) {
+	t.Parallel()
 	const n = 250
 	cases := []struct {
 		name    string
@@ -121,6 +122,7 @@ func TestEachNumberPages(t *testing.T) {
 // are asked for alongside the first, not after its answer. The first page is answered
 // only once the third is asked for.
 func TestReadWorkspaceAsksPagesAhead(t *testing.T) {
+	t.Parallel()
 	const n = 250
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -152,6 +154,7 @@ func TestReadWorkspaceAsksPagesAhead(t *testing.T) {
 // TestEachNumberCancelled: a listing of many slow pages stops at once when the run is
 // cancelled: no page is started after it.
 func TestEachNumberCancelled(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	var calls atomic.Int64
 	rd := listFunc(func(ctx context.Context, page int) (*dialnexa.NumberPage, error) {

@@ -69,7 +69,7 @@ func (l *LogSink) Hold(on bool) {
 func Progress(log zerolog.Logger, bar *Bar, total int) (func(job.Summary), time.Duration) {
 	if bar != nil {
 		return func(s job.Summary) {
-			bar.Update(s.Rows, total, s.Elapsed, s.Rows-s.Counts[job.Updated]-s.Counts[job.WouldUpdate]-s.Counts[job.Unchanged]-s.Counts[job.Skipped])
+			bar.Update(s.Rows, total, s.Elapsed, s.Rows-s.Count(job.Outcome.Success))
 		}, 250 * time.Millisecond
 	}
 	return func(s job.Summary) { LogProgress(log, s, total) }, 10 * time.Second
@@ -92,7 +92,7 @@ func LogProgress(log zerolog.Logger, s job.Summary, total int) {
 
 func counts(s job.Summary) *zerolog.Event {
 	d := zerolog.Dict()
-	for _, o := range s.Kinds() {
+	for _, o := range s.Outcomes() {
 		if n := s.Counts[o]; n > 0 {
 			d = d.Int(string(o), n)
 		}
@@ -103,7 +103,7 @@ func counts(s job.Summary) *zerolog.Event {
 // LogSummary logs the summary event that ends a run.
 func LogSummary(log zerolog.Logger, s job.Summary, reportPath string, code int, sandboxed bool) {
 	var parts []string
-	for _, o := range s.Kinds() {
+	for _, o := range s.Outcomes() {
 		if n := s.Counts[o]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, o))
 		}

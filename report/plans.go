@@ -27,7 +27,7 @@ func NewUndoWriter(w io.Writer, nullToken string) (*UndoWriter, error) {
 // Write records the row that undoes row, given the number's state before it. Only the
 // fields row sent are restored. keptLabel is true when the row set a label that was
 // empty before: the API takes no null label, so the undo plan cannot clear it.
-func (u *UndoWriter) Write(row job.Row, before job.Current) (keptLabel bool, err error) {
+func (u *UndoWriter) Write(row job.Row, before job.NumberState) (keptLabel bool, err error) {
 	restore := func(f job.Field, old string) string {
 		switch {
 		case !f.Set():

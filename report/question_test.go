@@ -10,6 +10,7 @@ import (
 )
 
 func TestIsTerminal(t *testing.T) {
+	t.Parallel()
 	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -32,6 +33,7 @@ func TestIsTerminal(t *testing.T) {
 }
 
 func TestAsk(t *testing.T) {
+	t.Parallel()
 	for answer, want := range map[string]bool{
 		"y\n": true, "yes\n": true, " YES \r\n": true, "Y": true,
 		"n\n": false, "\n": false, "": false, "yes please\n": false, "no\n": false, "oui\n": false,

@@ -19,6 +19,7 @@ func result(line int, id, agent, nickname, label string, o job.Outcome) job.Resu
 }
 
 func TestWriterFlushWritesRowsOut(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	w, err := NewWriter(&out, true, "null")
 	if err != nil {
@@ -50,6 +51,7 @@ func TestWriterFlushWritesRowsOut(t *testing.T) {
 }
 
 func TestWriterWithoutBOM(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	if _, err := NewWriter(&out, false, "null"); err != nil {
 		t.Fatal(err)
@@ -60,6 +62,7 @@ func TestWriterWithoutBOM(t *testing.T) {
 }
 
 func TestWriterNeutralisesFormulaCells(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	w, _ := NewWriter(&out, false, "null")
 	r := result(2, "-phn", "agt_a", "=HYPERLINK(\"x\")", "@label", job.Rejected)
@@ -99,6 +102,7 @@ func row(id, agent, nickname, label string) job.Row {
 }
 
 func TestReadAppliedRoundTrip(t *testing.T) {
+	t.Parallel()
 	data := writeReport(t,
 		result(2, "phn_1", "agt_a", "=Sales", "", job.Updated),
 		result(3, "phn_2", "null", "", "-L", job.Skipped),
@@ -134,6 +138,7 @@ func TestReadAppliedRoundTrip(t *testing.T) {
 }
 
 func TestReadAppliedTornLastLine(t *testing.T) {
+	t.Parallel()
 	full := writeReport(t,
 		result(2, "phn_1", "agt_a", "One", "", job.Updated),
 		result(3, "phn_2", "agt_a", "Two, \"quoted\"", "", job.Updated),
@@ -157,6 +162,7 @@ func TestReadAppliedTornLastLine(t *testing.T) {
 }
 
 func TestReadAppliedRefusesDamage(t *testing.T) {
+	t.Parallel()
 	good := writeReport(t, result(2, "phn_1", "agt_a", "One", "", job.Updated), result(3, "phn_2", "agt_a", "Two", "", job.Updated))
 	lines := strings.SplitAfter(good, "\n")
 	damaged := lines[0] + "2,phn_1,ag\"t_a,One\n" + lines[2]

@@ -81,7 +81,7 @@ func FuzzRoundTrip(f *testing.F) {
 		out.Reset()
 		uw, _ := NewUndoWriter(&out, token)
 		changed := job.Row{ID: "phn_1", AgentID: job.Field{Raw: "agt_new"}, Nickname: job.Field{Raw: "New"}, Label: job.Field{Raw: "New"}}
-		uw.Write(changed, job.Current{AgentID: agent, Nickname: nickname, Label: label})
+		uw.Write(changed, job.NumberState{AgentID: agent, Nickname: nickname, Label: label})
 		uw.Flush()
 		noControl(t, "undo plan", out.Bytes())
 		rows = readPlan(t, out.Bytes(), token)
@@ -104,7 +104,7 @@ func FuzzRoundTrip(f *testing.F) {
 		} {
 			out.Reset()
 			w, _ := NewWriter(&out, true, token)
-			before := &job.Current{AgentID: agent, Nickname: label, Label: nickname}
+			before := &job.NumberState{AgentID: agent, Nickname: label, Label: nickname}
 			w.Write(job.Result{Row: planned, Outcome: job.Updated, Error: nickname, Number: dialnexa.PhoneNumber{Nickname: label}, Before: before})
 			w.Flush()
 			noControl(t, "report", out.Bytes())

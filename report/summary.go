@@ -83,7 +83,7 @@ func WriteSummary(w io.Writer, e *Ending) error {
 		Requests: e.Requests.ByClass(), Throttled: e.Requests.Throttled(),
 		StartedAt: e.Started.UTC().Format(time.RFC3339Nano), FinishedAt: e.Finished.UTC().Format(time.RFC3339Nano),
 	}
-	for _, o := range s.Kinds() {
+	for _, o := range s.Outcomes() {
 		out.Counts[string(o)] = s.Counts[o]
 	}
 	if s.Stopped != nil {
@@ -125,7 +125,7 @@ func (e *Ending) Line() string {
 	add("command", e.Command)
 	if s := e.Summary; s != nil {
 		add("rows", strconv.Itoa(s.Rows))
-		for _, o := range s.Kinds() {
+		for _, o := range s.Outcomes() {
 			if n := s.Counts[o]; n > 0 {
 				add(string(o), strconv.Itoa(n))
 			}

@@ -30,7 +30,7 @@ func ending() *Ending {
 
 func TestWriteSummary(t *testing.T) {
 	e := ending()
-	e.Ran(job.Summary{Counts: map[job.Outcome]int{job.Updated: 2, job.NotFound: 1}, Outcomes: job.Outcomes, Rows: 3})
+	e.Ran(job.Summary{Counts: map[job.Outcome]int{job.Updated: 2, job.NotFound: 1}, Order: job.RunOutcomes, Rows: 3})
 	e.ExitCode, e.Finished = 3, t0.Add(1500*time.Millisecond)
 	var buf bytes.Buffer
 	if err := WriteSummary(&buf, e); err != nil {
@@ -56,7 +56,7 @@ func TestWriteSummary(t *testing.T) {
 	if got.Command != "run" || got.Rows != 3 || got.ExitCode != 3 || got.Report != "r.csv" || got.ElapsedMS != 1500 || got.Throttled != 1 {
 		t.Errorf("summary %+v", got)
 	}
-	if len(got.Counts) != len(job.Outcomes) || got.Counts["updated"] != 2 || got.Counts["not_found"] != 1 || got.Counts["failed"] != 0 {
+	if len(got.Counts) != len(job.RunOutcomes) || got.Counts["updated"] != 2 || got.Counts["not_found"] != 1 || got.Counts["failed"] != 0 {
 		t.Errorf("counts %v: want every outcome of a run, present", got.Counts)
 	}
 	if got.Requests["total"] != 4 || got.Requests["2xx"] != 2 || got.Requests["4xx"] != 2 {
@@ -91,7 +91,7 @@ func TestEndingRefused(t *testing.T) {
 
 func TestEndingLine(t *testing.T) {
 	e := ending()
-	e.Ran(job.Summary{Counts: map[job.Outcome]int{job.Matches: 7, job.Differs: 2}, Outcomes: job.VerifyOutcomes, Rows: 9,
+	e.Ran(job.Summary{Counts: map[job.Outcome]int{job.Matches: 7, job.Differs: 2}, Order: job.VerifyOutcomes, Rows: 9,
 		Stopped: errors.New("write report: disk full")})
 	e.Command, e.Report = "verify", "my reports/v.csv"
 	e.ExitCode, e.Finished = 3, t0.Add(2*time.Second)

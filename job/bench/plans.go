@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/dustin/go-humanize"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -36,10 +37,10 @@ func (h *harness) planForms(sr *scenarioResult) error {
 		rss  *figure
 		rate *figure
 	}{
-		{xlsx, sr.add(fmt.Sprintf("peak RSS, %s-row .xlsx plan", thousands(sizes.xlsx)), "MiB", atMost(256)),
-			sr.add(fmt.Sprintf("rows/s, wall time, %s-row .xlsx plan", thousands(sizes.xlsx)), "rows/s", nil)},
-		{phone, sr.add(fmt.Sprintf("peak RSS, %s-row CSV plan keyed by phone number, %s-number workspace", thousands(sizes.phone), thousands(sizes.phone)), "MiB", atMost(128)),
-			sr.add(fmt.Sprintf("rows/s, wall time, %s-row plan keyed by phone number", thousands(sizes.phone)), "rows/s", nil)},
+		{xlsx, sr.add(fmt.Sprintf("peak RSS, %s-row .xlsx plan", humanize.Comma(int64(sizes.xlsx))), "MiB", atMost(256)),
+			sr.add(fmt.Sprintf("rows/s, wall time, %s-row .xlsx plan", humanize.Comma(int64(sizes.xlsx))), "rows/s", nil)},
+		{phone, sr.add(fmt.Sprintf("peak RSS, %s-row CSV plan keyed by phone number, %s-number workspace", humanize.Comma(int64(sizes.phone)), humanize.Comma(int64(sizes.phone))), "MiB", atMost(128)),
+			sr.add(fmt.Sprintf("rows/s, wall time, %s-row plan keyed by phone number", humanize.Comma(int64(sizes.phone))), "rows/s", nil)},
 	}
 	if h.opts.quick {
 		for _, c := range cases {

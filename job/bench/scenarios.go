@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dustin/go-humanize"
+
 	"reassign/job/sandbox"
 )
 
@@ -407,8 +409,8 @@ func (h *harness) memory(sr *scenarioResult) error {
 			b = atMost(limit)
 		}
 		figs[n] = pair{
-			rss:  sr.add(fmt.Sprintf("peak RSS, %s-row plan", thousands(n)), "MiB", b),
-			rate: sr.add(fmt.Sprintf("rows/s, wall time, %s-row plan", thousands(n)), "rows/s", nil),
+			rss:  sr.add(fmt.Sprintf("peak RSS, %s-row plan", humanize.Comma(int64(n))), "MiB", b),
+			rate: sr.add(fmt.Sprintf("rows/s, wall time, %s-row plan", humanize.Comma(int64(n))), "rows/s", nil),
 		}
 	}
 	for _, n := range h.sizes.memory {
@@ -438,12 +440,4 @@ func (h *harness) memory(sr *scenarioResult) error {
 	}
 	sr.notes = append(sr.notes, "peak RSS is the job process's VmHWM (peak resident set since exec), read from /proc every 20 ms; wait4's ru_maxrss is not used, as it also counts the harness's memory shared before exec; the fake API runs in the harness's process and is not counted")
 	return nil
-}
-
-func thousands(n int) string {
-	s := strconv.Itoa(n)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }

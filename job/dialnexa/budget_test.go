@@ -21,6 +21,7 @@ func hdr(kv ...string) http.Header {
 }
 
 func TestParseBudget(t *testing.T) {
+	t.Parallel()
 	s := time.Second
 	unix := func(d time.Duration) string { return strconv.FormatInt(budgetNow.Add(d).Unix(), 10) }
 	cases := []struct {
@@ -115,6 +116,7 @@ func TestParseBudget(t *testing.T) {
 
 // Every answer carries what it stated: a 2xx Answer, an APIError, a list page.
 func TestClientAnswersCarryBudget(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-RateLimit-Limit", "400")
@@ -154,6 +156,7 @@ func TestClientAnswersCarryBudget(t *testing.T) {
 
 // NestJS names the Retry-After of a named throttler after it.
 func TestClientRetryAfterOfNamedThrottler(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After-short", "1")
 		w.Header().Set("Retry-After-long", "37")

@@ -46,6 +46,7 @@ func assertNoKey(t *testing.T, where, s string) {
 }
 
 func TestClientPatchRequestShape(t *testing.T) {
+	t.Parallel()
 	body := []byte(`{"agent_id":"agt_abc123","nickname":null,"label":"Support – Mumbai"}`)
 	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -104,6 +105,7 @@ func TestClientPatchRequestShape(t *testing.T) {
 }
 
 func TestClientPatchEscapesID(t *testing.T) {
+	t.Parallel()
 	// Plan validation keeps ids to [A-Za-z0-9_-], but the client must not let an id
 	// leave its path segment even so.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -124,6 +126,7 @@ func TestClientPatchEscapesID(t *testing.T) {
 }
 
 func TestClientNewClientBaseURL(t *testing.T) {
+	t.Parallel()
 	accepted := []string{
 		"https://api.dialnexa.com/v1",
 		"https://api.dialnexa.com/v1/",
@@ -219,6 +222,7 @@ func TestClientNewClientBaseURL(t *testing.T) {
 }
 
 func TestClientNewClientCopiesHTTPClient(t *testing.T) {
+	t.Parallel()
 	hc := &http.Client{Timeout: 3 * time.Second}
 	c, err := NewClient(hc, "https://api.dialnexa.com/v1", Secret(testKey), testUA)
 	if err != nil {
@@ -233,6 +237,7 @@ func TestClientNewClientCopiesHTTPClient(t *testing.T) {
 }
 
 func TestClientPatchNoRedirect(t *testing.T) {
+	t.Parallel()
 	for _, status := range []int{301, 302, 303, 307, 308} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			var elsewhere, sameHostTarget atomic.Int32
@@ -310,6 +315,7 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func TestClientPatchBodyBoundExact(t *testing.T) {
+	t.Parallel()
 	for _, status := range []int{200, 400, 502} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			body := &countingReader{fill: 'x'}
@@ -350,6 +356,7 @@ func TestClientPatchBodyBoundExact(t *testing.T) {
 }
 
 func TestClientPatchBodyBoundServer(t *testing.T) {
+	t.Parallel()
 	// A real server that streams a body with no Content-Length, far over MaxBody (64 MiB
 	// at most, so that a client without a limit fails rather than hangs): Patch must
 	// come back at once, well before the context deadline, and without a panic.
@@ -395,6 +402,7 @@ func TestClientPatchBodyBoundServer(t *testing.T) {
 }
 
 func TestClientPatchBodyBoundEdge(t *testing.T) {
+	t.Parallel()
 	// A body of exactly MaxBody bytes is read in full; one byte more is not.
 	exact := func(size int) string {
 		head, tail := `{"id":"phn_1","agent_id":"agt_big","pad":"`, `"}`
@@ -422,6 +430,7 @@ func TestClientPatchBodyBoundEdge(t *testing.T) {
 }
 
 func TestClientPatchAnswers(t *testing.T) {
+	t.Parallel()
 	type want struct {
 		status   int
 		errPart  string // substring of APIError.Message; "" means no error expected
@@ -524,6 +533,7 @@ func TestClientPatchAnswers(t *testing.T) {
 }
 
 func TestClientPatchRetryAfterKept(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "7")
 		w.WriteHeader(http.StatusTooManyRequests)
@@ -538,6 +548,7 @@ func TestClientPatchRetryAfterKept(t *testing.T) {
 }
 
 func TestClientPatchTransportError(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	base := srv.URL
 	srv.Close() // nothing listens any more
@@ -575,6 +586,7 @@ func TestClientPatchTransportError(t *testing.T) {
 }
 
 func TestClientKeyNeverLeaks(t *testing.T) {
+	t.Parallel()
 	echo := func(w http.ResponseWriter, r *http.Request, status int) {
 		auth := r.Header.Get("Authorization")
 		key := strings.TrimPrefix(auth, "Bearer ")
@@ -651,6 +663,7 @@ func TestClientKeyNeverLeaks(t *testing.T) {
 }
 
 func TestSecretFormatting(t *testing.T) {
+	t.Parallel()
 	s := Secret(testKey)
 	type holder struct {
 		Name string
@@ -709,6 +722,7 @@ func TestSecretFormatting(t *testing.T) {
 }
 
 func TestRedact(t *testing.T) {
+	t.Parallel()
 	key := Secret(testKey)
 	cases := []struct{ in, want string }{
 		{"", ""},
@@ -738,6 +752,7 @@ func TestRedact(t *testing.T) {
 }
 
 func TestAPIErrorMessage(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		e    APIError
 		want string
@@ -762,6 +777,7 @@ func TestAPIErrorMessage(t *testing.T) {
 }
 
 func TestPhoneNumberUnmarshal(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		in      string
 		want    PhoneNumber

@@ -63,17 +63,17 @@ func Generated(n int) Workspace {
 		agent := ""
 		if rng.IntN(100) < 85 {
 			agent = inbound[rng.IntN(len(inbound))]
-			num.AgentID = str(agent)
+			num.AgentID = new(agent)
 		}
 		team := demo.AgentNames[agent]
 		if team == "" {
 			team = "Spare"
 		}
 		if rng.IntN(100) < 40 {
-			num.Nickname = str(fmt.Sprintf("%s %s %d", r.city, team, len(ws.Numbers)+1))
+			num.Nickname = new(fmt.Sprintf("%s %s %d", r.city, team, len(ws.Numbers)+1))
 		}
 		if rng.IntN(100) < 25 {
-			num.Label = str(team + " - " + r.city)
+			num.Label = new(team + " - " + r.city)
 		}
 		ws.Numbers = append(ws.Numbers, num)
 	}

@@ -206,21 +206,19 @@ func New(ws Workspace, opts Options) *API {
 	return a
 }
 
-func str(s string) *string { return &s }
-
 // Demo is the workspace `reassign --sandbox` starts with; samples/plan.csv is written
 // against it. Its rules are in the README.
 func Demo() Workspace {
 	n := func(id, phone, agent, nick, label, cc string) Number {
 		num := Number{ID: id, PhoneNumber: phone, Status: "active", CountryCode: cc, Type: "local"}
 		if agent != "" {
-			num.AgentID = str(agent)
+			num.AgentID = new(agent)
 		}
 		if nick != "" {
-			num.Nickname = str(nick)
+			num.Nickname = new(nick)
 		}
 		if label != "" {
-			num.Label = str(label)
+			num.Label = new(label)
 		}
 		return num
 	}
@@ -389,7 +387,7 @@ func clone(p *string) *string {
 	if p == nil {
 		return nil
 	}
-	return str(*p)
+	return new(*p)
 }
 
 // changed is how many writes the workspace took.

@@ -10,6 +10,7 @@ import (
 )
 
 func TestFixedWindow(t *testing.T) {
+	t.Parallel()
 	start := time.Date(2025, time.March, 1, 10, 0, 0, 0, time.UTC)
 	for _, headers := range []Headers{NoHeaders, XRateLimit, IETF} {
 		now := start
@@ -66,6 +67,7 @@ func TestFixedWindow(t *testing.T) {
 }
 
 func TestFixedWindowOff(t *testing.T) {
+	t.Parallel()
 	api := New(Workspace{Agents: []string{"agt_a"}}, Options{Key: "k"})
 	for i := range 1000 {
 		r := httptest.NewRequest(http.MethodGet, "/v1/agents", nil)
