@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"reassign/job/cell"
 	"reassign/job/planfile"
 	"reassign/report"
 )
@@ -313,8 +314,8 @@ func (c *config) check(rest []string) error {
 		return fmt.Errorf("--shards must be between 1 and %d, not %d", maxShards, c.shards)
 	case c.shardIndex < 0 || c.shardIndex >= c.shards:
 		return fmt.Errorf("--shard-index must be between 0 and %d (--shards %d), not %d", c.shards-1, c.shards, c.shardIndex)
-	case planfile.CheckNullToken(strings.TrimSpace(c.nullToken)) != nil:
-		return fmt.Errorf("--null-token %v", planfile.CheckNullToken(strings.TrimSpace(c.nullToken)))
+	case cell.CheckNullToken(strings.TrimSpace(c.nullToken)) != nil:
+		return fmt.Errorf("--null-token %v", cell.CheckNullToken(strings.TrimSpace(c.nullToken)))
 	case c.logFormat != "auto" && c.logFormat != "json" && c.logFormat != "console":
 		return fmt.Errorf("--log-format must be json, console or auto, not %q", c.logFormat)
 	case c.logLevel != "debug" && c.logLevel != "info" && c.logLevel != "warn" && c.logLevel != "error":

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"reassign/job"
+	"reassign/job/cell"
 	"reassign/job/dialnexa"
 	"reassign/job/planfile"
 )
@@ -55,7 +56,7 @@ func FuzzRoundTrip(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, token, agent, nickname, label string) {
 		token = strings.TrimSpace(token)
-		if planfile.CheckNullToken(token) != nil {
+		if cell.CheckNullToken(token) != nil {
 			t.Skip()
 		}
 		for _, v := range []string{agent, nickname, label} {

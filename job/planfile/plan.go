@@ -2,9 +2,9 @@
 // .xlsx workbook; its header matched to the job's fields (their names and aliases, or
 // the sheet's own titles), its rows keyed by id or by phone number, agents by id or by
 // name; every row validated with its line number before anything is sent, and resolved
-// against the workspace (Plan.Resolve) when it names numbers or agents that way. It also
-// owns the cell escaping that every CSV the job writes uses, so that what the job
-// writes reads back as written.
+// against the workspace (Plan.Resolve) when it names numbers or agents that way. Its
+// cells are read back as job/cell escapes them, so that what the job writes reads back
+// as written.
 package planfile
 
 import (
@@ -22,6 +22,7 @@ import (
 	"github.com/gocarina/gocsv"
 
 	"reassign/job"
+	"reassign/job/cell"
 )
 
 // MaxNicknameLen is the API's limit on a nickname, in Unicode code points.
@@ -517,28 +518,28 @@ func (p *Plan) toRow(rec planRecord, m rowMeta) (job.Row, []job.Problem) {
 		return r, problems
 	}
 	tok := p.opts.NullToken
-	r.Nickname, r.Label = ParseField(rec.Nickname, tok), ParseField(rec.Label, tok)
+	r.Nickname, r.Label = cell.ParseField(rec.Nickname, tok), cell.ParseField(rec.Label, tok)
 	if p.byName {
-		r.AgentID = ParseField(rec.Agent, tok) // an id or a name: Resolve tells
+		r.AgentID = cell.ParseField(rec.Agent, tok) // an id or a name: Resolve tells
 	} else {
-		r.AgentID = ParseField(rec.AgentID, tok)
+		r.AgentID = cell.ParseField(rec.AgentID, tok)
 		if a := r.AgentID; a.Set() && !a.Null && !validID(a.Raw) {
 			add("agent_id %s is not an agent id (letters, digits, _ and -, at most 128)", quoteCell(a.Raw))
 		}
 	}
 	if p.byPhone {
-		cell, _ := Unescape(rec.PhoneNumber, tok)
-		phone, err := NormalisePhone(cell)
+		text, _ := cell.Unescape(rec.PhoneNumber, tok)
+		phone, err := NormalisePhone(text)
 		switch {
-		case cell == "":
+		case text == "":
 			add("phone number is empty")
 		case err != nil:
-			add("phone number %s %v", quoteCell(cell), err)
+			add("phone number %s %v", quoteCell(text), err)
 		default:
 			r.PhoneNumber = phone
 		}
 	} else {
-		r.ID, _ = Unescape(rec.ID, tok)
+		r.ID, _ = cell.Unescape(rec.ID, tok)
 		switch {
 		case r.ID == "":
 			add("id is empty")
@@ -554,7 +555,7 @@ func (p *Plan) toRow(rec planRecord, m rowMeta) (job.Row, []job.Problem) {
 	}
 	if p.Reviewed {
 		// As the report writes them: the values themselves, "" for none (no null token).
-		value := func(c string) string { v, _ := Unescape(c, tok); return v }
+		value := func(c string) string { v, _ := cell.Unescape(c, tok); return v }
 		b := job.Current{AgentID: value(rec.BeforeAgentID), Nickname: value(rec.BeforeNickname), Label: value(rec.BeforeLabel)}
 		r.Reviewed = &b
 		if b.AgentID != "" && !validID(b.AgentID) {
