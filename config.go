@@ -119,7 +119,7 @@ func (c *columnsFlag) Set(s string) (err error) {
 
 // planOptions are the plan reader's settings.
 func (c *config) planOptions() planfile.Options {
-	return planfile.Options{NullToken: c.nullToken, Columns: c.columns.Columns, Sheet: c.sheet, Name: c.plan, Offline: !c.snapshotWanted()}
+	return planfile.Options{NullToken: c.nullToken, Columns: c.columns.Columns, Sheet: c.sheet, Name: c.plan}
 }
 
 // checkPlan refuses a run that cannot resolve the plan: need names what in it needs

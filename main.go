@@ -260,36 +260,39 @@ func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.Lo
 		return 0, configErrorf("write report %s: %w", cfg.reportName(), err)
 	}
 	defer rec.Abort() // a run refused before its first row leaves no file behind
+	// The workspace, read before the first write; nil when it is not read.
+	var ws *job.Workspace
 	if cfg.snapshotWanted() {
-		ws, err := job.ReadWorkspace(ctx, conn.client, &conn.retrier, job.WorkspaceReads{
+		ws, err = job.ReadWorkspace(ctx, conn.client, &conn.retrier, job.WorkspaceReads{
 			Keep: plan.MayContain, PhoneKey: plan.PhoneKeys(), Parallel: cfg.workers, Expect: plan.Rows,
 			NeededBy: cmp.Or(cfg.snapshotNeeder(plan.Reviewed), plan.Needs()),
 		})
-		switch {
-		case err != nil && ctx.Err() != nil:
-			// Interrupted while reading: the run below records every row not_attempted.
-			plan.ReadsInterrupted()
-		case err != nil:
+		if err != nil && ctx.Err() == nil {
 			return 0, err
-		default:
-			if err := plan.Resolve(ctx, ws); err != nil {
-				return 0, logPlanError(log, err)
-			}
 		}
-		if ws != nil {
-			runner.Snapshot = ws.Snapshot
-		}
+		// Reads cut short by a signal leave ws nil: the run records every row not_attempted.
 		plan.DropIndex() // MayContain has served: its memory goes back before the run
 	}
-	log.Info().Str("event", "plan").Int("rows", plan.Rows).Int("invalid", plan.Invalid).
+	// The rows as the run takes them: read, then resolved against the workspace.
+	resolver := job.NewResolver(ws)
+	found, err := resolver.Check(ctx, plan.Each, plan.AgentRows())
+	if err != nil {
+		return 0, logPlanError(log, err)
+	}
+	problems, invalid := job.Collate(plan.Problems, found)
+	rows := resolver.Each(plan.Each)
+	if ws != nil {
+		runner.Snapshot = ws.Snapshot
+	}
+	log.Info().Str("event", "plan").Int("rows", plan.Rows).Int("invalid", invalid).
 		Strs("ignored_columns", plan.Ignored).Bool("reviewed", plan.Reviewed).Msg("plan read")
-	for _, p := range plan.Problems {
+	for _, p := range problems {
 		log.Error().Str("event", "invalid_row").Int("line", p.Line).Msg(p.String())
 	}
-	if plan.Invalid > 0 && !cfg.skipInvalid && !cfg.verify {
-		return 0, &planfile.Error{Problems: []job.Problem{{Reason: fmt.Sprintf("%d of %d rows are invalid; nothing was sent (fix them, or pass --skip-invalid to run the others)", plan.Invalid, plan.Rows)}}}
+	if invalid > 0 && !cfg.skipInvalid && !cfg.verify {
+		return 0, &planfile.Error{Problems: []job.Problem{{Reason: fmt.Sprintf("%d of %d rows are invalid; nothing was sent (fix them, or pass --skip-invalid to run the others)", invalid, plan.Rows)}}}
 	}
-	if err := runner.Confirm(plan.Each, ask); err != nil {
+	if err := runner.Confirm(rows, ask); err != nil {
 		return 0, logPlanError(log, err)
 	}
 
@@ -307,7 +310,7 @@ func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.Lo
 	if cfg.verify {
 		run = runner.Verify
 	}
-	sum, runErr := run(ctx, plan.Each, rec.Record)
+	sum, runErr := run(ctx, rows, rec.Record)
 	end.Ran(sum)
 	sink.Hold(false)
 	bar.Clear()

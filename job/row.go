@@ -43,6 +43,9 @@ type Row struct {
 	AgentID     Field
 	Nickname    Field
 	Label       Field
+	// Agent is the cell of an agent column: an agent's id or its display name, as
+	// written. A Resolver puts the id it stands for in AgentID.
+	Agent Field
 	// Reviewed, if set, is the number's state the row was reviewed against (a plan's
 	// before_agent_id, before_nickname, before_label; "" means empty): the row may be
 	// written only where the number still holds it, in each field the row changes.

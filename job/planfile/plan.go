@@ -1,10 +1,10 @@
 // Package planfile reads a plan: a CSV file as spreadsheets export it, or a sheet of an
 // .xlsx workbook; its header matched to the job's fields (their names and aliases, or
 // the sheet's own titles), its rows keyed by id or by phone number, agents by id or by
-// name; every row validated with its line number before anything is sent, and resolved
-// against the workspace (Plan.Resolve) when it names numbers or agents that way. Its
-// cells are read back as job/cell escapes them, so that what the job writes reads back
-// as written.
+// name; every row validated with its line number before anything is sent. It only
+// reads: a row names its number and its agent as the plan spells them, and turning
+// phone numbers and agent names into ids is the job's (job.Resolver). Its cells are read
+// back as job/cell escapes them, so that what the job writes reads back as written.
 package planfile
 
 import (
@@ -14,7 +14,6 @@ import (
 	"hash/maphash"
 	"io"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -40,21 +39,6 @@ var errRowTooLong = errors.New("row too long")
 
 func rowTooLong(line int) *Error {
 	return planErr(line, "a row of more than %s, the most a plan row may hold (a quote left open, or not a plan?)", sizeText(MaxRow))
-}
-
-// validID reports whether s matches ^[A-Za-z0-9_-]{1,128}$, what an id or an agent_id
-// must be: both go into a URL or a body.
-func validID(s string) bool {
-	if len(s) == 0 || len(s) > 128 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
 }
 
 // Error is a plan that cannot be run: unreadable, or with invalid rows. It lists
@@ -91,10 +75,6 @@ type Options struct {
 	Sheet     string  // --sheet: the workbook's sheet to read; "" for the first
 	// Name is the plan's name as given: one ending in .xlsx must be a workbook.
 	Name string
-	// Offline says that the run reads nothing and sends nothing (a plain --dry-run):
-	// phone numbers and agent names are then checked for spelling only. Otherwise a row
-	// they could not be resolved for is invalid.
-	Offline bool
 }
 
 // Plan is a validated plan file. It keeps no rows in memory: Each reads the file again,
@@ -109,12 +89,8 @@ type Plan struct {
 	byPhone   bool                // rows keyed by phone number (no id column)
 	byName    bool                // an agent column: an agent's id or its name
 
-	resolved bool                 // Resolve was called
-	index    *agentIndex          // the workspace's agents; nil when they were not read
-	snapshot *job.Snapshot        // the workspace's numbers; nil when they were not read
-	answers  map[string][2]string // agent cell -> its id and why not, as resolved
-
-	// Rows is the number of data rows; Invalid how many of them are invalid.
+	// Rows is the number of data rows; Invalid how many of them are invalid as read
+	// (resolving them against the workspace may find more).
 	Rows, Invalid int
 	// Ignored lists the header names of the columns the job does not use.
 	Ignored []string
@@ -122,12 +98,11 @@ type Plan struct {
 	// before_label columns: every row carries the values it was reviewed against
 	// (job.Row.Reviewed).
 	Reviewed bool
-	// Problems lists every invalid row's reasons, in plan order.
+	// Problems lists every invalid row's reasons as read, in plan order.
 	Problems []job.Problem
 }
 
-// maxAgents bounds the distinct agent cells Read collects, and the answers Resolve
-// keeps, for Resolve.
+// maxAgents bounds the distinct agent cells Read collects (see AgentRows).
 const maxAgents = 10000
 
 // dupLines is where a key that appears more than once is: its first lines (as many as a
@@ -160,14 +135,14 @@ func Read(ctx context.Context, open func() (io.ReadCloser, error), opts Options)
 	if opts.NullToken == "" {
 		opts.NullToken = "null"
 	}
-	p := &Plan{open: open, opts: opts, seed: maphash.MakeSeed(), firstLine: map[uint64]int32{}, agents: map[string]bool{}, answers: map[string][2]string{}}
+	p := &Plan{open: open, opts: opts, seed: maphash.MakeSeed(), firstLine: map[uint64]int32{}, agents: map[string]bool{}}
 	shared := map[uint64]bool{} // hashes seen on more than one row
 	err := p.scan(ctx, func(r job.Row, problems []job.Problem) error {
 		p.Rows++
 		p.Problems = append(p.Problems, problems...)
-		if a := r.AgentID; a.Set() && !a.Null && p.agents != nil && !p.agents[a.Raw] {
+		if a := agentCell(r); a.Set() && !a.Null && p.agents != nil && !p.agents[a.Raw] {
 			if len(p.agents) >= maxAgents {
-				p.agents = nil // too many to keep: Resolve reads the plan again
+				p.agents = nil // too many to keep: AgentRows says so
 			} else {
 				p.agents[strings.Clone(a.Raw)] = true
 			}
@@ -188,6 +163,7 @@ func Read(ctx context.Context, open func() (io.ReadCloser, error), opts Options)
 		return nil, err
 	}
 	p.dups = map[string]dupLines{}
+	var dupProblems []job.Problem
 	if len(shared) > 0 {
 		// Which rows really share a key: only theirs are read again. Each of them gets
 		// one problem, naming a line or two and a count, never every other line.
@@ -222,12 +198,20 @@ func Read(ctx context.Context, open func() (io.ReadCloser, error), opts Options)
 		}
 		for _, r := range rows {
 			if reason := p.duplicateReason(keys[r.key], int(r.line)); reason != "" {
-				p.Problems = append(p.Problems, job.Problem{Line: int(r.line), Reason: reason})
+				dupProblems = append(dupProblems, job.Problem{Line: int(r.line), Reason: reason})
 			}
 		}
 	}
-	p.sortProblems()
+	p.Problems, p.Invalid = job.Collate(p.Problems, dupProblems)
 	return p, nil
+}
+
+// agentCell is the agent cell of a row as read: its agent_id's, or its agent's.
+func agentCell(r job.Row) job.Field {
+	if r.Agent.Set() {
+		return r.Agent
+	}
+	return r.AgentID
 }
 
 // key is what identifies a row's number in the plan: its id, or its phone number.
@@ -236,16 +220,6 @@ func (p *Plan) key(r job.Row) string {
 		return r.PhoneNumber
 	}
 	return r.ID
-}
-
-// sortProblems puts Problems in plan order and counts the invalid rows.
-func (p *Plan) sortProblems() {
-	sort.SliceStable(p.Problems, func(i, j int) bool { return p.Problems[i].Line < p.Problems[j].Line })
-	invalid := map[int]bool{}
-	for _, pr := range p.Problems {
-		invalid[pr.Line] = true
-	}
-	p.Invalid = len(invalid)
 }
 
 // MayContain reports whether key (an id, or a phone number as NormalisePhone spells
@@ -290,116 +264,34 @@ func (p *Plan) PhoneKeys() func(phone string) (key string, keep bool) {
 	}
 }
 
-// Resolve checks the plan against the workspace read before the first write: every
-// agent it names must be one of ws's agents (by id, or by a name exactly one agent
-// has), and, for a plan keyed by phone number, every number one of ws's numbers. Each
-// then yields rows holding the ids; a row that does not resolve is invalid, its reason
-// added to Problems and Invalid. A part of ws that was not read (nil) is not checked,
-// but a row that needs it is invalid. Resolve reads the plan again only when a row may
-// not resolve.
-func (p *Plan) Resolve(ctx context.Context, ws *job.Workspace) error {
-	p.resolved = true
-	clear(p.answers)
-	if ws.Agents != nil {
-		p.index = newAgentIndex(ws.Agents)
-	}
-	p.snapshot = ws.Snapshot
-	if !p.byPhone && p.agents != nil {
-		fine := true
-		for a := range p.agents {
-			_, reason := p.agent(a)
-			fine = fine && reason == ""
-		}
-		if fine {
-			return nil
-		}
-	}
-	var added []job.Problem
-	err := p.scan(ctx, func(r job.Row, _ []job.Problem) error {
-		_, reasons := p.resolve(r)
-		for _, reason := range reasons {
-			added = append(added, job.Problem{Line: r.Line, Reason: reason})
-		}
+// AgentRows stands for the plan's rows in job.Resolver.Check: for a plan keyed by id,
+// one row for each distinct agent cell it holds, holding only that cell as Each yields
+// it (none when no row names an agent). It is nil for a plan keyed by phone number, or
+// one naming more than 10,000 distinct agents: only its rows themselves tell then.
+func (p *Plan) AgentRows() []job.Row {
+	if p.byPhone || p.agents == nil {
 		return nil
-	})
-	if err != nil {
-		return err
 	}
-	p.Problems = append(p.Problems, added...)
-	p.sortProblems()
-	return nil
-}
-
-// ReadsInterrupted tells the plan that the workspace will not be read after all: a
-// signal ended the reads, and the run sends nothing. Each then yields the rows that
-// needed the reads as they are (no id, the agent as written), not as invalid, so that
-// the run records them not_attempted.
-func (p *Plan) ReadsInterrupted() { p.opts.Offline = true }
-
-// resolve gives row the ids its phone number and its agent name stand for, with the
-// reasons they cannot.
-func (p *Plan) resolve(r job.Row) (job.Row, []string) {
-	var reasons []string
-	if p.byPhone && r.PhoneNumber != "" {
-		switch ids := p.snapshot.IDsOf(r.PhoneNumber); {
-		case !p.resolved && p.opts.Offline:
-		case p.snapshot == nil:
-			reasons = append(reasons, fmt.Sprintf("phone number %s: the workspace's numbers were not read, so its id is not known", r.PhoneNumber))
-		case len(ids) == 0:
-			reasons = append(reasons, fmt.Sprintf("phone number %s is not a number of this workspace", r.PhoneNumber))
-		case len(ids) > 1:
-			reasons = append(reasons, fmt.Sprintf("phone number %s is on %d numbers of this workspace (%s); use the id", r.PhoneNumber, len(ids), strings.Join(ids, ", ")))
-		default:
-			r.ID = ids[0]
-		}
-	}
-	if a := r.AgentID; a.Set() && !a.Null && (p.resolved || !p.opts.Offline) {
-		id, reason := p.agent(a.Raw)
-		if reason != "" {
-			reasons = append(reasons, reason)
+	rows := make([]job.Row, 0, len(p.agents))
+	for a := range p.agents {
+		if p.byName {
+			rows = append(rows, job.Row{Agent: job.Field{Raw: a}})
 		} else {
-			r.AgentID.Raw = id
+			rows = append(rows, job.Row{AgentID: job.Field{Raw: a}})
 		}
 	}
-	return r, reasons
-}
-
-// agent resolves one agent cell: an agent_id column's must be an agent of the
-// workspace; an agent column's may also be an agent's name.
-func (p *Plan) agent(cell string) (id, reason string) {
-	if ans, ok := p.answers[cell]; ok {
-		return ans[0], ans[1]
-	}
-	switch {
-	case p.index == nil && p.byName:
-		reason = fmt.Sprintf("agent %s: the workspace's agents were not read, so its id is not known", quoteCell(cell))
-	case p.index == nil:
-		id = cell // unchecked: the run goes on without the agent check
-	case p.byName:
-		id, reason = p.index.resolve(cell)
-	case !validID(cell) || p.index.ids[cell]:
-		id = cell // a malformed id is a problem of its own
-	default:
-		reason = fmt.Sprintf("agent_id %s is not an agent of this workspace", cell)
-	}
-	if len(p.answers) < maxAgents {
-		p.answers[strings.Clone(cell)] = [2]string{id, reason}
-	}
-	return id, reason
+	return rows
 }
 
 // Each calls fn for every plan row in order, with the row's problems (none for a valid
-// row), reading the plan file again; after Resolve the rows hold the ids their phone
-// numbers and agent names stand for. It stops at the first error fn returns, and
-// returns it. It takes no context: a run that is stopping still records every row, so
-// it reads the plan to its end.
+// row), reading the plan file again. A row names its number and its agent as the plan
+// does: by phone number (Row.PhoneNumber), in an agent column (Row.Agent), for a
+// job.Resolver to turn into ids. It stops at the first error fn returns, and returns
+// it. It takes no context: a run that is stopping still records every row, so it reads
+// the plan to its end.
 func (p *Plan) Each(fn func(job.Row, []job.Problem) error) error {
 	return p.scan(context.Background(), func(r job.Row, problems []job.Problem) error {
 		if reason := p.duplicateReason(p.key(r), r.Line); reason != "" {
-			problems = append(problems, job.Problem{Line: r.Line, Reason: reason})
-		}
-		r, reasons := p.resolve(r)
-		for _, reason := range reasons {
 			problems = append(problems, job.Problem{Line: r.Line, Reason: reason})
 		}
 		return fn(r, problems)
@@ -422,7 +314,7 @@ func (p *Plan) duplicateReason(key string, line int) string {
 	what := "phone number " + key
 	if !p.byPhone {
 		what = "id " + key
-		if !validID(key) {
+		if !job.ValidID(key) {
 			what = "id " + quoteCell(key) // it may hold a newline or a control character
 		}
 	}
@@ -436,7 +328,7 @@ func (p *Plan) duplicateReason(key string, line int) string {
 }
 
 // scan reads the plan once, calling fn for each data row with its own problems
-// (duplicates and resolution aside). A *Error means the file as a whole is unusable.
+// (duplicates aside). A *Error means the file as a whole is unusable.
 func (p *Plan) scan(ctx context.Context, fn func(job.Row, []job.Problem) error) error {
 	rc, err := p.open()
 	if err != nil {
@@ -520,10 +412,10 @@ func (p *Plan) toRow(rec planRecord, m rowMeta) (job.Row, []job.Problem) {
 	tok := p.opts.NullToken
 	r.Nickname, r.Label = cell.ParseField(rec.Nickname, tok), cell.ParseField(rec.Label, tok)
 	if p.byName {
-		r.AgentID = cell.ParseField(rec.Agent, tok) // an id or a name: Resolve tells
+		r.Agent = cell.ParseField(rec.Agent, tok) // an id or a name: a job.Resolver tells
 	} else {
 		r.AgentID = cell.ParseField(rec.AgentID, tok)
-		if a := r.AgentID; a.Set() && !a.Null && !validID(a.Raw) {
+		if a := r.AgentID; a.Set() && !a.Null && !job.ValidID(a.Raw) {
 			add("agent_id %s is not an agent id (letters, digits, _ and -, at most 128)", quoteCell(a.Raw))
 		}
 	}
@@ -543,7 +435,7 @@ func (p *Plan) toRow(rec planRecord, m rowMeta) (job.Row, []job.Problem) {
 		switch {
 		case r.ID == "":
 			add("id is empty")
-		case !validID(r.ID):
+		case !job.ValidID(r.ID):
 			add("id %s is not a phone number id (letters, digits, _ and -, at most 128)", quoteCell(r.ID))
 		}
 	}
@@ -558,7 +450,7 @@ func (p *Plan) toRow(rec planRecord, m rowMeta) (job.Row, []job.Problem) {
 		value := func(c string) string { v, _ := cell.Unescape(c, tok); return v }
 		b := job.Current{AgentID: value(rec.BeforeAgentID), Nickname: value(rec.BeforeNickname), Label: value(rec.BeforeLabel)}
 		r.Reviewed = &b
-		if b.AgentID != "" && !validID(b.AgentID) {
+		if b.AgentID != "" && !job.ValidID(b.AgentID) {
 			add("before_agent_id %s is not an agent id (letters, digits, _ and -, at most 128)", quoteCell(b.AgentID))
 		}
 		if n := utf8.RuneCountInString(b.Nickname); n > MaxNicknameLen {
@@ -569,12 +461,7 @@ func (p *Plan) toRow(rec planRecord, m rowMeta) (job.Row, []job.Problem) {
 }
 
 // quoteCell shows a cell in a message: quoted, with control characters escaped, cut short.
-func quoteCell(s string) string {
-	if utf8.RuneCountInString(s) > 40 {
-		s = string([]rune(s)[:40]) + "…"
-	}
-	return strconv.Quote(s)
-}
+func quoteCell(s string) string { return job.QuoteCell(s) }
 
 // sizeText writes a byte count as people read it: 64 KiB, 1 MiB, 1.5 MiB.
 func sizeText(n int) string {

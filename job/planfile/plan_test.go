@@ -49,10 +49,17 @@ func (g got) String() string { return fmt.Sprintf("%+v %v", g.Row, g.Problems) }
 // each collects every row Each yields and checks it against what ReadPlan counted.
 func each(t *testing.T, p *planfile.Plan) []got {
 	t.Helper()
+	return rowsOf(t, p.Each, p.Rows, p.Problems, p.Invalid)
+}
+
+// rowsOf collects every row that each yields, and checks it against the rows, problems
+// and invalid rows counted before.
+func rowsOf(t *testing.T, each job.Each, rows int, problems []job.Problem, invalid int) []got {
+	t.Helper()
 	var out []got
-	var problems []job.Problem
-	invalid := 0
-	err := p.Each(func(r job.Row, pr []job.Problem) error {
+	var yielded []job.Problem
+	bad := 0
+	err := each(func(r job.Row, pr []job.Problem) error {
 		if n := len(out); n > 0 && r.Line <= out[n-1].Row.Line {
 			t.Errorf("Each: row on line %d after a row on line %d", r.Line, out[n-1].Row.Line)
 		}
@@ -62,23 +69,23 @@ func each(t *testing.T, p *planfile.Plan) []got {
 			}
 		}
 		if len(pr) > 0 {
-			invalid++
+			bad++
 		}
-		problems = append(problems, pr...)
+		yielded = append(yielded, pr...)
 		out = append(out, got{r, pr})
 		return nil
 	})
 	if err != nil {
 		t.Fatalf("Each: %v", err)
 	}
-	if len(out) != p.Rows {
-		t.Errorf("Each yielded %d rows, ReadPlan counted %d", len(out), p.Rows)
+	if len(out) != rows {
+		t.Errorf("Each yielded %d rows, ReadPlan counted %d", len(out), rows)
 	}
-	if invalid != p.Invalid {
-		t.Errorf("Each yielded %d invalid rows, ReadPlan counted %d", invalid, p.Invalid)
+	if bad != invalid {
+		t.Errorf("Each yielded %d invalid rows, ReadPlan counted %d", bad, invalid)
 	}
-	if !equalProblems(problems, p.Problems) {
-		t.Errorf("Each's problems differ from ReadPlan's:\n each: %q\n read: %q", problems, p.Problems)
+	if !equalProblems(yielded, problems) {
+		t.Errorf("Each's problems differ from ReadPlan's:\n each: %q\n read: %q", yielded, problems)
 	}
 	return out
 }
@@ -765,7 +772,8 @@ func hasControl(s string) bool {
 	return strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) }) >= 0
 }
 
-// FuzzReadPlan feeds arbitrary bytes, CSV or workbook, through Read, Resolve and Each.
+// FuzzReadPlan feeds arbitrary bytes, CSV or workbook, through Read, then through a
+// job.Resolver that found nothing in the workspace (Check and Each).
 func FuzzReadPlan(f *testing.F) {
 	files, err := filepath.Glob(filepath.Join("testdata", "plans", "*"))
 	if err != nil || len(files) == 0 {
@@ -809,13 +817,16 @@ func FuzzReadPlan(f *testing.F) {
 			return
 		}
 		// As a run whose reads found nothing: rows that need them are invalid.
-		if err := p.Resolve(context.Background(), &job.Workspace{}); err != nil {
-			t.Fatalf("Resolve: %v", err)
+		r := job.NewResolver(&job.Workspace{})
+		found, err := r.Check(context.Background(), p.Each, p.AgentRows())
+		if err != nil {
+			t.Fatalf("Check: %v", err)
 		}
-		if p.Rows < 1 || p.Invalid < 0 || p.Invalid > p.Rows {
-			t.Fatalf("Rows %d, Invalid %d", p.Rows, p.Invalid)
+		all, bad := job.Collate(p.Problems, found)
+		if p.Rows < 1 || p.Invalid < 0 || p.Invalid > bad || bad > p.Rows {
+			t.Fatalf("Rows %d, Invalid %d as read, %d resolved", p.Rows, p.Invalid, bad)
 		}
-		for i, x := range p.Problems {
+		for i, x := range all {
 			if strings.ContainsAny(x.Reason, "\r\n") || x.Reason == "" {
 				t.Fatalf("reason %q is not one line", x.Reason)
 			}
@@ -823,13 +834,13 @@ func FuzzReadPlan(f *testing.F) {
 				t.Fatalf("row problem without a line: %v", x)
 			}
 			inRange("Problems", x)
-			if i > 0 && x.Line < p.Problems[i-1].Line {
-				t.Fatalf("problems out of order: %v", p.Problems)
+			if i > 0 && x.Line < all[i-1].Line {
+				t.Fatalf("problems out of order: %v", all)
 			}
 		}
 		var problems []job.Problem
 		n, last, invalid := 0, 0, 0
-		err = p.Each(func(r job.Row, pr []job.Problem) error {
+		err = r.Each(p.Each)(func(r job.Row, pr []job.Problem) error {
 			n++
 			if r.Line <= last {
 				t.Fatalf("row on line %d after line %d", r.Line, last)
@@ -871,11 +882,11 @@ func FuzzReadPlan(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Each after a successful ReadPlan: %v", err)
 		}
-		if n != p.Rows || invalid != p.Invalid {
-			t.Fatalf("Each yielded %d rows, %d invalid; ReadPlan counted %d, %d", n, invalid, p.Rows, p.Invalid)
+		if n != p.Rows || invalid != bad {
+			t.Fatalf("Each yielded %d rows, %d invalid; ReadPlan and Check counted %d, %d", n, invalid, p.Rows, bad)
 		}
-		if !equalProblems(problems, p.Problems) {
-			t.Fatalf("Each's problems differ from ReadPlan's:\n each: %q\n read: %q", problems, p.Problems)
+		if !equalProblems(problems, all) {
+			t.Fatalf("Each's problems differ from ReadPlan's and Check's:\n each: %q\n read: %q", problems, all)
 		}
 	})
 }
