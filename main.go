@@ -239,7 +239,7 @@ func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.Lo
 		return 0, err
 	}
 	defer cleanup()
-	plan, err := planfile.Read(ctx, open, cfg.planOptions())
+	plan, keys, err := planfile.Read(ctx, open, cfg.planOptions())
 	if err != nil {
 		return 0, logPlanError(log, err)
 	}
@@ -264,14 +264,13 @@ func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.Lo
 	var ws *job.Workspace
 	if cfg.snapshotWanted() {
 		ws, err = job.ReadWorkspace(ctx, conn.client, &conn.retrier, job.WorkspaceReads{
-			Keep: plan.MayContain, PhoneKey: plan.PhoneKeys(), Parallel: cfg.workers, Expect: plan.Rows,
+			Keep: keys.Keep, PhoneKey: keys.PhoneKey(), Parallel: cfg.workers, Expect: plan.Rows,
 			NeededBy: cmp.Or(cfg.snapshotNeeder(plan.Reviewed), plan.Needs()),
 		})
 		if err != nil && ctx.Err() == nil {
 			return 0, err
 		}
 		// Reads cut short by a signal leave ws nil: the run records every row not_attempted.
-		plan.DropIndex() // MayContain has served: its memory goes back before the run
 	}
 	// The rows as the run takes them: read, then resolved against the workspace.
 	resolver := job.NewResolver(ws)

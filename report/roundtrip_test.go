@@ -18,7 +18,7 @@ import (
 func readPlan(t *testing.T, data []byte, nullToken string) []job.Row {
 	t.Helper()
 	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
-	p, err := planfile.Read(context.Background(), open, planfile.Options{NullToken: nullToken})
+	p, _, err := planfile.Read(context.Background(), open, planfile.Options{NullToken: nullToken})
 	if err != nil {
 		t.Fatalf("read back: %v\n%q", err, data)
 	}

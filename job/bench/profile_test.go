@@ -86,11 +86,11 @@ func BenchmarkRunner(b *testing.B) {
 		Client: client, Workers: 8, Drain: 20 * time.Second,
 	}
 	open := func() (io.ReadCloser, error) { return os.Open(plan.path) }
-	p, err := planfile.Read(context.Background(), open, planfile.Options{NullToken: "null"})
+	p, keys, err := planfile.Read(context.Background(), open, planfile.Options{NullToken: "null"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	ws, err := job.ReadWorkspace(ctx, client, &runner.Retrier, job.WorkspaceReads{Keep: p.MayContain, Parallel: 8, NeededBy: "the benchmark"})
+	ws, err := job.ReadWorkspace(ctx, client, &runner.Retrier, job.WorkspaceReads{Keep: keys.Keep, Parallel: 8, NeededBy: "the benchmark"})
 	if err != nil {
 		b.Fatal(err)
 	}

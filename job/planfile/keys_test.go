@@ -9,9 +9,11 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/rs/zerolog"
 
@@ -145,7 +147,7 @@ func TestHeaders(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := planfile.Read(context.Background(), openString(c.header+"\n"+c.row+"\n"), planfile.Options{Columns: cols})
+			p, _, err := planfile.Read(context.Background(), openString(c.header+"\n"+c.row+"\n"), planfile.Options{Columns: cols})
 			if c.err != "" {
 				var pe *planfile.Error
 				if !errors.As(err, &pe) || pe.Error() != c.err || errors.Is(err, planfile.ErrUsage) != c.usage {
@@ -190,8 +192,40 @@ func TestParseColumns(t *testing.T) {
 	}
 }
 
-// workspaceOf reads ws through the real client, as a run does, for the plan p.
-func workspaceOf(t *testing.T, ws sandbox.Workspace, p *planfile.Plan) *job.Workspace {
+// TestKeys: what the workspace reads learn of a plan's keys, whichever way the rows
+// spell them; the spelling the snapshot keeps for the run does not keep the keys.
+func TestKeys(t *testing.T) {
+	_, keys := mustReadKeys(t, openString("id,nickname\nphn_a,x\nphn_b,y\n"), planfile.Options{})
+	for id, want := range map[string]bool{"phn_a": true, "phn_b": true, "phn_c": false, "": false} {
+		if keys.Keep(id, "+442071838750") != want {
+			t.Errorf("keyed by id: Keep(%q) = %v", id, !want)
+		}
+	}
+	if keys.PhoneKey() != nil {
+		t.Error("keyed by id: a PhoneKey")
+	}
+
+	_, keys = mustReadKeys(t, openString("phone,nickname\n+44 20 7183 8750,x\n"), planfile.Options{})
+	for phone, want := range map[string]bool{"+442071838750": true, "0044 (20) 7183-8750": true, "+442071838751": false, "not a number": false} {
+		if keys.Keep("phn_a", phone) != want {
+			t.Errorf("keyed by phone number: Keep(%q) = %v", phone, !want)
+		}
+	}
+	phoneKey := keys.PhoneKey()
+	if got := phoneKey("0044 (20) 7183-8750"); got != "+442071838750" || phoneKey("x") != "" {
+		t.Errorf("PhoneKey = %q, %q", got, phoneKey("x"))
+	}
+	held := weak.Make(keys)
+	keys = nil
+	runtime.GC()
+	if held.Value() != nil {
+		t.Error("the PhoneKey function holds the keys")
+	}
+	runtime.KeepAlive(phoneKey)
+}
+
+// workspaceOf reads ws through the real client, as a run does, for the plan p with keys.
+func workspaceOf(t *testing.T, ws sandbox.Workspace, p *planfile.Plan, keys *planfile.Keys) *job.Workspace {
 	t.Helper()
 	srv := httptest.NewServer(sandbox.New(ws, sandbox.Options{Key: testKey}))
 	t.Cleanup(srv.Close)
@@ -202,7 +236,7 @@ func workspaceOf(t *testing.T, ws sandbox.Workspace, p *planfile.Plan) *job.Work
 	rt := &job.Retrier{Limiter: job.NewLimiter(0, 1, time.Now), MaxAttempts: 1, Now: time.Now,
 		Sleep: job.SleepContext, Rand: rand.Int64N, Log: zerolog.Nop()}
 	got, err := job.ReadWorkspace(context.Background(), client, rt, job.WorkspaceReads{
-		Keep: p.MayContain, PhoneKey: p.PhoneKeys(), Parallel: 2, NeededBy: p.Needs()})
+		Keep: keys.Keep, PhoneKey: keys.PhoneKey(), Parallel: 2, NeededBy: p.Needs()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +270,7 @@ func TestResolve(t *testing.T) {
 		"4.47911E+11,Billing,J\n" + // 11
 		"+91 22 3456 7890,Nobody At All,K\n" + // 12: nothing near
 		"0091 22 3456 7890,Billing,L\n" // 13: the number of line 12 again
-	p := mustRead(t, openString(plan), planfile.Options{})
+	p, keys := mustReadKeys(t, openString(plan), planfile.Options{})
 	if p.Needs() != "a plan keyed by phone number" {
 		t.Errorf("Needs = %q", p.Needs())
 	}
@@ -248,7 +282,7 @@ func TestResolve(t *testing.T) {
 	if !equalProblems(p.Problems, before) {
 		t.Fatalf("as read:\n got %q\nwant %q", p.Problems, before)
 	}
-	r := job.NewResolver(workspaceOf(t, demoWithAgents(), p))
+	r := job.NewResolver(workspaceOf(t, demoWithAgents(), p, keys))
 	found, err := r.Check(context.Background(), p.Each, p.AgentRows())
 	if err != nil {
 		t.Fatal(err)
@@ -288,11 +322,11 @@ func TestResolveAgentIDs(t *testing.T) {
 	opens := 0
 	data := "id,agent_id\nphn_k3p8vd2nq7ra,agt_billing\nphn_m9x4tb6wz2ce,agt_nope\n"
 	open := func() (io.ReadCloser, error) { opens++; return io.NopCloser(strings.NewReader(data)), nil }
-	p := mustRead(t, open, planfile.Options{})
-	if p.Needs() != "" || p.PhoneKeys() != nil {
+	p, keys := mustReadKeys(t, open, planfile.Options{})
+	if p.Needs() != "" || keys.PhoneKey() != nil {
 		t.Errorf("a plan keyed by id needs no resolution: %q", p.Needs())
 	}
-	found, err := job.NewResolver(workspaceOf(t, sandbox.Demo(), p)).Check(context.Background(), p.Each, p.AgentRows())
+	found, err := job.NewResolver(workspaceOf(t, sandbox.Demo(), p, keys)).Check(context.Background(), p.Each, p.AgentRows())
 	if err != nil {
 		t.Fatal(err)
 	}

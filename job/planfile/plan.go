@@ -11,7 +11,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"io"
 	"math"
 	"strconv"
@@ -78,16 +77,15 @@ type Options struct {
 }
 
 // Plan is a validated plan file. It keeps no rows in memory: Each reads the file again,
-// so a plan of a million rows costs the memory of its keys, not of its cells.
+// so a plan of a million rows costs the memory of its keys' hashes (Keys, for as long
+// as the caller keeps them), not of its cells.
 type Plan struct {
-	open      func() (io.ReadCloser, error)
-	opts      Options
-	seed      maphash.Seed
-	dups      map[string]dupLines // keys seen more than once
-	firstLine map[uint64]int32    // key hash -> the first line with that hash
-	agents    map[string]bool     // distinct agent cells planned; nil when over maxAgents
-	byPhone   bool                // rows keyed by phone number (no id column)
-	byName    bool                // an agent column: an agent's id or its name
+	open    func() (io.ReadCloser, error)
+	opts    Options
+	dups    map[string]dupLines // keys seen more than once
+	agents  map[string]bool     // distinct agent cells planned; nil when over maxAgents
+	byPhone bool                // rows keyed by phone number (no id column)
+	byName  bool                // an agent column: an agent's id or its name
 
 	// Rows is the number of data rows; Invalid how many of them are invalid as read
 	// (resolving them against the workspace may find more).
@@ -123,19 +121,21 @@ func (d *dupLines) add(line int) {
 	d.n++
 }
 
-// Read reads and validates the whole plan that open returns. A plan that cannot be
-// parsed at all (encoding, header, quoting, a row over MaxRow bytes, a workbook that
-// cannot be opened) is a *Error; invalid rows are listed in Plan.Problems for the
-// caller to refuse or skip. It stops with ctx's error when ctx ends.
+// Read reads and validates the whole plan that open returns, and returns it with its
+// keys, for the workspace reads. A plan that cannot be parsed at all (encoding, header,
+// quoting, a row over MaxRow bytes, a workbook that cannot be opened) is a *Error;
+// invalid rows are listed in Plan.Problems for the caller to refuse or skip. It stops
+// with ctx's error when ctx ends.
 //
-// It keeps 12 bytes a key (id or phone number), not the keys: duplicates are found by a
-// 64-bit hash, and the rare hash shared by two keys is settled by reading those rows
-// again.
-func Read(ctx context.Context, open func() (io.ReadCloser, error), opts Options) (*Plan, error) {
+// It keeps 8 bytes a key (id or phone number), not the keys: duplicates are found by a
+// 64-bit hash (Keys), and the rare hash shared by two keys is settled by reading those
+// rows again.
+func Read(ctx context.Context, open func() (io.ReadCloser, error), opts Options) (*Plan, *Keys, error) {
 	if opts.NullToken == "" {
 		opts.NullToken = "null"
 	}
-	p := &Plan{open: open, opts: opts, seed: maphash.MakeSeed(), firstLine: map[uint64]int32{}, agents: map[string]bool{}}
+	p := &Plan{open: open, opts: opts, agents: map[string]bool{}}
+	keys := newKeys()
 	shared := map[uint64]bool{} // hashes seen on more than one row
 	err := p.scan(ctx, func(r job.Row, problems []job.Problem) error {
 		p.Rows++
@@ -147,21 +147,15 @@ func Read(ctx context.Context, open func() (io.ReadCloser, error), opts Options)
 				p.agents[strings.Clone(a.Raw)] = true
 			}
 		}
-		key := p.key(r)
-		if key == "" {
-			return nil
+		if key := p.key(r); key != "" && keys.add(key) {
+			shared[keys.hash(key)] = true
 		}
-		h := p.keyHash(key)
-		if _, ok := p.firstLine[h]; ok {
-			shared[h] = true
-			return nil
-		}
-		p.firstLine[h] = int32(r.Line)
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	keys.byPhone = p.byPhone
 	p.dups = map[string]dupLines{}
 	var dupProblems []job.Problem
 	if len(shared) > 0 {
@@ -169,19 +163,19 @@ func Read(ctx context.Context, open func() (io.ReadCloser, error), opts Options)
 		// one problem, naming a line or two and a count, never every other line.
 		type dupRow struct{ line, key int32 }
 		var rows []dupRow
-		var keys []string
+		var dupKeys []string
 		index := map[string]int32{}
 		var seen []dupLines
 		err := p.scan(ctx, func(r job.Row, _ []job.Problem) error {
 			key := p.key(r)
-			if key == "" || !shared[p.keyHash(key)] {
+			if key == "" || !shared[keys.hash(key)] {
 				return nil
 			}
 			i, ok := index[key]
 			if !ok {
-				i = int32(len(keys))
-				keys = append(keys, strings.Clone(key))
-				index[keys[i]] = i
+				i = int32(len(dupKeys))
+				dupKeys = append(dupKeys, strings.Clone(key))
+				index[dupKeys[i]] = i
 				seen = append(seen, dupLines{})
 			}
 			seen[i].add(r.Line)
@@ -189,21 +183,21 @@ func Read(ctx context.Context, open func() (io.ReadCloser, error), opts Options)
 			return nil
 		})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for i, d := range seen {
 			if d.n > 1 {
-				p.dups[keys[i]] = d
+				p.dups[dupKeys[i]] = d
 			}
 		}
 		for _, r := range rows {
-			if reason := p.duplicateReason(keys[r.key], int(r.line)); reason != "" {
+			if reason := p.duplicateReason(dupKeys[r.key], int(r.line)); reason != "" {
 				dupProblems = append(dupProblems, job.Problem{Line: int(r.line), Reason: reason})
 			}
 		}
 	}
 	p.Problems, p.Invalid = job.Collate(p.Problems, dupProblems)
-	return p, nil
+	return p, keys, nil
 }
 
 // agentCell is the agent cell of a row as read: its agent_id's, or its agent's.
@@ -222,19 +216,6 @@ func (p *Plan) key(r job.Row) string {
 	return r.ID
 }
 
-// MayContain reports whether key (an id, or a phone number as NormalisePhone spells
-// it, for a plan keyed by phone number) may be one of the plan's: never false for one
-// that is, rarely true for one that is not (it keeps 8 bytes a key, not the keys).
-func (p *Plan) MayContain(key string) bool {
-	_, ok := p.firstLine[p.keyHash(key)]
-	return ok
-}
-
-// DropIndex frees the memory behind MayContain, which then says false for every key.
-func (p *Plan) DropIndex() { p.firstLine = nil }
-
-func (p *Plan) keyHash(key string) uint64 { return maphash.String(p.seed, key) }
-
 // Needs names what in the plan needs the workspace's reads (README, "The plan": phone
 // numbers and agent names are resolved through them), or "" when nothing does.
 func (p *Plan) Needs() string {
@@ -245,23 +226,6 @@ func (p *Plan) Needs() string {
 		return "a plan naming agents in an agent column"
 	}
 	return ""
-}
-
-// PhoneKeys returns, for a plan keyed by phone number, what the workspace's reads need
-// to find its numbers (job.WorkspaceReads.PhoneKey): a number's phone number as the
-// plan's keys spell it, and whether the plan may hold it. It is nil for a plan keyed by
-// id.
-func (p *Plan) PhoneKeys() func(phone string) (key string, keep bool) {
-	if !p.byPhone {
-		return nil
-	}
-	return func(phone string) (string, bool) {
-		key, err := NormalisePhone(phone)
-		if err != nil {
-			return "", false
-		}
-		return key, p.MayContain(key)
-	}
 }
 
 // AgentRows stands for the plan's rows in job.Resolver.Check: for a plan keyed by id,

@@ -104,22 +104,28 @@ func equalProblems(a, b []job.Problem) bool {
 
 func mustRead(t *testing.T, open func() (io.ReadCloser, error), opts planfile.Options) *planfile.Plan {
 	t.Helper()
-	p, err := planfile.Read(context.Background(), open, opts)
-	if err != nil {
-		t.Fatalf("ReadPlan: %v", err)
-	}
+	p, _ := mustReadKeys(t, open, opts)
 	return p
+}
+
+func mustReadKeys(t *testing.T, open func() (io.ReadCloser, error), opts planfile.Options) (*planfile.Plan, *planfile.Keys) {
+	t.Helper()
+	p, keys, err := planfile.Read(context.Background(), open, opts)
+	if err != nil || keys == nil {
+		t.Fatalf("ReadPlan: %v (keys %v)", err, keys)
+	}
+	return p, keys
 }
 
 func planError(t *testing.T, open func() (io.ReadCloser, error), opts planfile.Options) []job.Problem {
 	t.Helper()
-	p, err := planfile.Read(context.Background(), open, opts)
+	p, keys, err := planfile.Read(context.Background(), open, opts)
 	var pe *planfile.Error
 	if !errors.As(err, &pe) {
 		t.Fatalf("ReadPlan: want a *PlanError, got %v (plan %+v)", err, p)
 	}
-	if p != nil {
-		t.Errorf("ReadPlan returned a plan with its error: %+v", p)
+	if p != nil || keys != nil {
+		t.Errorf("ReadPlan returned a plan or keys with its error: %+v %+v", p, keys)
 	}
 	return pe.Problems
 }
@@ -450,11 +456,11 @@ func TestReadPlanOddHeader(t *testing.T) {
 
 func TestReadPlanOpenError(t *testing.T) {
 	boom := errors.New("boom")
-	_, err := planfile.Read(context.Background(), func() (io.ReadCloser, error) { return nil, boom }, planfile.Options{})
+	_, _, err := planfile.Read(context.Background(), func() (io.ReadCloser, error) { return nil, boom }, planfile.Options{})
 	if !errors.Is(err, boom) {
 		t.Errorf("ReadPlan: %v, want the open error", err)
 	}
-	_, err = planfile.Read(context.Background(), func() (io.ReadCloser, error) {
+	_, _, err = planfile.Read(context.Background(), func() (io.ReadCloser, error) {
 		return io.NopCloser(io.MultiReader(strings.NewReader("id,nickname\np1,x\n"), iotest.ErrReader(boom))), nil
 	}, planfile.Options{})
 	var pe *planfile.Error
@@ -799,7 +805,7 @@ func FuzzReadPlan(f *testing.F) {
 			}
 		}
 		open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
-		p, err := planfile.Read(context.Background(), open, planfile.Options{})
+		p, _, err := planfile.Read(context.Background(), open, planfile.Options{})
 		if err != nil {
 			var pe *planfile.Error
 			if !errors.As(err, &pe) {
@@ -904,7 +910,7 @@ func BenchmarkReadPlan(b *testing.B) {
 	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil }
 	b.ReportAllocs()
 	b.ResetTimer()
-	p, err := planfile.Read(context.Background(), open, planfile.Options{})
+	p, _, err := planfile.Read(context.Background(), open, planfile.Options{})
 	if err != nil || p.Rows != b.N || p.Invalid != 0 {
 		b.Fatalf("ReadPlan: %v, %d rows, %d invalid", err, p.Rows, p.Invalid)
 	}
@@ -1070,7 +1076,7 @@ func TestReadPlanStopsWithContext(t *testing.T) {
 		cancel()
 		return io.NopCloser(strings.NewReader(b.String())), nil
 	}
-	_, err := planfile.Read(ctx, open, planfile.Options{})
+	_, _, err := planfile.Read(ctx, open, planfile.Options{})
 	var pe *planfile.Error
 	if !errors.Is(err, context.Canceled) || errors.As(err, &pe) {
 		t.Errorf("Read = %v, want context.Canceled and no *Error", err)
