@@ -25,7 +25,7 @@ func apply(ctx context.Context, s *session) (int, error) {
 		return 0, err
 	}
 	r := newRunner(s, p)
-	if err := r.Confirm(p.plan.Each, s.ask); err != nil {
+	if err := r.Confirm(p.rows, s.ask); err != nil {
 		return 0, logPlanError(s.log, err)
 	}
 	sum, err := execute(ctx, s, r, p)
@@ -35,6 +35,10 @@ func apply(ctx context.Context, s *session) (int, error) {
 // prepared is what a run holds ready before its first write.
 type prepared struct {
 	plan     *planfile.Plan
+	keys     *planfile.Keys // the plan's key hashes, for the workspace reads only
+	rows     job.Each       // the plan's rows as the run takes them: resolved to ids
+	problems []job.Problem  // every invalid row's reasons: the reader's and the resolver's
+	invalid  int            // rows with a problem
 	rec      *report.Recorder
 	done     func(job.Row) bool // rows the reports --resume names applied; nil without
 	snapshot *job.Snapshot      // the workspace before the run; nil without the reads
@@ -61,12 +65,16 @@ func prepare(ctx context.Context, s *session) (*prepared, error) {
 	if p.rec, err = report.NewRecorder(s.outs.Get("--report"), s.outs.Get("--undo-plan"), s.cfg.nullToken, s.log, s.sink); err != nil {
 		return p, configErrorf("write report %s: %w", s.cfg.reportName(), err)
 	}
+	var ws *job.Workspace
 	if s.cfg.snapshotWanted() {
-		if err := readWorkspace(ctx, s, p); err != nil {
+		if ws, err = readWorkspace(ctx, s, p); err != nil {
 			return p, err
 		}
 	}
-	return p, admit(s, p.plan)
+	if err := resolve(ctx, s, p, ws); err != nil {
+		return p, err
+	}
+	return p, admit(s, p)
 }
 
 // resumed reads the reports --resume named as the command started: what they record as
@@ -90,7 +98,7 @@ func readPlan(ctx context.Context, s *session, p *prepared) error {
 		return err
 	}
 	p.cleanup = cleanup
-	if p.plan, err = planfile.Read(ctx, open, s.cfg.planOptions()); err != nil {
+	if p.plan, p.keys, err = planfile.Read(ctx, open, s.cfg.planOptions()); err != nil {
 		return logPlanError(s.log, err)
 	}
 	if p.plan.Reviewed && s.cfg.noSnapshot {
@@ -99,42 +107,49 @@ func readPlan(ctx context.Context, s *session, p *prepared) error {
 	return s.cfg.checkPlan(p.plan.Needs(), s.log)
 }
 
-// readWorkspace reads the numbers and agents before the first write and resolves the
-// plan against them. A signal during the reads leaves every row to be not_attempted.
-func readWorkspace(ctx context.Context, s *session, p *prepared) error {
-	plan := p.plan
+// readWorkspace reads the numbers and agents before the first write. Reads cut short
+// by a signal leave no workspace: the run then records every row not_attempted.
+func readWorkspace(ctx context.Context, s *session, p *prepared) (*job.Workspace, error) {
+	plan, keys := p.plan, p.keys
+	p.keys = nil // the key hashes serve the reads only: their memory goes back before the run
 	ws, err := job.ReadWorkspace(ctx, s.conn.client, &s.conn.retrier, job.WorkspaceReads{
-		Keep: plan.MayContain, PhoneKey: plan.PhoneKeys(), Parallel: s.cfg.workers, Expect: plan.Rows,
+		Keep: keys.Keep, PhoneKey: keys.PhoneKey(), Parallel: s.cfg.workers, Expect: plan.Rows,
 		NeededBy: cmp.Or(s.cfg.snapshotNeeder(plan.Reviewed), plan.Needs()),
 	})
-	switch {
-	case err != nil && ctx.Err() != nil:
-		// Interrupted while reading: the run records every row not_attempted.
-		plan.ReadsInterrupted()
-	case err != nil:
-		return err
-	default:
-		if err := plan.Resolve(ctx, ws); err != nil {
-			return logPlanError(s.log, err)
-		}
+	if err != nil && ctx.Err() == nil {
+		return nil, err
 	}
 	if ws != nil {
 		p.snapshot = ws.Snapshot
 	}
-	plan.DropIndex() // MayContain has served: its memory goes back before the run
+	return ws, nil
+}
+
+// resolve makes the rows the run takes: the plan's, with phone numbers and agent names
+// resolved to ids against ws (nil when the workspace was not read: rows pass as
+// written), and every row's problems collated.
+func resolve(ctx context.Context, s *session, p *prepared, ws *job.Workspace) error {
+	resolver := job.NewResolver(ws)
+	found, err := resolver.Check(ctx, p.plan.Each, p.plan.AgentRows())
+	if err != nil {
+		return logPlanError(s.log, err)
+	}
+	p.problems, p.invalid = job.Collate(p.plan.Problems, found)
+	p.rows = resolver.Each(p.plan.Each)
 	return nil
 }
 
 // admit logs the plan as read, each invalid row, and refuses a plan with invalid rows
 // unless --skip-invalid (or verify, which reports them).
-func admit(s *session, plan *planfile.Plan) error {
-	s.log.Info().Str("event", "plan").Int("rows", plan.Rows).Int("invalid", plan.Invalid).
+func admit(s *session, p *prepared) error {
+	plan := p.plan
+	s.log.Info().Str("event", "plan").Int("rows", plan.Rows).Int("invalid", p.invalid).
 		Strs("ignored_columns", plan.Ignored).Bool("reviewed", plan.Reviewed).Msg("plan read")
-	for _, p := range plan.Problems {
-		s.log.Error().Str("event", "invalid_row").Int("line", p.Line).Msg(p.String())
+	for _, pr := range p.problems {
+		s.log.Error().Str("event", "invalid_row").Int("line", pr.Line).Msg(pr.String())
 	}
-	if plan.Invalid > 0 && !s.cfg.skipInvalid && !s.cfg.verify {
-		return &planfile.Error{Problems: []job.Problem{{Reason: fmt.Sprintf("%d of %d rows are invalid; nothing was sent (fix them, or pass --skip-invalid to run the others)", plan.Invalid, plan.Rows)}}}
+	if p.invalid > 0 && !s.cfg.skipInvalid && !s.cfg.verify {
+		return &planfile.Error{Problems: []job.Problem{{Reason: fmt.Sprintf("%d of %d rows are invalid; nothing was sent (fix them, or pass --skip-invalid to run the others)", p.invalid, plan.Rows)}}}
 	}
 	return nil
 }
@@ -168,7 +183,7 @@ func execute(ctx context.Context, s *session, r *job.Runner, p *prepared) (job.S
 	if s.cfg.verify {
 		run = r.Verify
 	}
-	sum, err := run(ctx, p.plan.Each, p.rec.Record)
+	sum, err := run(ctx, p.rows, p.rec.Record)
 	s.outs.Keep()
 	s.sink.Hold(false)
 	s.bar.Clear()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"reassign/job/cell"
 	"reassign/job/planfile"
 	"reassign/job/sandbox"
 	"reassign/report"
@@ -119,7 +120,7 @@ func (c *columnsFlag) Set(s string) (err error) {
 
 // planOptions are the plan reader's settings.
 func (c *config) planOptions() planfile.Options {
-	return planfile.Options{NullToken: c.nullToken, Columns: c.columns.Columns, Sheet: c.sheet, Name: c.plan, Offline: !c.snapshotWanted()}
+	return planfile.Options{NullToken: c.nullToken, Columns: c.columns.Columns, Sheet: c.sheet, Name: c.plan}
 }
 
 // checkPlan refuses a run that cannot resolve the plan: need names what in it needs
@@ -350,8 +351,8 @@ func (c *config) check(rest []string) error {
 		return fmt.Errorf("--shards must be between 1 and %d, not %d", maxShards, c.shards)
 	case c.shardIndex < 0 || c.shardIndex >= c.shards:
 		return fmt.Errorf("--shard-index must be between 0 and %d (--shards %d), not %d", c.shards-1, c.shards, c.shardIndex)
-	case planfile.CheckNullToken(strings.TrimSpace(c.nullToken)) != nil:
-		return fmt.Errorf("--null-token %v", planfile.CheckNullToken(strings.TrimSpace(c.nullToken)))
+	case cell.CheckNullToken(strings.TrimSpace(c.nullToken)) != nil:
+		return fmt.Errorf("--null-token %v", cell.CheckNullToken(strings.TrimSpace(c.nullToken)))
 	case !c.sandbox && c.sandboxState != "":
 		return errors.New("--sandbox-state (or $REASSIGN_SANDBOX_STATE) keeps the sandbox's workspace: it goes with --sandbox only")
 	case !c.sandbox && c.sandboxNumbers != 0:

@@ -11,7 +11,7 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/rs/zerolog"
 
-	"reassign/job/planfile"
+	"reassign/job/cell"
 	"reassign/report"
 	"reassign/report/html"
 )
@@ -40,8 +40,8 @@ func reportCommand(args []string, getenv func(string) string, stdout, stderr io.
 		err = errors.New("report: --html is required")
 	case err == nil && fs.NArg() == 0:
 		err = errors.New("report: name the report files to render")
-	case err == nil && planfile.CheckNullToken(*nullToken) != nil:
-		err = fmt.Errorf("report: --null-token %v", planfile.CheckNullToken(*nullToken))
+	case err == nil && cell.CheckNullToken(*nullToken) != nil:
+		err = fmt.Errorf("report: --null-token %v", cell.CheckNullToken(*nullToken))
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "reassign: %v\nRun reassign report --help for the flags.\n", err)

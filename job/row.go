@@ -1,7 +1,9 @@
 // Package job applies a plan of phone-number changes through the API: rows and their
 // outcomes, the Runner that sends them on a shared Limiter with one Retrier, the
-// workspace reads before the first write (agents, Snapshot), what a reviewed row may
-// overwrite (Moved), what a run is about to do (Preview), Verify, and shards.
+// workspace reads before the first write (agents, Snapshot) and the Resolver that turns
+// the phone numbers and agent names of a plan's rows into ids through them, what a
+// reviewed row may overwrite (Moved), what a run is about to do (Preview), Verify, and
+// shards.
 //
 // It reads no files and writes none: rows come from a function, results go to one.
 package job
@@ -43,6 +45,9 @@ type Row struct {
 	AgentID     Field
 	Nickname    Field
 	Label       Field
+	// Agent is the cell of an agent column: an agent's id or its display name, as
+	// written. A Resolver puts the id it stands for in AgentID.
+	Agent Field
 	// Reviewed, if set, is the number's state the row was reviewed against (a plan's
 	// before_agent_id, before_nickname, before_label; "" means empty): the row may be
 	// written only where the number still holds it, in each field the row changes.

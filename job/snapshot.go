@@ -13,11 +13,6 @@ type NumberState struct {
 	AgentID, Nickname, Label string
 }
 
-// Current is NumberState under its old name, while code written against it is merged.
-//
-// Deprecated: use NumberState.
-type Current = NumberState
-
 // Snapshot is the workspace's numbers as read before the first write. It is compact,
 // for a million numbers: an index from the id's 64-bit hash into byte chunks holding the
 // id and the values, the id checked on every lookup (two ids sharing a hash are kept

@@ -36,13 +36,13 @@ type Workspace struct {
 
 // WorkspaceReads says what ReadWorkspace reads and what the run cannot do without.
 type WorkspaceReads struct {
-	// Keep says which numbers the snapshot keeps (by id); nil keeps them all.
-	Keep func(id string) bool
+	// Keep says which numbers the snapshot keeps, by their id and phone number; nil
+	// keeps them all. It is not kept after the reads.
+	Keep func(id, phone string) bool
 	// PhoneKey, if set, makes the snapshot find numbers by phone number
 	// (Snapshot.IDsOf): it spells a number's phone number as the plan's keys are
-	// spelt ("" when it cannot), and says whether the plan may hold it: the snapshot
-	// keeps it then, whatever Keep says.
-	PhoneKey func(phone string) (key string, keep bool)
+	// spelt ("" when it cannot). The snapshot keeps it.
+	PhoneKey func(phone string) string
 	// Parallel is how many list pages may be read at once.
 	Parallel int
 	// Expect is how many numbers the snapshot is likely to keep (the plan's rows): its
@@ -124,19 +124,11 @@ func ReadWorkspace(ctx context.Context, rd Lister, rt *Retrier, w WorkspaceReads
 }
 
 func readSnapshot(ctx context.Context, rd Lister, rt *Retrier, w WorkspaceReads, parallel int) (*Snapshot, error) {
-	var phoneKey func(string) string
-	if w.PhoneKey != nil {
-		phoneKey = func(phone string) string { key, _ := w.PhoneKey(phone); return key }
-	}
-	s := newSnapshot(phoneKey, w.Expect)
+	s := newSnapshot(w.PhoneKey, w.Expect)
 	n, err := eachPage(ctx, rd, rt, dialnexa.ListFilter{}, parallel, pagesAhead(w.Expect, parallel), func(ns []dialnexa.PhoneNumber) error {
 		s.Seen += len(ns)
 		for _, p := range ns {
-			keep := w.Keep == nil || w.Keep(p.ID)
-			if w.PhoneKey != nil && !keep {
-				_, keep = w.PhoneKey(p.PhoneNumber)
-			}
-			if keep {
+			if w.Keep == nil || w.Keep(p.ID, p.PhoneNumber) {
 				s.add(p.ID, NumberState{AgentID: p.AgentID, Nickname: p.Nickname, Label: p.Label}, p.PhoneNumber)
 			}
 		}

@@ -12,11 +12,11 @@ import (
 	"time"
 
 	"reassign/job"
-	"reassign/job/planfile"
+	"reassign/job/cell"
 )
 
 // Line is one line of a report as read back: its cells unescaped as the plan reader
-// reads them (planfile.Unescape), the planned cells as fields (planfile.ParseField).
+// reads them (cell.Unescape), the planned cells as fields (cell.ParseField).
 // A column the report lacks reads as empty.
 type Line struct {
 	Line                          int // the plan line (or sheet row) where the row starts
@@ -104,36 +104,36 @@ func startLine(cr *csv.Reader, err error) int {
 
 // parseLine reads one record by the report's header.
 func parseLine(rec []string, col map[string]int, nullToken string) (Line, error) {
-	cell := func(name string) string {
+	value := func(name string) string {
 		if i, ok := col[name]; ok && i < len(rec) {
-			v, _ := planfile.Unescape(rec[i], nullToken)
+			v, _ := cell.Unescape(rec[i], nullToken)
 			return v
 		}
 		return ""
 	}
 	field := func(name string) job.Field {
 		if i, ok := col[name]; ok && i < len(rec) {
-			return planfile.ParseField(rec[i], nullToken)
+			return cell.ParseField(rec[i], nullToken)
 		}
 		return job.Field{}
 	}
 	number := func(name string) int {
-		n, _ := strconv.Atoi(cell(name))
+		n, _ := strconv.Atoi(value(name))
 		return n
 	}
-	line, err := strconv.Atoi(cell("line"))
+	line, err := strconv.Atoi(value("line"))
 	if err != nil || line < 0 {
-		return Line{}, fmt.Errorf("the line cell %q is not a plan line", cell("line"))
+		return Line{}, fmt.Errorf("the line cell %q is not a plan line", value("line"))
 	}
 	l := Line{
-		Line: line, ID: cell("id"), AgentID: field("agent_id"), Nickname: field("nickname"), Label: field("label"),
-		Outcome: job.Outcome(cell("outcome")), HTTPStatus: number("http_status"), Attempts: number("attempts"),
-		Error: cell("error"), ResultAgentID: cell("result_agent_id"), ResultNickname: cell("result_nickname"),
-		PhoneNumber: cell("phone_number"), RequestID: cell("request_id"),
+		Line: line, ID: value("id"), AgentID: field("agent_id"), Nickname: field("nickname"), Label: field("label"),
+		Outcome: job.Outcome(value("outcome")), HTTPStatus: number("http_status"), Attempts: number("attempts"),
+		Error: value("error"), ResultAgentID: value("result_agent_id"), ResultNickname: value("result_nickname"),
+		PhoneNumber: value("phone_number"), RequestID: value("request_id"),
 		Duration:      time.Duration(number("duration_ms")) * time.Millisecond,
-		BeforeAgentID: cell("before_agent_id"), BeforeNickname: cell("before_nickname"), BeforeLabel: cell("before_label"),
-		Agent: cell("agent"),
+		BeforeAgentID: value("before_agent_id"), BeforeNickname: value("before_nickname"), BeforeLabel: value("before_label"),
+		Agent: value("agent"),
 	}
-	l.Finished, _ = time.Parse(time.RFC3339Nano, cell("finished_at"))
+	l.Finished, _ = time.Parse(time.RFC3339Nano, value("finished_at"))
 	return l, nil
 }

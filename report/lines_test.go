@@ -22,7 +22,7 @@ func TestReadLinesRoundTrip(t *testing.T) {
 	results := []job.Result{
 		{Row: job.Row{Line: 7, ID: "phn_1", AgentID: job.Field{Raw: "agt_a"}, Nickname: job.Field{Raw: "=cmd|' /C calc'!A0"}, Label: job.Field{Raw: "two\nlines"}},
 			Outcome: job.Updated, Status: 200, Attempts: 2, Number: dialnexa.PhoneNumber{AgentID: "agt_a", Nickname: "x", PhoneNumber: "+4420794600"},
-			RequestID: "req_1", Duration: 1500 * time.Millisecond, Finished: finished, Before: &job.Current{AgentID: "agt_b", Nickname: "null", Label: " L "}},
+			RequestID: "req_1", Duration: 1500 * time.Millisecond, Finished: finished, Before: &job.NumberState{AgentID: "agt_b", Nickname: "null", Label: " L "}},
 		{Row: job.Row{Line: 9, ID: "phn_2", AgentID: job.Field{Raw: "NULL", Null: true}, Nickname: job.Field{Raw: "null", Null: true}},
 			Outcome: job.Rejected, Status: 400, Attempts: 1, Error: "-1 is not an agent"},
 	}

@@ -5,8 +5,8 @@ import (
 	"io"
 
 	"reassign/job"
+	"reassign/job/cell"
 	"reassign/job/dialnexa"
-	"reassign/job/planfile"
 )
 
 // UndoWriter writes --undo-plan: for each number the run changed, a plan row that puts
@@ -35,15 +35,15 @@ func (u *UndoWriter) Write(row job.Row, before job.NumberState) (keptLabel bool,
 		case old == "":
 			return u.nullToken // written as it is: it reads back as null
 		default:
-			return planfile.Escape(old, u.nullToken)
+			return cell.Escape(old, u.nullToken)
 		}
 	}
 	label := ""
 	if row.Label.Set() {
-		label = planfile.Escape(before.Label, u.nullToken)
+		label = cell.Escape(before.Label, u.nullToken)
 		keptLabel = before.Label == ""
 	}
-	rec := []string{planfile.Escape(row.ID, u.nullToken), restore(row.AgentID, before.AgentID), restore(row.Nickname, before.Nickname), label}
+	rec := []string{cell.Escape(row.ID, u.nullToken), restore(row.AgentID, before.AgentID), restore(row.Nickname, before.Nickname), label}
 	return keptLabel, u.cw.Write(rec)
 }
 
@@ -74,11 +74,11 @@ func NewExportWriter(w io.Writer, nullToken string) (*ExportWriter, error) {
 	return e, e.cw.Error()
 }
 
-// Write adds one number, its cells escaped (planfile.Escape).
+// Write adds one number, its cells escaped (cell.Escape).
 func (e *ExportWriter) Write(n dialnexa.PhoneNumber) error {
 	rec := []string{n.ID, n.PhoneNumber, n.AgentID, n.Nickname, n.Label, n.Status, n.CountryCode, n.Type}
 	for i := range rec {
-		rec[i] = planfile.Escape(rec[i], e.nullToken)
+		rec[i] = cell.Escape(rec[i], e.nullToken)
 	}
 	return e.cw.Write(rec)
 }

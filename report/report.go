@@ -1,6 +1,6 @@
 // Package report writes what a run did: the report (one CSV line per plan row), the undo
 // plan, the export, and the files they go to; and reads reports back for --resume.
-// Every CSV it writes escapes its cells as the plan reader expects (planfile.Escape).
+// Every CSV it writes escapes its cells as the plan reader expects (cell.Escape).
 package report
 
 import (
@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"reassign/job"
-	"reassign/job/planfile"
+	"reassign/job/cell"
 )
 
 // Columns are the report's columns, in order (README, "The report"); the before_*
@@ -35,7 +35,7 @@ type Writer struct {
 }
 
 // NewWriter writes the header (after a BOM when bom is set, as for a file) and returns
-// the writer. Its cells are escaped for a plan reader with nullToken (planfile.Escape):
+// the writer. Its cells are escaped for a plan reader with nullToken (cell.Escape):
 // no cell holds a raw control character or runs as a formula, and the planned cells
 // read back as planned.
 func NewWriter(w io.Writer, bom bool, nullToken string) (*Writer, error) {
@@ -89,13 +89,13 @@ func (w *Writer) Write(r job.Result) error {
 		rec[15], rec[16], rec[17] = b.AgentID, b.Nickname, b.Label
 	}
 	for i := range rec {
-		rec[i] = planfile.Escape(rec[i], w.nullToken)
+		rec[i] = cell.Escape(rec[i], w.nullToken)
 	}
 	// The planned cells keep their null token as written, so that --resume reads them
 	// back as the plan row they were.
-	rec[2] = planfile.EscapeField(r.Row.AgentID, w.nullToken)
-	rec[3] = planfile.EscapeField(r.Row.Nickname, w.nullToken)
-	rec[4] = planfile.EscapeField(r.Row.Label, w.nullToken)
+	rec[2] = cell.EscapeField(r.Row.AgentID, w.nullToken)
+	rec[3] = cell.EscapeField(r.Row.Nickname, w.nullToken)
+	rec[4] = cell.EscapeField(r.Row.Label, w.nullToken)
 	return w.cw.Write(rec)
 }
 

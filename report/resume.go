@@ -17,7 +17,7 @@ import (
 	"github.com/gocarina/gocsv"
 
 	"reassign/job"
-	"reassign/job/planfile"
+	"reassign/job/cell"
 )
 
 // Applied is what an earlier report says was already done: for each id recorded as
@@ -121,7 +121,7 @@ type reportRecord struct {
 }
 
 // ReadApplied reads an earlier report, its cells as the plan reader reads a plan's with
-// nullToken (planfile.ParseField). It tolerates a BOM and a last line cut off by a
+// nullToken (cell.ParseField). It tolerates a BOM and a last line cut off by a
 // kill; any other damage is an error naming the line.
 func ReadApplied(r io.Reader, nullToken string) (*Applied, error) {
 	br := bufio.NewReader(r)
@@ -162,9 +162,9 @@ func ReadApplied(r io.Reader, nullToken string) (*Applied, error) {
 		rec := v.(reportRecord)
 		switch job.Outcome(rec.Outcome) {
 		case job.Updated, job.Skipped:
-			id, _ := planfile.Unescape(rec.ID, nullToken)
-			a.done[id] = fieldsHash(planfile.ParseField(rec.AgentID, nullToken),
-				planfile.ParseField(rec.Nickname, nullToken), planfile.ParseField(rec.Label, nullToken))
+			id, _ := cell.Unescape(rec.ID, nullToken)
+			a.done[id] = fieldsHash(cell.ParseField(rec.AgentID, nullToken),
+				cell.ParseField(rec.Nickname, nullToken), cell.ParseField(rec.Label, nullToken))
 		}
 	}
 }

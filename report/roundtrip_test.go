@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"reassign/job"
+	"reassign/job/cell"
 	"reassign/job/dialnexa"
 	"reassign/job/planfile"
 )
@@ -17,7 +18,7 @@ import (
 func readPlan(t *testing.T, data []byte, nullToken string) []job.Row {
 	t.Helper()
 	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
-	p, err := planfile.Read(context.Background(), open, planfile.Options{NullToken: nullToken})
+	p, _, err := planfile.Read(context.Background(), open, planfile.Options{NullToken: nullToken})
 	if err != nil {
 		t.Fatalf("read back: %v\n%q", err, data)
 	}
@@ -55,7 +56,7 @@ func FuzzRoundTrip(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, token, agent, nickname, label string) {
 		token = strings.TrimSpace(token)
-		if planfile.CheckNullToken(token) != nil {
+		if cell.CheckNullToken(token) != nil {
 			t.Skip()
 		}
 		for _, v := range []string{agent, nickname, label} {

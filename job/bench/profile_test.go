@@ -23,10 +23,10 @@ import (
 )
 
 // BenchmarkRunner is the overhead scenario inside one process, for profiles, following
-// main's live run: the plan read and validated (planfile.Read), the agents read and the
-// plan validated again against them, the workspace snapshot read, then the rows sent by
-// job.Runner (--rate 0, 8 workers) through the real client to the fast fake, with the
-// report and the JSON log written to files. b.N is the plan's rows. The fake's goroutines
+// main's live run: the plan read and validated (planfile.Read), the agents and the
+// workspace snapshot read, the plan resolved against them (job.Resolver), then the rows
+// sent by job.Runner (--rate 0, 8 workers) through the real client to the fast fake,
+// with the report and the JSON log written to files. b.N is the plan's rows. The fake's goroutines
 // carry the pprof label side=fake, so a CPU profile can leave them out:
 //
 //	go test ./job/bench -run '^$' -bench Runner -benchtime 20000x -cpuprofile cpu.out -memprofile mem.out
@@ -86,19 +86,21 @@ func BenchmarkRunner(b *testing.B) {
 		Client: client, Workers: 8, Drain: 20 * time.Second,
 	}
 	open := func() (io.ReadCloser, error) { return os.Open(plan.path) }
-	p, err := planfile.Read(context.Background(), open, planfile.Options{NullToken: "null"})
+	p, keys, err := planfile.Read(context.Background(), open, planfile.Options{NullToken: "null"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	ws, err := job.ReadWorkspace(ctx, client, &runner.Retrier, job.WorkspaceReads{Keep: p.MayContain, Parallel: 8, NeededBy: "the benchmark"})
+	ws, err := job.ReadWorkspace(ctx, client, &runner.Retrier, job.WorkspaceReads{Keep: keys.Keep, Parallel: 8, NeededBy: "the benchmark"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := p.Resolve(ctx, ws); err != nil {
+	resolver := job.NewResolver(ws)
+	found, err := resolver.Check(ctx, p.Each, p.AgentRows())
+	if err != nil {
 		b.Fatal(err)
 	}
-	if p.Invalid > 0 {
-		b.Fatalf("%d invalid rows: %v", p.Invalid, p.Problems[0])
+	if problems, invalid := job.Collate(p.Problems, found); invalid > 0 {
+		b.Fatalf("%d invalid rows: %v", invalid, problems[0])
 	}
 	runner.Snapshot = ws.Snapshot
 	rw, err := report.NewWriter(reportFile, true, "null")
@@ -107,7 +109,7 @@ func BenchmarkRunner(b *testing.B) {
 	}
 	runner.Flush = func() error { return errors.Join(rw.Flush(), logBuf.Flush()) }
 	runner.FlushEvery = 50 * time.Millisecond
-	sum, err := runner.Run(ctx, p.Each, rw.Write)
+	sum, err := runner.Run(ctx, resolver.Each(p.Each), rw.Write)
 	elapsed := time.Since(start)
 	b.StopTimer()
 	if err != nil {

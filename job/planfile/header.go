@@ -8,6 +8,7 @@ import (
 	"unicode"
 
 	"reassign/job"
+	"reassign/job/cell"
 )
 
 // The fields a plan's columns can hold (README, "The plan").
@@ -184,7 +185,7 @@ func (h *header) show(i int) string {
 	switch {
 	case name == "":
 		return fmt.Sprintf("cell %d", i+1)
-	case strings.IndexFunc(name, func(r rune) bool { return isControl(r) || r == ',' || r == '"' }) >= 0:
+	case strings.IndexFunc(name, func(r rune) bool { return cell.IsControl(r) || r == ',' || r == '"' }) >= 0:
 		return quoteCell(name) // a reason must stay on one line
 	}
 	return name

@@ -9,9 +9,11 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/rs/zerolog"
 
@@ -110,7 +112,7 @@ func FuzzNormalisePhone(f *testing.F) {
 func TestHeaders(t *testing.T) {
 	cases := []struct {
 		name, header, row, columns string
-		want                       job.Row // the row, read offline (nothing resolved)
+		want                       job.Row // the row as read (nothing resolved)
 		ignored                    []string
 		err                        string
 		usage                      bool
@@ -120,14 +122,14 @@ func TestHeaders(t *testing.T) {
 		{name: "case, spaces and separators", header: "Number ID,Phone Number,Agent-ID,Nick.Name,LABEL", row: "phn_a,+44 20 7183 8750,agt_c,d,e",
 			ignored: []string{"Phone Number"}, want: job.Row{ID: "phn_a", AgentID: set("agt_c"), Nickname: set("d"), Label: set("e")}},
 		{name: "keyed by phone, agent by name", header: "Phone,Agent Name,Nickname,Label,Status", row: "+44 20 7183 8750,Sales EMEA,d,e,x",
-			ignored: []string{"Status"}, want: job.Row{PhoneNumber: "+442071838750", AgentID: set("Sales EMEA"), Nickname: set("d"), Label: set("e")}},
+			ignored: []string{"Status"}, want: job.Row{PhoneNumber: "+442071838750", Agent: set("Sales EMEA"), Nickname: set("d"), Label: set("e")}},
 		{name: "e164 and inbound agent", header: "E.164,Inbound Agent,x", row: "+44 20 7183 8750,agt_c,y",
-			ignored: []string{"x"}, want: job.Row{PhoneNumber: "+442071838750", AgentID: set("agt_c")}},
+			ignored: []string{"x"}, want: job.Row{PhoneNumber: "+442071838750", Agent: set("agt_c")}},
 		{name: "did and camel case", header: "DID,AgentName,PhoneNumberID", row: "+44 20,agt_c,phn_a",
-			ignored: []string{"DID"}, want: job.Row{ID: "phn_a", AgentID: set("agt_c")}},
+			ignored: []string{"DID"}, want: job.Row{ID: "phn_a", Agent: set("agt_c")}},
 		{name: "the sheet's own titles", header: "Rufnummer,Ziel-Agent,Anzeigename,Etikett", row: "+44 20 7183 8750,agt_c,d,e",
 			columns: "phone_number=Rufnummer,agent=ziel agent,nickname=Anzeigename,label=Etikett",
-			want:    job.Row{PhoneNumber: "+442071838750", AgentID: set("agt_c"), Nickname: set("d"), Label: set("e")}},
+			want:    job.Row{PhoneNumber: "+442071838750", Agent: set("agt_c"), Nickname: set("d"), Label: set("e")}},
 		{name: "--columns takes a field from its alias", header: "Phone,Number,agent_id", row: "+1 999,+44 20 7183 8750,agt_c",
 			columns: "phone_number=Number", ignored: []string{"Phone"}, want: job.Row{PhoneNumber: "+442071838750", AgentID: set("agt_c")}},
 		{name: "no key", header: "Agent,Nickname",
@@ -145,7 +147,7 @@ func TestHeaders(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := planfile.Read(context.Background(), openString(c.header+"\n"+c.row+"\n"), planfile.Options{Columns: cols, Offline: true})
+			p, _, err := planfile.Read(context.Background(), openString(c.header+"\n"+c.row+"\n"), planfile.Options{Columns: cols})
 			if c.err != "" {
 				var pe *planfile.Error
 				if !errors.As(err, &pe) || pe.Error() != c.err || errors.Is(err, planfile.ErrUsage) != c.usage {
@@ -190,8 +192,40 @@ func TestParseColumns(t *testing.T) {
 	}
 }
 
-// workspaceOf reads ws through the real client, as a run does, for the plan p.
-func workspaceOf(t *testing.T, ws sandbox.Workspace, p *planfile.Plan) *job.Workspace {
+// TestKeys: what the workspace reads learn of a plan's keys, whichever way the rows
+// spell them; the spelling the snapshot keeps for the run does not keep the keys.
+func TestKeys(t *testing.T) {
+	_, keys := mustReadKeys(t, openString("id,nickname\nphn_a,x\nphn_b,y\n"), planfile.Options{})
+	for id, want := range map[string]bool{"phn_a": true, "phn_b": true, "phn_c": false, "": false} {
+		if keys.Keep(id, "+442071838750") != want {
+			t.Errorf("keyed by id: Keep(%q) = %v", id, !want)
+		}
+	}
+	if keys.PhoneKey() != nil {
+		t.Error("keyed by id: a PhoneKey")
+	}
+
+	_, keys = mustReadKeys(t, openString("phone,nickname\n+44 20 7183 8750,x\n"), planfile.Options{})
+	for phone, want := range map[string]bool{"+442071838750": true, "0044 (20) 7183-8750": true, "+442071838751": false, "not a number": false} {
+		if keys.Keep("phn_a", phone) != want {
+			t.Errorf("keyed by phone number: Keep(%q) = %v", phone, !want)
+		}
+	}
+	phoneKey := keys.PhoneKey()
+	if got := phoneKey("0044 (20) 7183-8750"); got != "+442071838750" || phoneKey("x") != "" {
+		t.Errorf("PhoneKey = %q, %q", got, phoneKey("x"))
+	}
+	held := weak.Make(keys)
+	keys = nil
+	runtime.GC()
+	if held.Value() != nil {
+		t.Error("the PhoneKey function holds the keys")
+	}
+	runtime.KeepAlive(phoneKey)
+}
+
+// workspaceOf reads ws through the real client, as a run does, for the plan p with keys.
+func workspaceOf(t *testing.T, ws sandbox.Workspace, p *planfile.Plan, keys *planfile.Keys) *job.Workspace {
 	t.Helper()
 	srv := httptest.NewServer(sandbox.New(ws, sandbox.Options{Key: testKey}))
 	t.Cleanup(srv.Close)
@@ -202,7 +236,7 @@ func workspaceOf(t *testing.T, ws sandbox.Workspace, p *planfile.Plan) *job.Work
 	rt := &job.Retrier{Limiter: job.NewLimiter(0, 1, time.Now), MaxAttempts: 1, Now: time.Now,
 		Sleep: job.SleepContext, Rand: rand.Int64N, Log: zerolog.Nop()}
 	got, err := job.ReadWorkspace(context.Background(), client, rt, job.WorkspaceReads{
-		Keep: p.MayContain, PhoneKey: p.PhoneKeys(), Parallel: 2, NeededBy: p.Needs()})
+		Keep: keys.Keep, PhoneKey: keys.PhoneKey(), Parallel: 2, NeededBy: p.Needs()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +270,7 @@ func TestResolve(t *testing.T) {
 		"4.47911E+11,Billing,J\n" + // 11
 		"+91 22 3456 7890,Nobody At All,K\n" + // 12: nothing near
 		"0091 22 3456 7890,Billing,L\n" // 13: the number of line 12 again
-	p := mustRead(t, openString(plan), planfile.Options{})
+	p, keys := mustReadKeys(t, openString(plan), planfile.Options{})
 	if p.Needs() != "a plan keyed by phone number" {
 		t.Errorf("Needs = %q", p.Needs())
 	}
@@ -246,11 +280,14 @@ func TestResolve(t *testing.T) {
 		{Line: 13, Reason: "phone number +912234567890 is also on line 12"},
 	}
 	if !equalProblems(p.Problems, before) {
-		t.Fatalf("before Resolve:\n got %q\nwant %q", p.Problems, before)
+		t.Fatalf("as read:\n got %q\nwant %q", p.Problems, before)
 	}
-	if err := p.Resolve(context.Background(), workspaceOf(t, demoWithAgents(), p)); err != nil {
+	r := job.NewResolver(workspaceOf(t, demoWithAgents(), p, keys))
+	found, err := r.Check(context.Background(), p.Each, p.AgentRows())
+	if err != nil {
 		t.Fatal(err)
 	}
+	problems, invalid := job.Collate(p.Problems, found)
 	want := []job.Problem{
 		{Line: 6, Reason: `agent "Support" is ambiguous: agt_support_tier1, agt_support_tier2; use the id`},
 		{Line: 7, Reason: `agent "Sales APC" is not an agent of this workspace (did you mean "Sales APAC"?)`},
@@ -262,15 +299,15 @@ func TestResolve(t *testing.T) {
 		{Line: 12, Reason: `agent "Nobody At All" is not an agent of this workspace`},
 		before[2],
 	}
-	if !equalProblems(p.Problems, want) || p.Invalid != 8 {
-		t.Errorf("after Resolve (%d invalid):\n got %q\nwant %q", p.Invalid, p.Problems, want)
+	if !equalProblems(problems, want) || invalid != 8 {
+		t.Errorf("resolved (%d invalid):\n got %q\nwant %q", invalid, problems, want)
 	}
-	rows := each(t, p)
+	rows := rowsOf(t, r.Each(p.Each), p.Rows, problems, invalid)
 	resolved := map[int]job.Row{
-		2: {Line: 2, ID: "phn_k3p8vd2nq7ra", PhoneNumber: "+442071838750", AgentID: set("agt_sales_emea"), Nickname: set("A")},
-		3: {Line: 3, ID: "phn_m9x4tb6wz2ce", PhoneNumber: "+14155550123", AgentID: set("agt_billing"), Nickname: set("B")},
-		4: {Line: 4, ID: "phn_q2w8ej5rt1yb", PhoneNumber: "+5511987654321", AgentID: null("null"), Nickname: set("C")},
-		5: {Line: 5, ID: "phn_r5t7yu2io8pl", PhoneNumber: "+61290001234", AgentID: set("agent_2g7Xy3tY53gRlp"), Nickname: set("D")},
+		2: {Line: 2, ID: "phn_k3p8vd2nq7ra", PhoneNumber: "+442071838750", AgentID: set("agt_sales_emea"), Agent: set("sales   EMEA"), Nickname: set("A")},
+		3: {Line: 3, ID: "phn_m9x4tb6wz2ce", PhoneNumber: "+14155550123", AgentID: set("agt_billing"), Agent: set("agt_billing"), Nickname: set("B")},
+		4: {Line: 4, ID: "phn_q2w8ej5rt1yb", PhoneNumber: "+5511987654321", AgentID: null("null"), Agent: null("null"), Nickname: set("C")},
+		5: {Line: 5, ID: "phn_r5t7yu2io8pl", PhoneNumber: "+61290001234", AgentID: set("agent_2g7Xy3tY53gRlp"), Agent: set("東京 受付"), Nickname: set("D")},
 	}
 	for _, g := range rows {
 		if w, ok := resolved[g.Row.Line]; ok && (g.Row != w || len(g.Problems) > 0) {
@@ -285,46 +322,58 @@ func TestResolveAgentIDs(t *testing.T) {
 	opens := 0
 	data := "id,agent_id\nphn_k3p8vd2nq7ra,agt_billing\nphn_m9x4tb6wz2ce,agt_nope\n"
 	open := func() (io.ReadCloser, error) { opens++; return io.NopCloser(strings.NewReader(data)), nil }
-	p := mustRead(t, open, planfile.Options{})
-	if p.Needs() != "" || p.PhoneKeys() != nil {
+	p, keys := mustReadKeys(t, open, planfile.Options{})
+	if p.Needs() != "" || keys.PhoneKey() != nil {
 		t.Errorf("a plan keyed by id needs no resolution: %q", p.Needs())
 	}
-	if err := p.Resolve(context.Background(), workspaceOf(t, sandbox.Demo(), p)); err != nil {
+	found, err := job.NewResolver(workspaceOf(t, sandbox.Demo(), p, keys)).Check(context.Background(), p.Each, p.AgentRows())
+	if err != nil {
 		t.Fatal(err)
 	}
 	want := []job.Problem{{Line: 3, Reason: "agent_id agt_nope is not an agent of this workspace"}}
-	if !equalProblems(p.Problems, want) {
-		t.Errorf("problems %q, want %q", p.Problems, want)
+	if !equalProblems(found, want) {
+		t.Errorf("problems %q, want %q", found, want)
 	}
 	data = "id,agent_id\nphn_k3p8vd2nq7ra,agt_billing\n"
 	p = mustRead(t, open, planfile.Options{})
 	n := opens
-	if err := p.Resolve(context.Background(), &job.Workspace{Agents: []dialnexa.Agent{{ID: "agt_billing"}}}); err != nil || opens != n || p.Invalid != 0 {
-		t.Errorf("Resolve read the plan again (%d opens) or found problems: %v %q", opens-n, err, p.Problems)
+	r := job.NewResolver(&job.Workspace{Agents: []dialnexa.Agent{{ID: "agt_billing"}}})
+	if found, err := r.Check(context.Background(), p.Each, p.AgentRows()); err != nil || opens != n || len(found) != 0 {
+		t.Errorf("Check read the plan again (%d opens) or found problems: %v %q", opens-n, err, found)
 	}
 }
 
-// TestUnresolved: rows that need the reads are invalid without them, unless the run is
-// offline (a plain --dry-run), which checks their spelling only.
+// TestUnresolved: rows that need the reads are invalid when the reads failed; when the
+// workspace is not read at all (a plain --dry-run), they go as written, their spelling
+// checked only.
 func TestUnresolved(t *testing.T) {
 	plan := "phone,agent\n+44 20 7183 8750,Sales EMEA\n"
-	p := mustRead(t, openString(plan), planfile.Options{Offline: true})
+	p := mustRead(t, openString(plan), planfile.Options{})
 	rows := each(t, p)
-	if want := (job.Row{Line: 2, PhoneNumber: "+442071838750", AgentID: set("Sales EMEA")}); rows[0].Row != want || len(rows[0].Problems) > 0 {
+	if want := (job.Row{Line: 2, PhoneNumber: "+442071838750", Agent: set("Sales EMEA")}); rows[0].Row != want || len(rows[0].Problems) > 0 {
+		t.Errorf("as read: %v, want %+v", rows[0], want)
+	}
+	offline := job.NewResolver(nil)
+	if found, err := offline.Check(context.Background(), p.Each, p.AgentRows()); err != nil || len(found) > 0 {
+		t.Errorf("offline: %v %q, want no problem", err, found)
+	}
+	rows = rowsOf(t, offline.Each(p.Each), p.Rows, p.Problems, p.Invalid)
+	if want := (job.Row{Line: 2, PhoneNumber: "+442071838750", AgentID: set("Sales EMEA"), Agent: set("Sales EMEA")}); rows[0].Row != want {
 		t.Errorf("offline: %v, want %+v", rows[0], want)
 	}
-	p = mustRead(t, openString(plan), planfile.Options{})
-	if err := p.Resolve(context.Background(), &job.Workspace{}); err != nil {
+	failed := job.NewResolver(&job.Workspace{})
+	found, err := failed.Check(context.Background(), p.Each, p.AgentRows())
+	if err != nil {
 		t.Fatal(err)
 	}
 	want := []job.Problem{
 		{Line: 2, Reason: "phone number +442071838750: the workspace's numbers were not read, so its id is not known"},
 		{Line: 2, Reason: `agent "Sales EMEA": the workspace's agents were not read, so its id is not known`},
 	}
-	if !equalProblems(p.Problems, want) {
-		t.Errorf("problems %q, want %q", p.Problems, want)
+	if !equalProblems(found, want) {
+		t.Errorf("problems %q, want %q", found, want)
 	}
-	each(t, p)
+	rowsOf(t, failed.Each(p.Each), p.Rows, want, 1)
 }
 
 // TestReadWorkbook reads workbooks saved by openpyxl and by LibreOffice: cells as stored
@@ -338,10 +387,10 @@ func TestReadWorkbook(t *testing.T) {
 		ignored []string
 	}{
 		{file: "openpyxl.xlsx", want: []job.Row{
-			{Line: 2, PhoneNumber: "+442071838750", AgentID: set("Sales EMEA"), Nickname: set("London Sales")},
-			{Line: 4, PhoneNumber: "+14155550123", AgentID: set("billing"), Nickname: set("SF  Billing"), Label: set("West")},
-			{Line: 5, PhoneNumber: "+912234567890", AgentID: null("null")},
-			{Line: 6, PhoneNumber: "+61290001234", AgentID: set("Support"), Nickname: set("Sydney")},
+			{Line: 2, PhoneNumber: "+442071838750", Agent: set("Sales EMEA"), Nickname: set("London Sales")},
+			{Line: 4, PhoneNumber: "+14155550123", Agent: set("billing"), Nickname: set("SF  Billing"), Label: set("West")},
+			{Line: 5, PhoneNumber: "+912234567890", Agent: null("null")},
+			{Line: 6, PhoneNumber: "+61290001234", Agent: set("Support"), Nickname: set("Sydney")},
 		}},
 		{file: "libreoffice.xlsx", want: []job.Row{
 			{Line: 2, ID: "phn_k3p8vd2nq7ra", AgentID: set("agt_sales_emea"), Nickname: set("London Sales"), Label: set("EMEA")},
@@ -349,14 +398,13 @@ func TestReadWorkbook(t *testing.T) {
 		}},
 		{file: "libreoffice.xlsx", opts: planfile.Options{Sheet: "Rufnummern", Columns: planfile.Columns{"phone_number": "Rufnummer", "agent": "Ziel-Agent", "nickname": "Anzeigename"}},
 			want: []job.Row{
-				{Line: 2, PhoneNumber: "+4930123456", AgentID: set("Billing"), Nickname: set("Berlin Buchhaltung")},
-				{Line: 3, PhoneNumber: "+4930123456", AgentID: set("Billing"), Nickname: set("Berlin, doppelt")},
+				{Line: 2, PhoneNumber: "+4930123456", Agent: set("Billing"), Nickname: set("Berlin Buchhaltung")},
+				{Line: 3, PhoneNumber: "+4930123456", Agent: set("Billing"), Nickname: set("Berlin, doppelt")},
 			}},
 	}
 	for _, c := range cases {
 		t.Run(c.file+"/"+c.opts.Sheet, func(t *testing.T) {
 			path := "testdata/xlsx/" + c.file
-			c.opts.Offline = true
 			data, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)

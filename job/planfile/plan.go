@@ -1,20 +1,18 @@
 // Package planfile reads a plan: a CSV file as spreadsheets export it, or a sheet of an
 // .xlsx workbook; its header matched to the job's fields (their names and aliases, or
 // the sheet's own titles), its rows keyed by id or by phone number, agents by id or by
-// name; every row validated with its line number before anything is sent, and resolved
-// against the workspace (Plan.Resolve) when it names numbers or agents that way. It also
-// owns the cell escaping that every CSV the job writes uses, so that what the job
-// writes reads back as written.
+// name; every row validated with its line number before anything is sent. It only
+// reads: a row names its number and its agent as the plan spells them, and turning
+// phone numbers and agent names into ids is the job's (job.Resolver). Its cells are read
+// back as job/cell escapes them, so that what the job writes reads back as written.
 package planfile
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"io"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -22,6 +20,7 @@ import (
 	"github.com/gocarina/gocsv"
 
 	"reassign/job"
+	"reassign/job/cell"
 )
 
 // MaxNicknameLen is the API's limit on a nickname, in Unicode code points.
@@ -39,21 +38,6 @@ var errRowTooLong = errors.New("row too long")
 
 func rowTooLong(line int) *Error {
 	return planErr(line, "a row of more than %s, the most a plan row may hold (a quote left open, or not a plan?)", sizeText(MaxRow))
-}
-
-// validID reports whether s matches ^[A-Za-z0-9_-]{1,128}$, what an id or an agent_id
-// must be: both go into a URL or a body.
-func validID(s string) bool {
-	if len(s) == 0 || len(s) > 128 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
 }
 
 // Error is a plan that cannot be run: unreadable, or with invalid rows. It lists
@@ -90,30 +74,21 @@ type Options struct {
 	Sheet     string  // --sheet: the workbook's sheet to read; "" for the first
 	// Name is the plan's name as given: one ending in .xlsx must be a workbook.
 	Name string
-	// Offline says that the run reads nothing and sends nothing (a plain --dry-run):
-	// phone numbers and agent names are then checked for spelling only. Otherwise a row
-	// they could not be resolved for is invalid.
-	Offline bool
 }
 
 // Plan is a validated plan file. It keeps no rows in memory: Each reads the file again,
-// so a plan of a million rows costs the memory of its keys, not of its cells.
+// so a plan of a million rows costs the memory of its keys' hashes (Keys, for as long
+// as the caller keeps them), not of its cells.
 type Plan struct {
-	open      func() (io.ReadCloser, error)
-	opts      Options
-	seed      maphash.Seed
-	dups      map[string]dupLines // keys seen more than once
-	firstLine map[uint64]int32    // key hash -> the first line with that hash
-	agents    map[string]bool     // distinct agent cells planned; nil when over maxAgents
-	byPhone   bool                // rows keyed by phone number (no id column)
-	byName    bool                // an agent column: an agent's id or its name
+	open    func() (io.ReadCloser, error)
+	opts    Options
+	dups    map[string]dupLines // keys seen more than once
+	agents  map[string]bool     // distinct agent cells planned; nil when over maxAgents
+	byPhone bool                // rows keyed by phone number (no id column)
+	byName  bool                // an agent column: an agent's id or its name
 
-	resolved bool                 // Resolve was called
-	index    *agentIndex          // the workspace's agents; nil when they were not read
-	snapshot *job.Snapshot        // the workspace's numbers; nil when they were not read
-	answers  map[string][2]string // agent cell -> its id and why not, as resolved
-
-	// Rows is the number of data rows; Invalid how many of them are invalid.
+	// Rows is the number of data rows; Invalid how many of them are invalid as read
+	// (resolving them against the workspace may find more).
 	Rows, Invalid int
 	// Ignored lists the header names of the columns the job does not use.
 	Ignored []string
@@ -121,12 +96,11 @@ type Plan struct {
 	// before_label columns: every row carries the values it was reviewed against
 	// (job.Row.Reviewed).
 	Reviewed bool
-	// Problems lists every invalid row's reasons, in plan order.
+	// Problems lists every invalid row's reasons as read, in plan order.
 	Problems []job.Problem
 }
 
-// maxAgents bounds the distinct agent cells Read collects, and the answers Resolve
-// keeps, for Resolve.
+// maxAgents bounds the distinct agent cells Read collects (see AgentRows).
 const maxAgents = 10000
 
 // dupLines is where a key that appears more than once is: its first lines (as many as a
@@ -147,64 +121,61 @@ func (d *dupLines) add(line int) {
 	d.n++
 }
 
-// Read reads and validates the whole plan that open returns. A plan that cannot be
-// parsed at all (encoding, header, quoting, a row over MaxRow bytes, a workbook that
-// cannot be opened) is a *Error; invalid rows are listed in Plan.Problems for the
-// caller to refuse or skip. It stops with ctx's error when ctx ends.
+// Read reads and validates the whole plan that open returns, and returns it with its
+// keys, for the workspace reads. A plan that cannot be parsed at all (encoding, header,
+// quoting, a row over MaxRow bytes, a workbook that cannot be opened) is a *Error;
+// invalid rows are listed in Plan.Problems for the caller to refuse or skip. It stops
+// with ctx's error when ctx ends.
 //
-// It keeps 12 bytes a key (id or phone number), not the keys: duplicates are found by a
-// 64-bit hash, and the rare hash shared by two keys is settled by reading those rows
-// again.
-func Read(ctx context.Context, open func() (io.ReadCloser, error), opts Options) (*Plan, error) {
+// It keeps 8 bytes a key (id or phone number), not the keys: duplicates are found by a
+// 64-bit hash (Keys), and the rare hash shared by two keys is settled by reading those
+// rows again.
+func Read(ctx context.Context, open func() (io.ReadCloser, error), opts Options) (*Plan, *Keys, error) {
 	if opts.NullToken == "" {
 		opts.NullToken = "null"
 	}
-	p := &Plan{open: open, opts: opts, seed: maphash.MakeSeed(), firstLine: map[uint64]int32{}, agents: map[string]bool{}, answers: map[string][2]string{}}
+	p := &Plan{open: open, opts: opts, agents: map[string]bool{}}
+	keys := newKeys()
 	shared := map[uint64]bool{} // hashes seen on more than one row
 	err := p.scan(ctx, func(r job.Row, problems []job.Problem) error {
 		p.Rows++
 		p.Problems = append(p.Problems, problems...)
-		if a := r.AgentID; a.Set() && !a.Null && p.agents != nil && !p.agents[a.Raw] {
+		if a := agentCell(r); a.Set() && !a.Null && p.agents != nil && !p.agents[a.Raw] {
 			if len(p.agents) >= maxAgents {
-				p.agents = nil // too many to keep: Resolve reads the plan again
+				p.agents = nil // too many to keep: AgentRows says so
 			} else {
 				p.agents[strings.Clone(a.Raw)] = true
 			}
 		}
-		key := p.key(r)
-		if key == "" {
-			return nil
+		if key := p.key(r); key != "" && keys.add(key) {
+			shared[keys.hash(key)] = true
 		}
-		h := p.keyHash(key)
-		if _, ok := p.firstLine[h]; ok {
-			shared[h] = true
-			return nil
-		}
-		p.firstLine[h] = int32(r.Line)
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	keys.byPhone = p.byPhone
 	p.dups = map[string]dupLines{}
+	var dupProblems []job.Problem
 	if len(shared) > 0 {
 		// Which rows really share a key: only theirs are read again. Each of them gets
 		// one problem, naming a line or two and a count, never every other line.
 		type dupRow struct{ line, key int32 }
 		var rows []dupRow
-		var keys []string
+		var dupKeys []string
 		index := map[string]int32{}
 		var seen []dupLines
 		err := p.scan(ctx, func(r job.Row, _ []job.Problem) error {
 			key := p.key(r)
-			if key == "" || !shared[p.keyHash(key)] {
+			if key == "" || !shared[keys.hash(key)] {
 				return nil
 			}
 			i, ok := index[key]
 			if !ok {
-				i = int32(len(keys))
-				keys = append(keys, strings.Clone(key))
-				index[keys[i]] = i
+				i = int32(len(dupKeys))
+				dupKeys = append(dupKeys, strings.Clone(key))
+				index[dupKeys[i]] = i
 				seen = append(seen, dupLines{})
 			}
 			seen[i].add(r.Line)
@@ -212,21 +183,29 @@ func Read(ctx context.Context, open func() (io.ReadCloser, error), opts Options)
 			return nil
 		})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for i, d := range seen {
 			if d.n > 1 {
-				p.dups[keys[i]] = d
+				p.dups[dupKeys[i]] = d
 			}
 		}
 		for _, r := range rows {
-			if reason := p.duplicateReason(keys[r.key], int(r.line)); reason != "" {
-				p.Problems = append(p.Problems, job.Problem{Line: int(r.line), Reason: reason})
+			if reason := p.duplicateReason(dupKeys[r.key], int(r.line)); reason != "" {
+				dupProblems = append(dupProblems, job.Problem{Line: int(r.line), Reason: reason})
 			}
 		}
 	}
-	p.sortProblems()
-	return p, nil
+	p.Problems, p.Invalid = job.Collate(p.Problems, dupProblems)
+	return p, keys, nil
+}
+
+// agentCell is the agent cell of a row as read: its agent_id's, or its agent's.
+func agentCell(r job.Row) job.Field {
+	if r.Agent.Set() {
+		return r.Agent
+	}
+	return r.AgentID
 }
 
 // key is what identifies a row's number in the plan: its id, or its phone number.
@@ -236,29 +215,6 @@ func (p *Plan) key(r job.Row) string {
 	}
 	return r.ID
 }
-
-// sortProblems puts Problems in plan order and counts the invalid rows.
-func (p *Plan) sortProblems() {
-	sort.SliceStable(p.Problems, func(i, j int) bool { return p.Problems[i].Line < p.Problems[j].Line })
-	invalid := map[int]bool{}
-	for _, pr := range p.Problems {
-		invalid[pr.Line] = true
-	}
-	p.Invalid = len(invalid)
-}
-
-// MayContain reports whether key (an id, or a phone number as NormalisePhone spells
-// it, for a plan keyed by phone number) may be one of the plan's: never false for one
-// that is, rarely true for one that is not (it keeps 8 bytes a key, not the keys).
-func (p *Plan) MayContain(key string) bool {
-	_, ok := p.firstLine[p.keyHash(key)]
-	return ok
-}
-
-// DropIndex frees the memory behind MayContain, which then says false for every key.
-func (p *Plan) DropIndex() { p.firstLine = nil }
-
-func (p *Plan) keyHash(key string) uint64 { return maphash.String(p.seed, key) }
 
 // Needs names what in the plan needs the workspace's reads (README, "The plan": phone
 // numbers and agent names are resolved through them), or "" when nothing does.
@@ -272,133 +228,34 @@ func (p *Plan) Needs() string {
 	return ""
 }
 
-// PhoneKeys returns, for a plan keyed by phone number, what the workspace's reads need
-// to find its numbers (job.WorkspaceReads.PhoneKey): a number's phone number as the
-// plan's keys spell it, and whether the plan may hold it. It is nil for a plan keyed by
-// id.
-func (p *Plan) PhoneKeys() func(phone string) (key string, keep bool) {
-	if !p.byPhone {
+// AgentRows stands for the plan's rows in job.Resolver.Check: for a plan keyed by id,
+// one row for each distinct agent cell it holds, holding only that cell as Each yields
+// it (none when no row names an agent). It is nil for a plan keyed by phone number, or
+// one naming more than 10,000 distinct agents: only its rows themselves tell then.
+func (p *Plan) AgentRows() []job.Row {
+	if p.byPhone || p.agents == nil {
 		return nil
 	}
-	return func(phone string) (string, bool) {
-		key, err := NormalisePhone(phone)
-		if err != nil {
-			return "", false
-		}
-		return key, p.MayContain(key)
-	}
-}
-
-// Resolve checks the plan against the workspace read before the first write: every
-// agent it names must be one of ws's agents (by id, or by a name exactly one agent
-// has), and, for a plan keyed by phone number, every number one of ws's numbers. Each
-// then yields rows holding the ids; a row that does not resolve is invalid, its reason
-// added to Problems and Invalid. A part of ws that was not read (nil) is not checked,
-// but a row that needs it is invalid. Resolve reads the plan again only when a row may
-// not resolve.
-func (p *Plan) Resolve(ctx context.Context, ws *job.Workspace) error {
-	p.resolved = true
-	clear(p.answers)
-	if ws.Agents != nil {
-		p.index = newAgentIndex(ws.Agents)
-	}
-	p.snapshot = ws.Snapshot
-	if !p.byPhone && p.agents != nil {
-		fine := true
-		for a := range p.agents {
-			_, reason := p.agent(a)
-			fine = fine && reason == ""
-		}
-		if fine {
-			return nil
-		}
-	}
-	var added []job.Problem
-	err := p.scan(ctx, func(r job.Row, _ []job.Problem) error {
-		_, reasons := p.resolve(r)
-		for _, reason := range reasons {
-			added = append(added, job.Problem{Line: r.Line, Reason: reason})
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	p.Problems = append(p.Problems, added...)
-	p.sortProblems()
-	return nil
-}
-
-// ReadsInterrupted tells the plan that the workspace will not be read after all: a
-// signal ended the reads, and the run sends nothing. Each then yields the rows that
-// needed the reads as they are (no id, the agent as written), not as invalid, so that
-// the run records them not_attempted.
-func (p *Plan) ReadsInterrupted() { p.opts.Offline = true }
-
-// resolve gives row the ids its phone number and its agent name stand for, with the
-// reasons they cannot.
-func (p *Plan) resolve(r job.Row) (job.Row, []string) {
-	var reasons []string
-	if p.byPhone && r.PhoneNumber != "" {
-		switch ids := p.snapshot.IDsOf(r.PhoneNumber); {
-		case !p.resolved && p.opts.Offline:
-		case p.snapshot == nil:
-			reasons = append(reasons, fmt.Sprintf("phone number %s: the workspace's numbers were not read, so its id is not known", r.PhoneNumber))
-		case len(ids) == 0:
-			reasons = append(reasons, fmt.Sprintf("phone number %s is not a number of this workspace", r.PhoneNumber))
-		case len(ids) > 1:
-			reasons = append(reasons, fmt.Sprintf("phone number %s is on %d numbers of this workspace (%s); use the id", r.PhoneNumber, len(ids), strings.Join(ids, ", ")))
-		default:
-			r.ID = ids[0]
-		}
-	}
-	if a := r.AgentID; a.Set() && !a.Null && (p.resolved || !p.opts.Offline) {
-		id, reason := p.agent(a.Raw)
-		if reason != "" {
-			reasons = append(reasons, reason)
+	rows := make([]job.Row, 0, len(p.agents))
+	for a := range p.agents {
+		if p.byName {
+			rows = append(rows, job.Row{Agent: job.Field{Raw: a}})
 		} else {
-			r.AgentID.Raw = id
+			rows = append(rows, job.Row{AgentID: job.Field{Raw: a}})
 		}
 	}
-	return r, reasons
-}
-
-// agent resolves one agent cell: an agent_id column's must be an agent of the
-// workspace; an agent column's may also be an agent's name.
-func (p *Plan) agent(cell string) (id, reason string) {
-	if ans, ok := p.answers[cell]; ok {
-		return ans[0], ans[1]
-	}
-	switch {
-	case p.index == nil && p.byName:
-		reason = fmt.Sprintf("agent %s: the workspace's agents were not read, so its id is not known", quoteCell(cell))
-	case p.index == nil:
-		id = cell // unchecked: the run goes on without the agent check
-	case p.byName:
-		id, reason = p.index.resolve(cell)
-	case !validID(cell) || p.index.ids[cell]:
-		id = cell // a malformed id is a problem of its own
-	default:
-		reason = fmt.Sprintf("agent_id %s is not an agent of this workspace", cell)
-	}
-	if len(p.answers) < maxAgents {
-		p.answers[strings.Clone(cell)] = [2]string{id, reason}
-	}
-	return id, reason
+	return rows
 }
 
 // Each calls fn for every plan row in order, with the row's problems (none for a valid
-// row), reading the plan file again; after Resolve the rows hold the ids their phone
-// numbers and agent names stand for. It stops at the first error fn returns, and
-// returns it. It takes no context: a run that is stopping still records every row, so
-// it reads the plan to its end.
+// row), reading the plan file again. A row names its number and its agent as the plan
+// does: by phone number (Row.PhoneNumber), in an agent column (Row.Agent), for a
+// job.Resolver to turn into ids. It stops at the first error fn returns, and returns
+// it. It takes no context: a run that is stopping still records every row, so it reads
+// the plan to its end.
 func (p *Plan) Each(fn func(job.Row, []job.Problem) error) error {
 	return p.scan(context.Background(), func(r job.Row, problems []job.Problem) error {
 		if reason := p.duplicateReason(p.key(r), r.Line); reason != "" {
-			problems = append(problems, job.Problem{Line: r.Line, Reason: reason})
-		}
-		r, reasons := p.resolve(r)
-		for _, reason := range reasons {
 			problems = append(problems, job.Problem{Line: r.Line, Reason: reason})
 		}
 		return fn(r, problems)
@@ -421,7 +278,7 @@ func (p *Plan) duplicateReason(key string, line int) string {
 	what := "phone number " + key
 	if !p.byPhone {
 		what = "id " + key
-		if !validID(key) {
+		if !job.ValidID(key) {
 			what = "id " + quoteCell(key) // it may hold a newline or a control character
 		}
 	}
@@ -435,7 +292,7 @@ func (p *Plan) duplicateReason(key string, line int) string {
 }
 
 // scan reads the plan once, calling fn for each data row with its own problems
-// (duplicates and resolution aside). A *Error means the file as a whole is unusable.
+// (duplicates aside). A *Error means the file as a whole is unusable.
 func (p *Plan) scan(ctx context.Context, fn func(job.Row, []job.Problem) error) error {
 	rc, err := p.open()
 	if err != nil {
@@ -517,32 +374,32 @@ func (p *Plan) toRow(rec planRecord, m rowMeta) (job.Row, []job.Problem) {
 		return r, problems
 	}
 	tok := p.opts.NullToken
-	r.Nickname, r.Label = ParseField(rec.Nickname, tok), ParseField(rec.Label, tok)
+	r.Nickname, r.Label = cell.ParseField(rec.Nickname, tok), cell.ParseField(rec.Label, tok)
 	if p.byName {
-		r.AgentID = ParseField(rec.Agent, tok) // an id or a name: Resolve tells
+		r.Agent = cell.ParseField(rec.Agent, tok) // an id or a name: a job.Resolver tells
 	} else {
-		r.AgentID = ParseField(rec.AgentID, tok)
-		if a := r.AgentID; a.Set() && !a.Null && !validID(a.Raw) {
+		r.AgentID = cell.ParseField(rec.AgentID, tok)
+		if a := r.AgentID; a.Set() && !a.Null && !job.ValidID(a.Raw) {
 			add("agent_id %s is not an agent id (letters, digits, _ and -, at most 128)", quoteCell(a.Raw))
 		}
 	}
 	if p.byPhone {
-		cell, _ := Unescape(rec.PhoneNumber, tok)
-		phone, err := NormalisePhone(cell)
+		text, _ := cell.Unescape(rec.PhoneNumber, tok)
+		phone, err := NormalisePhone(text)
 		switch {
-		case cell == "":
+		case text == "":
 			add("phone number is empty")
 		case err != nil:
-			add("phone number %s %v", quoteCell(cell), err)
+			add("phone number %s %v", quoteCell(text), err)
 		default:
 			r.PhoneNumber = phone
 		}
 	} else {
-		r.ID, _ = Unescape(rec.ID, tok)
+		r.ID, _ = cell.Unescape(rec.ID, tok)
 		switch {
 		case r.ID == "":
 			add("id is empty")
-		case !validID(r.ID):
+		case !job.ValidID(r.ID):
 			add("id %s is not a phone number id (letters, digits, _ and -, at most 128)", quoteCell(r.ID))
 		}
 	}
@@ -554,10 +411,10 @@ func (p *Plan) toRow(rec planRecord, m rowMeta) (job.Row, []job.Problem) {
 	}
 	if p.Reviewed {
 		// As the report writes them: the values themselves, "" for none (no null token).
-		value := func(c string) string { v, _ := Unescape(c, tok); return v }
-		b := job.Current{AgentID: value(rec.BeforeAgentID), Nickname: value(rec.BeforeNickname), Label: value(rec.BeforeLabel)}
+		value := func(c string) string { v, _ := cell.Unescape(c, tok); return v }
+		b := job.NumberState{AgentID: value(rec.BeforeAgentID), Nickname: value(rec.BeforeNickname), Label: value(rec.BeforeLabel)}
 		r.Reviewed = &b
-		if b.AgentID != "" && !validID(b.AgentID) {
+		if b.AgentID != "" && !job.ValidID(b.AgentID) {
 			add("before_agent_id %s is not an agent id (letters, digits, _ and -, at most 128)", quoteCell(b.AgentID))
 		}
 		if n := utf8.RuneCountInString(b.Nickname); n > MaxNicknameLen {
@@ -568,12 +425,7 @@ func (p *Plan) toRow(rec planRecord, m rowMeta) (job.Row, []job.Problem) {
 }
 
 // quoteCell shows a cell in a message: quoted, with control characters escaped, cut short.
-func quoteCell(s string) string {
-	if utf8.RuneCountInString(s) > 40 {
-		s = string([]rune(s)[:40]) + "…"
-	}
-	return strconv.Quote(s)
-}
+func quoteCell(s string) string { return job.QuoteCell(s) }
 
 // sizeText writes a byte count as people read it: 64 KiB, 1 MiB, 1.5 MiB.
 func sizeText(n int) string {

@@ -49,10 +49,17 @@ func (g got) String() string { return fmt.Sprintf("%+v %v", g.Row, g.Problems) }
 // each collects every row Each yields and checks it against what ReadPlan counted.
 func each(t *testing.T, p *planfile.Plan) []got {
 	t.Helper()
+	return rowsOf(t, p.Each, p.Rows, p.Problems, p.Invalid)
+}
+
+// rowsOf collects every row that each yields, and checks it against the rows, problems
+// and invalid rows counted before.
+func rowsOf(t *testing.T, each job.Each, rows int, problems []job.Problem, invalid int) []got {
+	t.Helper()
 	var out []got
-	var problems []job.Problem
-	invalid := 0
-	err := p.Each(func(r job.Row, pr []job.Problem) error {
+	var yielded []job.Problem
+	bad := 0
+	err := each(func(r job.Row, pr []job.Problem) error {
 		if n := len(out); n > 0 && r.Line <= out[n-1].Row.Line {
 			t.Errorf("Each: row on line %d after a row on line %d", r.Line, out[n-1].Row.Line)
 		}
@@ -62,23 +69,23 @@ func each(t *testing.T, p *planfile.Plan) []got {
 			}
 		}
 		if len(pr) > 0 {
-			invalid++
+			bad++
 		}
-		problems = append(problems, pr...)
+		yielded = append(yielded, pr...)
 		out = append(out, got{r, pr})
 		return nil
 	})
 	if err != nil {
 		t.Fatalf("Each: %v", err)
 	}
-	if len(out) != p.Rows {
-		t.Errorf("Each yielded %d rows, ReadPlan counted %d", len(out), p.Rows)
+	if len(out) != rows {
+		t.Errorf("Each yielded %d rows, ReadPlan counted %d", len(out), rows)
 	}
-	if invalid != p.Invalid {
-		t.Errorf("Each yielded %d invalid rows, ReadPlan counted %d", invalid, p.Invalid)
+	if bad != invalid {
+		t.Errorf("Each yielded %d invalid rows, ReadPlan counted %d", bad, invalid)
 	}
-	if !equalProblems(problems, p.Problems) {
-		t.Errorf("Each's problems differ from ReadPlan's:\n each: %q\n read: %q", problems, p.Problems)
+	if !equalProblems(yielded, problems) {
+		t.Errorf("Each's problems differ from ReadPlan's:\n each: %q\n read: %q", yielded, problems)
 	}
 	return out
 }
@@ -97,22 +104,28 @@ func equalProblems(a, b []job.Problem) bool {
 
 func mustRead(t *testing.T, open func() (io.ReadCloser, error), opts planfile.Options) *planfile.Plan {
 	t.Helper()
-	p, err := planfile.Read(context.Background(), open, opts)
-	if err != nil {
-		t.Fatalf("ReadPlan: %v", err)
-	}
+	p, _ := mustReadKeys(t, open, opts)
 	return p
+}
+
+func mustReadKeys(t *testing.T, open func() (io.ReadCloser, error), opts planfile.Options) (*planfile.Plan, *planfile.Keys) {
+	t.Helper()
+	p, keys, err := planfile.Read(context.Background(), open, opts)
+	if err != nil || keys == nil {
+		t.Fatalf("ReadPlan: %v (keys %v)", err, keys)
+	}
+	return p, keys
 }
 
 func planError(t *testing.T, open func() (io.ReadCloser, error), opts planfile.Options) []job.Problem {
 	t.Helper()
-	p, err := planfile.Read(context.Background(), open, opts)
+	p, keys, err := planfile.Read(context.Background(), open, opts)
 	var pe *planfile.Error
 	if !errors.As(err, &pe) {
 		t.Fatalf("ReadPlan: want a *PlanError, got %v (plan %+v)", err, p)
 	}
-	if p != nil {
-		t.Errorf("ReadPlan returned a plan with its error: %+v", p)
+	if p != nil || keys != nil {
+		t.Errorf("ReadPlan returned a plan or keys with its error: %+v %+v", p, keys)
 	}
 	return pe.Problems
 }
@@ -443,11 +456,11 @@ func TestReadPlanOddHeader(t *testing.T) {
 
 func TestReadPlanOpenError(t *testing.T) {
 	boom := errors.New("boom")
-	_, err := planfile.Read(context.Background(), func() (io.ReadCloser, error) { return nil, boom }, planfile.Options{})
+	_, _, err := planfile.Read(context.Background(), func() (io.ReadCloser, error) { return nil, boom }, planfile.Options{})
 	if !errors.Is(err, boom) {
 		t.Errorf("ReadPlan: %v, want the open error", err)
 	}
-	_, err = planfile.Read(context.Background(), func() (io.ReadCloser, error) {
+	_, _, err = planfile.Read(context.Background(), func() (io.ReadCloser, error) {
 		return io.NopCloser(io.MultiReader(strings.NewReader("id,nickname\np1,x\n"), iotest.ErrReader(boom))), nil
 	}, planfile.Options{})
 	var pe *planfile.Error
@@ -765,7 +778,8 @@ func hasControl(s string) bool {
 	return strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) }) >= 0
 }
 
-// FuzzReadPlan feeds arbitrary bytes, CSV or workbook, through Read, Resolve and Each.
+// FuzzReadPlan feeds arbitrary bytes, CSV or workbook, through Read, then through a
+// job.Resolver that found nothing in the workspace (Check and Each).
 func FuzzReadPlan(f *testing.F) {
 	files, err := filepath.Glob(filepath.Join("testdata", "plans", "*"))
 	if err != nil || len(files) == 0 {
@@ -791,7 +805,7 @@ func FuzzReadPlan(f *testing.F) {
 			}
 		}
 		open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
-		p, err := planfile.Read(context.Background(), open, planfile.Options{})
+		p, _, err := planfile.Read(context.Background(), open, planfile.Options{})
 		if err != nil {
 			var pe *planfile.Error
 			if !errors.As(err, &pe) {
@@ -809,13 +823,16 @@ func FuzzReadPlan(f *testing.F) {
 			return
 		}
 		// As a run whose reads found nothing: rows that need them are invalid.
-		if err := p.Resolve(context.Background(), &job.Workspace{}); err != nil {
-			t.Fatalf("Resolve: %v", err)
+		r := job.NewResolver(&job.Workspace{})
+		found, err := r.Check(context.Background(), p.Each, p.AgentRows())
+		if err != nil {
+			t.Fatalf("Check: %v", err)
 		}
-		if p.Rows < 1 || p.Invalid < 0 || p.Invalid > p.Rows {
-			t.Fatalf("Rows %d, Invalid %d", p.Rows, p.Invalid)
+		all, bad := job.Collate(p.Problems, found)
+		if p.Rows < 1 || p.Invalid < 0 || p.Invalid > bad || bad > p.Rows {
+			t.Fatalf("Rows %d, Invalid %d as read, %d resolved", p.Rows, p.Invalid, bad)
 		}
-		for i, x := range p.Problems {
+		for i, x := range all {
 			if strings.ContainsAny(x.Reason, "\r\n") || x.Reason == "" {
 				t.Fatalf("reason %q is not one line", x.Reason)
 			}
@@ -823,13 +840,13 @@ func FuzzReadPlan(f *testing.F) {
 				t.Fatalf("row problem without a line: %v", x)
 			}
 			inRange("Problems", x)
-			if i > 0 && x.Line < p.Problems[i-1].Line {
-				t.Fatalf("problems out of order: %v", p.Problems)
+			if i > 0 && x.Line < all[i-1].Line {
+				t.Fatalf("problems out of order: %v", all)
 			}
 		}
 		var problems []job.Problem
 		n, last, invalid := 0, 0, 0
-		err = p.Each(func(r job.Row, pr []job.Problem) error {
+		err = r.Each(p.Each)(func(r job.Row, pr []job.Problem) error {
 			n++
 			if r.Line <= last {
 				t.Fatalf("row on line %d after line %d", r.Line, last)
@@ -871,11 +888,11 @@ func FuzzReadPlan(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Each after a successful ReadPlan: %v", err)
 		}
-		if n != p.Rows || invalid != p.Invalid {
-			t.Fatalf("Each yielded %d rows, %d invalid; ReadPlan counted %d, %d", n, invalid, p.Rows, p.Invalid)
+		if n != p.Rows || invalid != bad {
+			t.Fatalf("Each yielded %d rows, %d invalid; ReadPlan and Check counted %d, %d", n, invalid, p.Rows, bad)
 		}
-		if !equalProblems(problems, p.Problems) {
-			t.Fatalf("Each's problems differ from ReadPlan's:\n each: %q\n read: %q", problems, p.Problems)
+		if !equalProblems(problems, all) {
+			t.Fatalf("Each's problems differ from ReadPlan's and Check's:\n each: %q\n read: %q", problems, all)
 		}
 	})
 }
@@ -893,7 +910,7 @@ func BenchmarkReadPlan(b *testing.B) {
 	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil }
 	b.ReportAllocs()
 	b.ResetTimer()
-	p, err := planfile.Read(context.Background(), open, planfile.Options{})
+	p, _, err := planfile.Read(context.Background(), open, planfile.Options{})
 	if err != nil || p.Rows != b.N || p.Invalid != 0 {
 		b.Fatalf("ReadPlan: %v, %d rows, %d invalid", err, p.Rows, p.Invalid)
 	}
@@ -1059,7 +1076,7 @@ func TestReadPlanStopsWithContext(t *testing.T) {
 		cancel()
 		return io.NopCloser(strings.NewReader(b.String())), nil
 	}
-	_, err := planfile.Read(ctx, open, planfile.Options{})
+	_, _, err := planfile.Read(ctx, open, planfile.Options{})
 	var pe *planfile.Error
 	if !errors.Is(err, context.Canceled) || errors.As(err, &pe) {
 		t.Errorf("Read = %v, want context.Canceled and no *Error", err)

@@ -24,7 +24,7 @@ func TestReadPlanReviewed(t *testing.T) {
 		t.Fatal("Reviewed is not set")
 	}
 	rows := each(t, p)
-	want := []*job.Current{
+	want := []*job.NumberState{
 		{AgentID: "agt_a", Nickname: "Old", Label: "=Team"},
 		{},
 		{AgentID: "agt a", Nickname: strings.Repeat("n", 256)},

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"reassign/job/cell"
 )
 
 // records is a plan file as rows of cells: CSV as spreadsheets save it, or a sheet of a
@@ -91,7 +93,7 @@ func (d *rowReader) next() ([]string, rowMeta, error) {
 			if len(c) > MaxCell {
 				m.problems = append(m.problems, fmt.Sprintf("%s is %s, more than the %s a plan cell may hold", d.column(i), sizeText(len(c)), sizeText(MaxCell)))
 				m.unread, blank = true, false
-			} else if v, _ := Unescape(c, d.nullToken); v != "" {
+			} else if v, _ := cell.Unescape(c, d.nullToken); v != "" {
 				blank = false
 			}
 		}
@@ -106,11 +108,11 @@ func (d *rowReader) next() ([]string, rowMeta, error) {
 			m.problems = append(m.problems, d.src.beyond(len(cells), width))
 		}
 		for i, c := range cells {
-			v, marked := Unescape(c, d.nullToken)
+			v, marked := cell.Unescape(c, d.nullToken)
 			if marked {
 				continue // the job wrote its control characters, escaped
 			}
-			switch j := strings.IndexFunc(v, isControl); {
+			switch j := strings.IndexFunc(v, cell.IsControl); {
 			case j < 0:
 			case strings.Contains(v, "\n"):
 				m.problems = append(m.problems, d.src.lineBreak(d.column(i), v))

@@ -58,7 +58,7 @@ func genResults(n int) []job.Result {
 		if i%5 == 0 {
 			row.Label = job.Field{Raw: "Support - London"}
 		}
-		before := &job.Current{AgentID: agents[(i+1)%len(agents)].ID, Nickname: fmt.Sprintf("Old %d", i), Label: "Legacy"}
+		before := &job.NumberState{AgentID: agents[(i+1)%len(agents)].ID, Nickname: fmt.Sprintf("Old %d", i), Label: "Legacy"}
 		r := job.Result{Row: row, Outcome: job.Updated, Status: 200, Attempts: 1, Before: before,
 			Number:    dialnexa.PhoneNumber{ID: row.ID, PhoneNumber: fmt.Sprintf("+4420794%05d", i), AgentID: row.AgentID.Raw, Nickname: row.Nickname.Raw},
 			RequestID: fmt.Sprintf("req_%06d", i), Duration: time.Duration(40+i%60) * time.Millisecond,

@@ -24,12 +24,12 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden with what the
 // cleared nickname, a row a wave found differing and one an atomic run put back.
 func smallRun() []job.Result {
 	at := func(s int) time.Time { return genStart.Add(time.Duration(s) * time.Second) }
-	before := func(a, n, l string) *job.Current { return &job.Current{AgentID: a, Nickname: n, Label: l} }
+	before := func(a, n, l string) *job.NumberState { return &job.NumberState{AgentID: a, Nickname: n, Label: l} }
 	row := func(line int, id, agent, nick, label string) job.Row {
 		f := func(s string) job.Field { return job.Field{Raw: s, Null: s == "null"} }
 		return job.Row{Line: line, ID: id, AgentID: f(agent), Nickname: f(nick), Label: f(label)}
 	}
-	updated := func(r job.Row, phone string, s int, b *job.Current) job.Result {
+	updated := func(r job.Row, phone string, s int, b *job.NumberState) job.Result {
 		nick := r.Nickname.Raw
 		if r.Nickname.Null {
 			nick = ""

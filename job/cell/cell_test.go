@@ -1,11 +1,11 @@
-package planfile_test
+package cell_test
 
 import (
 	"strings"
 	"testing"
 
 	"reassign/job"
-	"reassign/job/planfile"
+	"reassign/job/cell"
 )
 
 // TestEscape: what each awkward value is written as, and that the reader gives it back.
@@ -48,14 +48,14 @@ func TestEscape(t *testing.T) {
 		{"null", `'\n`, `''\\n`}, // read plainly, '\n would be a line break
 	}
 	for _, c := range cases {
-		got := planfile.Escape(c.in, c.token)
+		got := cell.Escape(c.in, c.token)
 		if got != c.want {
 			t.Errorf("Escape(%q, %q) = %q, want %q", c.in, c.token, got, c.want)
 		}
 		if strings.IndexFunc(got, func(r rune) bool { return r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f }) >= 0 {
 			t.Errorf("Escape(%q) = %q holds a control character", c.in, got)
 		}
-		f := planfile.ParseField(got, c.token)
+		f := cell.ParseField(got, c.token)
 		if f.Null || f.Raw != c.in {
 			t.Errorf("ParseField(%q, %q) = %+v, want %q back", got, c.token, f, c.in)
 		}
@@ -90,11 +90,11 @@ func TestUnescape(t *testing.T) {
 		{"", job.Field{}},
 	}
 	for _, c := range cases {
-		if got := planfile.ParseField(c.cell, "null"); got != c.want {
+		if got := cell.ParseField(c.cell, "null"); got != c.want {
 			t.Errorf("ParseField(%q) = %+v, want %+v", c.cell, got, c.want)
 		}
 	}
-	if f := (job.Field{Raw: "NULL", Null: true}); planfile.EscapeField(f, "null") != "NULL" {
-		t.Errorf("a null field is written as its token: %q", planfile.EscapeField(f, "null"))
+	if f := (job.Field{Raw: "NULL", Null: true}); cell.EscapeField(f, "null") != "NULL" {
+		t.Errorf("a null field is written as its token: %q", cell.EscapeField(f, "null"))
 	}
 }

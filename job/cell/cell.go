@@ -1,4 +1,9 @@
-package planfile
+// Package cell is how every CSV the job writes (report, undo plan, export) holds a value,
+// and how a plan cell is read back: a value a spreadsheet would run as a formula, or that
+// reading back plainly would change, is marked with a leading ' and its control
+// characters written as visible escapes, so that the plan reader gives back exactly what
+// was written. The plan reader and the report writers both use it.
+package cell
 
 import (
 	"errors"
@@ -49,14 +54,10 @@ func Unescape(c, nullToken string) (v string, marked bool) {
 	return strings.TrimSpace(c), false
 }
 
-// ParseField reads one agent_id, nickname or label cell as the plan reader does: empty
-// is not sent, the null token (any case, unless the cell is marked) is null.
+// ParseField reads one agent_id, agent, nickname or label cell as the plan reader does:
+// empty is not sent, the null token (any case, unless the cell is marked) is null.
 func ParseField(c, nullToken string) job.Field {
 	v, marked := Unescape(c, nullToken)
-	return field(v, marked, nullToken)
-}
-
-func field(v string, marked bool, nullToken string) job.Field {
 	return job.Field{Raw: v, Null: !marked && v != "" && strings.EqualFold(v, nullToken)}
 }
 
@@ -67,7 +68,7 @@ func field(v string, marked bool, nullToken string) job.Field {
 func needsMark(s, nullToken string) bool {
 	return s != "" && (strings.IndexByte(formulaStart, s[0]) >= 0 || s[0] == '\'' ||
 		s != strings.TrimSpace(s) || strings.EqualFold(s, "null") || strings.EqualFold(s, nullToken) ||
-		strings.IndexFunc(s, isControl) >= 0 || !utf8.ValidString(s))
+		strings.IndexFunc(s, IsControl) >= 0 || !utf8.ValidString(s))
 }
 
 // markedValue reads body, a cell after its ': the value Escape gave it, if Escape would
@@ -83,7 +84,7 @@ func markedValue(body, nullToken string) (string, bool) {
 // escapeBody writes control characters, bytes that are not UTF-8 and the backslash as
 // visible escapes.
 func escapeBody(s string) string {
-	if strings.IndexFunc(s, func(r rune) bool { return r == '\\' || isControl(r) || r == utf8.RuneError }) < 0 {
+	if strings.IndexFunc(s, func(r rune) bool { return r == '\\' || IsControl(r) || r == utf8.RuneError }) < 0 {
 		return s
 	}
 	var b strings.Builder
@@ -100,9 +101,9 @@ func escapeBody(s string) string {
 			b.WriteString(`\r`)
 		case r == '\t':
 			b.WriteString(`\t`)
-		case r < 0x80 && isControl(r):
+		case r < 0x80 && IsControl(r):
 			fmt.Fprintf(&b, `\x%02x`, r)
-		case isControl(r):
+		case IsControl(r):
 			fmt.Fprintf(&b, `\u%04x`, r)
 		default:
 			b.WriteString(s[i : i+size])
@@ -161,7 +162,9 @@ func unescapeBody(s string) (string, bool) {
 	return b.String(), true
 }
 
-func isControl(r rune) bool {
+// IsControl reports whether r is a control character (C0, DEL or C1): what no cell the
+// job writes holds raw, and what a plan cell may not hold.
+func IsControl(r rune) bool {
 	return r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f)
 }
 
@@ -172,7 +175,7 @@ func CheckNullToken(token string) error {
 	switch {
 	case token == "":
 		return errors.New("must not be empty")
-	case token != strings.TrimSpace(token), strings.IndexFunc(token, isControl) >= 0, !utf8.ValidString(token):
+	case token != strings.TrimSpace(token), strings.IndexFunc(token, IsControl) >= 0, !utf8.ValidString(token):
 		return fmt.Errorf("%q: must not have surrounding spaces or control characters", token)
 	case strings.IndexByte(formulaStart, token[0]) >= 0:
 		return fmt.Errorf("%q: must not start with =, +, - or @ (a spreadsheet would run it as a formula)", token)

@@ -1,4 +1,4 @@
-package planfile
+package job
 
 import (
 	"fmt"
@@ -46,13 +46,13 @@ func (x *agentIndex) resolve(cell string) (id, reason string) {
 	case 1:
 		return ids[0], ""
 	case 0:
-		reason = fmt.Sprintf("agent %s is not an agent of this workspace", quoteCell(cell))
+		reason = fmt.Sprintf("agent %s is not an agent of this workspace", QuoteCell(cell))
 		if near := x.closest(n); len(near) > 0 {
 			reason += fmt.Sprintf(" (did you mean %s?)", orList(near))
 		}
 		return "", reason
 	default:
-		return "", fmt.Sprintf("agent %s is ambiguous: %s; use the id", quoteCell(cell), strings.Join(ids, ", "))
+		return "", fmt.Sprintf("agent %s is ambiguous: %s; use the id", QuoteCell(cell), strings.Join(ids, ", "))
 	}
 }
 
@@ -83,7 +83,7 @@ func (x *agentIndex) closest(n string) []string {
 func orList(names []string) string {
 	q := make([]string, len(names))
 	for i, n := range names {
-		q[i] = quoteCell(n)
+		q[i] = QuoteCell(n)
 	}
 	if len(q) == 1 {
 		return q[0]
