@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/rs/zerolog"
 
 	"reassign/job"
@@ -101,6 +103,11 @@ func readPlan(ctx context.Context, s *session, p *prepared) error {
 	if p.plan, p.keys, err = planfile.Read(ctx, open, s.cfg.planOptions()); err != nil {
 		return logPlanError(s.log, err)
 	}
+	if ignored := p.plan.Ignored; len(ignored) > 0 {
+		s.end.IgnoredColumns = ignored
+		s.log.Warn().Str("event", "ignored_columns").Strs("columns", ignored).
+			Msgf("the plan's %s not read: %s", plural(len(ignored), "column is", "columns are"), job.ColumnList(ignored))
+	}
 	if p.plan.Reviewed && s.cfg.noSnapshot {
 		return usageError{errors.New("the plan's before_* columns are checked against the workspace: it cannot go with --no-snapshot")}
 	}
@@ -113,7 +120,8 @@ func readWorkspace(ctx context.Context, s *session, p *prepared) (*job.Workspace
 	plan, keys := p.plan, p.keys
 	p.keys = nil // the key hashes serve the reads only: their memory goes back before the run
 	ws, err := job.ReadWorkspace(ctx, s.conn.client, &s.conn.retrier, job.WorkspaceReads{
-		Keep: keys.Keep, PhoneKey: keys.PhoneKey(), Parallel: s.cfg.workers, Expect: plan.Rows,
+		Keep: keys.Keep, PhoneKey: keys.PhoneKey(), NoPhoneIndex: !keys.ByPhone(), EndsIn: keys.EndsIn,
+		Parallel: s.cfg.workers, Expect: plan.Rows,
 		NeededBy: cmp.Or(s.cfg.snapshotNeeder(plan.Reviewed), plan.Needs()),
 	})
 	if err != nil && ctx.Err() == nil {
@@ -130,6 +138,19 @@ func readWorkspace(ctx context.Context, s *session, p *prepared) (*job.Workspace
 // written), and every row's problems collated.
 func resolve(ctx context.Context, s *session, p *prepared, ws *job.Workspace) error {
 	resolver := job.NewResolver(ws)
+	if pairs := p.plan.Pairs(); len(pairs) > 0 {
+		agents, numbers := resolver.Checks()
+		var unchecked []string
+		for _, pair := range pairs {
+			if pair == "agent_id and agent" && !agents || pair == "id and phone_number" && !numbers {
+				unchecked = append(unchecked, pair)
+			}
+		}
+		if len(unchecked) > 0 {
+			s.log.Warn().Str("event", "unchecked").Strs("pairs", unchecked).
+				Msgf("the plan's %s are not checked against each other: the workspace was not read (they are on a run that reads it)", strings.Join(unchecked, ", and its "))
+		}
+	}
 	found, err := resolver.Check(ctx, p.plan.Each, p.plan.AgentRows())
 	if err != nil {
 		return logPlanError(s.log, err)
@@ -139,19 +160,76 @@ func resolve(ctx context.Context, s *session, p *prepared, ws *job.Workspace) er
 	return nil
 }
 
-// admit logs the plan as read, each invalid row, and refuses a plan with invalid rows
-// unless --skip-invalid (or verify, which reports them).
+// admit logs the plan as read, each invalid row (then the reasons many rows share, and
+// whether the key is for the right workspace when most rows name what it lacks), and
+// refuses a plan with invalid rows unless --skip-invalid (or verify, which reports
+// them). A refused plan's report still lists every row, the invalid ones with their
+// reasons, so that the sheet can be fixed where it is.
 func admit(s *session, p *prepared) error {
 	plan := p.plan
 	s.log.Info().Str("event", "plan").Int("rows", plan.Rows).Int("invalid", p.invalid).
-		Strs("ignored_columns", plan.Ignored).Bool("reviewed", plan.Reviewed).Msg("plan read")
+		Strs("ignored_columns", plan.Ignored).Strs("known_columns", plan.Known).Bool("reviewed", plan.Reviewed).Msg("plan read")
 	for _, pr := range p.problems {
 		s.log.Error().Str("event", "invalid_row").Int("line", pr.Line).Msg(pr.String())
 	}
-	if p.invalid > 0 && !s.cfg.skipInvalid && !s.cfg.verify {
-		return &planfile.Error{Problems: []job.Problem{{Reason: fmt.Sprintf("%d of %d rows are invalid; nothing was sent (fix them, or pass --skip-invalid to run the others)", p.invalid, plan.Rows)}}}
+	for _, g := range job.Group(p.problems, groupRows, maxGroups) {
+		s.log.Error().Str("event", "invalid_rows").Int("rows", g.Rows).Msgf("%s rows: %s", humanize.Comma(int64(g.Rows)), g.Reason)
 	}
+	elsewhere := ""
+	if missing := job.MissingRows(p.problems); plan.Rows >= 3 && 2*missing > plan.Rows {
+		elsewhere = fmt.Sprintf("%s of %s rows name agents or numbers this workspace does not have: is the key for the right workspace (%s)?",
+			humanize.Comma(int64(missing)), humanize.Comma(int64(plan.Rows)), s.workspaceName())
+		s.log.Error().Str("event", "workspace").Int("rows", missing).Msg(elsewhere)
+	}
+	if p.invalid == 0 || s.cfg.skipInvalid || s.cfg.verify {
+		return nil
+	}
+	msg := fmt.Sprintf("%d of %d rows are invalid; nothing was sent (fix them, or pass --skip-invalid to run the others)", p.invalid, plan.Rows)
+	if err := refuseRows(s, p); err != nil {
+		msg += "; " + err.Error()
+	} else if s.cfg.reportName() != "-" {
+		msg += fmt.Sprintf("; every row is in the report %s, the invalid ones with why", s.cfg.reportName())
+	}
+	if elsewhere != "" {
+		msg += ". " + elsewhere
+	}
+	return &planfile.Error{Problems: []job.Problem{{Reason: msg}}}
+}
+
+// What the end of a list of problems groups: a reason at least groupRows rows share, at
+// most maxGroups of them.
+const (
+	groupRows = 5
+	maxGroups = 10
+)
+
+// refuseRows records every row of a plan refused for its rows in the report (invalid,
+// or not_attempted because of the others) and keeps that file alone.
+func refuseRows(s *session, p *prepared) error {
+	r := newRunner(s, p)
+	err := r.Refuse(p.rows, p.rec.Record)
+	if err = errors.Join(err, p.rec.Close(), s.outs.Close()); err != nil {
+		return fmt.Errorf("the report %s could not be written: %w", s.cfg.reportName(), err)
+	}
+	s.outs.KeepOnly("--report")
 	return nil
+}
+
+// workspaceName names the workspace the run reads, for a person: its URL, or the
+// sandbox.
+func (s *session) workspaceName() string {
+	if s.cfg.sandbox {
+		return "the sandbox"
+	}
+	return s.conn.baseURL
+}
+
+// plural is one or many, by n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // newRunner is the run's runner, built in this one place: the settings, the
@@ -161,7 +239,7 @@ func newRunner(s *session, p *prepared) *job.Runner {
 	r := &job.Runner{
 		Retrier: s.conn.retrier, Client: s.conn.client, Workers: cfg.workers, MaxErrors: cfg.maxErrors,
 		DryRun: cfg.dryRun != dryRunNone, Shards: cfg.shards, ShardIndex: cfg.shardIndex, Limit: int(cfg.limit),
-		Done: p.done, Snapshot: p.snapshot,
+		Done: p.done, Snapshot: p.snapshot, Ignored: p.plan.Ignored,
 		Drain: 20 * time.Second, Flush: p.rec.Flush, FlushEvery: 50 * time.Millisecond,
 	}
 	if p.rec.Undoing() {

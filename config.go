@@ -64,6 +64,7 @@ type config struct {
 	plan, reportPath, baseURL, keyFile, resume, nullToken, logFormat, logLevel, undoPlan string
 	summary, terminationLog, sandboxState                                                string
 	columns                                                                              columnsFlag
+	ignoreColumns                                                                        titlesFlag
 	sheet                                                                                string
 	dryRun                                                                               dryRunMode
 	rate                                                                                 float64
@@ -88,7 +89,8 @@ func (c *config) MarshalZerologObject(e *zerolog.Event) {
 		Int("shards", c.shards).Int("shard_index", c.shardIndex).Bool("snapshot", c.snapshotWanted()).
 		Str("undo_plan", c.undoPlan).Bool("sandbox", c.sandbox).Str("command", c.command()).
 		Int("limit", int(c.limit)).Str("summary", c.summary).Bool("yes", c.yes).
-		Str("columns", c.columns.String()).Str("sheet", c.sheet).Str("sandbox_state", c.sandboxState)
+		Str("columns", c.columns.String()).Str("ignore_columns", c.ignoreColumns.String()).Str("sheet", c.sheet).
+		Str("sandbox_state", c.sandboxState)
 }
 
 // command names what the run does: run (apply a plan), verify or export.
@@ -118,9 +120,18 @@ func (c *columnsFlag) Set(s string) (err error) {
 	return err
 }
 
+// titlesFlag is --ignore-columns: column titles, checked as they are set.
+type titlesFlag struct{ planfile.Titles }
+
+func (t *titlesFlag) String() string { return t.Titles.String() }
+func (t *titlesFlag) Set(s string) (err error) {
+	t.Titles, err = planfile.ParseTitles(s)
+	return err
+}
+
 // planOptions are the plan reader's settings.
 func (c *config) planOptions() planfile.Options {
-	return planfile.Options{NullToken: c.nullToken, Columns: c.columns.Columns, Sheet: c.sheet, Name: c.plan}
+	return planfile.Options{NullToken: c.nullToken, Columns: c.columns.Columns, IgnoreColumns: c.ignoreColumns.Titles, Sheet: c.sheet, Name: c.plan}
 }
 
 // checkPlan refuses a run that cannot resolve the plan: need names what in it needs
@@ -218,6 +229,7 @@ func (c *config) options() []option {
 	opts := []option{
 		{"plan", "REASSIGN_PLAN", "", "plan file, CSV or .xlsx (required); - reads stdin", &c.plan},
 		{"columns", "REASSIGN_COLUMNS", "", "the plan's own headers: FIELD=HEADER,... (fields: " + strings.Join(planfile.Fields, ", ") + ")", &c.columns},
+		{"ignore-columns", "REASSIGN_IGNORE_COLUMNS", "", `the plan's columns not to read: TITLE,... ("a, b" for a title with a comma); a column whose title looks like a field's is refused unless --columns maps it or it is named here`, &c.ignoreColumns},
 		{"sheet", "REASSIGN_SHEET", "", "the sheet of an .xlsx plan to read (default: the first)", &c.sheet},
 		{"report", "REASSIGN_REPORT", "", "report CSV file; - writes stdout (default reassign-report-<UTC time>.csv); never overwritten", &c.reportPath},
 		{"dry-run", "REASSIGN_DRY_RUN", "", "validate and report what would be sent, offline; =server reads the workspace first; no write either way", &c.dryRun},
@@ -248,7 +260,8 @@ func (c *config) options() []option {
 		// no-snapshot is kept to be refused with its reason.
 		takes := map[string]bool{"plan": true, "report": true, "rate": true, "burst": true, "workers": true,
 			"max-attempts": true, "timeout": true, "base-url": true, "api-key-file": true, "null-token": true,
-			"log-format": true, "log-level": true, "no-snapshot": true, "summary": true, "termination-log": true}
+			"log-format": true, "log-level": true, "no-snapshot": true, "summary": true, "termination-log": true,
+			"ignore-columns": true}
 		opts = slices.DeleteFunc(opts, func(o option) bool { return !takes[o.name] })
 	}
 	if c.export {

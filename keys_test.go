@@ -125,7 +125,9 @@ func TestPlanWorkbook(t *testing.T) {
 }
 
 // TestPlanFormsRefused: each bad input of a plan keyed by phone number, naming agents,
-// or from a workbook: its message, its exit code, and no write.
+// or from a workbook: its message, its exit code, and no write. A plan refused for its
+// rows keeps its report (every row, the invalid ones with why); one refused as a whole
+// writes none.
 func TestPlanFormsRefused(t *testing.T) {
 	t.Parallel()
 	noReads := refuseReads(http.StatusForbidden, "You do not have permission to access this resource")
@@ -139,21 +141,38 @@ func TestPlanFormsRefused(t *testing.T) {
 		args       []string
 		code       int
 		says       string
+		rows       bool // refused for its rows: the report is kept
 	}{
 		{name: "scientific notation", plan: "Phone,Agent\n4.47911E+11,Billing\n", code: 65,
-			says: `line 2: phone number \"4.47911E+11\" is in scientific notation: its last digits were lost`},
+			says: `line 2: phone number \"4.47911E+11\" is in scientific notation: its last digits were lost`, rows: true},
 		{name: "not a number of the workspace", plan: "Phone,Agent\n+1 202 555 0199,Billing\n", code: 65,
-			says: "line 2: phone number +12025550199 is not a number of this workspace"},
+			says: "line 2: phone number +12025550199 is not a number of this workspace", rows: true},
 		{name: "no country code", plan: "Phone,Agent\n020 7183 8750,Billing\n", code: 65,
-			says: "line 2: phone number \\\"020 7183 8750\\\" has no country code"},
+			says: "line 2: phone number \\\"020 7183 8750\\\" has no country code", rows: true},
 		{name: "one number twice", plan: "Phone,Agent\n+1 415 555 0123,Billing\n14155550123,Billing\n", code: 65,
-			says: "line 3: phone number +14155550123 is also on line 2"},
+			says: "line 3: phone number +14155550123 is also on line 2", rows: true},
 		{name: "a name two agents share", plan: "Phone,Agent\n+44 20 7183 8750,Support\n", code: 65,
-			says: `line 2: agent \"Support\" is ambiguous: agt_support_tier1, agt_support_tier2; use the id`},
+			says: `line 2: agent \"Support\" is ambiguous: agt_support_tier1, agt_support_tier2; use the id`, rows: true},
 		{name: "an unknown name", plan: "id,Agent\nphn_k3p8vd2nq7ra,Sales EMAE\n", code: 65,
-			says: `line 2: agent \"Sales EMAE\" is not an agent of this workspace (did you mean \"Sales EMEA\"?)`},
-		{name: "agent and agent_id", plan: "id,agent,agent_id\nphn_k3p8vd2nq7ra,Billing,agt_billing\n", code: 65,
-			says: "header: both agent_id and agent columns"},
+			says: `line 2: agent \"Sales EMAE\" is not an agent of this workspace (did you mean \"Sales EMEA\"?)`, rows: true},
+		{name: "agent and agent_id that differ", plan: "id,agent,agent_id\nphn_k3p8vd2nq7ra,Sales EMEA,agt_billing\n", code: 65, rows: true,
+			says: `line 2: agent_id agt_billing is \"Billing\", but agent says \"Sales EMEA\": keep one`},
+		{name: "an id and another number", plan: "id,phone,nickname\nphn_k3p8vd2nq7ra,+1 415 555 0123,x\n", code: 65, rows: true,
+			says: "line 2: id phn_k3p8vd2nq7ra is +442071838750, but phone_number says +14155550123: keep one"},
+		{name: "bare digits another number ends in", plan: "Phone,Agent\n2071838750,Billing\n", code: 65, rows: true,
+			says: "+442071838750 ends in those digits"},
+		{name: "a fractional part", plan: "Phone,Agent\n44791112345.6,Billing\n", code: 65, rows: true,
+			says: `line 2: phone number \"44791112345.6\" has a fractional part`},
+		{name: "an id in another case", plan: "id,Agent\nphn_k3p8vd2nq7ra,AGT_BILLING\n", code: 65, rows: true,
+			says: `did you mean agt_billing? ids are case-sensitive`},
+		{name: "nothing to change", plan: "id,Target Agent\nphn_k3p8vd2nq7ra,Billing\n", code: 65,
+			says: "header: no column changes anything (the header has: id, Target Agent)"},
+		{name: "a look-alike column", plan: "Phone,Nickname,New Agent\n+44 20 7183 8750,x,Billing\n", code: 65,
+			says: `header: column \"New Agent\" looks like a field, but the job would not read it`},
+		{name: "an invisible character in a title", plan: "\u200bid,agent_id\nphn_k3p8vd2nq7ra,agt_billing\n", code: 65,
+			says: `an invisible character in the title of \"\\u200bid\" (U+200B)`},
+		{name: "--ignore-columns names a header the plan lacks", plan: "id,Agent\nphn_k3p8vd2nq7ra,Billing\n", args: []string{"--ignore-columns", "Notes"}, code: 64,
+			says: `--ignore-columns \"Notes\": the plan has no such column`},
 		{name: "a header two fields claim", plan: "id,Label\nphn_k3p8vd2nq7ra,x\n", args: []string{"--columns", "nickname=Label"}, code: 65,
 			says: "header: Label is claimed by both nickname and label"},
 		{name: "--columns names an unknown field", plan: "id,x\nphn_k3p8vd2nq7ra,x\n", args: []string{"--columns", "telefon=Nummer"}, code: 64,
@@ -192,7 +211,7 @@ func TestPlanFormsRefused(t *testing.T) {
 			if p := api.Patches(); len(p) != 0 {
 				t.Fatalf("a write was sent: %v", p)
 			}
-			if _, err := os.Stat(report); (err == nil) != (c.code == 0) {
+			if _, err := os.Stat(report); (err == nil) != (c.code == 0 || c.rows) {
 				t.Errorf("exit %d, and the report exists: %v", res.code, err == nil)
 			}
 		})

@@ -250,9 +250,16 @@ func export(ctx context.Context, s *session) error {
 	}
 	cfg := s.cfg
 	filter := dialnexa.ListFilter{CountryCode: cfg.countryCode, Type: cfg.numberType}
-	requests := 0
-	numbers, err := report.Export(s.outs.Get("--out"), cfg.nullToken, func(write func([]dialnexa.PhoneNumber) error) (err error) {
-		requests, err = job.EachNumber(ctx, s.conn.client, &s.conn.retrier, filter, write)
+	// The agent column names each number's agent; without the names it stays empty, and
+	// the agent_id column alone says it.
+	agents, err := job.ReadAgents(ctx, s.conn.client, &s.conn.retrier)
+	if err != nil && ctx.Err() == nil {
+		s.log.Warn().Str("event", "agents").Str("error", err.Error()).Msg("could not read the workspace's agents; the export's agent column is empty")
+	}
+	requests := 1
+	numbers, err := report.Export(s.outs.Get("--out"), cfg.nullToken, job.AgentNames(agents), func(write func([]dialnexa.PhoneNumber) error) (err error) {
+		n, err := job.EachNumber(ctx, s.conn.client, &s.conn.retrier, filter, write)
+		requests += n
 		return err
 	})
 	if err == nil {

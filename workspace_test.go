@@ -192,7 +192,7 @@ func TestExportEditFeedBack(t *testing.T) {
 		t.Fatalf("export: exit %d\n%s", res.code, tail(res.stderr))
 	}
 	data := readFile(t, dir, "numbers.csv")
-	if !strings.HasPrefix(data, "\uFEFFid,phone_number,agent_id,nickname,label,status,country_code,type\n") {
+	if !strings.HasPrefix(data, "\uFEFFid,phone_number,agent_id,agent,nickname,label,status,country_code,type\n") {
 		t.Fatalf("export header: %q", data[:80])
 	}
 	lines := strings.Split(data, "\n")

@@ -78,7 +78,9 @@ func (f *feeder) decide(row Row, problems []Problem) (res Result, write bool) {
 	case r.DryRun && r.Snapshot != nil && !known:
 		res.Outcome, res.Error = NotFound, "not in the workspace (dry run against the workspace)"
 	case r.DryRun:
-		res.Outcome, res.Body = WouldUpdate, Body(row)
+		// Offline, a name stays a name: the body holds what is known, Error says what
+		// the run resolves (never an agent_id that is not one).
+		res.Outcome, res.Body, res.Error = WouldUpdate, Body(row), Pending(row)
 	default:
 		return res, true
 	}

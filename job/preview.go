@@ -3,6 +3,7 @@ package job
 import (
 	"fmt"
 	"strings"
+	"unicode"
 
 	"github.com/dustin/go-humanize"
 )
@@ -18,12 +19,15 @@ type Preview struct {
 	Held                      int // rows that need a write, beyond Limit
 	Skipped                   int // rows an earlier run applied (--resume)
 	Invalid                   int
+	// Ignored names the plan's columns the job does not read (Runner.Ignored): a
+	// person about to say yes sees what the run leaves out.
+	Ignored []string
 }
 
 // Preview counts what Run would do with the rows each yields, from the Snapshot,
 // without sending anything. It reads the plan once.
 func (r *Runner) Preview(each Each) (Preview, error) {
-	var p Preview
+	p := Preview{Ignored: r.Ignored}
 	err := each(func(row Row, problems []Problem) error {
 		if !InShard(row.ID, r.Shards, r.ShardIndex) {
 			return nil
@@ -70,7 +74,8 @@ func (r *Runner) Confirm(each Each, ask func(about string) bool) error {
 
 // String says it as the question before the first write does: "write 1,204 numbers:
 // 1,180 agent changes, 96 nickname changes, 12 label changes; 37 rows already as
-// planned", and the rows not sent, if any.
+// planned", the rows not sent, if any, and the columns not read ("not read: columns
+// Notes, Owner").
 func (p Preview) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "write %s: %s, %s, %s; %s already as planned", count(p.Writes, "number", "numbers"),
@@ -89,6 +94,13 @@ func (p Preview) String() string {
 			b.WriteString("; " + count(n.n, n.one, n.many))
 		}
 	}
+	switch len(p.Ignored) {
+	case 0:
+	case 1:
+		b.WriteString("; not read: column " + ColumnList(p.Ignored))
+	default:
+		b.WriteString("; not read: columns " + ColumnList(p.Ignored))
+	}
 	return b.String()
 }
 
@@ -98,4 +110,42 @@ func count(n int, one, many string) string {
 		return "1 " + one
 	}
 	return humanize.Comma(int64(n)) + " " + many
+}
+
+// ColumnList names columns by their titles in a message: each as it is, or quoted
+// (escapes shown) where it holds a comma, a quote, surrounding space or a character
+// that does not print.
+func ColumnList(titles []string) string {
+	shown := make([]string, len(titles))
+	for i, t := range titles {
+		shown[i] = t
+		if t == "" || t != strings.TrimSpace(t) || strings.ContainsAny(t, ",\"'") || strings.IndexFunc(t, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }) >= 0 {
+			shown[i] = QuoteCell(t)
+		}
+	}
+	return strings.Join(shown, ", ")
+}
+
+// Refuse records every row that each yields (this shard's) for a plan refused for its
+// rows, sending nothing, so that the report lists each row where a person fixes the
+// sheet: an invalid row Invalid with its reasons; a row that needs no request as a run
+// would record it (unchanged, skipped, conflict); every other row NotAttempted. Results
+// carry the number's values before, where the Snapshot holds them. It reads the plan
+// once; its error is the plan's, or the first record returns.
+func (r *Runner) Refuse(each Each, record func(Result) error) error {
+	return each(func(row Row, problems []Problem) error {
+		if !InShard(row.ID, r.Shards, r.ShardIndex) {
+			return nil
+		}
+		res := Result{Row: row}
+		before, known := r.Snapshot.Get(row.ID)
+		if known {
+			res.Before = &before
+		}
+		if res.Outcome, res.Error = r.settle(row, problems, before, known); res.Outcome == "" {
+			res.Outcome, res.Error = NotAttempted, "not sent: other rows of the plan are invalid"
+		}
+		res.Finished = r.Now()
+		return record(res)
+	})
 }

@@ -3,7 +3,9 @@ package job
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"reflect"
 	"testing"
 	"time"
 
@@ -81,6 +83,11 @@ func TestPreviewString(t *testing.T) {
 			"write 1,204 numbers: 1,180 agent changes, 96 nickname changes, 12 label changes; 37 rows already as planned"},
 		{Preview{Writes: 1, Agents: 1, AsPlanned: 1, Conflicts: 2, Held: 1_000_000, Skipped: 1, Invalid: 3},
 			"write 1 number: 1 agent change, 0 nickname changes, 0 label changes; 1 row already as planned; 2 conflicts; 1,000,000 rows held back by --limit; 1 row skipped (--resume); 3 invalid rows"},
+		// The columns the run does not read, named before a person says yes.
+		{Preview{Writes: 2, Agents: 2, Ignored: []string{"Notes"}},
+			"write 2 numbers: 2 agent changes, 0 nickname changes, 0 label changes; 0 rows already as planned; not read: column Notes"},
+		{Preview{Writes: 2, Nicknames: 2, Ignored: []string{"Notes", "Owner, old", "column 7 (no title)"}},
+			`write 2 numbers: 0 agent changes, 2 nickname changes, 0 label changes; 0 rows already as planned; not read: columns Notes, "Owner, old", column 7 (no title)`},
 	}
 	for _, tc := range cases {
 		if got := tc.p.String(); got != tc.want {
@@ -135,5 +142,46 @@ func TestRequestsCountsEveryAttempt(t *testing.T) {
 	none.Add(nil) // a nil counter counts nothing, and says so
 	if none.ByClass()["total"] != 0 || none.Throttled() != 0 {
 		t.Error("a nil Requests counted")
+	}
+}
+
+// TestRefuse: a plan refused for its rows still records each of them, nothing sent:
+// invalid with why, as planned, or not_attempted because of the others.
+func TestRefuse(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 11, 27, 3, 15, 0, 0, time.UTC)
+	snap := newSnapshot(nil, 0)
+	snap.add("phn_2", NumberState{AgentID: "agt_a"}, "")
+	r := &Runner{Retrier: Retrier{Now: func() time.Time { return at }}, Snapshot: snap}
+	rows := func(fn func(Row, []Problem) error) error {
+		for _, x := range []struct {
+			row      Row
+			problems []Problem
+		}{
+			{Row{Line: 2, ID: "phn_1", Agent: Field{Raw: "Sales"}}, []Problem{{Line: 2, Reason: `agent "Sales" is not an agent of this workspace`}}},
+			{Row{Line: 3, ID: "phn_2", AgentID: Field{Raw: "agt_a"}}, nil},
+			{Row{Line: 4, ID: "phn_3", AgentID: Field{Raw: "agt_b"}}, nil},
+		} {
+			if err := fn(x.row, x.problems); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var got []string
+	err := r.Refuse(rows, func(res Result) error {
+		if !res.Finished.Equal(at) {
+			t.Errorf("line %d: finished %v", res.Row.Line, res.Finished)
+		}
+		got = append(got, fmt.Sprintf("%d %s %s %v", res.Row.Line, res.Outcome, res.Error, res.Before != nil))
+		return nil
+	})
+	want := []string{
+		`2 invalid agent "Sales" is not an agent of this workspace false`,
+		"3 unchanged already as planned true",
+		"4 not_attempted not sent: other rows of the plan are invalid false",
+	}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("Refuse: %v\n got %q\nwant %q", err, got, want)
 	}
 }

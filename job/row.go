@@ -46,17 +46,26 @@ type Row struct {
 	Nickname    Field
 	Label       Field
 	// Agent is the cell of an agent column: an agent's id or its display name, as
-	// written. A Resolver puts the id it stands for in AgentID.
+	// written. A Resolver puts the id it stands for in AgentID (beside an agent_id
+	// column, it checks that both name the same agent).
 	Agent Field
+	// AgentName is the planned agent's display name, when it is known: the workspace's
+	// name for AgentID once resolved, else the agent cell as written (an offline dry
+	// run, a row that did not resolve). Reports show it; nothing sends it.
+	AgentName string
+	// PhoneBare says PhoneNumber was written as bare digits (no + or 00): its country
+	// code was read from those digits, as a spreadsheet leaves them when it drops the +.
+	PhoneBare bool
 	// Reviewed, if set, is the number's state the row was reviewed against (a plan's
 	// before_agent_id, before_nickname, before_label; "" means empty): the row may be
 	// written only where the number still holds it, in each field the row changes.
 	Reviewed *NumberState
 }
 
-// HasChanges reports whether the row asks for any field to be sent.
+// HasChanges reports whether the row asks for any field to be sent: an agent named in
+// an agent column counts before it is resolved to its id.
 func (r Row) HasChanges() bool {
-	return r.AgentID.Set() || r.Nickname.Set() || r.Label.Set()
+	return r.AgentID.Set() || r.Agent.Set() || r.Nickname.Set() || r.Label.Set()
 }
 
 // Body is the JSON a row sends: only its set fields, null where the plan says so.
@@ -89,6 +98,9 @@ func Body(row Row) []byte {
 type Problem struct {
 	Line   int
 	Reason string
+	// Missing says the row names an agent or a number the workspace does not have: when
+	// most rows do, the key may be for another workspace.
+	Missing bool
 }
 
 func (p Problem) String() string {

@@ -42,6 +42,9 @@ type Runner struct {
 	// Declined sends nothing: every row that needs a write is not_attempted (a person
 	// answered no to the question before the first write).
 	Declined bool
+	// Ignored names the plan's columns the job does not read, as their titles are
+	// written (the Preview says them).
+	Ignored []string
 	// Drain bounds how long requests in flight may run on once the run is stopping;
 	// 0 leaves them to their own timeout.
 	Drain time.Duration

@@ -16,9 +16,10 @@ type NumberState struct {
 // Snapshot is the workspace's numbers as read before the first write. It is compact,
 // for a million numbers: an index from the id's 64-bit hash into byte chunks holding the
 // id and the values, the id checked on every lookup (two ids sharing a hash are kept
-// apart in a small map). When the plan is keyed by phone number, the entries hold the
-// phone number too, and a second index finds them by it (IDsOf); otherwise they do not:
-// a phone number for every number would cost a fifth more memory.
+// apart in a small map). When the plan names phone numbers, the entries hold the phone
+// number too (PhoneOf), and for a plan keyed by them a second index finds them by it
+// (IDsOf); otherwise they do not: a phone number for every number would cost a fifth
+// more memory.
 type Snapshot struct {
 	seed     maphash.Seed
 	index    map[uint64]uint32 // id hash -> offset of the entry (chunk<<20 | position)
@@ -29,10 +30,13 @@ type Snapshot struct {
 	Seen     int                    // numbers the workspace listed, kept or not
 
 	// phoneKey spells a number's phone number as the plan's keys are spelt ("" when it
-	// cannot); nil when the snapshot is not found by phone number.
+	// cannot); nil when the snapshot keeps no phone numbers.
 	phoneKey    func(string) string
-	phones      map[uint64]uint32   // phone key hash -> offset of the entry, or sharedOff
+	phones      map[uint64]uint32   // phone key hash -> offset of the entry, or sharedOff; nil: no index
 	phoneShared map[string][]string // phone key -> ids, where the hash or the key is shared
+	// endings holds, for a plan's phone number written as bare digits, the workspace's
+	// longer numbers that end in those digits (Endings).
+	endings map[string][]string
 }
 
 const (
@@ -49,6 +53,50 @@ func newSnapshot(phoneKey func(string) string, expect int) *Snapshot {
 		s.phones, s.phoneShared = make(map[uint64]uint32, expect), map[string][]string{}
 	}
 	return s
+}
+
+// maxEndings bounds the numbers Endings keeps for one key: a message names a few.
+const maxEndings = 3
+
+// addEnding records that the workspace's number phone (spelt as the plan's keys are)
+// ends in the digits of key, a plan's phone number written as bare digits.
+func (s *Snapshot) addEnding(key, phone string) {
+	if s.endings == nil {
+		s.endings = map[string][]string{}
+	}
+	if e := s.endings[key]; len(e) < maxEndings && phone != key {
+		s.endings[key] = appendNew(e, phone)
+	}
+}
+
+// Endings returns up to three of the workspace's numbers (+ and digits) that are longer
+// than key and end in its digits, where key is a plan's phone number written as bare
+// digits: its country code may be another number's area code (2071838750 is +20 71…,
+// and the digits +44 20 7183 8750 ends in). It knows only the keys the reads were told
+// of (WorkspaceReads.EndsIn).
+func (s *Snapshot) Endings(key string) []string {
+	if s == nil {
+		return nil
+	}
+	return s.endings[key]
+}
+
+// PhoneOf returns the phone number of number id, spelt as the plan's keys are, when the
+// snapshot keeps phone numbers; ok is false when it does not know it.
+func (s *Snapshot) PhoneOf(id string) (phone string, ok bool) {
+	if s == nil || s.phoneKey == nil {
+		return "", false
+	}
+	off, found := s.index[maphash.String(s.seed, id)]
+	if !found || off == sharedOff {
+		return "", false // an id sharing its hash keeps no phone number: not checked
+	}
+	eid, _, p := s.entry(off)
+	if eid != id {
+		return "", false
+	}
+	key := s.phoneKey(p)
+	return key, key != ""
 }
 
 // IDsOf returns the ids of the kept numbers whose phone number is key (as the plan's
@@ -141,11 +189,14 @@ func (s *Snapshot) Len() int { return s.kept }
 // add keeps number id's state, and its phone number when the snapshot is found by
 // phone number.
 func (s *Snapshot) add(id string, c NumberState, phone string) {
-	if s.phoneKey == nil {
+	switch {
+	case s.phoneKey == nil:
 		s.store(id, c, "")
-		return
+	case s.phones == nil:
+		s.store(id, c, phone)
+	default:
+		s.addPhone(id, phone, s.store(id, c, phone))
 	}
-	s.addPhone(id, phone, s.store(id, c, phone))
 }
 
 // store keeps id's state; it returns its entry's offset, or sharedOff when it is kept

@@ -39,10 +39,18 @@ type WorkspaceReads struct {
 	// Keep says which numbers the snapshot keeps, by their id and phone number; nil
 	// keeps them all. It is not kept after the reads.
 	Keep func(id, phone string) bool
-	// PhoneKey, if set, makes the snapshot find numbers by phone number
-	// (Snapshot.IDsOf): it spells a number's phone number as the plan's keys are
-	// spelt ("" when it cannot). The snapshot keeps it.
+	// PhoneKey, if set, makes the snapshot keep each number's phone number
+	// (Snapshot.PhoneOf) and find numbers by it (Snapshot.IDsOf): it spells a number's
+	// phone number as the plan's keys are spelt ("" when it cannot). The snapshot
+	// keeps it.
 	PhoneKey func(phone string) string
+	// NoPhoneIndex keeps the phone numbers without the index by them: a plan keyed by
+	// id only checks its phone_number column against them.
+	NoPhoneIndex bool
+	// EndsIn, if set, returns the plan's phone numbers written as bare digits that a
+	// number of the workspace (its phone number) is longer than and ends in
+	// (Snapshot.Endings): it may return a few that are not, never miss one.
+	EndsIn func(phone string) []string
 	// Parallel is how many list pages may be read at once.
 	Parallel int
 	// Expect is how many numbers the snapshot is likely to keep (the plan's rows): its
@@ -125,11 +133,19 @@ func ReadWorkspace(ctx context.Context, rd Lister, rt *Retrier, w WorkspaceReads
 
 func readSnapshot(ctx context.Context, rd Lister, rt *Retrier, w WorkspaceReads, parallel int) (*Snapshot, error) {
 	s := newSnapshot(w.PhoneKey, w.Expect)
+	if w.NoPhoneIndex {
+		s.phones, s.phoneShared = nil, nil
+	}
 	n, err := eachPage(ctx, rd, rt, dialnexa.ListFilter{}, parallel, pagesAhead(w.Expect, parallel), func(ns []dialnexa.PhoneNumber) error {
 		s.Seen += len(ns)
 		for _, p := range ns {
 			if w.Keep == nil || w.Keep(p.ID, p.PhoneNumber) {
 				s.add(p.ID, NumberState{AgentID: p.AgentID, Nickname: p.Nickname, Label: p.Label}, p.PhoneNumber)
+			}
+			if w.EndsIn != nil && w.PhoneKey != nil {
+				for _, key := range w.EndsIn(p.PhoneNumber) {
+					s.addEnding(key, w.PhoneKey(p.PhoneNumber))
+				}
 			}
 		}
 		return nil

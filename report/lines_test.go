@@ -20,7 +20,7 @@ func TestReadLinesRoundTrip(t *testing.T) {
 	t.Parallel()
 	finished := time.Date(2026, 11, 27, 3, 15, 0, 123e6, time.UTC)
 	results := []job.Result{
-		{Row: job.Row{Line: 7, ID: "phn_1", AgentID: job.Field{Raw: "agt_a"}, Nickname: job.Field{Raw: "=cmd|' /C calc'!A0"}, Label: job.Field{Raw: "two\nlines"}},
+		{Row: job.Row{Line: 7, ID: "phn_1", AgentID: job.Field{Raw: "agt_a"}, AgentName: "Sales, EMEA", Nickname: job.Field{Raw: "=cmd|' /C calc'!A0"}, Label: job.Field{Raw: "two\nlines"}},
 			Outcome: job.Updated, Status: 200, Attempts: 2, Number: dialnexa.PhoneNumber{AgentID: "agt_a", Nickname: "x", PhoneNumber: "+4420794600"},
 			RequestID: "req_1", Duration: 1500 * time.Millisecond, Finished: finished, Before: &job.NumberState{AgentID: "agt_b", Nickname: "null", Label: " L "}},
 		{Row: job.Row{Line: 9, ID: "phn_2", AgentID: job.Field{Raw: "NULL", Null: true}, Nickname: job.Field{Raw: "null", Null: true}},
@@ -42,7 +42,8 @@ func TestReadLinesRoundTrip(t *testing.T) {
 	want := []Line{
 		{Line: 7, ID: "phn_1", AgentID: job.Field{Raw: "agt_a"}, Nickname: job.Field{Raw: "=cmd|' /C calc'!A0"}, Label: job.Field{Raw: "two\nlines"},
 			Outcome: job.Updated, HTTPStatus: 200, Attempts: 2, ResultAgentID: "agt_a", ResultNickname: "x", PhoneNumber: "+4420794600",
-			RequestID: "req_1", Duration: 1500 * time.Millisecond, Finished: finished, BeforeAgentID: "agt_b", BeforeNickname: "null", BeforeLabel: " L "},
+			RequestID: "req_1", Duration: 1500 * time.Millisecond, Finished: finished, BeforeAgentID: "agt_b", BeforeNickname: "null", BeforeLabel: " L ",
+			Agent: "Sales, EMEA"},
 		{Line: 9, ID: "phn_2", AgentID: job.Field{Raw: "NULL", Null: true}, Nickname: job.Field{Raw: "null", Null: true},
 			Outcome: job.Rejected, HTTPStatus: 400, Attempts: 1, Error: "-1 is not an agent"},
 	}

@@ -57,6 +57,7 @@ type Output struct {
 	w       io.Writer
 	f       *os.File // nil for stdout, and while not open
 	created bool     // by Create: a New file to remove if the run is not kept
+	kept    bool     // by KeepOnly: stays, though the run is not kept
 }
 
 func (o *Output) Write(p []byte) (int, error) { return o.w.Write(p) }
@@ -106,7 +107,8 @@ type Input struct {
 //	Create  created: every New and Appended output is opened, or none is (those opened
 //	        are removed again).
 //	Keep    kept: the run got to its rows (or the export finished); its files stay,
-//	        whatever happens next.
+//	        whatever happens next. KeepOnly keeps one file of a run that is not kept
+//	        (the report of a plan refused for its rows, which lists them).
 //	Close   the run's record (the New outputs written as it goes: report, undo plan) is
 //	        synced and closed; the error says whether it holds what was written.
 //	Finish  ended: every End is written (a New output's only when kept), then every
@@ -284,6 +286,15 @@ func (out *Output) remove() {
 // happens next.
 func (o *Outputs) Keep() { o.kept = true }
 
+// KeepOnly keeps the file flag names, though the run is not kept: a plan refused for
+// its rows keeps its report, which lists every row and why, and no other file (its
+// End, if it has one, is not written).
+func (o *Outputs) KeepOnly(flag string) {
+	if out := o.Get(flag); out != nil {
+		out.kept = true
+	}
+}
+
 // Close syncs and closes the run's record: the New outputs written as the run goes
 // (those without an End). Its error, naming each file, says the record may be
 // incomplete. An Appended output stays open for the lines still to come.
@@ -320,7 +331,7 @@ func (o *Outputs) Finish(e *Ending, log zerolog.Logger) {
 	}
 	for _, out := range o.list {
 		out.close()
-		if !o.kept {
+		if !o.kept && !out.kept {
 			out.remove()
 		}
 	}

@@ -160,15 +160,17 @@ func TestOutputsLifecycle(t *testing.T) {
 		return err
 	}
 	for _, tc := range []struct {
-		name        string
-		kept, clash bool
-		want        map[string]string // every file after Finish
+		name              string
+		kept, clash, rows bool              // rows: refused for its rows, the report kept alone
+		want              map[string]string // every file after Finish
 	}{
-		{"kept", true, false, map[string]string{
+		{"kept", true, false, false, map[string]string{
 			"report.csv": "row\n", "summary.json": "end run\n", "log": "old\nnew\nlater\n", "metrics": "end run\n", "termination-log": "end run\n"}},
-		{"not kept", false, false, map[string]string{
+		{"not kept", false, false, false, map[string]string{
 			"log": "old\nnew\nlater\n", "metrics": "end run\n", "termination-log": "end run\n"}},
-		{"a clash", false, true, map[string]string{
+		{"refused for its rows: the report only", false, false, true, map[string]string{
+			"report.csv": "row\n", "log": "old\nnew\nlater\n", "metrics": "end run\n", "termination-log": "end run\n"}},
+		{"a clash", false, true, false, map[string]string{
 			"log": "old\n", "metrics": "old\n", "termination-log": "old\n", "plan.csv": "plan\n"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -205,6 +207,9 @@ func TestOutputsLifecycle(t *testing.T) {
 				io.WriteString(logFile, "new\n")
 				if tc.kept {
 					outs.Keep()
+				}
+				if tc.rows {
+					outs.KeepOnly("--report")
 				}
 				if err := outs.Close(); err != nil {
 					t.Fatal(err)

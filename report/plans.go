@@ -53,30 +53,36 @@ func (u *UndoWriter) Flush() error {
 	return u.cw.Error()
 }
 
-// ExportColumns are the columns of `reassign export`.
-var ExportColumns = []string{"id", "phone_number", "agent_id", "nickname", "label", "status", "country_code", "type"}
+// ExportColumns are the columns of `reassign export`: agent, beside agent_id, is the
+// agent's name, so that a person may change either (and clear the other) or both.
+var ExportColumns = []string{"id", "phone_number", "agent_id", "agent", "nickname", "label", "status", "country_code", "type"}
 
 // ExportWriter writes the workspace as a plan-shaped CSV to edit in a spreadsheet.
 type ExportWriter struct {
 	cw        *csv.Writer
 	nullToken string
+	names     map[string]string
 }
 
 // NewExportWriter writes a BOM (for Excel) and the header. Its cells are escaped for a
 // plan reader with nullToken, so that the export fed back as a plan means exactly what
-// the workspace holds.
-func NewExportWriter(w io.Writer, nullToken string) (*ExportWriter, error) {
+// the workspace holds. names gives the agents' names by id (nil: none known).
+func NewExportWriter(w io.Writer, nullToken string, names map[string]string) (*ExportWriter, error) {
 	if _, err := io.WriteString(w, BOM); err != nil {
 		return nil, err
 	}
-	e := &ExportWriter{cw: csv.NewWriter(w), nullToken: nullToken}
+	e := &ExportWriter{cw: csv.NewWriter(w), nullToken: nullToken, names: names}
 	e.cw.Write(ExportColumns)
 	return e, e.cw.Error()
 }
 
 // Write adds one number, its cells escaped (cell.Escape).
 func (e *ExportWriter) Write(n dialnexa.PhoneNumber) error {
-	rec := []string{n.ID, n.PhoneNumber, n.AgentID, n.Nickname, n.Label, n.Status, n.CountryCode, n.Type}
+	name := ""
+	if n.AgentID != "" {
+		name = e.names[n.AgentID]
+	}
+	rec := []string{n.ID, n.PhoneNumber, n.AgentID, name, n.Nickname, n.Label, n.Status, n.CountryCode, n.Type}
 	for i := range rec {
 		rec[i] = cell.Escape(rec[i], e.nullToken)
 	}
@@ -84,11 +90,12 @@ func (e *ExportWriter) Write(n dialnexa.PhoneNumber) error {
 }
 
 // Export writes the numbers that each hands over to w as an export for a plan reader
-// with nullToken, and flushes them. It returns how many it wrote. An export that does
-// not finish must leave no file behind (part of the workspace is not the workspace):
-// the caller's Outputs keeps the file only once Export and Close succeed.
-func Export(w io.Writer, nullToken string, each func(write func([]dialnexa.PhoneNumber) error) error) (int, error) {
-	ew, err := NewExportWriter(w, nullToken)
+// with nullToken, each agent named as names has it, and flushes them. It returns how
+// many it wrote. An export that does not finish must leave no file behind (part of the
+// workspace is not the workspace): the caller's Outputs keeps the file only once
+// Export and Close succeed.
+func Export(w io.Writer, nullToken string, names map[string]string, each func(write func([]dialnexa.PhoneNumber) error) error) (int, error) {
+	ew, err := NewExportWriter(w, nullToken, names)
 	if err != nil {
 		return 0, err
 	}

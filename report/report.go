@@ -14,11 +14,13 @@ import (
 )
 
 // Columns are the report's columns, in order (README, "The report"); the before_*
-// values are empty when the run took no snapshot.
+// values are empty when the run took no snapshot; agent is the planned agent's name,
+// where it is known.
 var Columns = []string{
 	"line", "id", "agent_id", "nickname", "label", "outcome", "http_status", "attempts",
 	"error", "result_agent_id", "result_nickname", "phone_number", "request_id",
 	"duration_ms", "finished_at", "before_agent_id", "before_nickname", "before_label",
+	"agent",
 }
 
 // BOM makes Excel read the file as UTF-8.
@@ -88,6 +90,10 @@ func (w *Writer) Write(r job.Result) error {
 	if b := r.Before; b != nil {
 		rec[15], rec[16], rec[17] = b.AgentID, b.Nickname, b.Label
 	}
+	// The agent's name, as the workspace has it, or as the plan wrote it where it did
+	// not resolve: fed back as a plan it names the same agent as agent_id, or leaves
+	// the name to be resolved.
+	rec[18] = r.Row.AgentName
 	for i := range rec {
 		rec[i] = cell.Escape(rec[i], w.nullToken)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"reassign/job"
+	"reassign/job/dialnexa"
 )
 
 func result(line int, id, agent, nickname, label string, o job.Outcome) job.Result {
@@ -30,7 +31,9 @@ func TestWriterFlushWritesRowsOut(t *testing.T) {
 	}
 	for i := 0; i < 3; i++ {
 		before := out.Len()
-		if err := w.Write(result(i+2, "phn_1", "agt_a", "Nick", "", job.Updated)); err != nil {
+		res := result(i+2, "phn_1", "agt_a", "Nick", "", job.Updated)
+		res.Row.AgentName = "=Sales, EMEA" // the agent's name, last, escaped as any cell
+		if err := w.Write(res); err != nil {
 			t.Fatal(err)
 		}
 		if err := w.Flush(); err != nil {
@@ -44,7 +47,7 @@ func TestWriterFlushWritesRowsOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"2", "phn_1", "agt_a", "Nick", "", "updated", "200", "1", "", "", "", "", "", "1", "2026-11-27T03:15:00.000Z", "", "", ""}
+	want := []string{"2", "phn_1", "agt_a", "Nick", "", "updated", "200", "1", "", "", "", "", "", "1", "2026-11-27T03:15:00.000Z", "", "", "", "'=Sales, EMEA"}
 	if strings.Join(recs[1], "|") != strings.Join(want, "|") {
 		t.Errorf("row:\n got %q\nwant %q", recs[1], want)
 	}
@@ -174,5 +177,31 @@ func TestReadAppliedRefusesDamage(t *testing.T) {
 		if _, err := ReadApplied(strings.NewReader(in), "null"); err == nil {
 			t.Errorf("%s: no error", name)
 		}
+	}
+}
+
+// TestExportNamesAgents: the export's agent column holds each number's agent's name,
+// beside its id (empty for no agent, or an agent with no name).
+func TestExportNamesAgents(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	n, err := Export(&out, "null", map[string]string{"agt_b": "Billing", "agt_s": "Sales, EMEA"}, func(write func([]dialnexa.PhoneNumber) error) error {
+		return write([]dialnexa.PhoneNumber{
+			{ID: "phn_1", PhoneNumber: "+441614960000", AgentID: "agt_b"},
+			{ID: "phn_2", PhoneNumber: "+441614960001", AgentID: "agt_s", Nickname: "x"},
+			{ID: "phn_3", PhoneNumber: "+441614960002"},
+			{ID: "phn_4", PhoneNumber: "+441614960003", AgentID: "agt_unnamed"},
+		})
+	})
+	if err != nil || n != 4 {
+		t.Fatalf("Export = %d, %v", n, err)
+	}
+	want := BOM + "id,phone_number,agent_id,agent,nickname,label,status,country_code,type\n" +
+		"phn_1,'+441614960000,agt_b,Billing,,,,,\n" +
+		"phn_2,'+441614960001,agt_s,\"Sales, EMEA\",x,,,,\n" +
+		"phn_3,'+441614960002,,,,,,,\n" +
+		"phn_4,'+441614960003,agt_unnamed,,,,,,\n"
+	if out.String() != want {
+		t.Errorf("export\n%s\nwant\n%s", out.String(), want)
 	}
 }

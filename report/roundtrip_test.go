@@ -65,14 +65,19 @@ func FuzzRoundTrip(f *testing.F) {
 			}
 		}
 
-		// The export, read back as a plan: every value as the workspace holds it.
+		// The export, read back as a plan: every value as the workspace holds it, the
+		// agent's name (here the label's text) beside its id.
 		var out bytes.Buffer
-		ew, _ := NewExportWriter(&out, token)
+		ew, _ := NewExportWriter(&out, token, map[string]string{agent: label})
 		ew.Write(dialnexa.PhoneNumber{ID: "phn_1", PhoneNumber: "+15550000001", AgentID: agent, Nickname: nickname, Label: label, Status: "active"})
 		ew.Close()
 		noControl(t, "export", out.Bytes())
 		rows := readPlan(t, out.Bytes(), token)
-		want := job.Row{Line: 2, ID: "phn_1", AgentID: job.Field{Raw: agent}, Nickname: job.Field{Raw: nickname}, Label: job.Field{Raw: label}}
+		want := job.Row{Line: 2, ID: "phn_1", PhoneNumber: "+15550000001", AgentID: job.Field{Raw: agent},
+			Nickname: job.Field{Raw: nickname}, Label: job.Field{Raw: label}}
+		if agent != "" {
+			want.Agent = job.Field{Raw: label} // a number without an agent has no name either
+		}
 		if len(rows) != 1 || rows[0] != want {
 			t.Fatalf("export read back as %+v, want %+v\n%q", rows, want, out.Bytes())
 		}
@@ -100,7 +105,7 @@ func FuzzRoundTrip(f *testing.F) {
 		// The report of a row planned with these values (and the API's error text):
 		// --resume and the plan reader both read the planned cells back.
 		for _, planned := range []job.Row{
-			{Line: 2, ID: "phn_1", AgentID: job.Field{Raw: agent}, Nickname: job.Field{Raw: nickname}, Label: job.Field{Raw: label}},
+			{Line: 2, ID: "phn_1", AgentID: job.Field{Raw: agent}, AgentName: label, Nickname: job.Field{Raw: nickname}, Label: job.Field{Raw: label}},
 			{Line: 2, ID: "phn_1", AgentID: job.Field{Raw: strings.ToUpper(token), Null: true}, Nickname: job.Field{Raw: token, Null: true}},
 		} {
 			out.Reset()
@@ -127,7 +132,11 @@ func FuzzRoundTrip(f *testing.F) {
 			if len(rows) != 1 || rows[0].Reviewed == nil || *rows[0].Reviewed != *before {
 				t.Fatalf("report read back as a plan: %+v, want reviewed against %+v\n%q", rows, before, out.Bytes())
 			}
-			rows[0].Reviewed = nil
+			// Its agent column holds the agent's name, read back as the plan's agent.
+			if rows[0].Agent != (job.Field{Raw: planned.AgentName}) {
+				t.Fatalf("report's agent column read back as %+v, want %q\n%q", rows[0].Agent, planned.AgentName, out.Bytes())
+			}
+			rows[0].Reviewed, rows[0].Agent, rows[0].AgentName = nil, job.Field{}, planned.AgentName
 			if rows[0] != planned {
 				t.Fatalf("report read back as a plan: %+v, want %+v\n%q", rows, planned, out.Bytes())
 			}

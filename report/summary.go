@@ -38,8 +38,11 @@ func TerminationLogPath(flag, def string) string {
 type Ending struct {
 	Command      string // "run" or "verify"
 	Plan, Report string
-	Requests     *job.Requests
-	Started      time.Time
+	// IgnoredColumns names the plan's columns the run did not read (those of the
+	// job's own report and export aside), as their titles are written.
+	IgnoredColumns []string
+	Requests       *job.Requests
+	Started        time.Time
 	// Summary is the run's, once it got to its rows (Ran); nil before.
 	Summary *job.Summary
 	// ExitCode, Err (what ended the command early, if anything) and Finished: how and
@@ -68,6 +71,8 @@ type summaryJSON struct {
 	Throttled   int64            `json:"throttled"`
 	StartedAt   string           `json:"started_at"`
 	FinishedAt  string           `json:"finished_at"`
+	// IgnoredColumns is the plan's columns the run did not read; [] for none.
+	IgnoredColumns []string `json:"ignored_columns"`
 }
 
 // WriteSummary writes the --summary file: one JSON object on one line. It is the End
@@ -82,6 +87,7 @@ func WriteSummary(w io.Writer, e *Ending) error {
 		ExitCode: e.ExitCode, Interrupted: s.Interrupted, ElapsedMS: e.Finished.Sub(e.Started).Milliseconds(),
 		Requests: e.Requests.ByClass(), Throttled: e.Requests.Throttled(),
 		StartedAt: e.Started.UTC().Format(time.RFC3339Nano), FinishedAt: e.Finished.UTC().Format(time.RFC3339Nano),
+		IgnoredColumns: append([]string{}, e.IgnoredColumns...),
 	}
 	for _, o := range s.Outcomes() {
 		out.Counts[string(o)] = s.Counts[o]

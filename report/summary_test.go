@@ -32,6 +32,7 @@ func TestWriteSummary(t *testing.T) {
 	e := ending()
 	e.Ran(job.Summary{Counts: map[job.Outcome]int{job.Updated: 2, job.NotFound: 1}, Order: job.RunOutcomes, Rows: 3})
 	e.ExitCode, e.Finished = 3, t0.Add(1500*time.Millisecond)
+	e.IgnoredColumns = []string{"Notes", "Owner"}
 	var buf bytes.Buffer
 	if err := WriteSummary(&buf, e); err != nil {
 		t.Fatal(err)
@@ -49,9 +50,18 @@ func TestWriteSummary(t *testing.T) {
 		ElapsedMS int64            `json:"elapsed_ms"`
 		Requests  map[string]int64 `json:"requests"`
 		Throttled int64            `json:"throttled"`
+		Ignored   []string         `json:"ignored_columns"`
 	}
 	if err := json.Unmarshal(data, &got); err != nil {
 		t.Fatalf("%v: %s", err, data)
+	}
+	if strings.Join(got.Ignored, "|") != "Notes|Owner" {
+		t.Errorf("ignored_columns %q, want the plan's columns not read", got.Ignored)
+	}
+	buf.Reset()
+	e.IgnoredColumns = nil
+	if WriteSummary(&buf, e); !strings.Contains(buf.String(), `"ignored_columns":[]`) {
+		t.Errorf("no column ignored: %s, want ignored_columns [] (present, empty)", buf.String())
 	}
 	if got.Command != "run" || got.Rows != 3 || got.ExitCode != 3 || got.Report != "r.csv" || got.ElapsedMS != 1500 || got.Throttled != 1 {
 		t.Errorf("summary %+v", got)

@@ -27,6 +27,7 @@ func TestNormalisePhone(t *testing.T) {
 	const sci = "is in scientific notation: its last digits were lost when the spreadsheet saved it; format the column as Text and type the numbers again, or give the .xlsx itself"
 	const noCC = "has no country code (write it as +<country code> and the number, e.g. +44 161 496 0000)"
 	const notPhone = "is not a phone number (+ and 8 to 15 digits, e.g. +44 161 496 0000)"
+	const frac = "has a fractional part: a phone number has none (a program or a spreadsheet changed it); format the column as Text and type the numbers again, or give the .xlsx itself"
 	cases := []struct{ in, want, err string }{
 		{"+44 161 496 0000", "+441614960000", ""},
 		{"+1 (212) 555-0100", "+12125550100", ""},
@@ -37,8 +38,13 @@ func TestNormalisePhone(t *testing.T) {
 		{"  +447911123456  ", "+447911123456", ""},
 		{"+44\u00a07911 123456", "+447911123456", ""}, // a no-break space, as sheets paste
 		{"447911123456.0", "+447911123456", ""},       // a whole number kept as a float
-		{"+12345678", "+12345678", ""},                // 8 digits
-		{"+123456789012345", "+123456789012345", ""},  // 15 digits
+		{"+44 (0) 20 7183 8750", "+442071838750", ""}, // the trunk 0, not dialled from abroad
+		{"+44(0)20 7183 8750", "+442071838750", ""},
+		{"0044 ( 0 ) 161 496 0000", "+441614960000", ""},
+		{"44791112345.6", "", frac}, // not 447911123456: the dot is no separator
+		{"447911123456.25", "", frac},
+		{"+12345678", "+12345678", ""},               // 8 digits
+		{"+123456789012345", "+123456789012345", ""}, // 15 digits
 		{"4.47911E+11", "", sci},
 		{"4.47911e11", "", sci},
 		{"4,47911E+11", "", sci},
@@ -108,38 +114,73 @@ func FuzzNormalisePhone(f *testing.F) {
 	})
 }
 
-// TestHeaders: how a header row is matched to the fields.
+// TestHeaders: how a header row is matched to the fields, which columns it leaves out
+// and says so, and which it refuses: a plan means what its author meant.
 func TestHeaders(t *testing.T) {
+	const cafe, cafeNFD = "Caf\u00e9", "Cafe\u0301"
 	cases := []struct {
-		name, header, row, columns string
-		want                       job.Row // the row as read (nothing resolved)
-		ignored                    []string
-		err                        string
-		usage                      bool
+		name, header, row, columns, ignore string
+		want                               job.Row // the row as read (nothing resolved)
+		ignored, known                     []string
+		err                                string
+		usage                              bool
 	}{
-		{name: "ids, as the export writes", header: "id,phone_number,agent_id,nickname,label", row: "phn_a,+44 20 7183 8750,agt_c,d,e",
-			ignored: []string{"phone_number"}, want: job.Row{ID: "phn_a", AgentID: set("agt_c"), Nickname: set("d"), Label: set("e")}},
+		{name: "ids, as the export writes", header: "id,phone_number,agent_id,agent,nickname,label,status,country_code,type", row: "phn_a,+44 20 7183 8750,agt_c,Sales,d,e,active,GB,local",
+			known: []string{"status", "country_code", "type"},
+			want:  job.Row{ID: "phn_a", PhoneNumber: "+442071838750", AgentID: set("agt_c"), Agent: set("Sales"), Nickname: set("d"), Label: set("e")}},
 		{name: "case, spaces and separators", header: "Number ID,Phone Number,Agent-ID,Nick.Name,LABEL", row: "phn_a,+44 20 7183 8750,agt_c,d,e",
-			ignored: []string{"Phone Number"}, want: job.Row{ID: "phn_a", AgentID: set("agt_c"), Nickname: set("d"), Label: set("e")}},
+			want: job.Row{ID: "phn_a", PhoneNumber: "+442071838750", AgentID: set("agt_c"), Nickname: set("d"), Label: set("e")}},
 		{name: "keyed by phone, agent by name", header: "Phone,Agent Name,Nickname,Label,Status", row: "+44 20 7183 8750,Sales EMEA,d,e,x",
-			ignored: []string{"Status"}, want: job.Row{PhoneNumber: "+442071838750", Agent: set("Sales EMEA"), Nickname: set("d"), Label: set("e")}},
+			known: []string{"Status"}, want: job.Row{PhoneNumber: "+442071838750", Agent: set("Sales EMEA"), Nickname: set("d"), Label: set("e")}},
+		{name: "bare digits", header: "Phone,Nickname", row: "442071838750,d",
+			want: job.Row{PhoneNumber: "+442071838750", PhoneBare: true, Nickname: set("d")}},
 		{name: "e164 and inbound agent", header: "E.164,Inbound Agent,x", row: "+44 20 7183 8750,agt_c,y",
 			ignored: []string{"x"}, want: job.Row{PhoneNumber: "+442071838750", Agent: set("agt_c")}},
-		{name: "did and camel case", header: "DID,AgentName,PhoneNumberID", row: "+44 20,agt_c,phn_a",
-			ignored: []string{"DID"}, want: job.Row{ID: "phn_a", Agent: set("agt_c")}},
+		{name: "did and camel case", header: "DID,AgentName,PhoneNumberID", row: "+44 20 7183 8750,agt_c,phn_a",
+			want: job.Row{ID: "phn_a", PhoneNumber: "+442071838750", Agent: set("agt_c")}},
 		{name: "the sheet's own titles", header: "Rufnummer,Ziel-Agent,Anzeigename,Etikett", row: "+44 20 7183 8750,agt_c,d,e",
 			columns: "phone_number=Rufnummer,agent=ziel agent,nickname=Anzeigename,label=Etikett",
 			want:    job.Row{PhoneNumber: "+442071838750", Agent: set("agt_c"), Nickname: set("d"), Label: set("e")}},
-		{name: "--columns takes a field from its alias", header: "Phone,Number,agent_id", row: "+1 999,+44 20 7183 8750,agt_c",
-			columns: "phone_number=Number", ignored: []string{"Phone"}, want: job.Row{PhoneNumber: "+442071838750", AgentID: set("agt_c")}},
+		{name: "--columns takes a field from its alias; the alias left is ignored as told", header: "Phone,Number,agent_id", row: "+1 999,+44 20 7183 8750,agt_c",
+			columns: "phone_number=Number", ignore: "Phone", ignored: []string{"Phone"}, want: job.Row{PhoneNumber: "+442071838750", AgentID: set("agt_c")}},
+		{name: "a title in another Unicode form (NFD, as a Mac saves it)", header: "Phone," + cafeNFD, row: "+44 20 7183 8750,d", columns: "nickname=" + cafe,
+			want: job.Row{PhoneNumber: "+442071838750", Nickname: set("d")}},
+		{name: "other columns are named; the report's own are not", header: "id,nickname,Notes,Owner,outcome,error,result_agent_id,http_status", row: "phn_a,d,n,o,updated,,agt_x,200",
+			ignored: []string{"Notes", "Owner"}, known: []string{"outcome", "error", "result_agent_id", "http_status"}, want: job.Row{ID: "phn_a", Nickname: set("d")}},
+		{name: "a look-alike told to be ignored", header: "id,nickname,New Agent,\"Notes, old\"", row: "phn_a,d,agt_x,n", ignore: `New Agent,"Notes, old"`,
+			ignored: []string{"New Agent", "Notes, old"}, want: job.Row{ID: "phn_a", Nickname: set("d")}},
+		{name: "an untitled column holding a value", header: "id,nickname,", row: "phn_a,d,x",
+			ignored: []string{"column 3 (no title)"}, want: job.Row{ID: "phn_a", Nickname: set("d")}},
+
 		{name: "no key", header: "Agent,Nickname",
 			err: "line 1: header: no id or phone number column (the header has: Agent, Nickname); the plan needs id or phone_number, and at least one of agent_id (or agent), nickname, label"},
-		{name: "agent and agent_id", header: "id,agent,agent_id", err: "line 1: header: both agent_id and agent columns; keep one (agent takes an agent's id or its name)"},
+		{name: "nothing to change", header: "Phone Number", row: "+44 20 7183 8750",
+			err: "line 1: header: no column changes anything (the header has: Phone Number); the plan needs at least one of agent_id, agent, nickname, label: name the sheet's own with --columns (e.g. --columns agent='Target agent')"},
+		{name: "nothing to change: the column that would", header: "id,Target Agent", row: "phn_a,agt_x",
+			err: "line 1: header: no column changes anything (the header has: id, Target Agent); the plan needs at least one of agent_id, agent, nickname, label: name the sheet's own with --columns (e.g. --columns agent='Target Agent')"},
+		{name: "nothing to change: only reviewed values", header: "id,before_agent_id,before_nickname,before_label,status", row: "phn_a,,,,x",
+			err: "line 1: header: no column changes anything (the header has: id, before_agent_id, before_nickname, before_label, status); the plan needs at least one of agent_id, agent, nickname, label: name the sheet's own with --columns (e.g. --columns agent='Target agent')"},
+		{name: "a look-alike", header: "id,nickname,New Agent", row: "phn_a,d,agt_x",
+			err: `line 1: header: column "New Agent" looks like a field, but the job would not read it; map it (--columns agent='New Agent') or say it is to be ignored (--ignore-columns 'New Agent')`},
+		{name: "look-alikes: words, near misses", header: "id,label,Agent Nmae,Label (new),Nickanme,Customer Name,PhoneNumbr,Notes,Owner", row: "phn_a,l,x,y,z,w,v,n,o",
+			err: `line 1: header: columns "Agent Nmae", "Label (new)", "Nickanme", "Customer Name", "PhoneNumbr" look like fields, but the job would not read them; ` +
+				`map each (--columns agent='Agent Nmae',label='Label (new)',nickname=Nickanme,FIELD='Customer Name',phone_number=PhoneNumbr) ` +
+				`or say they are to be ignored (--ignore-columns 'Agent Nmae','Label (new)',Nickanme,'Customer Name',PhoneNumbr)`},
+		{name: "a look-alike with a comma and a quote", header: "id,nickname,\"Agent, Bob's\"", row: "phn_a,d,x",
+			err: `line 1: header: column "Agent, Bob's" looks like a field, but the job would not read it; map it (--columns agent="Agent, Bob's") or say it is to be ignored (--ignore-columns "\"Agent, Bob's\"")`},
+		{name: "an alias --columns took over, left unnamed", header: "Phone,Number,agent_id", row: "+1 999,+44 20 7183 8750,agt_c", columns: "phone_number=Number",
+			err: `line 1: header: column "Phone" looks like a field, but the job would not read it; map it (--columns phone_number=Phone) or say it is to be ignored (--ignore-columns Phone)`},
+		{name: "an invisible character in a title", header: "\u200bid,nickname", row: "phn_a,d",
+			err: `line 1: header: an invisible character in the title of "\u200bid" (U+200B); type the title again without it`},
 		{name: "one field twice", header: "Phone,Number", err: "line 1: header: columns Phone and Number are both phone_number; keep one"},
 		{name: "a header two fields claim", header: "id,Label", columns: "nickname=Label",
 			err: "line 1: header: Label is claimed by both nickname and label (name each with --columns)"},
 		{name: "--columns names a header the plan lacks", header: "Phone,Agent", columns: "agent=Ziel-Agent", usage: true,
 			err: "line 1: --columns agent=Ziel-Agent: the plan has no such column (its header has: Phone, Agent)"},
+		{name: "--ignore-columns names a header the plan lacks", header: "Phone,Agent", ignore: "Notes", usage: true,
+			err: `line 1: --ignore-columns "Notes": the plan has no such column (its header has: Phone, Agent)`},
+		{name: "--columns and --ignore-columns name one column", header: "Phone,Ziel", columns: "agent=Ziel", ignore: "ziel", usage: true,
+			err: "line 1: --columns agent=Ziel and --ignore-columns both name column Ziel: keep one"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -147,11 +188,15 @@ func TestHeaders(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, _, err := planfile.Read(context.Background(), openString(c.header+"\n"+c.row+"\n"), planfile.Options{Columns: cols})
+			ignore, err := planfile.ParseTitles(c.ignore)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, _, err := planfile.Read(context.Background(), openString(c.header+"\n"+c.row+"\n"), planfile.Options{Columns: cols, IgnoreColumns: ignore})
 			if c.err != "" {
 				var pe *planfile.Error
 				if !errors.As(err, &pe) || pe.Error() != c.err || errors.Is(err, planfile.ErrUsage) != c.usage {
-					t.Fatalf("Read = %v (usage %v), want %q (usage %v)", err, errors.Is(err, planfile.ErrUsage), c.err, c.usage)
+					t.Fatalf("Read = %v (usage %v)\nwant %v (usage %v)", err, errors.Is(err, planfile.ErrUsage), c.err, c.usage)
 				}
 				return
 			}
@@ -163,10 +208,44 @@ func TestHeaders(t *testing.T) {
 			if rows := each(t, p); len(rows) != 1 || rows[0].Row != want || len(rows[0].Problems) > 0 {
 				t.Errorf("rows %v, want %+v", rows, want)
 			}
-			if !reflect.DeepEqual(p.Ignored, c.ignored) {
-				t.Errorf("Ignored = %q, want %q", p.Ignored, c.ignored)
+			if !reflect.DeepEqual(p.Ignored, c.ignored) || !reflect.DeepEqual(p.Known, c.known) {
+				t.Errorf("Ignored, Known = %q, %q; want %q, %q", p.Ignored, p.Known, c.ignored, c.known)
 			}
 		})
+	}
+}
+
+// TestLookAlikeTitles: the titles that look like a field's, and common ones that do not.
+func TestLookAlikeTitles(t *testing.T) {
+	alike := []string{"New Agent", "TargetAgent", "Targetagent", "target_agent", "Agnet", "Agent Nmae", "Label (new)", "Lable",
+		"Nickanme", "nick", "Customer Name", "Name", "Phones", "Telephone", "Mobile phone", "Number (old)", "Nummer",
+		"PhoneNumbr", "Inbound Agnt", "DID (old)", "E.164 new", "Agents"}
+	plain := []string{"Notes", "Owner", "Comment", "Team", "Region", "Country", "Date", "Same", "Lane", "Priority", "Ticket ID",
+		"Anzeigename", "Management", "Urgent", "Event", "Agenda", "Table", "Cost centre"}
+	for _, titles := range [][]string{alike, plain} {
+		for _, title := range titles {
+			_, _, err := planfile.Read(context.Background(), openString("id,nickname,\""+title+"\"\nphn_a,x,y\n"), planfile.Options{})
+			if got := err != nil && strings.Contains(err.Error(), "looks like a field"); got != (&titles[0] == &alike[0]) {
+				t.Errorf("%q: refused as a look-alike %v (%v)", title, got, err)
+			}
+		}
+	}
+}
+
+func TestParseTitles(t *testing.T) {
+	got, err := planfile.ParseTitles(` New Agent ,"Notes, old",Owner,Owner,, `)
+	want := planfile.Titles{"New Agent", "Notes, old", "Owner"}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("ParseTitles = %q, %v; want %q", got, err, want)
+	}
+	if got.String() != `New Agent,"Notes, old",Owner` {
+		t.Errorf("String = %q", got.String())
+	}
+	if again, _ := planfile.ParseTitles(got.String()); !reflect.DeepEqual(again, got) {
+		t.Errorf("ParseTitles(String) = %q", again)
+	}
+	if _, err := planfile.ParseTitles("a\nb"); err == nil {
+		t.Error("two lines of titles: no error")
 	}
 }
 
@@ -236,7 +315,7 @@ func workspaceOf(t *testing.T, ws sandbox.Workspace, p *planfile.Plan, keys *pla
 	rt := &job.Retrier{Limiter: job.NewLimiter(0, 1, time.Now), MaxAttempts: 1, Now: time.Now,
 		Sleep: job.SleepContext, Rand: rand.Int64N, Log: zerolog.Nop()}
 	got, err := job.ReadWorkspace(context.Background(), client, rt, job.WorkspaceReads{
-		Keep: keys.Keep, PhoneKey: keys.PhoneKey(), Parallel: 2, NeededBy: p.Needs()})
+		Keep: keys.Keep, PhoneKey: keys.PhoneKey(), NoPhoneIndex: !keys.ByPhone(), EndsIn: keys.EndsIn, Parallel: 2, NeededBy: p.Needs()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,13 +369,13 @@ func TestResolve(t *testing.T) {
 	problems, invalid := job.Collate(p.Problems, found)
 	want := []job.Problem{
 		{Line: 6, Reason: `agent "Support" is ambiguous: agt_support_tier1, agt_support_tier2; use the id`},
-		{Line: 7, Reason: `agent "Sales APC" is not an agent of this workspace (did you mean "Sales APAC"?)`},
+		{Line: 7, Reason: `agent "Sales APC" is not an agent of this workspace (did you mean "Sales APAC"?)`, Missing: true},
 		{Line: 8, Reason: `agent "Front Desk" is ambiguous: agt_k2m4, agt_p7q1; use the id`},
-		{Line: 9, Reason: "phone number +12025550199 is not a number of this workspace"},
+		{Line: 9, Reason: "phone number +12025550199 is not a number of this workspace", Missing: true},
 		{Line: 10, Reason: "phone number +4930123456 is on 2 numbers of this workspace (phn_d4f6gh8jk2lz, phn_twice); use the id"},
 		before[0],
 		{Line: 12, Reason: before[1].Reason},
-		{Line: 12, Reason: `agent "Nobody At All" is not an agent of this workspace`},
+		{Line: 12, Reason: `agent "Nobody At All" is not an agent of this workspace`, Missing: true},
 		before[2],
 	}
 	if !equalProblems(problems, want) || invalid != 8 {
@@ -304,15 +383,91 @@ func TestResolve(t *testing.T) {
 	}
 	rows := rowsOf(t, r.Each(p.Each), p.Rows, problems, invalid)
 	resolved := map[int]job.Row{
-		2: {Line: 2, ID: "phn_k3p8vd2nq7ra", PhoneNumber: "+442071838750", AgentID: set("agt_sales_emea"), Agent: set("sales   EMEA"), Nickname: set("A")},
-		3: {Line: 3, ID: "phn_m9x4tb6wz2ce", PhoneNumber: "+14155550123", AgentID: set("agt_billing"), Agent: set("agt_billing"), Nickname: set("B")},
-		4: {Line: 4, ID: "phn_q2w8ej5rt1yb", PhoneNumber: "+5511987654321", AgentID: null("null"), Agent: null("null"), Nickname: set("C")},
-		5: {Line: 5, ID: "phn_r5t7yu2io8pl", PhoneNumber: "+61290001234", AgentID: set("agent_2g7Xy3tY53gRlp"), Agent: set("東京 受付"), Nickname: set("D")},
+		2: {Line: 2, ID: "phn_k3p8vd2nq7ra", PhoneNumber: "+442071838750", AgentID: set("agt_sales_emea"), Agent: set("sales   EMEA"), AgentName: "Sales EMEA", Nickname: set("A")},
+		3: {Line: 3, ID: "phn_m9x4tb6wz2ce", PhoneNumber: "+14155550123", AgentID: set("agt_billing"), Agent: set("agt_billing"), AgentName: "Billing", Nickname: set("B")},
+		4: {Line: 4, ID: "phn_q2w8ej5rt1yb", PhoneNumber: "+5511987654321", PhoneBare: true, AgentID: null("null"), Agent: null("null"), Nickname: set("C")},
+		5: {Line: 5, ID: "phn_r5t7yu2io8pl", PhoneNumber: "+61290001234", AgentID: set("agent_2g7Xy3tY53gRlp"), Agent: set("東京 受付"), AgentName: "東京 受付", Nickname: set("D")},
 	}
 	for _, g := range rows {
 		if w, ok := resolved[g.Row.Line]; ok && (g.Row != w || len(g.Problems) > 0) {
 			t.Errorf("line %d: %+v %v, want %+v", g.Row.Line, g.Row, g.Problems, w)
 		}
+	}
+}
+
+// TestNumbersAsPeopleSeeThem: bare digits whose country code may be another number's
+// area code (a spreadsheet dropped the 0 of 020 7183 8750: 2071838750 reads as +20...),
+// and a phone number beside an id that is another number.
+func TestNumbersAsPeopleSeeThem(t *testing.T) {
+	ws := sandbox.Demo() // +442071838750 is phn_k3p8vd2nq7ra
+	ws.Numbers = append(ws.Numbers, sandbox.Number{ID: "phn_cairo", PhoneNumber: "+2071838750", Status: "active"})
+	plan := "Phone,Nickname\n" +
+		"2071838750,A\n" + // 2: +20 71838750, but +44 20 7183 8750 ends in it too
+		"+20 7183 8750,B\n" + // 3: written with its +: Cairo
+		"5511987654321,C\n" + // 4: bare digits no other number ends in
+		"+44 (0) 20 7183 8751,D\n" // 5: not in the workspace, trunk or not
+	p, keys := mustReadKeys(t, openString(plan), planfile.Options{})
+	r := job.NewResolver(workspaceOf(t, ws, p, keys))
+	found, err := r.Check(context.Background(), p.Each, p.AgentRows())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []job.Problem{
+		{Line: 2, Reason: "phone number 2071838750, written without + or 00, was read as +2071838750, but the workspace also has +442071838750, which ends in those digits: write the number with + and its country code"},
+		{Line: 5, Reason: "phone number +442071838751 is not a number of this workspace", Missing: true},
+	}
+	if !equalProblems(found, want) {
+		t.Errorf("problems\n got %q\nwant %q", found, want)
+	}
+	// Only the longer number in the workspace: the digits name none, and it says which.
+	ws = sandbox.Demo()
+	p, keys = mustReadKeys(t, openString("Phone,Nickname\n2071838750,A\n"), planfile.Options{})
+	found, _ = job.NewResolver(workspaceOf(t, ws, p, keys)).Check(context.Background(), p.Each, p.AgentRows())
+	want = []job.Problem{{Line: 2, Reason: "phone number +2071838750 is not a number of this workspace; +442071838750 ends in those digits (did the spreadsheet drop the country code?): write the number with + and its country code"}}
+	if !equalProblems(found, want) {
+		t.Errorf("problems\n got %q\nwant %q", found, want)
+	}
+
+	// An id beside a phone number: they must be one number (the sample's export shape).
+	p, keys = mustReadKeys(t, openString("id,phone_number,nickname\nphn_k3p8vd2nq7ra,+44 20 7183 8750,A\nphn_m9x4tb6wz2ce,+44 20 7183 8750,B\nphn_t1y5ui9op3as,,C\n"), planfile.Options{})
+	if p.AgentRows() != nil || keys.PhoneKey() == nil || keys.ByPhone() {
+		t.Errorf("a phone number beside ids: every row is checked (sample %v), by the snapshot's phone numbers", p.AgentRows())
+	}
+	found, _ = job.NewResolver(workspaceOf(t, sandbox.Demo(), p, keys)).Check(context.Background(), p.Each, p.AgentRows())
+	want = []job.Problem{{Line: 3, Reason: "id phn_m9x4tb6wz2ce is +14155550123, but phone_number says +442071838750: keep one"}}
+	if !equalProblems(found, want) {
+		t.Errorf("problems\n got %q\nwant %q", found, want)
+	}
+}
+
+// TestAgentColumnsSideBySide: an export's agent_id and agent columns, edited either way
+// or both; what needs the reads.
+func TestAgentColumnsSideBySide(t *testing.T) {
+	plan := "id,agent_id,agent,nickname\n" +
+		"phn_k3p8vd2nq7ra,agt_billing,Billing,A\n" + // 2: as exported
+		"phn_m9x4tb6wz2ce,agt_support_tier1,Support,B\n" + // 3: a name two agents share, beside the id: fine
+		"phn_q2w8ej5rt1yb,agt_billing,Sales EMEA,C\n" + // 4: edited one, not the other
+		"phn_r5t7yu2io8pl,null,NULL,D\n" + // 5: both detach
+		"phn_b8v3nm5kq1xs,null,Billing,E\n" // 6: one detaches, one names
+	p, keys := mustReadKeys(t, openString(plan), planfile.Options{})
+	if p.Needs() != "" || !reflect.DeepEqual(p.Pairs(), []string{"agent_id and agent"}) {
+		t.Errorf("Needs %q, Pairs %q: every row has its agent_id", p.Needs(), p.Pairs())
+	}
+	found, err := job.NewResolver(workspaceOf(t, sandbox.Demo(), p, keys)).Check(context.Background(), p.Each, p.AgentRows())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []job.Problem{
+		{Line: 4, Reason: `agent_id agt_billing is "Billing", but agent says "Sales EMEA": keep one`},
+		{Line: 6, Reason: `agent_id is null (detach the agent), but agent says "Billing": keep one`},
+	}
+	if !equalProblems(found, want) {
+		t.Errorf("problems\n got %q\nwant %q", found, want)
+	}
+	// A row that names its agent by name only needs the reads.
+	p = mustRead(t, openString("id,agent_id,agent\nphn_k3p8vd2nq7ra,,Billing\n"), planfile.Options{})
+	if p.Needs() != "a plan naming agents in an agent column" {
+		t.Errorf("Needs = %q", p.Needs())
 	}
 }
 
@@ -330,7 +485,7 @@ func TestResolveAgentIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []job.Problem{{Line: 3, Reason: "agent_id agt_nope is not an agent of this workspace"}}
+	want := []job.Problem{{Line: 3, Reason: "agent_id agt_nope is not an agent of this workspace", Missing: true}}
 	if !equalProblems(found, want) {
 		t.Errorf("problems %q, want %q", found, want)
 	}
@@ -345,7 +500,7 @@ func TestResolveAgentIDs(t *testing.T) {
 
 // TestUnresolved: rows that need the reads are invalid when the reads failed; when the
 // workspace is not read at all (a plain --dry-run), they go as written, their spelling
-// checked only.
+// checked only, an agent's name kept as a name (never an agent_id).
 func TestUnresolved(t *testing.T) {
 	plan := "phone,agent\n+44 20 7183 8750,Sales EMEA\n"
 	p := mustRead(t, openString(plan), planfile.Options{})
@@ -358,7 +513,7 @@ func TestUnresolved(t *testing.T) {
 		t.Errorf("offline: %v %q, want no problem", err, found)
 	}
 	rows = rowsOf(t, offline.Each(p.Each), p.Rows, p.Problems, p.Invalid)
-	if want := (job.Row{Line: 2, PhoneNumber: "+442071838750", AgentID: set("Sales EMEA"), Agent: set("Sales EMEA")}); rows[0].Row != want {
+	if want := (job.Row{Line: 2, PhoneNumber: "+442071838750", Agent: set("Sales EMEA"), AgentName: "Sales EMEA"}); rows[0].Row != want {
 		t.Errorf("offline: %v, want %+v", rows[0], want)
 	}
 	failed := job.NewResolver(&job.Workspace{})
@@ -387,9 +542,9 @@ func TestReadWorkbook(t *testing.T) {
 		ignored []string
 	}{
 		{file: "openpyxl.xlsx", want: []job.Row{
-			{Line: 2, PhoneNumber: "+442071838750", Agent: set("Sales EMEA"), Nickname: set("London Sales")},
+			{Line: 2, PhoneNumber: "+442071838750", PhoneBare: true, Agent: set("Sales EMEA"), Nickname: set("London Sales")},
 			{Line: 4, PhoneNumber: "+14155550123", Agent: set("billing"), Nickname: set("SF  Billing"), Label: set("West")},
-			{Line: 5, PhoneNumber: "+912234567890", Agent: null("null")},
+			{Line: 5, PhoneNumber: "+912234567890", PhoneBare: true, Agent: null("null")},
 			{Line: 6, PhoneNumber: "+61290001234", Agent: set("Support"), Nickname: set("Sydney")},
 		}},
 		{file: "libreoffice.xlsx", want: []job.Row{
@@ -398,7 +553,7 @@ func TestReadWorkbook(t *testing.T) {
 		}},
 		{file: "libreoffice.xlsx", opts: planfile.Options{Sheet: "Rufnummern", Columns: planfile.Columns{"phone_number": "Rufnummer", "agent": "Ziel-Agent", "nickname": "Anzeigename"}},
 			want: []job.Row{
-				{Line: 2, PhoneNumber: "+4930123456", Agent: set("Billing"), Nickname: set("Berlin Buchhaltung")},
+				{Line: 2, PhoneNumber: "+4930123456", PhoneBare: true, Agent: set("Billing"), Nickname: set("Berlin Buchhaltung")},
 				{Line: 3, PhoneNumber: "+4930123456", Agent: set("Billing"), Nickname: set("Berlin, doppelt")},
 			}},
 	}

@@ -71,7 +71,10 @@ func planErr(line int, format string, args ...any) *Error {
 type Options struct {
 	NullToken string  // cell text meaning JSON null, compared case-insensitively
 	Columns   Columns // --columns: the sheet's own headers for some fields
-	Sheet     string  // --sheet: the workbook's sheet to read; "" for the first
+	// IgnoreColumns (--ignore-columns) are columns the job is told not to read: a
+	// column whose title looks like a field's is refused unless mapped or named here.
+	IgnoreColumns Titles
+	Sheet         string // --sheet: the workbook's sheet to read; "" for the first
 	// Name is the plan's name as given: one ending in .xlsx must be a workbook.
 	Name string
 }
@@ -80,18 +83,28 @@ type Options struct {
 // so a plan of a million rows costs the memory of its keys' hashes (Keys, for as long
 // as the caller keeps them), not of its cells.
 type Plan struct {
-	open    func() (io.ReadCloser, error)
-	opts    Options
-	dups    map[string]dupLines // keys seen more than once
-	agents  map[string]bool     // distinct agent cells planned; nil when over maxAgents
-	byPhone bool                // rows keyed by phone number (no id column)
-	byName  bool                // an agent column: an agent's id or its name
+	open       func() (io.ReadCloser, error)
+	opts       Options
+	dups       map[string]dupLines // keys seen more than once
+	agents     map[agentPair]bool  // distinct agent cells planned; nil when over maxAgents
+	byPhone    bool                // rows keyed by phone number (no id column)
+	hasPhone   bool                // a phone_number column beside the ids
+	hasAgentID bool                // an agent_id column
+	byName     bool                // an agent column: an agent's id or its name
+	needsNames bool                // a row names its agent only in the agent column
+	header     *header             // as the last read found it
+	untitled   map[int]bool        // the untitled columns holding a value, as the last read found them
 
 	// Rows is the number of data rows; Invalid how many of them are invalid as read
 	// (resolving them against the workspace may find more).
 	Rows, Invalid int
-	// Ignored lists the header names of the columns the job does not use.
+	// Ignored lists the titles of the columns the job does not read, to be named (a
+	// warning, the preview, the summary): every column but a field's and one of
+	// KnownColumns; an untitled column that holds a value is "column N (no title)".
 	Ignored []string
+	// Known lists the titles of the plan's columns of KnownColumns (a report's or an
+	// export's), which the job does not read either, quietly.
+	Known []string
 	// Reviewed is set when the plan has before_agent_id, before_nickname and
 	// before_label columns: every row carries the values it was reviewed against
 	// (job.Row.Reviewed).
@@ -102,6 +115,9 @@ type Plan struct {
 
 // maxAgents bounds the distinct agent cells Read collects (see AgentRows).
 const maxAgents = 10000
+
+// agentPair is a row's agent cells: its agent_id's and its agent's.
+type agentPair struct{ agentID, agent job.Field }
 
 // dupLines is where a key that appears more than once is: its first lines (as many as a
 // message lists) and how many lines in all. It is small whatever the count, so that a
@@ -134,28 +150,39 @@ func Read(ctx context.Context, open func() (io.ReadCloser, error), opts Options)
 	if opts.NullToken == "" {
 		opts.NullToken = "null"
 	}
-	p := &Plan{open: open, opts: opts, agents: map[string]bool{}}
+	p := &Plan{open: open, opts: opts, agents: map[agentPair]bool{}}
 	keys := newKeys()
 	shared := map[uint64]bool{} // hashes seen on more than one row
 	err := p.scan(ctx, func(r job.Row, problems []job.Problem) error {
 		p.Rows++
 		p.Problems = append(p.Problems, problems...)
-		if a := agentCell(r); a.Set() && !a.Null && p.agents != nil && !p.agents[a.Raw] {
+		p.needsNames = p.needsNames || r.Agent.Set() && !r.Agent.Null && !r.AgentID.Set()
+		if pair := (agentPair{r.AgentID, r.Agent}); (pair.agentID.Set() || pair.agent.Set()) && p.agents != nil && !p.agents[pair] {
 			if len(p.agents) >= maxAgents {
 				p.agents = nil // too many to keep: AgentRows says so
 			} else {
-				p.agents[strings.Clone(a.Raw)] = true
+				pair.agentID.Raw, pair.agent.Raw = strings.Clone(pair.agentID.Raw), strings.Clone(pair.agent.Raw)
+				p.agents[pair] = true
 			}
 		}
 		if key := p.key(r); key != "" && keys.add(key) {
 			shared[keys.hash(key)] = true
+		}
+		if r.PhoneBare {
+			keys.addBare(r.PhoneNumber)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	keys.byPhone = p.byPhone
+	keys.byPhone, keys.hasPhone = p.byPhone, p.hasPhone
+	p.Ignored, p.Known = p.header.ignored(), p.header.known()
+	for i := range p.header.names {
+		if p.untitled[i] {
+			p.Ignored = append(p.Ignored, fmt.Sprintf("column %d (no title)", i+1))
+		}
+	}
 	p.dups = map[string]dupLines{}
 	var dupProblems []job.Problem
 	if len(shared) > 0 {
@@ -200,14 +227,6 @@ func Read(ctx context.Context, open func() (io.ReadCloser, error), opts Options)
 	return p, keys, nil
 }
 
-// agentCell is the agent cell of a row as read: its agent_id's, or its agent's.
-func agentCell(r job.Row) job.Field {
-	if r.Agent.Set() {
-		return r.Agent
-	}
-	return r.AgentID
-}
-
 // key is what identifies a row's number in the plan: its id, or its phone number.
 func (p *Plan) key(r job.Row) string {
 	if p.byPhone {
@@ -217,32 +236,46 @@ func (p *Plan) key(r job.Row) string {
 }
 
 // Needs names what in the plan needs the workspace's reads (README, "The plan": phone
-// numbers and agent names are resolved through them), or "" when nothing does.
+// numbers and agent names are resolved through them), or "" when nothing does. An
+// agent column beside an agent_id column needs them only on rows that leave the
+// agent_id empty.
 func (p *Plan) Needs() string {
 	switch {
 	case p.byPhone:
 		return "a plan keyed by phone number"
-	case p.byName:
+	case p.needsNames:
 		return "a plan naming agents in an agent column"
 	}
 	return ""
 }
 
+// Pairs names the columns of the plan that name one thing twice, which the workspace's
+// reads check against each other (job.Resolver): "agent_id and agent", "id and
+// phone_number"; none when it has no such pair.
+func (p *Plan) Pairs() []string {
+	var pairs []string
+	if p.hasAgentID && p.byName {
+		pairs = append(pairs, "agent_id and agent")
+	}
+	if p.hasPhone {
+		pairs = append(pairs, "id and phone_number")
+	}
+	return pairs
+}
+
 // AgentRows stands for the plan's rows in job.Resolver.Check: for a plan keyed by id,
-// one row for each distinct agent cell it holds, holding only that cell as Each yields
-// it (none when no row names an agent). It is nil for a plan keyed by phone number, or
-// one naming more than 10,000 distinct agents: only its rows themselves tell then.
+// one row for each distinct pair of agent cells (agent_id, agent) it holds, holding
+// only those cells as Each yields them (none when no row names an agent). It is nil
+// for a plan keyed by phone number, one with a phone_number column beside its ids
+// (each row's number is checked), or one naming more than 10,000 distinct agents:
+// only its rows themselves tell then.
 func (p *Plan) AgentRows() []job.Row {
-	if p.byPhone || p.agents == nil {
+	if p.byPhone || p.hasPhone || p.agents == nil {
 		return nil
 	}
 	rows := make([]job.Row, 0, len(p.agents))
 	for a := range p.agents {
-		if p.byName {
-			rows = append(rows, job.Row{Agent: job.Field{Raw: a}})
-		} else {
-			rows = append(rows, job.Row{AgentID: job.Field{Raw: a}})
-		}
+		rows = append(rows, job.Row{AgentID: a.agentID, Agent: a.agent})
 	}
 	return rows
 }
@@ -304,12 +337,13 @@ func (p *Plan) scan(ctx context.Context, fn func(job.Row, []job.Problem) error) 
 		return asPlanError(err)
 	}
 	defer src.close()
-	d := &rowReader{src: src, nullToken: p.opts.NullToken}
-	h, err := d.header(p.opts.Columns)
+	d := &rowReader{src: src, nullToken: p.opts.NullToken, untitled: map[int]bool{}}
+	h, err := d.header(p.opts.Columns, p.opts.IgnoreColumns)
 	if err != nil {
 		return asPlanError(err)
 	}
-	p.byPhone, p.byName, p.Reviewed, p.Ignored = h.byPhone(), h.has(FieldAgent), h.reviewed(), h.ignored()
+	p.byPhone, p.byName, p.Reviewed, p.header = h.byPhone(), h.has(FieldAgent), h.reviewed(), h
+	p.hasPhone, p.hasAgentID, p.untitled = !p.byPhone && h.has(FieldPhoneNumber), h.has(FieldAgentID), d.untitled
 	// gocsv decodes the plan a batch at a time: its streaming forms hand over each row
 	// through a channel and a reflected call, which cost more than the rest of the read.
 	b := &planBatch{d: d}
@@ -377,24 +411,28 @@ func (p *Plan) toRow(rec planRecord, m rowMeta) (job.Row, []job.Problem) {
 	r.Nickname, r.Label = cell.ParseField(rec.Nickname, tok), cell.ParseField(rec.Label, tok)
 	if p.byName {
 		r.Agent = cell.ParseField(rec.Agent, tok) // an id or a name: a job.Resolver tells
-	} else {
+	}
+	if p.hasAgentID {
 		r.AgentID = cell.ParseField(rec.AgentID, tok)
 		if a := r.AgentID; a.Set() && !a.Null && !job.ValidID(a.Raw) {
 			add("agent_id %s is not an agent id (letters, digits, _ and -, at most 128)", quoteCell(a.Raw))
 		}
 	}
-	if p.byPhone {
+	if p.byPhone || p.hasPhone {
+		// Keyed by it, or beside an id, which it must then name (a job.Resolver checks).
 		text, _ := cell.Unescape(rec.PhoneNumber, tok)
-		phone, err := NormalisePhone(text)
+		phone, bare, err := readPhone(text)
 		switch {
-		case text == "":
+		case text == "" && p.byPhone:
 			add("phone number is empty")
+		case text == "":
 		case err != nil:
 			add("phone number %s %v", quoteCell(text), err)
 		default:
-			r.PhoneNumber = phone
+			r.PhoneNumber, r.PhoneBare = phone, bare && p.byPhone
 		}
-	} else {
+	}
+	if !p.byPhone {
 		r.ID, _ = cell.Unescape(rec.ID, tok)
 		switch {
 		case r.ID == "":

@@ -146,7 +146,8 @@ var variantRows = []job.Row{
 func TestReadPlanExporterVariants(t *testing.T) {
 	tests := []struct {
 		file    string
-		lines   []int // line of each of variantRows
+		lines   []int    // line of each of variantRows
+		phones  []string // phone number of each, when the file has them beside the ids
 		ignored []string
 		extra   []got // invalid rows besides variantRows, by line
 	}{
@@ -155,7 +156,9 @@ func TestReadPlanExporterVariants(t *testing.T) {
 		{file: "libreoffice_semicolon.csv", lines: []int{2, 3, 4, 5, 6}},
 		{file: "tab.tsv", lines: []int{2, 3, 4, 5, 6}},
 		{file: "spaces_and_case.csv", lines: []int{2, 3, 4, 5, 6}},
-		{file: "extra_columns.csv", lines: []int{2, 3, 4, 5, 6}, ignored: []string{"phone_number", "Status", "country_code"}},
+		// A dashboard export: its phone numbers beside the ids are read (to be checked
+		// against them), status and country_code are the export's own, ignored quietly.
+		{file: "extra_columns.csv", lines: []int{2, 3, 4, 5, 6}, phones: []string{"+912234567890", "+442071838750", "+14155550123", "+5511987654321", "+61290001234"}},
 		{file: "blank_lines.csv", lines: []int{5, 8, 10, 12, 14}},
 		{file: "multiline_cell.csv", lines: []int{2, 3, 7, 8, 9}, extra: []got{{
 			Row:      job.Row{Line: 4, ID: "PN_009", Nickname: set("Front\ndesk\nsecond floor")},
@@ -171,6 +174,9 @@ func TestReadPlanExporterVariants(t *testing.T) {
 		var want []got
 		for i, r := range variantRows {
 			r.Line = tt.lines[i]
+			if tt.phones != nil {
+				r.PhoneNumber = tt.phones[i]
+			}
 			want = append(want, got{Row: r})
 		}
 		var wantProblems []job.Problem
@@ -366,7 +372,7 @@ func TestReadPlanRefused(t *testing.T) {
 		{"only a BOM", "\xef\xbb\xbf", []job.Problem{{Reason: emptyPlan}}},
 		{"only blank lines", "\n\r\n  \n,,,\n\t\n", []job.Problem{{Reason: emptyPlan}}},
 		{"header only", "id,agent_id\n", []job.Problem{{Reason: noRows}}},
-		{"header only, no newline", "\xef\xbb\xbfid", []job.Problem{{Reason: noRows}}},
+		{"header only, no newline", "\xef\xbb\xbfid,label", []job.Problem{{Reason: noRows}}},
 		{"header and blank rows", "id,agent_id\n\n,\n  ,  \n\n", []job.Problem{{Reason: noRows}}},
 		{"no id column", "agent_id,nickname\nagt_1,x\n", []job.Problem{{Line: 1, Reason: noKey("agent_id, nickname")}}},
 		{"no id column after blank lines", "\n\nstatus;Nickname\nactive;x\n", []job.Problem{{Line: 3, Reason: noKey("status, Nickname")}}},
@@ -441,14 +447,15 @@ func TestReadPlanRefusedFiles(t *testing.T) {
 
 // TestReadPlanOddHeader: a column whose name holds a line end is named, quoted, in a
 // one-line reason (and a header wrapped over two lines in its cell still names its
-// field); a header cell with no name is neither read nor listed.
+// field); a column with no title is not read, and is named once a row holds a value
+// in it.
 func TestReadPlanOddHeader(t *testing.T) {
 	p := mustRead(t, openString("id,\"nick\nname\",\"to\ndo\",\n\np1,\x01,,x\n"), planfile.Options{})
 	want := []job.Problem{{Line: 5, Reason: `"nick\nname" has a control character (U+0001)`}}
 	if !equalProblems(p.Problems, want) {
 		t.Errorf("Problems\n got %q\nwant %q", p.Problems, want)
 	}
-	if !reflect.DeepEqual(p.Ignored, []string{"to\ndo"}) {
+	if !reflect.DeepEqual(p.Ignored, []string{"to\ndo", "column 4 (no title)"}) {
 		t.Errorf("Ignored = %q", p.Ignored)
 	}
 	each(t, p)
@@ -1066,9 +1073,9 @@ func TestReadPlanBounds(t *testing.T) {
 func TestReadPlanStopsWithContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var b strings.Builder
-	b.WriteString("id\n")
+	b.WriteString("id,label\n")
 	for i := range 10_000 {
-		fmt.Fprintf(&b, "p%d\n", i)
+		fmt.Fprintf(&b, "p%d,x\n", i)
 	}
 	opens := 0
 	open := func() (io.ReadCloser, error) {

@@ -39,10 +39,11 @@ type rowReader struct {
 	h         *header
 	rows      int
 	done      bool
+	untitled  map[int]bool // the columns with no title that hold a value on some row
 }
 
 // header reads up to the first row with text, and matches it to the fields.
-func (d *rowReader) header(cols Columns) (*header, error) {
+func (d *rowReader) header(cols Columns, ignore Titles) (*header, error) {
 	for {
 		cells, m, err := d.src.next()
 		if errors.Is(err, io.EOF) {
@@ -66,7 +67,7 @@ func (d *rowReader) header(cols Columns) (*header, error) {
 		if blank {
 			continue
 		}
-		d.h, err = matchHeader(names, m.line, cols)
+		d.h, err = matchHeader(names, m.line, cols, ignore)
 		return d.h, err
 	}
 }
@@ -95,6 +96,9 @@ func (d *rowReader) next() ([]string, rowMeta, error) {
 				m.unread, blank = true, false
 			} else if v, _ := cell.Unescape(c, d.nullToken); v != "" {
 				blank = false
+				if i < width && d.h.kinds[i] == columnBlank {
+					d.untitled[i] = true // its cells are read by nobody: Plan.Ignored says so
+				}
 			}
 		}
 		if blank {
