@@ -106,7 +106,7 @@ func readPlan(ctx context.Context, s *session, p *prepared) error {
 	if ignored := p.plan.Ignored; len(ignored) > 0 {
 		s.end.IgnoredColumns = ignored
 		s.log.Warn().Str("event", "ignored_columns").Strs("columns", ignored).
-			Msgf("the plan's %s not read: %s", plural(len(ignored), "column is", "columns are"), job.ColumnList(ignored))
+			Msgf("%s of the plan not read: %s", plural(len(ignored), "a column", "columns"), job.ColumnList(ignored))
 	}
 	if p.plan.Reviewed && s.cfg.noSnapshot {
 		return usageError{errors.New("the plan's before_* columns are checked against the workspace: it cannot go with --no-snapshot")}
