@@ -267,3 +267,23 @@ func TestOfflineDryRunKeepsNames(t *testing.T) {
 		t.Errorf("row event %v: the body must not hold the name as an agent_id", ev)
 	}
 }
+
+// TestUncheckedWithoutReads: without the workspace's reads the columns that say one
+// thing twice cannot be checked against each other: the run goes by agent_id and id, as
+// an export fed back with --no-snapshot did, and the log says what went unchecked.
+func TestUncheckedWithoutReads(t *testing.T) {
+	t.Parallel()
+	api, base := fakeAPI(t, sandbox.Demo(), sandbox.Options{})
+	dir := t.TempDir()
+	plan := writeFile(t, dir, "plan.csv", "id,phone_number,agent_id,agent,nickname\nphn_k3p8vd2nq7ra,+1 415 555 0123,agt_billing,Sales EMEA,x\n")
+	for i, args := range [][]string{{"--dry-run"}, {"--no-snapshot"}} {
+		res := runBinary(t, dir, key(), append([]string{"--plan", plan, "--report", fmt.Sprintf("r%d.csv", i), "--base-url", base}, args...)...)
+		ev := findEvent(logEvents(t, res.stderr), "unchecked")
+		if res.code != 0 || ev == nil || fmt.Sprint(ev["pairs"]) != "[agent_id and agent id and phone_number]" {
+			t.Errorf("%v: exit %d, unchecked %v\n%s", args, res.code, ev, tail(res.stderr))
+		}
+	}
+	if p := api.Patches(); len(p) != 1 || p[0].Body != `{"agent_id":"agt_billing","nickname":"x"}` {
+		t.Errorf("PATCHes %v, want the one --no-snapshot run's, by agent_id", p)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -135,9 +136,13 @@ func lookAlikeReason(h *header, alike []lookAlike) string {
 var plainWord = regexp.MustCompile(`^[A-Za-z0-9_./:@%+=-]+$`)
 
 // shellWord writes s as a shell passes it on: as it is, in single quotes, or in double
-// quotes when it holds a single quote.
+// quotes when it holds a single quote. A title a message cannot show on one line (a
+// line break, a character that does not print) or whole (very long) is shown quoted
+// with escapes, cut short: a message stays one line.
 func shellWord(s string) string {
 	switch {
+	case utf8.RuneCountInString(s) > 60 || strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }) >= 0:
+		return quoteCell(s)
 	case plainWord.MatchString(s):
 		return s
 	case !strings.Contains(s, "'"):

@@ -252,3 +252,29 @@ func TestThrottledWithoutTimeline(t *testing.T) {
 		t.Errorf("the page lacks %q", want)
 	}
 }
+
+// TestAgentNamesFromValidRows: the report's agent column names the agent of agent_id on
+// a valid row; an invalid row's may hold what the plan said beside it, and names nothing.
+func TestAgentNamesFromValidRows(t *testing.T) {
+	t.Parallel()
+	lines := []report.Line{
+		{Line: 2, ID: "phn_1", AgentID: job.Field{Raw: "agt_billing"}, Agent: "Billing", Outcome: job.Updated},
+		{Line: 3, ID: "phn_2", AgentID: job.Field{Raw: "agt_billing"}, Agent: "Sales EMEA", Outcome: job.Invalid,
+			Error: `agent_id agt_billing is "Billing", but agent says "Sales EMEA": keep one`},
+	}
+	src := func(each func(report.Line) error) error {
+		for _, l := range lines {
+			if err := each(l); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	tl, err := tallyLines(Meta{}, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tl.agents["agt_billing"]; got != "Billing" {
+		t.Errorf("agt_billing is named %q, want Billing", got)
+	}
+}

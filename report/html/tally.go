@@ -63,7 +63,9 @@ func tallyLines(m Meta, src Source) (*tally, error) {
 			t.final[l.Line] = this
 		}
 		t.before = t.before || l.BeforeAgentID != "" || l.BeforeNickname != "" || l.BeforeLabel != ""
-		if l.Agent != "" && l.AgentID.Raw != "" && !l.AgentID.Null {
+		// An invalid row's agent column may hold what the plan said beside its agent_id
+		// (the two disagreed): only a valid row's names its agent.
+		if l.Agent != "" && l.AgentID.Raw != "" && !l.AgentID.Null && l.Outcome != job.Invalid {
 			t.agents[l.AgentID.Raw] = l.Agent
 		}
 		if !l.Finished.IsZero() {
