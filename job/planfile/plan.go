@@ -156,15 +156,7 @@ func Read(ctx context.Context, open func() (io.ReadCloser, error), opts Options)
 	err := p.scan(ctx, func(r job.Row, problems []job.Problem) error {
 		p.Rows++
 		p.Problems = append(p.Problems, problems...)
-		p.needsNames = p.needsNames || r.Agent.Set() && !r.Agent.Null && !r.AgentID.Set()
-		if pair := (agentPair{r.AgentID, r.Agent}); (pair.agentID.Set() || pair.agent.Set()) && p.agents != nil && !p.agents[pair] {
-			if len(p.agents) >= maxAgents {
-				p.agents = nil // too many to keep: AgentRows says so
-			} else {
-				pair.agentID.Raw, pair.agent.Raw = strings.Clone(pair.agentID.Raw), strings.Clone(pair.agent.Raw)
-				p.agents[pair] = true
-			}
-		}
+		p.noteAgents(r)
 		if key := p.key(r); key != "" && keys.add(key) {
 			shared[keys.hash(key)] = true
 		}
@@ -177,12 +169,7 @@ func Read(ctx context.Context, open func() (io.ReadCloser, error), opts Options)
 		return nil, nil, err
 	}
 	keys.byPhone, keys.hasPhone = p.byPhone, p.hasPhone
-	p.Ignored, p.Known = p.header.ignored(), p.header.known()
-	for i := range p.header.names {
-		if p.untitled[i] {
-			p.Ignored = append(p.Ignored, fmt.Sprintf("column %d (no title)", i+1))
-		}
-	}
+	p.noteColumns()
 	p.dups = map[string]dupLines{}
 	var dupProblems []job.Problem
 	if len(shared) > 0 {
@@ -225,6 +212,33 @@ func Read(ctx context.Context, open func() (io.ReadCloser, error), opts Options)
 	}
 	p.Problems, p.Invalid = job.Collate(p.Problems, dupProblems)
 	return p, keys, nil
+}
+
+// noteAgents keeps what Needs and AgentRows say of the plan's agent cells: whether a
+// row names its agent by name only, and the distinct pairs of agent cells.
+func (p *Plan) noteAgents(r job.Row) {
+	p.needsNames = p.needsNames || r.Agent.Set() && !r.Agent.Null && !r.AgentID.Set()
+	pair := agentPair{r.AgentID, r.Agent}
+	if !pair.agentID.Set() && !pair.agent.Set() || p.agents == nil || p.agents[pair] {
+		return
+	}
+	if len(p.agents) >= maxAgents {
+		p.agents = nil // too many to keep: AgentRows says so
+		return
+	}
+	pair.agentID.Raw, pair.agent.Raw = strings.Clone(pair.agentID.Raw), strings.Clone(pair.agent.Raw)
+	p.agents[pair] = true
+}
+
+// noteColumns lists the columns the plan has and the job does not read, once it is
+// read: Ignored (an untitled one only when a row holds a value in it) and Known.
+func (p *Plan) noteColumns() {
+	p.Ignored, p.Known = p.header.ignored(), p.header.known()
+	for i := range p.header.names {
+		if p.untitled[i] {
+			p.Ignored = append(p.Ignored, fmt.Sprintf("column %d (no title)", i+1))
+		}
+	}
 }
 
 // key is what identifies a row's number in the plan: its id, or its phone number.
@@ -420,17 +434,7 @@ func (p *Plan) toRow(rec planRecord, m rowMeta) (job.Row, []job.Problem) {
 	}
 	if p.byPhone || p.hasPhone {
 		// Keyed by it, or beside an id, which it must then name (a job.Resolver checks).
-		text, _ := cell.Unescape(rec.PhoneNumber, tok)
-		phone, bare, err := readPhone(text)
-		switch {
-		case text == "" && p.byPhone:
-			add("phone number is empty")
-		case text == "":
-		case err != nil:
-			add("phone number %s %v", quoteCell(text), err)
-		default:
-			r.PhoneNumber, r.PhoneBare = phone, bare && p.byPhone
-		}
+		r.PhoneNumber, r.PhoneBare = p.phone(rec.PhoneNumber, add)
 	}
 	if !p.byPhone {
 		r.ID, _ = cell.Unescape(rec.ID, tok)
@@ -460,6 +464,23 @@ func (p *Plan) toRow(rec planRecord, m rowMeta) (job.Row, []job.Problem) {
 		}
 	}
 	return r, problems
+}
+
+// phone reads a phone_number cell (+ and digits, and whether it was bare digits),
+// adding its problem, if any, with add.
+func (p *Plan) phone(c string, add func(format string, args ...any)) (string, bool) {
+	text, _ := cell.Unescape(c, p.opts.NullToken)
+	phone, bare, err := readPhone(text)
+	switch {
+	case text == "" && p.byPhone:
+		add("phone number is empty")
+	case text == "":
+	case err != nil:
+		add("phone number %s %v", quoteCell(text), err)
+	default:
+		return phone, bare && p.byPhone
+	}
+	return "", false
 }
 
 // quoteCell shows a cell in a message: quoted, with control characters escaped, cut short.
