@@ -51,8 +51,8 @@ func (s *session) pushMetrics(ctx context.Context) {
 	if s.cfg.pushgateway == "" {
 		return
 	}
-	client := &http.Client{Timeout: metrics.PushTimeout}
-	if err := metrics.Push(context.WithoutCancel(ctx), s.cfg.pushgateway, client, s.cfg.metricsRun(s.end)); err != nil {
+	// Push bounds itself (its context), and a client timeout would only race it.
+	if err := metrics.Push(context.WithoutCancel(ctx), s.cfg.pushgateway, &http.Client{}, s.cfg.metricsRun(s.end)); err != nil {
 		s.log.Warn().Str("event", "metrics_push").Str("error", err.Error()).Int("exit_code", s.end.ExitCode).
 			Msgf("could not push the metrics; the exit code stays %d", s.end.ExitCode)
 	}
