@@ -340,7 +340,7 @@ func TestMetricsGatewayDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { hanging.Close() }) // after the parallel subtests, not when this function returns
-	go func() { // accepts, reads nothing, answers nothing
+	go func() {                           // accepts, reads nothing, answers nothing
 		for {
 			c, err := hanging.Accept()
 			if err != nil {
