@@ -339,8 +339,10 @@ func TestMetricsGatewayDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { hanging.Close() }) // after the parallel subtests, not when this function returns
-	go func() {                           // accepts, reads nothing, answers nothing
+	// Closed after the parallel subtests, not when this function returns.
+	t.Cleanup(func() { hanging.Close() })
+	// It accepts, reads nothing and answers nothing.
+	go func() {
 		for {
 			c, err := hanging.Accept()
 			if err != nil {
