@@ -30,14 +30,15 @@ func (c *config) ending(version string) *report.Ending {
 	return e
 }
 
-// conclude ends every command once its exit code is known: the metrics pushed (a push
-// that fails is a warning), the outputs' Ends written, then the end in words (a run or
-// verify that got to its rows), then the files closed, the log file last.
+// conclude ends every command once its exit code is known: the outputs' Ends written
+// (the summary, the termination message and the page first: after a SIGTERM the grace
+// period runs), the metrics pushed (a push that fails is a warning), then the end in
+// words (a run or verify that got to its rows), then the files closed, the log last.
 func (s *session) conclude(ctx context.Context) {
+	s.outs.WriteEnds(s.end, s.log)
 	if !s.cfg.export {
 		s.pushMetrics(ctx)
 	}
-	s.outs.WriteEnds(s.end, s.log)
 	if !s.cfg.export && s.end.Err == nil && s.end.Summary != nil {
 		s.end.Next = s.cfg.next(s.end)
 		report.LogSummary(s.log, s.end)

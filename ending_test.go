@@ -170,3 +170,29 @@ func TestCommandLineQuotes(t *testing.T) {
 		t.Errorf("verify keeps only its own flags: %s", got)
 	}
 }
+
+// TestEndFlagsRefused: the end-of-run flags are checked before anything is read.
+func TestEndFlagsRefused(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	plan := writeFile(t, dir, "plan.csv", planOf(2))
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		want   int
+		output string
+	}{
+		{"gateway not http", []string{"--pushgateway", "ftp://gateway:9091"}, exitUsage, "--pushgateway: bad Pushgateway URL"},
+		{"log file on stdout", []string{"--log-file", "-"}, exitUsage, "--log-file - "},
+		{"metrics file is the plan", []string{"--metrics-file", plan}, exitUsage, "--metrics-file names the same file as --plan"},
+		{"log file in a missing folder", []string{"--log-file", filepath.Join(dir, "missing", "run.log")}, exitConfig, "no such file or directory"},
+	} {
+		res := runIn(t, nil, "", append([]string{"--plan", plan, "--sandbox", "--report", filepath.Join(dir, "r.csv")}, tc.args...)...)
+		if res.code != tc.want || !strings.Contains(res.stderr, tc.output) {
+			t.Errorf("%s: exit %d, want %d with %q\n%s", tc.name, res.code, tc.want, tc.output, res.stderr)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "r.csv")); err == nil {
+			t.Fatalf("%s: a report was written", tc.name)
+		}
+	}
+}
