@@ -110,8 +110,8 @@ func (c *config) command() string {
 }
 
 // asks reports whether the run puts its question before the first write: a live run
-// (not a dry run, verify or export) that a person watches (stdin and stderr are
-// terminals), unless --yes.
+// (not a dry run, verify or export) that a person started at a terminal (stdin is one;
+// stderr may go anywhere), unless --yes.
 func (c *config) asks(atTerminal bool) bool {
 	return atTerminal && !c.yes && c.dryRun == dryRunNone && !c.verify && !c.export
 }
