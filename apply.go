@@ -25,11 +25,32 @@ func apply(ctx context.Context, s *session) (int, error) {
 		return 0, err
 	}
 	r := newRunner(s, p)
-	if err := r.Confirm(p.rows, s.ask); err != nil {
-		return 0, logPlanError(s.log, err)
+	if ctx, err = confirm(ctx, s, r, p); err != nil {
+		return 0, err
 	}
 	sum, err := execute(ctx, s, r, p)
 	return finish(s, p, sum, err)
+}
+
+// confirm puts the question before the first write, when a person watches: what the run
+// is about to do, in which workspace, with which undo plan. A no (or a signal at the
+// question) sends nothing and records the rows quietly, one line at the end instead of
+// one a row; the context it returns then outlives the signal, so that the report is
+// still written whole.
+func confirm(ctx context.Context, s *session, r *job.Runner, p *prepared) (context.Context, error) {
+	if s.ask == nil {
+		return ctx, nil
+	}
+	ask := func(about string) bool { return s.ask(about + "\n" + s.cfg.target(s.conn.baseURL)) }
+	if err := r.Confirm(p.rows, ask); err != nil {
+		return ctx, logPlanError(s.log, err)
+	}
+	if r.Declined {
+		s.end.Declined = true
+		r.Log = zerolog.Nop()
+		ctx = context.WithoutCancel(ctx)
+	}
+	return ctx, nil
 }
 
 // prepared is what a run holds ready before its first write.
@@ -121,6 +142,12 @@ func readWorkspace(ctx context.Context, s *session, p *prepared) (*job.Workspace
 	}
 	if ws != nil {
 		p.snapshot = ws.Snapshot
+		if s.cfg.html != "" {
+			s.end.Agents = make(map[string]string, len(ws.Agents))
+			for _, a := range ws.Agents {
+				s.end.Agents[a.ID] = a.Name
+			}
+		}
 	}
 	return ws, nil
 }
@@ -183,7 +210,13 @@ func execute(ctx context.Context, s *session, r *job.Runner, p *prepared) (job.S
 	if s.cfg.verify {
 		run = r.Verify
 	}
-	sum, err := run(ctx, p.rows, p.rec.Record)
+	// The end counts what the rows changed, and the timeline when they finished.
+	record := func(res job.Result) error {
+		s.end.Timeline.Row(res.Finished)
+		s.end.Changes.Add(res)
+		return p.rec.Record(res)
+	}
+	sum, err := run(ctx, p.rows, record)
 	s.outs.Keep()
 	s.sink.Hold(false)
 	s.bar.Clear()
@@ -191,7 +224,8 @@ func execute(ctx context.Context, s *session, r *job.Runner, p *prepared) (job.S
 }
 
 // finish closes the run's record (a file that could not be written stops the run, as a
-// record that failed would) and turns the summary into the exit code.
+// record that failed would) and turns the summary into the exit code. The end in words
+// comes last of all (session.conclude).
 func finish(s *session, p *prepared, sum job.Summary, runErr error) (int, error) {
 	if err := errors.Join(p.rec.Close(), s.outs.Close()); err != nil {
 		sum.StopWith(job.StopOutputFailed, err)
@@ -200,9 +234,7 @@ func finish(s *session, p *prepared, sum job.Summary, runErr error) (int, error)
 	if runErr != nil {
 		return 0, logPlanError(s.log, runErr)
 	}
-	code := exitCodeOf(sum)
-	report.LogSummary(s.log, sum, s.cfg.reportName(), code, s.cfg.sandbox)
-	return code, nil
+	return exitCodeOf(sum), nil
 }
 
 // logPlanError logs each problem of a plan that cannot be run, one event a line, and

@@ -17,6 +17,7 @@ import (
 	"reassign/job/planfile"
 	"reassign/job/sandbox"
 	"reassign/report"
+	"reassign/report/metrics"
 )
 
 // dryRunMode is --dry-run: a boolean flag that also takes a mode, as kubectl's does.
@@ -63,6 +64,7 @@ func (l *limitFlag) Set(s string) error {
 type config struct {
 	plan, reportPath, baseURL, keyFile, resume, nullToken, logFormat, logLevel, undoPlan string
 	summary, terminationLog, sandboxState                                                string
+	html, logFile, pushgateway, metricsFile, metricsName                                 string
 	columns                                                                              columnsFlag
 	sheet                                                                                string
 	dryRun                                                                               dryRunMode
@@ -72,6 +74,10 @@ type config struct {
 	timeout                                                                              time.Duration
 	skipInvalid, sandbox, showVersion, noSnapshot, yes                                   bool
 	started                                                                              time.Time
+	// set holds the flags whose value is not their default (from the command line or
+	// the environment), by name, as the flag prints it: the end rebuilds the next
+	// command from them.
+	set map[string]string
 	// reassign export
 	export                       bool
 	out, countryCode, numberType string
@@ -88,7 +94,9 @@ func (c *config) MarshalZerologObject(e *zerolog.Event) {
 		Int("shards", c.shards).Int("shard_index", c.shardIndex).Bool("snapshot", c.snapshotWanted()).
 		Str("undo_plan", c.undoPlan).Bool("sandbox", c.sandbox).Str("command", c.command()).
 		Int("limit", int(c.limit)).Str("summary", c.summary).Bool("yes", c.yes).
-		Str("columns", c.columns.String()).Str("sheet", c.sheet).Str("sandbox_state", c.sandboxState)
+		Str("columns", c.columns.String()).Str("sheet", c.sheet).Str("sandbox_state", c.sandboxState).
+		Str("html", c.html).Str("log_file", c.logFile).Str("pushgateway", gatewayShown(c.pushgateway)).
+		Str("metrics_file", c.metricsFile).Str("metrics_name", c.metricsName)
 }
 
 // command names what the run does: run (apply a plan), verify or export.
@@ -103,8 +111,8 @@ func (c *config) command() string {
 }
 
 // asks reports whether the run puts its question before the first write: a live run
-// (not a dry run, verify or export) that a person watches (stdin and stderr are
-// terminals), unless --yes.
+// (not a dry run, verify or export) that a person started at a terminal (stdin is one;
+// stderr may go anywhere), unless --yes.
 func (c *config) asks(atTerminal bool) bool {
 	return atTerminal && !c.yes && c.dryRun == dryRunNone && !c.verify && !c.export
 }
@@ -175,6 +183,9 @@ func (c *config) outputs(stdout io.Writer) *report.Outputs {
 	// The sandbox writes its state itself (beside it, then renamed), when the command
 	// ends; it is listed here so that no other file may be it.
 	o.Add(report.Output{Flag: "--sandbox-state", Name: c.sandboxState, Kind: report.Replaced})
+	// Opened as soon as the outputs are checked (Outputs.Begin), so that it holds the
+	// command's first lines.
+	o.Add(report.Output{Flag: "--log-file", Name: c.logFile, Kind: report.Appended})
 	if c.export {
 		o.Add(report.Output{Flag: "--out", Name: c.out, Kind: report.New})
 		return o
@@ -184,6 +195,8 @@ func (c *config) outputs(stdout io.Writer) *report.Outputs {
 	o.Add(report.Output{Flag: "--summary", Name: c.summary, Kind: report.New, End: report.WriteSummary, Event: "summary_file"})
 	o.Add(report.Output{Flag: "--termination-log", Name: report.TerminationLogPath(c.terminationLog, report.DefaultTerminationLog),
 		Default: c.terminationLog == "", Kind: report.Overwritten, End: report.WriteTerminationMessage, Event: "termination_log"})
+	o.Add(report.Output{Flag: "--html", Name: c.html, Kind: report.New, End: c.writeHTML, Event: "html"})
+	o.Add(report.Output{Flag: "--metrics-file", Name: c.metricsFile, Kind: report.Replaced, End: c.writeMetrics, Event: "metrics_file"})
 	return o
 }
 
@@ -241,14 +254,21 @@ func (c *config) options() []option {
 		{"limit", "REASSIGN_LIMIT", "", "send at most N rows that need a write (a canary); the later ones are not_attempted, and --resume runs them", &c.limit},
 		{"summary", "REASSIGN_SUMMARY", "", "write the run's summary as one JSON object to this file; - writes stdout; never overwritten", &c.summary},
 		{"termination-log", "REASSIGN_TERMINATION_LOG", "", "file for a one-line summary at the end (default /dev/termination-log when it exists, as in a Kubernetes pod); - for none", &c.terminationLog},
-		{"yes", "REASSIGN_YES", "", "never ask before the first write (a live run whose stdin and stderr are terminals asks Apply? [y/N])", &c.yes},
+		{"yes", "REASSIGN_YES", "", "never ask before the first write (a live run whose stdin is a terminal asks Apply? [y/N] on it)", &c.yes},
+		// The end of a run, a dry run or verify: its page, its log, its metrics.
+		{"html", "REASSIGN_HTML", "", "write the run's report as one self-contained HTML page to this file at the end; - writes stdout; never overwritten", &c.html},
+		{"log-file", "REASSIGN_LOG_FILE", "", "append the JSON log lines to this file as well as the console", &c.logFile},
+		{"pushgateway", "REASSIGN_PUSHGATEWAY", "", "push the run's metrics at the end to this Prometheus Pushgateway (http://host:9091); a failed push is a warning", &c.pushgateway},
+		{"metrics-file", "REASSIGN_METRICS_FILE", "", "write the run's metrics at the end to this file, for node exporter's textfile collector (replaced whole); - writes stdout", &c.metricsFile},
+		{"metrics-name", "REASSIGN_METRICS_NAME", "", "the plan label of the metrics (default: the plan's file name; stdin for -)", &c.metricsName},
 	}
 	if c.verify {
 		// The flags of a run that reads the plan and the workspace: no write to shape.
 		// no-snapshot is kept to be refused with its reason.
 		takes := map[string]bool{"plan": true, "report": true, "rate": true, "burst": true, "workers": true,
 			"max-attempts": true, "timeout": true, "base-url": true, "api-key-file": true, "null-token": true,
-			"log-format": true, "log-level": true, "no-snapshot": true, "summary": true, "termination-log": true}
+			"log-format": true, "log-level": true, "no-snapshot": true, "summary": true, "termination-log": true,
+			"html": true, "log-file": true, "pushgateway": true, "metrics-file": true, "metrics-name": true}
 		opts = slices.DeleteFunc(opts, func(o option) bool { return !takes[o.name] })
 	}
 	if c.export {
@@ -262,6 +282,24 @@ func (c *config) options() []option {
 		option{"sandbox-state", "REASSIGN_SANDBOX_STATE", "", "with --sandbox: keep the sandbox's workspace in this file between commands (created on first use)", &c.sandboxState},
 		option{"sandbox-numbers", "", "", fmt.Sprintf("with --sandbox: start from N generated numbers (1..%d) instead of the demo workspace", sandbox.MaxGenerated), &c.sandboxNumbers},
 		option{"version", "", "", "print the version and exit", &c.showVersion})
+}
+
+// gatewayErr is what is wrong with a --pushgateway URL; nil when Push can use it.
+func gatewayErr(raw string) error {
+	_, err := metrics.Gateway(raw)
+	return err
+}
+
+// gatewayShown is a --pushgateway URL as logs show it: its password redacted.
+func gatewayShown(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	shown, err := metrics.Gateway(raw)
+	if err != nil {
+		return "(not a URL)"
+	}
+	return shown
 }
 
 // maxShards is Kubernetes' limit on the completions of an Indexed Job.
@@ -317,6 +355,12 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (*
 		return nil, usageError{err}
 	}
 	cfg.nullToken = strings.TrimSpace(cfg.nullToken)
+	cfg.set = map[string]string{}
+	fs.VisitAll(func(f *flag.Flag) {
+		if v := f.Value.String(); v != f.DefValue {
+			cfg.set[f.Name] = v
+		}
+	})
 	return cfg, nil
 }
 
@@ -363,6 +407,12 @@ func (c *config) check(rest []string) error {
 		return fmt.Errorf("--log-format must be json, console or auto, not %q", c.logFormat)
 	case c.logLevel != "debug" && c.logLevel != "info" && c.logLevel != "warn" && c.logLevel != "error":
 		return fmt.Errorf("--log-level must be debug, info, warn or error, not %q", c.logLevel)
+	case c.html != "" && c.reportName() == "-":
+		return errors.New("--html renders the page from the report file, and --report - writes no file: name a report file (--report FILE) to have both")
+	case c.logFile == "-":
+		return errors.New("--log-file - : the log lines already go to stderr; name a file")
+	case c.pushgateway != "" && gatewayErr(c.pushgateway) != nil:
+		return fmt.Errorf("--pushgateway: %v", gatewayErr(c.pushgateway))
 	}
 	return nil
 }
