@@ -11,6 +11,7 @@ import (
 
 	"reassign/job"
 	"reassign/job/planfile"
+	"reassign/job/suggest"
 	"reassign/report"
 )
 
@@ -38,6 +39,7 @@ type prepared struct {
 	rec      *report.Recorder
 	done     func(job.Row) bool // rows the reports --resume names applied; nil without
 	snapshot *job.Snapshot      // the workspace before the run; nil without the reads
+	near     *suggest.IDs       // the workspace's ids the plan does not name; nil without
 	cleanup  func()             // removes what reading the plan left (a spooled stdin)
 }
 
@@ -103,8 +105,21 @@ func readPlan(ctx context.Context, s *session, p *prepared) error {
 // plan against them. A signal during the reads leaves every row to be not_attempted.
 func readWorkspace(ctx context.Context, s *session, p *prepared) error {
 	plan := p.plan
+	keep, near := plan.MayContain, (*suggest.IDs)(nil)
+	if plan.PhoneKeys() == nil {
+		// Keyed by id: the ids the snapshot does not keep are those a mistyped id of the
+		// plan may have been meant to be.
+		near = new(suggest.IDs)
+		keep = func(id string) bool {
+			k := plan.MayContain(id)
+			if !k {
+				near.Add(id)
+			}
+			return k
+		}
+	}
 	ws, err := job.ReadWorkspace(ctx, s.conn.client, &s.conn.retrier, job.WorkspaceReads{
-		Keep: plan.MayContain, PhoneKey: plan.PhoneKeys(), Parallel: s.cfg.workers, Expect: plan.Rows,
+		Keep: keep, PhoneKey: plan.PhoneKeys(), Parallel: s.cfg.workers, Expect: plan.Rows,
 		NeededBy: cmp.Or(s.cfg.snapshotNeeder(plan.Reviewed), plan.Needs()),
 	})
 	switch {
@@ -120,6 +135,9 @@ func readWorkspace(ctx context.Context, s *session, p *prepared) error {
 	}
 	if ws != nil {
 		p.snapshot = ws.Snapshot
+	}
+	if err == nil && p.snapshot != nil {
+		p.near = near // the whole listing was read
 	}
 	plan.DropIndex() // MayContain has served: its memory goes back before the run
 	return nil
@@ -168,11 +186,29 @@ func execute(ctx context.Context, s *session, r *job.Runner, p *prepared) (job.S
 	if s.cfg.verify {
 		run = r.Verify
 	}
-	sum, err := run(ctx, p.plan.Each, p.rec.Record)
+	sum, err := run(ctx, p.plan.Each, p.record(s.log))
 	s.outs.Keep()
 	s.sink.Hold(false)
 	s.bar.Clear()
 	return sum, err
+}
+
+// record records a result in the run's files; a row whose number the workspace lacks
+// first gets, in its error, the id it was probably meant to be, if one is clearly near.
+func (p *prepared) record(log zerolog.Logger) func(job.Result) error {
+	if p.near == nil {
+		return p.rec.Record
+	}
+	return func(res job.Result) error {
+		if res.Outcome == job.NotFound {
+			if id := p.near.Near(res.Row.ID); id != "" {
+				res.Error += "; did you mean " + id + "?"
+				log.Info().Str("event", "did_you_mean").Int("line", res.Row.Line).Str("id", res.Row.ID).Str("near", id).
+					Msgf("line %d: %s is not in the workspace; did you mean %s?", res.Row.Line, res.Row.ID, id)
+			}
+		}
+		return p.rec.Record(res)
+	}
 }
 
 // finish closes the run's record (a file that could not be written stops the run, as a
