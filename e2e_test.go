@@ -219,7 +219,7 @@ func TestExitCodes(t *testing.T) {
 		reads    bool   // whether reads (not writes) may reach it
 	}{
 		{name: "ok", env: []string{key}, args: []string{"--base-url", base, "--rate", "0"}, plan: good, want: 0, requests: true},
-		{name: "unknown flag", args: []string{"--nope"}, plan: good, want: 64, stderr: "flag provided but not defined"},
+		{name: "unknown flag", args: []string{"--nope"}, plan: good, want: 64, stderr: "unknown flag --nope"},
 		{name: "bad rate", args: []string{"--rate", "-1"}, plan: good, want: 64, stderr: "--rate"},
 		{name: "bad env value", env: []string{"REASSIGN_WORKERS=many"}, plan: good, want: 64, stderr: "REASSIGN_WORKERS"},
 		{name: "shard index out of range", env: []string{"JOB_COMPLETION_INDEX=4"}, args: []string{"--shards", "4"}, plan: good, want: 64, stderr: "--shard-index"},
