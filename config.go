@@ -215,7 +215,7 @@ func (c *config) options() []option {
 		{name: "sheet", arg: "NAME", env: "REASSIGN_SHEET", group: groupPlan, cmds: cmdPlans, p: &c.sheet,
 			usage: "the sheet of an .xlsx plan to read (default: the first)"},
 		{name: "null-token", arg: "TEXT", env: "REASSIGN_NULL_TOKEN", def: "null", group: groupPlan, cmds: cmdAll, p: &c.nullToken,
-			usage: `cell text that means "send null" (detach the agent, clear the nickname); the CSVs the job writes and reads mark a value equal to it`},
+			usage: `cell text that means "send null" (detach the agent, clear the nickname); a value equal to it in a CSV the job writes is marked, so that it reads back as text`},
 		{name: "skip-invalid", env: "REASSIGN_SKIP_INVALID", group: groupPlan, cmds: cmdPlans, p: &c.skipInvalid,
 			usage: "run the valid rows and report the invalid ones, instead of refusing the plan (verify reports them either way)"},
 
