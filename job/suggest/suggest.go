@@ -79,16 +79,24 @@ const MaxIDs = 200_000
 // look-up reads every id kept.
 const MaxAsked = 100
 
+// MaxCompared bounds the work of all look-ups together: how many kept ids they compare
+// edit by edit (those the cheap checks do not rule out). Ids of a few characters in one
+// order (hexadecimal, numbered) pass the cheap checks often, and their look-ups stop
+// here, after a fraction of a second; random ids stop at MaxAsked first.
+const MaxCompared = 1_000_000
+
 // IDs keeps the ids of a workspace's listing (as much of it as a plan does not name), to
 // say which of them an unknown id was probably meant to be. Add and Near may be called
 // from several goroutines.
 type IDs struct {
-	mu    sync.Mutex
-	slab  []byte   // the ids, one after the other
-	ends  []uint32 // where each id ends in slab
-	sigs  []uint64 // which characters each id holds (sig)
-	full  bool     // more than MaxIDs were added: Near says nothing
-	asked int
+	mu       sync.Mutex
+	slab     []byte   // the ids, one after the other
+	ends     []uint32 // where each id ends in slab
+	sigs     []uint64 // which characters each id holds (sig)
+	full     bool     // more than MaxIDs were added: Near says nothing
+	asked    int      // look-ups made
+	compared int      // ids compared edit by edit, in all look-ups
+	rows     [3][129]int
 }
 
 // Add keeps id as one that a suggestion may name. An id no plan could hold (empty,
@@ -111,14 +119,15 @@ func (x *IDs) Add(id string) {
 
 // Near returns the kept id that id was clearly meant to be: within Within(len(id))
 // edits, and no other kept id within one edit more. It returns "" when none is, when id
-// is itself kept, when more than MaxIDs were added, or once MaxAsked ids were looked up.
+// is itself kept, when more than MaxIDs were added, or once MaxAsked ids were looked up
+// or MaxCompared ids compared.
 func (x *IDs) Near(id string) string {
 	if x == nil || !plausibleID(id) {
 		return ""
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.full || x.asked >= MaxAsked {
+	if x.full || x.asked >= MaxAsked || x.compared >= MaxCompared {
 		return ""
 	}
 	x.asked++
@@ -139,12 +148,12 @@ func (x *IDs) Near(id string) string {
 		if abs(len(cand)-len(id)) > look || bits.OnesCount64(x.sigs[i]^want) > 2*look {
 			continue
 		}
-		c := string(cand)
-		switch d := Distance(id, c); {
+		x.compared++
+		switch d := bounded(id, cand, look, &x.rows); {
 		case d == 0:
 			return ""
 		case d < d1:
-			best, d1, d2 = c, d, d1
+			best, d1, d2 = string(cand), d, d1
 		case d < d2:
 			d2 = d
 		}
@@ -153,6 +162,49 @@ func (x *IDs) Near(id string) string {
 		return ""
 	}
 	return best
+}
+
+// bounded is Distance for ids (bytes, at most 128 of them), computed only as far as
+// it can stay within k: it returns k+1 as soon as the distance is sure to pass k, and
+// allocates nothing. Each row of the table is computed only within k of its diagonal.
+// rows is the table's memory, reused: only the cells a row reads are written first.
+func bounded(a string, b []byte, k int, rows *[3][129]int) int {
+	la, lb, big := len(a), len(b), k+1
+	if abs(la-lb) > k || lb > 128 || la > 128 {
+		return big
+	}
+	prev2, prev, cur := rows[0][:], rows[1][:], rows[2][:]
+	for j := 0; j <= lb; j++ {
+		prev[j] = min(j, big)
+	}
+	for i := 1; i <= la; i++ {
+		lo, hi := max(1, i-k), min(lb, i+k)
+		cur[lo-1] = big
+		if lo == 1 {
+			cur[0] = min(i, big)
+		}
+		least := cur[lo-1]
+		for j := lo; j <= hi; j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			v := min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				v = min(v, prev2[j-2]+1)
+			}
+			cur[j] = min(v, big)
+			least = min(least, cur[j])
+		}
+		if hi < lb {
+			cur[hi+1] = big // the next row reads it
+		}
+		if least >= big {
+			return big
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[lb]
 }
 
 // sig is the set of characters s holds, as 64 bits: each of the 64 characters of an id

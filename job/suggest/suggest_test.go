@@ -2,6 +2,7 @@ package suggest
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"testing"
@@ -114,6 +115,28 @@ func TestIDsBounds(t *testing.T) {
 	if got := x.Near("phn_k3p8vd2nq7rb"); got != "" {
 		t.Errorf("look-up %d: %q, want none", MaxAsked+1, got)
 	}
+	// Ids alike in their characters are compared edit by edit: past MaxCompared of
+	// those comparisons, look-ups stop.
+	var alike IDs
+	rng := rand.New(rand.NewPCG(1, 2))
+	hexIDs := make([]string, 50_000)
+	for i := range hexIDs {
+		hexIDs[i] = fmt.Sprintf("phn_%08x", rng.Uint32())
+		alike.Add(hexIDs[i])
+	}
+	typo := hexIDs[7][:6] + hexIDs[7][7:] // one left out
+	if got, want := alike.Near(typo), hexIDs[7]; got != want {
+		t.Fatalf("Near(%q) = %q, want %q", typo, got, want)
+	}
+	for alike.compared < MaxCompared && alike.asked < MaxAsked {
+		alike.Near("phn_fedcba98")
+	}
+	if alike.compared < MaxCompared {
+		t.Fatalf("%d look-ups compared %d ids: the cheap checks rule out ids alike", alike.asked, alike.compared)
+	}
+	if got := alike.Near(typo); got != "" {
+		t.Errorf("past MaxCompared: Near = %q, want none", got)
+	}
 	var none *IDs
 	if none.Near("phn_k3p8vd2nq7rb") != "" {
 		t.Error("a nil IDs suggested something")
@@ -136,5 +159,25 @@ func TestIDsConcurrent(t *testing.T) {
 	wg.Wait()
 	if len(x.ends) != 400 {
 		t.Errorf("%d ids kept, want 400", len(x.ends))
+	}
+}
+
+// TestBounded: the bounded distance of ids is Distance where that is within k, and k+1
+// past it.
+func TestBounded(t *testing.T) {
+	t.Parallel()
+	ids := []string{"", "a", "ab", "ba", "abc", "acb", "phn_k3p8vd2nq7ra", "phn_k3p8dv2nq7ra", "phn_k3p8vd2nq7", "phn_k3p8vd2nq7rab",
+		"hpn_k3p8vd2nq7ar", "phn_0001", "phn_0010", "phn_1000", "xphn_0001", "phn_000", "agt_billing", "agt_bililng", "agt_b"}
+	var rows [3][129]int
+	for _, a := range ids {
+		for _, b := range ids {
+			d := Distance(a, b)
+			for k := range 4 {
+				want := min(d, k+1)
+				if got := bounded(a, []byte(b), k, &rows); got != want {
+					t.Errorf("bounded(%q, %q, %d) = %d, want %d (distance %d)", a, b, k, got, want, d)
+				}
+			}
+		}
 	}
 }
