@@ -91,7 +91,7 @@ func aboutCommand(cmd command) about {
 // flag.ErrHelp once printed, or a usageError.
 func help(w io.Writer, args []string) error {
 	switch {
-	case len(args) == 0:
+	case len(args) == 0, args[0] == "-h", args[0] == "--help", args[0] == "-help":
 		printCommands(w)
 		return flag.ErrHelp
 	case len(args) > 1:

@@ -17,7 +17,7 @@ func TestHelp(t *testing.T) {
 		golden string
 		asks   [][]string
 	}{
-		{"commands", [][]string{{"help"}}},
+		{"commands", [][]string{{"help"}, {"help", "--help"}}},
 		{"run", [][]string{{"--help"}, {"-h"}, {"-help"}, {"help", "run"}, {"--plan", "p.csv", "--help"}}},
 		{"verify", [][]string{{"help", "verify"}, {"verify", "--help"}, {"verify", "-h"}, {"verify", "--plan", "p.csv", "-h"}}},
 		{"export", [][]string{{"help", "export"}, {"export", "--help"}, {"export", "-h"}}},
