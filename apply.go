@@ -11,6 +11,7 @@ import (
 
 	"reassign/job"
 	"reassign/job/planfile"
+	"reassign/job/suggest"
 	"reassign/report"
 )
 
@@ -63,6 +64,7 @@ type prepared struct {
 	rec      *report.Recorder
 	done     func(job.Row) bool // rows the reports --resume names applied; nil without
 	snapshot *job.Snapshot      // the workspace before the run; nil without the reads
+	near     *suggest.IDs       // the workspace's ids the plan does not name; nil without
 	cleanup  func()             // removes what reading the plan left (a spooled stdin)
 }
 
@@ -133,8 +135,21 @@ func readPlan(ctx context.Context, s *session, p *prepared) error {
 func readWorkspace(ctx context.Context, s *session, p *prepared) (*job.Workspace, error) {
 	plan, keys := p.plan, p.keys
 	p.keys = nil // the key hashes serve the reads only: their memory goes back before the run
+	keep, near := keys.Keep, (*suggest.IDs)(nil)
+	if keys.PhoneKey() == nil {
+		// Keyed by id: the ids the snapshot does not keep are those a mistyped id of the
+		// plan may have been meant to be.
+		near = new(suggest.IDs)
+		keep = func(id, phone string) bool {
+			k := keys.Keep(id, phone)
+			if !k {
+				near.Add(id)
+			}
+			return k
+		}
+	}
 	ws, err := job.ReadWorkspace(ctx, s.conn.client, &s.conn.retrier, job.WorkspaceReads{
-		Keep: keys.Keep, PhoneKey: keys.PhoneKey(), Parallel: s.cfg.workers, Expect: plan.Rows,
+		Keep: keep, PhoneKey: keys.PhoneKey(), Parallel: s.cfg.workers, Expect: plan.Rows,
 		NeededBy: cmp.Or(s.cfg.snapshotNeeder(plan.Reviewed), plan.Needs()),
 	})
 	if err != nil && ctx.Err() == nil {
@@ -148,6 +163,9 @@ func readWorkspace(ctx context.Context, s *session, p *prepared) (*job.Workspace
 				s.end.Agents[a.ID] = a.Name
 			}
 		}
+	}
+	if err == nil && p.snapshot != nil {
+		p.near = near // the whole listing was read
 	}
 	return ws, nil
 }
@@ -210,17 +228,29 @@ func execute(ctx context.Context, s *session, r *job.Runner, p *prepared) (job.S
 	if s.cfg.verify {
 		run = r.Verify
 	}
-	// The end counts what the rows changed, and the timeline when they finished.
-	record := func(res job.Result) error {
-		s.end.Timeline.Row(res.Finished)
-		s.end.Changes.Add(res)
-		return p.rec.Record(res)
-	}
-	sum, err := run(ctx, p.rows, record)
+	sum, err := run(ctx, p.rows, p.record(s))
 	s.outs.Keep()
 	s.sink.Hold(false)
 	s.bar.Clear()
 	return sum, err
+}
+
+// record records a result in the run's files, and counts it for the end (what the rows
+// changed, the timeline when they finished); a row whose number the workspace lacks
+// first gets, in its error, the id it was probably meant to be, if one is clearly near.
+func (p *prepared) record(s *session) func(job.Result) error {
+	return func(res job.Result) error {
+		if res.Outcome == job.NotFound && p.near != nil {
+			if id := p.near.Near(res.Row.ID); id != "" {
+				res.Error += "; did you mean " + id + "?"
+				s.log.Info().Str("event", "did_you_mean").Int("line", res.Row.Line).Str("id", res.Row.ID).Str("near", id).
+					Msgf("line %d: %s is not in the workspace; did you mean %s?", res.Row.Line, res.Row.ID, id)
+			}
+		}
+		s.end.Timeline.Row(res.Finished)
+		s.end.Changes.Add(res)
+		return p.rec.Record(res)
+	}
 }
 
 // finish closes the run's record (a file that could not be written stops the run, as a

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/rs/zerolog"
 
 	"reassign/job/cell"
@@ -78,11 +78,13 @@ type config struct {
 	// the environment), by name, as the flag prints it: the end rebuilds the next
 	// command from them.
 	set map[string]string
-	// reassign export
-	export                       bool
+	cmd command
+	// The command, as the code that predates cmd asks for it: one of these is cmd.
+	export, verify, agents, report bool
+	// reassign export and reassign agents
 	out, countryCode, numberType string
-	// reassign verify
-	verify bool
+	// reassign report: the reports and summaries its page (html) is made of
+	files []string
 }
 
 // MarshalZerologObject logs the effective settings (never the key) in the start event.
@@ -99,22 +101,14 @@ func (c *config) MarshalZerologObject(e *zerolog.Event) {
 		Str("metrics_file", c.metricsFile).Str("metrics_name", c.metricsName)
 }
 
-// command names what the run does: run (apply a plan), verify or export.
-func (c *config) command() string {
-	switch {
-	case c.verify:
-		return "verify"
-	case c.export:
-		return "export"
-	}
-	return "run"
-}
+// command names what the run does: run (apply a plan), verify, export, agents or report.
+func (c *config) command() string { return c.cmd.name() }
 
 // asks reports whether the run puts its question before the first write: a live run
-// (not a dry run, verify or export) that a person started at a terminal (stdin is one;
-// stderr may go anywhere), unless --yes.
+// (not a dry run, nor another command) that a person started at a terminal (stdin is
+// one; stderr may go anywhere), unless --yes.
 func (c *config) asks(atTerminal bool) bool {
-	return atTerminal && !c.yes && c.dryRun == dryRunNone && !c.verify && !c.export
+	return atTerminal && !c.yes && c.dryRun == dryRunNone && c.cmd == cmdRun
 }
 
 // columnsFlag is --columns: FIELD=HEADER pairs, checked as they are set.
@@ -186,7 +180,7 @@ func (c *config) outputs(stdout io.Writer) *report.Outputs {
 	// Opened as soon as the outputs are checked (Outputs.Begin), so that it holds the
 	// command's first lines.
 	o.Add(report.Output{Flag: "--log-file", Name: c.logFile, Kind: report.Appended})
-	if c.export {
+	if c.export || c.agents {
 		o.Add(report.Output{Flag: "--out", Name: c.out, Kind: report.New})
 		return o
 	}
@@ -204,7 +198,7 @@ func (c *config) outputs(stdout io.Writer) *report.Outputs {
 // file, and the reports --resume names as the command starts (resume: the run reads
 // these, not the pattern again).
 func (c *config) inputs() (in []report.Input, resume []string, err error) {
-	if c.export {
+	if c.export || c.agents {
 		return []report.Input{{Flag: "--api-key-file", Name: c.keyFile}}, nil, nil
 	}
 	in = []report.Input{{Flag: "--plan", Name: c.plan}, {Flag: "--api-key-file", Name: c.keyFile}}
@@ -219,69 +213,106 @@ func (c *config) inputs() (in []report.Input, resume []string, err error) {
 	return in, resume, nil
 }
 
-// option is one row of the flag table: the flag, its environment variable, its default
-// and what it means. p is a *string, *int, *float64, *bool, *time.Duration or flag.Value.
-type option struct {
-	name, env, def, usage string
-	p                     any
-}
-
-// options is the flag table, in the order the environment is applied and --help lists.
+// options is the flag table: one row a flag, saying which commands take it, where help
+// lists it, its value's placeholder, its environment variable and its default. The
+// environment is applied in this order, so the first bad variable is always the same.
+// A flag that means one thing to one command and another to another (export's --out
+// and agents') is a row each, for commands apart.
 func (c *config) options() []option {
-	opts := []option{
-		{"plan", "REASSIGN_PLAN", "", "plan file, CSV or .xlsx (required); - reads stdin", &c.plan},
-		{"columns", "REASSIGN_COLUMNS", "", "the plan's own headers: FIELD=HEADER,... (fields: " + strings.Join(planfile.Fields, ", ") + ")", &c.columns},
-		{"sheet", "REASSIGN_SHEET", "", "the sheet of an .xlsx plan to read (default: the first)", &c.sheet},
-		{"report", "REASSIGN_REPORT", "", "report CSV file; - writes stdout (default reassign-report-<UTC time>.csv); never overwritten", &c.reportPath},
-		{"dry-run", "REASSIGN_DRY_RUN", "", "validate and report what would be sent, offline; =server reads the workspace first; no write either way", &c.dryRun},
-		{"rate", "REASSIGN_RATE", "5", "requests per second, all workers and retries together; 0 = no ceiling", &c.rate},
-		{"burst", "REASSIGN_BURST", "1", "token-bucket burst", &c.burst},
-		{"workers", "REASSIGN_WORKERS", "4", "requests in flight at most", &c.workers},
-		{"max-attempts", "REASSIGN_MAX_ATTEMPTS", "5", "requests per row at most", &c.maxAttempts},
-		{"timeout", "REASSIGN_TIMEOUT", "30s", "per request", &c.timeout},
-		{"base-url", "DIALNEXA_BASE_URL", "https://api.dialnexa.com/v1", "API base URL", &c.baseURL},
-		{"api-key-file", "DIALNEXA_API_KEY_FILE", "", "file holding the API key (else DIALNEXA_API_KEY)", &c.keyFile},
-		{"resume", "REASSIGN_RESUME", "", "an earlier report, a folder of reports or a glob: rows recorded as updated or skipped with the same values are skipped", &c.resume},
-		{"skip-invalid", "REASSIGN_SKIP_INVALID", "", "run the valid rows and report the invalid ones, instead of refusing the plan", &c.skipInvalid},
-		{"null-token", "REASSIGN_NULL_TOKEN", "null", `cell text that means "send null"`, &c.nullToken},
-		{"max-errors", "REASSIGN_MAX_ERRORS", "", "stop sending after N rows not_found, rejected or forbidden; 0 = no limit", &c.maxErrors},
-		{"shards", "REASSIGN_SHARDS", "1", "split the plan into N shards by id hash", &c.shards},
-		{"shard-index", "JOB_COMPLETION_INDEX", "", "the shard this run handles, 0..shards-1", &c.shardIndex},
-		{"log-format", "REASSIGN_LOG_FORMAT", "auto", "json, console, or auto (console on a terminal)", &c.logFormat},
-		{"log-level", "REASSIGN_LOG_LEVEL", "info", "debug, info, warn or error", &c.logLevel},
-		{"no-snapshot", "REASSIGN_NO_SNAPSHOT", "", "skip reading the workspace (numbers and agents) before the first write", &c.noSnapshot},
-		{"undo-plan", "REASSIGN_UNDO_PLAN", "", "write a plan that puts back the old values of every number the run changes", &c.undoPlan},
-		{"limit", "REASSIGN_LIMIT", "", "send at most N rows that need a write (a canary); the later ones are not_attempted, and --resume runs them", &c.limit},
-		{"summary", "REASSIGN_SUMMARY", "", "write the run's summary as one JSON object to this file; - writes stdout; never overwritten", &c.summary},
-		{"termination-log", "REASSIGN_TERMINATION_LOG", "", "file for a one-line summary at the end (default /dev/termination-log when it exists, as in a Kubernetes pod); - for none", &c.terminationLog},
-		{"yes", "REASSIGN_YES", "", "never ask before the first write (a live run whose stdin is a terminal asks Apply? [y/N] on it)", &c.yes},
-		// The end of a run, a dry run or verify: its page, its log, its metrics.
-		{"html", "REASSIGN_HTML", "", "write the run's report as one self-contained HTML page to this file at the end; - writes stdout; never overwritten", &c.html},
-		{"log-file", "REASSIGN_LOG_FILE", "", "append the JSON log lines to this file as well as the console", &c.logFile},
-		{"pushgateway", "REASSIGN_PUSHGATEWAY", "", "push the run's metrics at the end to this Prometheus Pushgateway (http://host:9091); a failed push is a warning", &c.pushgateway},
-		{"metrics-file", "REASSIGN_METRICS_FILE", "", "write the run's metrics at the end to this file, for node exporter's textfile collector (replaced whole); - writes stdout", &c.metricsFile},
-		{"metrics-name", "REASSIGN_METRICS_NAME", "", "the plan label of the metrics (default: the plan's file name; stdin for -)", &c.metricsName},
+	return []option{
+		// What the plan is and how to read it.
+		{name: "plan", arg: "FILE", env: "REASSIGN_PLAN", group: groupPlan, cmds: cmdPlans, p: &c.plan,
+			usage: "the plan, CSV or .xlsx (required); - reads stdin"},
+		{name: "columns", arg: "FIELD=TITLE,...", env: "REASSIGN_COLUMNS", group: groupPlan, cmds: cmdPlans, p: &c.columns,
+			usage: "the plan's own column titles, e.g. phone_number=Rufnummer,agent=Ziel-Agent (fields: " + strings.Join(planfile.Fields, ", ") + ")"},
+		{name: "sheet", arg: "NAME", env: "REASSIGN_SHEET", group: groupPlan, cmds: cmdPlans, p: &c.sheet,
+			usage: "the sheet of an .xlsx plan to read (default: the first)"},
+		{name: "null-token", arg: "TEXT", env: "REASSIGN_NULL_TOKEN", def: "null", group: groupPlan, cmds: cmdAll, p: &c.nullToken,
+			usage: `cell text that means "send null" (detach the agent, clear the nickname); a value equal to it in a CSV the job writes is marked, so that it reads back as text`},
+		{name: "skip-invalid", env: "REASSIGN_SKIP_INVALID", group: groupPlan, cmds: cmdPlans, p: &c.skipInvalid,
+			usage: "run the valid rows and report the invalid ones, instead of refusing the plan (verify reports them either way)"},
+
+		// How a run goes.
+		{name: "resume", arg: "REPORT", env: "REASSIGN_RESUME", group: groupRun, cmds: cmdRun, p: &c.resume,
+			usage: "an earlier report, a folder of reports or a glob: rows recorded as updated or skipped with the same values are skipped"},
+		{name: "shards", arg: "N", env: "REASSIGN_SHARDS", def: "1", group: groupRun, cmds: cmdRun, p: &c.shards,
+			usage: "split the plan into N shards by id hash"},
+		{name: "shard-index", arg: "I", env: "JOB_COMPLETION_INDEX", group: groupRun, cmds: cmdRun, p: &c.shardIndex,
+			usage: "the shard this run handles, 0..shards-1 (a Kubernetes Indexed Job sets the variable)"},
+		{name: "no-snapshot", env: "REASSIGN_NO_SNAPSHOT", group: groupRun, cmds: cmdRun, p: &c.noSnapshot,
+			usage: "skip reading the workspace (numbers and agents) before the first write"},
+
+		// What keeps a run from doing harm.
+		{name: "dry-run", arg: "[=server]", env: "REASSIGN_DRY_RUN", group: groupSafety, cmds: cmdRun, p: &c.dryRun,
+			usage: "validate and report what would be sent, offline; =server reads the workspace first; no write either way"},
+		{name: "limit", arg: "N", env: "REASSIGN_LIMIT", group: groupSafety, cmds: cmdRun, p: &c.limit,
+			usage: "send at most N rows that need a write (a canary); the later ones are not_attempted, and --resume runs them"},
+		{name: "max-errors", arg: "N", env: "REASSIGN_MAX_ERRORS", group: groupSafety, cmds: cmdRun, p: &c.maxErrors,
+			usage: "stop sending after N rows not_found, rejected or forbidden; 0 = no limit"},
+		{name: "undo-plan", arg: "FILE", env: "REASSIGN_UNDO_PLAN", group: groupSafety, cmds: cmdRun, p: &c.undoPlan,
+			usage: "write a plan that puts back the old values of every number the run changes; never overwritten"},
+		{name: "yes", env: "REASSIGN_YES", group: groupSafety, cmds: cmdRun, p: &c.yes,
+			usage: "never ask before the first write (a live run whose stdin is a terminal asks Apply? [y/N] on it)"},
+
+		// What the command writes.
+		{name: "report", arg: "FILE", env: "REASSIGN_REPORT", group: groupOutput, cmds: cmdPlans, p: &c.reportPath,
+			usage: "the report CSV; - writes stdout (default reassign-report-<UTC time>.csv, verify: reassign-verify-<UTC time>.csv); never overwritten"},
+		{name: "summary", arg: "FILE", env: "REASSIGN_SUMMARY", group: groupOutput, cmds: cmdPlans, p: &c.summary,
+			usage: "write the summary as one JSON object to this file; - writes stdout; never overwritten"},
+		{name: "termination-log", arg: "FILE", env: "REASSIGN_TERMINATION_LOG", group: groupOutput, cmds: cmdPlans, p: &c.terminationLog,
+			usage: "file for a one-line summary at the end (default /dev/termination-log when it exists, as in a Kubernetes pod); - for none"},
+		{name: "out", arg: "FILE", env: "REASSIGN_EXPORT_OUT", group: groupOutput, cmds: cmdExport, p: &c.out,
+			usage: "the CSV file to write (required); - writes stdout; never overwritten"},
+		{name: "country-code", arg: "CC", env: "REASSIGN_EXPORT_COUNTRY_CODE", group: groupOutput, cmds: cmdExport, p: &c.countryCode,
+			usage: "only numbers of this country (e.g. IN)"},
+		{name: "type", arg: "TYPE", env: "REASSIGN_EXPORT_TYPE", group: groupOutput, cmds: cmdExport, p: &c.numberType,
+			usage: "only numbers of this type (e.g. local)"},
+		{name: "out", arg: "FILE", env: "REASSIGN_AGENTS_OUT", group: groupOutput, cmds: cmdAgents, p: &c.out,
+			usage: "the CSV file to write (default: stdout); never overwritten"},
+		{name: "html", arg: "FILE", env: "REASSIGN_HTML", group: groupOutput, cmds: cmdReport, p: &c.html,
+			usage: "the HTML page to write (required); - writes stdout; never overwritten"},
+		// The end of a run, a dry run or verify: its page and its metrics.
+		{name: "html", arg: "FILE", env: "REASSIGN_HTML", group: groupOutput, cmds: cmdPlans, p: &c.html,
+			usage: "write the run's report as one self-contained HTML page to this file at the end; - writes stdout; never overwritten"},
+		{name: "pushgateway", arg: "URL", env: "REASSIGN_PUSHGATEWAY", group: groupOutput, cmds: cmdPlans, p: &c.pushgateway,
+			usage: "push the run's metrics at the end to this Prometheus Pushgateway (http://host:9091); a failed push is a warning"},
+		{name: "metrics-file", arg: "FILE", env: "REASSIGN_METRICS_FILE", group: groupOutput, cmds: cmdPlans, p: &c.metricsFile,
+			usage: "write the run's metrics at the end to this file, for node exporter's textfile collector (replaced whole); - writes stdout"},
+		{name: "metrics-name", arg: "NAME", env: "REASSIGN_METRICS_NAME", group: groupOutput, cmds: cmdPlans, p: &c.metricsName,
+			usage: "the plan label of the metrics (default: the plan's file name; stdin for -)"},
+
+		// Where the workspace is and how hard to press it.
+		{name: "base-url", arg: "URL", env: "DIALNEXA_BASE_URL", def: "https://api.dialnexa.com/v1", group: groupConnection, cmds: cmdReads, p: &c.baseURL,
+			usage: "the API's base URL: https, or http on a loopback host"},
+		{name: "api-key-file", arg: "FILE", env: "DIALNEXA_API_KEY_FILE", group: groupConnection, cmds: cmdReads, p: &c.keyFile,
+			usage: "file holding the API key (else $DIALNEXA_API_KEY)"},
+		{name: "rate", arg: "N", env: "REASSIGN_RATE", def: "5", group: groupConnection, cmds: cmdReads, p: &c.rate,
+			usage: "requests per second, all workers and retries together; 0 = no ceiling"},
+		{name: "burst", arg: "N", env: "REASSIGN_BURST", def: "1", group: groupConnection, cmds: cmdReads, p: &c.burst,
+			usage: "token-bucket burst"},
+		{name: "workers", arg: "N", env: "REASSIGN_WORKERS", def: "4", group: groupConnection, cmds: cmdReads, p: &c.workers,
+			usage: "requests in flight at most (1..256)"},
+		{name: "max-attempts", arg: "N", env: "REASSIGN_MAX_ATTEMPTS", def: "5", group: groupConnection, cmds: cmdReads, p: &c.maxAttempts,
+			usage: "requests per row or read at most"},
+		{name: "timeout", arg: "DURATION", env: "REASSIGN_TIMEOUT", def: "30s", group: groupConnection, cmds: cmdReads, p: &c.timeout,
+			usage: "per request"},
+		{name: "sandbox", group: groupConnection, cmds: cmdReads, p: &c.sandbox,
+			usage: "work against the built-in simulated workspace; no key needed"},
+		{name: "sandbox-state", arg: "FILE", env: "REASSIGN_SANDBOX_STATE", group: groupConnection, cmds: cmdReads, p: &c.sandboxState,
+			usage: "with --sandbox: keep the sandbox's workspace in this file between commands (created on first use)"},
+		{name: "sandbox-numbers", arg: "N", group: groupConnection, cmds: cmdReads, p: &c.sandboxNumbers,
+			usage: fmt.Sprintf("with --sandbox: start from N generated numbers (1..%s) instead of the demo workspace", humanize.Comma(sandbox.MaxGenerated))},
+
+		{name: "log-format", arg: "FORMAT", env: "REASSIGN_LOG_FORMAT", def: "auto", group: groupLogging, cmds: cmdReads, p: &c.logFormat,
+			usage: "json, console, or auto (console on a terminal)"},
+		{name: "log-level", arg: "LEVEL", env: "REASSIGN_LOG_LEVEL", def: "info", group: groupLogging, cmds: cmdReads, p: &c.logLevel,
+			usage: "debug, info, warn or error"},
+		{name: "log-file", arg: "FILE", env: "REASSIGN_LOG_FILE", group: groupLogging, cmds: cmdReads, p: &c.logFile,
+			usage: "append the JSON log lines to this file as well as the console"},
+
+		{name: "version", group: groupOther, cmds: cmdAll, p: &c.showVersion,
+			usage: "print the version and exit"},
 	}
-	if c.verify {
-		// The flags of a run that reads the plan and the workspace: no write to shape.
-		// no-snapshot is kept to be refused with its reason.
-		takes := map[string]bool{"plan": true, "report": true, "rate": true, "burst": true, "workers": true,
-			"max-attempts": true, "timeout": true, "base-url": true, "api-key-file": true, "null-token": true,
-			"log-format": true, "log-level": true, "no-snapshot": true, "summary": true, "termination-log": true,
-			"html": true, "log-file": true, "pushgateway": true, "metrics-file": true, "metrics-name": true}
-		opts = slices.DeleteFunc(opts, func(o option) bool { return !takes[o.name] })
-	}
-	if c.export {
-		opts = append(opts,
-			option{"out", "REASSIGN_EXPORT_OUT", "", "export: the CSV file to write (required); - writes stdout", &c.out},
-			option{"country-code", "REASSIGN_EXPORT_COUNTRY_CODE", "", "export: only numbers of this country (e.g. IN)", &c.countryCode},
-			option{"type", "REASSIGN_EXPORT_TYPE", "", "export: only numbers of this type (e.g. local)", &c.numberType})
-	}
-	return append(opts,
-		option{"sandbox", "", "", "run against the built-in simulated workspace; no key needed", &c.sandbox},
-		option{"sandbox-state", "REASSIGN_SANDBOX_STATE", "", "with --sandbox: keep the sandbox's workspace in this file between commands (created on first use)", &c.sandboxState},
-		option{"sandbox-numbers", "", "", fmt.Sprintf("with --sandbox: start from N generated numbers (1..%d) instead of the demo workspace", sandbox.MaxGenerated), &c.sandboxNumbers},
-		option{"version", "", "", "print the version and exit", &c.showVersion})
 }
 
 // gatewayErr is what is wrong with a --pushgateway URL; nil when Push can use it.
@@ -305,62 +336,56 @@ func gatewayShown(raw string) string {
 // maxShards is Kubernetes' limit on the completions of an Indexed Job.
 const maxShards = 100_000
 
-// parseConfig reads the flags, with their environment variables as defaults. --help
-// prints the usage on stdout and returns flag.ErrHelp; any other error is a usageError.
+// parseConfig reads the command and its flags, with their environment variables as
+// defaults (a command reads only its own flags' variables). Help (--help, -h, reassign
+// help [COMMAND]) is printed on stdout, and the error is then flag.ErrHelp; any other
+// error is a usageError.
 func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (*config, error) {
-	cfg := &config{dryRun: dryRunNone, shards: 1, started: time.Now()} // shards: verify has no such flag
-	if len(args) > 0 && args[0] == "export" {
-		cfg.export, args = true, args[1:]
-	} else if len(args) > 0 && args[0] == "verify" {
-		cfg.verify, args = true, args[1:]
+	if len(args) > 0 && args[0] == "help" {
+		return nil, help(stdout, args[1:])
 	}
-	fs := flag.NewFlagSet("reassign", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	cmd, args := commandOf(args)
+	cfg := &config{cmd: cmd, dryRun: dryRunNone, shards: 1, started: time.Now()} // shards: a run's flag only
+	cfg.verify, cfg.export, cfg.agents, cfg.report = cmd == cmdVerify, cmd == cmdExport, cmd == cmdAgents, cmd == cmdReport
 	table := cfg.options()
-	for _, o := range table {
-		switch p := o.p.(type) {
-		case *string:
-			fs.StringVar(p, o.name, "", o.usage)
-		case *int:
-			fs.IntVar(p, o.name, 0, o.usage)
-		case *float64:
-			fs.Float64Var(p, o.name, 0, o.usage)
-		case *bool:
-			fs.BoolVar(p, o.name, false, o.usage)
-		case *time.Duration:
-			fs.DurationVar(p, o.name, 0, o.usage)
-		case flag.Value:
-			fs.Var(p, o.name, o.usage)
-		}
+	mine := rowsOf(table, cmd)
+	defaults := make([]string, len(mine)) // each value before the environment and the flags
+	for i, o := range mine {
 		if o.def != "" {
-			fs.Set(o.name, o.def)
-			fs.Lookup(o.name).DefValue = o.def
+			if err := o.set(o.def); err != nil {
+				return nil, fmt.Errorf("--%s: default %q: %w (a bug)", o.name, o.def, err)
+			}
 		}
+		defaults[i] = o.value()
 	}
-	for _, o := range table { // in table order: the first bad variable is always the same
+	for _, o := range mine { // in table order: the first bad variable is always the same
 		if v := getenv(o.env); o.env != "" && v != "" {
-			if err := fs.Set(o.name, v); err != nil {
-				return nil, usageError{fmt.Errorf("$%s: %v", o.env, err)}
+			if err := o.set(v); err != nil {
+				return nil, usageError{fmt.Errorf("$%s (--%s): %w", o.env, o.name, err)}
 			}
 		}
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printUsage(stdout, table)
-			return nil, err
-		}
+	rest, err := parseArgs(cmd, table, args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		printHelp(stdout, cmd, mine)
+		return nil, err
+	case err != nil:
 		return nil, usageError{err}
 	}
-	if err := cfg.check(fs.Args()); err != nil {
+	if err := cfg.check(rest); err != nil {
 		return nil, usageError{err}
 	}
 	cfg.nullToken = strings.TrimSpace(cfg.nullToken)
 	cfg.set = map[string]string{}
-	fs.VisitAll(func(f *flag.Flag) {
-		if v := f.Value.String(); v != f.DefValue {
-			cfg.set[f.Name] = v
+	for i, o := range mine {
+		if v := o.value(); v != defaults[i] {
+			cfg.set[o.name] = v
 		}
-	})
+	}
+	if cfg.agents && cfg.out == "" {
+		cfg.out = "-"
+	}
 	return cfg, nil
 }
 
@@ -369,11 +394,13 @@ func (c *config) check(rest []string) error {
 	switch {
 	case c.showVersion:
 		return nil
+	case c.report:
+		return c.checkReport(rest)
 	case len(rest) > 0:
-		return fmt.Errorf("unexpected argument %q (flags start with --)", rest[0])
+		return unexpectedArgument(c.cmd, rest[0])
 	case c.export && c.out == "":
 		return errors.New("export: --out is required")
-	case !c.export && c.plan == "":
+	case c.cmd&cmdPlans != 0 && c.plan == "":
 		return errors.New("--plan is required")
 	case c.noSnapshot && c.snapshotNeeder(false) != "":
 		return fmt.Errorf("%s reads the workspace first: it cannot go with --no-snapshot", c.snapshotNeeder(false))
@@ -417,17 +444,16 @@ func (c *config) check(rest []string) error {
 	return nil
 }
 
-func printUsage(w io.Writer, table []option) {
-	fmt.Fprintf(w, "Usage: reassign --plan PLAN.csv|PLAN.xlsx [flags]\n       reassign verify --plan PLAN.csv|PLAN.xlsx [--report FILE] [flags]\n       reassign export --out FILE [--country-code CC] [--type TYPE] [flags]\n       reassign report --html OUT.html REPORT.csv... [SUMMARY.json...]\n\nApplies a plan (CSV or .xlsx) of phone-number changes through the DialNexa API and writes a CSV report;\nverify reports whether the workspace holds what a plan says, without a write;\nexport writes the workspace's numbers as a plan to edit;\nreport renders reports already written as one HTML page.\n\nFlags (each also read from the environment variable shown; the flag wins):\n")
-	for _, o := range table {
-		env, def := "", ""
-		if o.env != "" {
-			env = "  [$" + o.env + "]"
-		}
-		if o.def != "" {
-			def = " (default " + o.def + ")"
-		}
-		fmt.Fprintf(w, "  --%s%s\n      %s%s\n", o.name, env, o.usage, def)
+// checkReport refuses a report command that cannot render: rest are the files to read.
+func (c *config) checkReport(rest []string) error {
+	switch {
+	case c.html == "":
+		return errors.New("report: --html is required")
+	case len(rest) == 0:
+		return errors.New("report: name the report files to render")
+	case cell.CheckNullToken(strings.TrimSpace(c.nullToken)) != nil:
+		return fmt.Errorf("report: --null-token %v", cell.CheckNullToken(strings.TrimSpace(c.nullToken)))
 	}
-	fmt.Fprintf(w, "\nExit codes: 0 done, 3 some rows not found/rejected/invalid/conflict (verify: not all match),\n64 usage, 65 bad plan, 75 interrupted or rows failed (rerun with --resume), 77 key refused,\n78 configuration refused.\n")
+	c.files = rest
+	return nil
 }

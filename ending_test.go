@@ -14,7 +14,7 @@ import (
 // rowsOf returns n results of outcome, row i changing the fields fields names ("a" an
 // agent, "d" detaching it, "n" the nickname, "l" the label) from what the number held
 // before; errs, if given, are the rows' errors in turn.
-func rowsOf(n int, outcome job.Outcome, fields string, errs ...string) []job.Result {
+func resultsOf(n int, outcome job.Outcome, fields string, errs ...string) []job.Result {
 	out := make([]job.Result, n)
 	for i := range out {
 		row := job.Row{Line: i + 2, ID: fmt.Sprintf("phn_%05d", i)}
@@ -59,42 +59,42 @@ func TestEndingWords(t *testing.T) {
 	}{
 		{name: "exit0", exit: exitOK,
 			args: append(live, "--report", "run.csv", "--undo-plan", "undo.csv", "--summary", "summary.json", "--html", "run.html"),
-			results: [][]job.Result{rowsOf(1084, job.Updated, "an"), rowsOf(96, job.Updated, "a"), rowsOf(12, job.Updated, "l"),
-				rowsOf(12, job.Updated, "n="), rowsOf(37, job.Unchanged, ""), rowsOf(10, job.Skipped, "a")}},
+			results: [][]job.Result{resultsOf(1084, job.Updated, "an"), resultsOf(96, job.Updated, "a"), resultsOf(12, job.Updated, "l"),
+				resultsOf(12, job.Updated, "n="), resultsOf(37, job.Unchanged, ""), resultsOf(10, job.Skipped, "a")}},
 		{name: "exit3", exit: exitRowErrors, args: append(live, "--report", "run.csv"),
-			results: [][]job.Result{rowsOf(40, job.Updated, "a"), rowsOf(2, job.Updated, "d"),
-				rowsOf(3, job.NotFound, "a", "404 Not Found: Phone number not found"),
-				rowsOf(5, job.Rejected, "a", "400 Bad Request: agent_id agt_outbound is not eligible to be assigned to a number: it makes outbound calls only",
+			results: [][]job.Result{resultsOf(40, job.Updated, "a"), resultsOf(2, job.Updated, "d"),
+				resultsOf(3, job.NotFound, "a", "404 Not Found: Phone number not found"),
+				resultsOf(5, job.Rejected, "a", "400 Bad Request: agent_id agt_outbound is not eligible to be assigned to a number: it makes outbound calls only",
 					"400 Bad Request: agent_id agt_outbound is not eligible to be assigned to a number: it makes outbound calls only",
 					"400 Bad Request: label must be at most 64 characters", "409 Conflict: the number is being ported"),
-				rowsOf(1, job.Conflict, "a", "agent_id changed since the plan was reviewed: was agt_a, now agt_b")}},
+				resultsOf(1, job.Conflict, "a", "agent_id changed since the plan was reviewed: was agt_a, now agt_b")}},
 		{name: "exit75-interrupted", exit: exitTemp, interrupt: true,
 			args:    append(live, "--report", "reports/run.csv", "--undo-plan", "reports/undo.csv", "--columns", "agent=Target agent", "--shards", "4", "--shard-index", "2"),
-			results: [][]job.Result{rowsOf(400, job.Updated, "an"), rowsOf(1, job.Failed, "a", "503 Service Unavailable"), rowsOf(599, job.NotAttempted, "an", "not sent: the run was interrupted")}},
+			results: [][]job.Result{resultsOf(400, job.Updated, "an"), resultsOf(1, job.Failed, "a", "503 Service Unavailable"), resultsOf(599, job.NotAttempted, "an", "not sent: the run was interrupted")}},
 		{name: "exit75-resumed-again", exit: exitTemp,
 			args:    append(live, "--report", "run-resume.csv", "--resume", "run.csv"),
-			results: [][]job.Result{rowsOf(20, job.Skipped, "a"), rowsOf(18, job.Updated, "a"), rowsOf(2, job.Failed, "a", "timeout: no answer within 30s")}},
+			results: [][]job.Result{resultsOf(20, job.Skipped, "a"), resultsOf(18, job.Updated, "a"), resultsOf(2, job.Failed, "a", "timeout: no answer within 30s")}},
 		{name: "limit", exit: exitOK, withheld: 90,
 			args:    append(live, "--report", "canary.csv", "--limit", "10"),
-			results: [][]job.Result{rowsOf(10, job.Updated, "an"), rowsOf(90, job.NotAttempted, "an", "--limit reached")}},
+			results: [][]job.Result{resultsOf(10, job.Updated, "an"), resultsOf(90, job.NotAttempted, "an", "--limit reached")}},
 		{name: "dry-run", exit: exitOK,
 			args:    append(live, "--report", "review.csv", "--dry-run=server", "--summary", "review.json"),
-			results: [][]job.Result{rowsOf(1180, job.WouldUpdate, "anl"), rowsOf(24, job.WouldUpdate, "n"), rowsOf(37, job.Unchanged, "")}},
+			results: [][]job.Result{resultsOf(1180, job.WouldUpdate, "anl"), resultsOf(24, job.WouldUpdate, "n"), resultsOf(37, job.Unchanged, "")}},
 		{name: "verify", exit: exitRowErrors, outcomes: job.VerifyOutcomes,
 			args: []string{"verify", "--plan", "team-move.csv", "--base-url", "https://api.example.com/v1", "--report", "verify.csv"},
-			results: [][]job.Result{rowsOf(1238, job.Matches, "a"),
-				rowsOf(2, job.Differs, "a", "agent_id is agt_x, planned agt_new"), rowsOf(1, job.NotFound, "a", "not in the workspace")}},
+			results: [][]job.Result{resultsOf(1238, job.Matches, "a"),
+				resultsOf(2, job.Differs, "a", "agent_id is agt_x, planned agt_new"), resultsOf(1, job.NotFound, "a", "not in the workspace")}},
 		{name: "verify-matches", exit: exitOK, outcomes: job.VerifyOutcomes,
 			args:    []string{"verify", "--plan", "team-move.csv", "--sandbox", "--sandbox-state", "rehearsal.json", "--report", "verify.csv"},
-			results: [][]job.Result{rowsOf(41, job.Matches, "a")}},
+			results: [][]job.Result{resultsOf(41, job.Matches, "a")}},
 		{name: "declined", exit: exitOK, declined: true, withheld: 1204,
 			args:    append(live, "--report", "run.csv"),
-			results: [][]job.Result{rowsOf(1204, job.NotAttempted, "a", "not sent: the run was not confirmed (Apply? [y/N])"), rowsOf(37, job.Unchanged, "")}},
+			results: [][]job.Result{resultsOf(1204, job.NotAttempted, "a", "not sent: the run was not confirmed (Apply? [y/N])"), resultsOf(37, job.Unchanged, "")}},
 		{name: "key-refused", exit: exitKey, stopped: job.ErrKeyRefused,
 			args:    append(live, "--report", "run.csv", "--api-key-file", "/secrets/dialnexa/key"),
-			results: [][]job.Result{rowsOf(1, job.Unauthorized, "a", "401 Unauthorized"), rowsOf(99, job.NotAttempted, "a", "not sent: the run stopped: the API refused the key")}},
+			results: [][]job.Result{resultsOf(1, job.Unauthorized, "a", "401 Unauthorized"), resultsOf(99, job.NotAttempted, "a", "not sent: the run stopped: the API refused the key")}},
 		{name: "sandbox", exit: exitRowErrors, args: []string{"--plan", "samples/plan.csv", "--sandbox", "--report", "demo.csv"},
-			results: [][]job.Result{rowsOf(5, job.Updated, "anl"), rowsOf(1, job.Updated, "dn"), rowsOf(1, job.NotFound, "a", "404 Not Found: Phone number not found")}},
+			results: [][]job.Result{resultsOf(5, job.Updated, "anl"), resultsOf(1, job.Updated, "dn"), resultsOf(1, job.NotFound, "a", "404 Not Found: Phone number not found")}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -75,20 +75,20 @@ func main() {
 // run is the whole program: main only adds the process around it. A close of hardStop
 // exits at once (75), after writing out the log lines held.
 func run(ctx context.Context, hardStop <-chan struct{}, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "report" { // reads reports already written, nothing else
-		return reportCommand(args[1:], getenv, stdout, stderr)
-	}
 	cfg, err := parseConfig(args, getenv, stdout)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
-		fmt.Fprintf(stderr, "reassign: %v\nRun reassign --help for the flags.\n", err)
+		fmt.Fprintf(stderr, "reassign: %v\n%s\n", err, helpHint(args))
 		return exitUsage
 	}
-	if cfg.showVersion {
+	switch {
+	case cfg.showVersion:
 		fmt.Fprintln(stdout, "reassign "+buildVersion())
 		return exitOK
+	case cfg.report: // reads reports already written, nothing else
+		return reportCommand(cfg, stdout, stderr)
 	}
 	s := &session{cfg: cfg, getenv: getenv, stdin: stdin, outs: cfg.outputs(stdout), end: cfg.ending(buildVersion())}
 	s.terminal = report.IsTerminal(stderr)
@@ -109,9 +109,12 @@ func run(ctx context.Context, hardStop <-chan struct{}, args []string, getenv fu
 
 	var code int
 	if err = s.open(); err == nil {
-		if cfg.export {
+		switch {
+		case cfg.export:
 			err = export(ctx, s)
-		} else {
+		case cfg.agents:
+			err = listAgents(ctx, s)
+		default:
 			code, err = apply(ctx, s)
 		}
 		// The sandbox saves its state file here: a save that fails decides the exit code.

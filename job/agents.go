@@ -1,6 +1,7 @@
 package job
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -111,4 +112,10 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(rb)]
+}
+
+// ListAgents reads the workspace's agents (one GET /agents, on rt's limiter and retry
+// policy, as every read), for `reassign agents`.
+func ListAgents(ctx context.Context, rd Lister, rt *Retrier) ([]dialnexa.Agent, error) {
+	return readAgents(ctx, rd, rt)
 }

@@ -638,9 +638,11 @@ func (a *API) listAgents(w http.ResponseWriter) {
 	}
 	a.mu.Unlock()
 	sort.Strings(ids)
-	agents := make([]map[string]string, len(ids))
+	agents := make([]map[string]any, len(ids))
 	for i, id := range ids {
-		agents[i] = map[string]string{"id": id}
+		// inbound: whether the agent may take inbound numbers (assigning one that may
+		// not is a 400, as the API page says of agents "not eligible").
+		agents[i] = map[string]any{"id": id, "inbound": !a.ineligible[id]}
 		if name, ok := a.agentNames[id]; ok {
 			agents[i]["name"] = name
 		}
