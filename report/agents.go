@@ -4,8 +4,8 @@ import (
 	"encoding/csv"
 	"io"
 
-	"reassign/job/dialnexa"
 	"reassign/job/cell"
+	"reassign/job/dialnexa"
 )
 
 // AgentColumns are the columns of `reassign agents`.
