@@ -112,7 +112,7 @@ func TestCommandsRefuseOthersFlags(t *testing.T) {
 	for _, c := range []struct{ args, want string }{
 		{"export --out x.csv --dry-run", "export does not take --dry-run (a run does)"},
 		{"verify --plan p.csv --out x.csv", "verify does not take --out (export and agents do)"},
-		{"--plan p.csv --html x.html", "a run does not take --html (report does)"},
+		{"export --out x.csv --html x.html", "export does not take --html (a run, verify and report do)"},
 		{"report --html x.html r.csv --plan p.csv", "report does not take --plan (a run and verify do)"},
 		{"agents --country-code IN", "agents does not take --country-code (export does)"},
 	} {

@@ -221,12 +221,13 @@ func (c *config) with(keep []string, change map[string]string) map[string]string
 // vals holds, in the order of that command's flag table, leaving out the flags it
 // does not take; values are quoted for a POSIX shell where they need it.
 func commandLine(command string, vals map[string]string) string {
-	probe := &config{verify: command == "verify", export: command == "export"}
+	cmd := cmdRun
 	parts := []string{"reassign"}
 	if command != "" {
+		cmd, _ = commandNamed(command)
 		parts = append(parts, command)
 	}
-	for _, o := range probe.options() {
+	for _, o := range rowsOf(new(config).options(), cmd) {
 		v, ok := vals[o.name]
 		if !ok || v == "" {
 			continue

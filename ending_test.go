@@ -162,7 +162,7 @@ func TestSuccessor(t *testing.T) {
 func TestCommandLineQuotes(t *testing.T) {
 	t.Parallel()
 	got := commandLine("", map[string]string{"plan": "Team move (EMEA).xlsx", "columns": "agent=Ziel-Agent", "null-token": "it's null", "sandbox": "true", "rate": "0"})
-	want := `reassign --plan 'Team move (EMEA).xlsx' --columns agent=Ziel-Agent --rate 0 --null-token 'it'\''s null' --sandbox`
+	want := `reassign --plan 'Team move (EMEA).xlsx' --columns agent=Ziel-Agent --null-token 'it'\''s null' --rate 0 --sandbox`
 	if got != want {
 		t.Errorf("command line\n%s\nwant\n%s", got, want)
 	}
