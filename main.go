@@ -282,7 +282,7 @@ func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.Lo
 		plan.DropIndex() // MayContain has served: its memory goes back before the run
 	}
 	log.Info().Str("event", "plan").Int("rows", plan.Rows).Int("invalid", plan.Invalid).
-		Strs("ignored_columns", plan.Ignored).Bool("reviewed", plan.Reviewed).Msg("plan read")
+		Strs("ignored_columns", plan.Ignored).Bool("reviewed", plan.Reviewed).Str("sheet", plan.Sheet).Msg("plan read")
 	for _, p := range plan.Problems {
 		log.Error().Str("event", "invalid_row").Int("line", p.Line).Msg(p.String())
 	}
