@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -96,13 +98,20 @@ func TestSIGTERMDuringWorkbookRead(t *testing.T) {
 			cmd.Wait()
 		}
 	})
-	// Signal once the job has started, just before it reads the plan: by its log, not by a sleep.
+	// Signal once the job has started (its log says so, just before it reads the plan)
+	// and has spent half a second of CPU since: it is reading the workbook.
 	var log strings.Builder
 	lines := bufio.NewScanner(stderr)
 	for lines.Scan() {
 		log.WriteString(lines.Text() + "\n")
 		if strings.Contains(lines.Text(), `"event":"start"`) {
 			break
+		}
+	}
+	started := cpuTicks(t, cmd.Process.Pid)
+	for deadline := time.Now().Add(time.Minute); cpuTicks(t, cmd.Process.Pid) < started+50; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the job never got to reading the workbook")
 		}
 	}
 	signalled := time.Now()
@@ -115,12 +124,11 @@ func TestSIGTERMDuringWorkbookRead(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != exitTemp {
 		t.Fatalf("exit %d, want 75\n%s", code, log.String())
 	}
-	if strings.Contains(log.String(), `"event":"plan"`) {
-		t.Fatalf("the plan was read before the signal: nothing tested\n%s", log.String())
-	}
 	// Loosely: the read alone takes far longer than this on any machine.
 	if took > 10*time.Second {
 		t.Errorf("the job ended %v after SIGTERM", took)
+	} else if strings.Contains(log.String(), `"event":"plan"`) {
+		t.Fatalf("the plan was read before the signal: nothing tested\n%s", log.String())
 	}
 	if _, err := os.Stat(filepath.Join(dir, "r.csv")); err == nil {
 		t.Error("a report was written")
@@ -138,4 +146,18 @@ func TestWorkbookSheetLogged(t *testing.T) {
 	if ev := findEvent(logEvents(t, res.stderr), "plan"); ev == nil || ev["sheet"] != "Numbers" {
 		t.Errorf("plan event %v, want sheet Numbers", ev)
 	}
+}
+
+// cpuTicks is the CPU time process pid has spent, in clock ticks (1/100 s), as
+// /proc/PID/stat counts it.
+func cpuTicks(t *testing.T, pid int) int {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	utime, _ := strconv.Atoi(fields[11])
+	stime, _ := strconv.Atoi(fields[12])
+	return utime + stime
 }

@@ -181,7 +181,11 @@ func openRecords(ctx context.Context, rc io.ReadCloser, opts Options, book *book
 		if f, ok := rc.(*os.File); ok {
 			in = f // read where it is, anything else whole
 		}
-		return openXLSX(ctx, in, opts, book)
+		x, err := openXLSX(ctx, in, opts, book)
+		if err != nil {
+			return nil, err // not a typed nil in the interface
+		}
+		return x, nil
 	case bytes.HasPrefix(head, oleMagic):
 		if encrypted(br) {
 			return nil, planErr(0, "the workbook is password-protected; save a copy without the password (File > Info > Protect Workbook in Excel) and give that")

@@ -6,10 +6,13 @@
   blanks.xlsx       900 MB of blanks between the sheet's two rows
   shared.xlsx       a shared string of 300 MB that no cell refers to
   shared-used.xlsx  the same, referred to by a cell of the plan
-  slow.xlsx         a plan of one row behind 400 MB of empty elements the sheet may
-                    hold (each small): a slow but harmless read, for a signal to end
+  blanks-within.xlsx, shared-within.xlsx
+                    300 MB of blanks, a shared string of 200 MB: parts within the
+                    bounds on a part's size, refused for their one huge piece of text
+  slow.xlsx         a plan of one row, its sheet then holding 400 MB of small empty
+                    elements: a slow but harmless read, for a signal to end
 
-The job must refuse the first four (exit 65, naming the part and its size) within its
+The job must refuse all but the last (exit 65, naming the part and its size) within its
 memory bounds; the plan reader's tests build the same workbooks in Go. Each is a minimal
 workbook written by hand: five small XML parts, one of them huge and repetitive.
 """
@@ -95,11 +98,15 @@ def main(out):
         SHEET_HEAD, HEADER_ROW, repeat(" ", 900 * MB),
         '<row r="2"><c r="A2" t="inlineStr"><is><t>phn_k3p8vd2nq7ra</t></is></c><c r="B2" t="inlineStr"><is><t>agt_sales_emea</t></is></c></row>',
         SHEET_TAIL]))
-    for name, ref in (("shared", 1), ("shared-used", 2)):
+    write(f"{out}/blanks-within.xlsx", book([
+        SHEET_HEAD, HEADER_ROW, repeat(" ", 300 * MB),
+        '<row r="2"><c r="A2" t="inlineStr"><is><t>phn_k3p8vd2nq7ra</t></is></c><c r="B2" t="inlineStr"><is><t>agt_sales_emea</t></is></c></row>',
+        SHEET_TAIL]))
+    for name, ref, size in (("shared", 1, 300), ("shared-used", 2, 300), ("shared-within", 2, 200)):
         write(f"{out}/{name}.xlsx", book([
             SHEET_HEAD, HEADER_ROW,
             f'<row r="2"><c r="A2" t="s"><v>0</v></c><c r="B2" t="s"><v>{ref}</v></c></row>', SHEET_TAIL],
-            [SST_HEAD, repeat("a", 300 * MB), SST_TAIL]))
+            [SST_HEAD, repeat("a", size * MB), SST_TAIL]))
     write(f"{out}/slow.xlsx", book([
         SHEET_HEAD, HEADER_ROW,
         '<row r="2"><c r="A2" t="inlineStr"><is><t>phn_k3p8vd2nq7ra</t></is></c><c r="B2" t="inlineStr"><is><t>agt_sales_emea</t></is></c></row>',
