@@ -360,6 +360,12 @@ func (wb *workbook) contents() (sheets []sheetInfo, sharedStrings string, err er
 			book = r.target
 		}
 	}
+	switch {
+	case strings.HasSuffix(strings.ToLower(book), ".bin"):
+		return nil, "", planErr(0, "the plan is an Excel binary workbook (.xlsb); save it as .xlsx or as CSV UTF-8")
+	case !wb.has(book):
+		return nil, "", planErr(0, "the plan is not a workbook Excel or LibreOffice can open as .xlsx (a zip without %s); save it again as .xlsx, or as CSV UTF-8", book)
+	}
 	rels, err := wb.relsOf(book)
 	if err != nil {
 		return nil, "", err

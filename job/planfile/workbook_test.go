@@ -133,6 +133,10 @@ func TestWorkbookSheets(t *testing.T) {
 		{name: "a chart named", parts: chart, sheet: "Chart", err: `--sheet "Chart": the sheet is a chart sheet, not a sheet of cells`},
 		{name: "no visible sheet", sheets: []xlsxtest.Sheet{{Name: "Old", State: "hidden", Data: hidden}},
 			err: "the workbook has no visible sheet of cells; name the plan's with --sheet (its sheets: Old (hidden))"},
+		{name: "a zip of something else", parts: []xlsxtest.Part{{Name: "mimetype", Head: "application/vnd.oasis.opendocument.spreadsheet"}, {Name: "content.xml", Head: "<office:document-content/>"}},
+			err: "the plan is not a workbook Excel or LibreOffice can open as .xlsx (a zip without xl/workbook.xml); save it again as .xlsx, or as CSV UTF-8"},
+		{name: "a binary workbook", parts: []xlsxtest.Part{{Name: "_rels/.rels", Head: `<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.bin"/></Relationships>`}, {Name: "xl/workbook.bin", Head: "\x83\x01\x00"}},
+			err: "the plan is an Excel binary workbook (.xlsb); save it as .xlsx or as CSV UTF-8"},
 		{name: "no such sheet", sheets: []xlsxtest.Sheet{{Name: "Old", State: "hidden", Data: hidden}, {Name: "Plan", Data: visible}},
 			sheet: "New", err: `--sheet "New": the workbook has no such sheet (its sheets: Old (hidden), Plan)`},
 	}
