@@ -189,7 +189,7 @@ func resolve(ctx context.Context, s *session, p *prepared, ws *job.Workspace) er
 func admit(s *session, p *prepared) error {
 	plan := p.plan
 	s.log.Info().Str("event", "plan").Int("rows", plan.Rows).Int("invalid", p.invalid).
-		Strs("ignored_columns", plan.Ignored).Bool("reviewed", plan.Reviewed).Msg("plan read")
+		Strs("ignored_columns", plan.Ignored).Bool("reviewed", plan.Reviewed).Str("sheet", plan.Sheet).Msg("plan read")
 	for _, pr := range p.problems {
 		s.log.Error().Str("event", "invalid_row").Int("line", pr.Line).Msg(pr.String())
 	}

@@ -226,7 +226,7 @@ func (c *config) options() []option {
 		{name: "columns", arg: "FIELD=TITLE,...", env: "REASSIGN_COLUMNS", group: groupPlan, cmds: cmdPlans, p: &c.columns,
 			usage: "the plan's own column titles, e.g. phone_number=Rufnummer,agent=Ziel-Agent (fields: " + strings.Join(planfile.Fields, ", ") + ")"},
 		{name: "sheet", arg: "NAME", env: "REASSIGN_SHEET", group: groupPlan, cmds: cmdPlans, p: &c.sheet,
-			usage: "the sheet of an .xlsx plan to read (default: the first)"},
+			usage: "the sheet of an .xlsx plan to read, hidden or not (default: the first visible sheet)"},
 		{name: "null-token", arg: "TEXT", env: "REASSIGN_NULL_TOKEN", def: "null", group: groupPlan, cmds: cmdAll, p: &c.nullToken,
 			usage: `cell text that means "send null" (detach the agent, clear the nickname); a value equal to it in a CSV the job writes is marked, so that it reads back as text`},
 		{name: "skip-invalid", env: "REASSIGN_SKIP_INVALID", group: groupPlan, cmds: cmdPlans, p: &c.skipInvalid,
