@@ -35,7 +35,6 @@ func sheetOf(data string) []xlsxtest.Part {
 // readRows reads a workbook plan offline and returns its rows.
 func readRows(t *testing.T, open func() (io.ReadCloser, error), opts planfile.Options) (*planfile.Plan, []job.Row) {
 	t.Helper()
-	opts.Offline = true
 	p := mustRead(t, open, opts)
 	var rows []job.Row
 	for _, g := range each(t, p) {
@@ -148,7 +147,7 @@ func TestWorkbookSheets(t *testing.T) {
 				parts = xlsxtest.Book(c.sheets, nil)
 			}
 			open := openBook(t, parts)
-			opts := planfile.Options{Sheet: c.sheet, Offline: true}
+			opts := planfile.Options{Sheet: c.sheet}
 			if c.err != "" {
 				if got := planError(t, open, opts); len(got) != 1 || got[0].Reason != c.err {
 					t.Errorf("problems %q, want %q", got, c.err)
@@ -252,9 +251,9 @@ func TestWorkbookDamaged(t *testing.T) {
 func TestWorkbookForms(t *testing.T) {
 	t.Parallel()
 	want := []job.Row{
-		{Line: 2, PhoneNumber: "+442071838750", AgentID: set("Sales EMEA"), Nickname: set("London Sales")},
-		{Line: 3, PhoneNumber: "+14155550123", AgentID: set("billing"), Nickname: set("SF_x")},
-		{Line: 5, PhoneNumber: "+912234567890", AgentID: set("Support"), Label: set("1")},
+		{Line: 2, PhoneNumber: "+442071838750", Agent: set("Sales EMEA"), Nickname: set("London Sales")},
+		{Line: 3, PhoneNumber: "+14155550123", Agent: set("billing"), Nickname: set("SF_x")},
+		{Line: 5, PhoneNumber: "+912234567890", Agent: set("Support"), Label: set("1")},
 	}
 	strict := `<x:worksheet xmlns:x="http://purl.oclc.org/ooxml/spreadsheetml/main"><x:sheetData>` +
 		`<x:row r="1"><x:c r="A1" t="s"><x:v>0</x:v></x:c><x:c r="B1" t="s"><x:v>1</x:v></x:c><x:c r="C1" t="s"><x:v>2</x:v></x:c><x:c r="D1" t="s"><x:v>3</x:v></x:c></x:row>` +
@@ -331,7 +330,7 @@ func TestWorkbookStopsWithContext(t *testing.T) {
 	open := openBook(t, parts)
 	ctx := &countdown{Context: context.Background()}
 	ctx.n.Store(100)
-	p, err := planfile.Read(ctx, open, planfile.Options{})
+	p, _, err := planfile.Read(ctx, open, planfile.Options{})
 	var pe *planfile.Error
 	if !errors.Is(err, context.Canceled) || errors.As(err, &pe) || p != nil {
 		t.Fatalf("Read: %v (plan %v), want the context's error", err, p)
@@ -382,7 +381,7 @@ func FuzzReadWorkbook(f *testing.F) {
 			t.Fatal(err)
 		}
 		open := func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(string(book))), nil }
-		p, err := planfile.Read(context.Background(), open, planfile.Options{Offline: true})
+		p, _, err := planfile.Read(context.Background(), open, planfile.Options{})
 		if err != nil {
 			var pe *planfile.Error
 			if !errors.As(err, &pe) || p != nil || len(pe.Problems) == 0 {
