@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"reflect"
 	"testing"
 	"time"
 
@@ -66,6 +67,50 @@ func TestDifferences(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := Differences(tc.row, tc.now); got != tc.want {
 				t.Errorf("Differences = %q\nwant          %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestUndo: the row that puts back what a row changes, reviewed against what it wrote;
+// a label empty before stays as written.
+func TestUndo(t *testing.T) {
+	t.Parallel()
+	before := NumberState{AgentID: "agt_a", Nickname: "", Label: "Team A"}
+	cases := []struct {
+		name      string
+		row       Row
+		before    NumberState
+		undo      Row
+		keptLabel bool
+	}{
+		{"every field", Row{ID: "phn_1", AgentID: plannedAs("agt_b"), Nickname: plannedAs("New"), Label: plannedAs("Team B")}, before,
+			Row{ID: "phn_1", AgentID: plannedAs("agt_a"), Nickname: Field{Raw: "NULL", Null: true}, Label: plannedAs("Team A"),
+				Reviewed: &NumberState{AgentID: "agt_b", Nickname: "New", Label: "Team B"}}, false},
+		{"a null planned, a field not sent", Row{ID: "phn_1", AgentID: plannedNull()}, before,
+			Row{ID: "phn_1", AgentID: plannedAs("agt_a"), Reviewed: &NumberState{AgentID: "", Nickname: "", Label: "Team A"}}, false},
+		{"a label empty before", Row{ID: "phn_1", Label: plannedAs("Team B")}, NumberState{AgentID: "agt_a"},
+			Row{ID: "phn_1", Reviewed: &NumberState{AgentID: "agt_a", Label: "Team B"}}, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			undo, kept := Undo(tc.row, tc.before, "NULL")
+			if !reflect.DeepEqual(undo, tc.undo) || kept != tc.keptLabel {
+				t.Errorf("Undo = %+v (reviewed %+v), kept label %v\nwant   %+v (reviewed %+v), %v", undo, undo.Reviewed, kept, tc.undo, tc.undo.Reviewed, tc.keptLabel)
+			}
+			// Run on the number as the row left it, the undo row writes; on the number as
+			// it was, it has nothing to do; on a number moved since, it is a conflict.
+			wrote := Written(tc.row, tc.before)
+			if !undo.HasChanges() {
+				return
+			}
+			if NoOp(undo, wrote) || Moved(undo, wrote) != "" || !NoOp(undo, tc.before) {
+				t.Errorf("the undo row does not put back %+v from %+v", tc.before, wrote)
+			}
+			moved := wrote
+			moved.AgentID = "agt_someone_else"
+			if Moved(undo, moved) == "" && undo.AgentID.Set() {
+				t.Errorf("the undo row would overwrite a number moved since: %+v", moved)
 			}
 		})
 	}
