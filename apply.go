@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -16,8 +17,9 @@ import (
 
 // apply runs the plan (or verifies it) in phases: prepare (the plan, the outputs, the
 // workspace read and the plan resolved against it), confirm (the question, when a
-// person watches), execute (send and record), finish (close the record, the exit code).
-// A rollback would be a phase between execute and finish, recording into the same files.
+// person watches), execute (send and record: the runner checks its waves and, in an
+// atomic run, rolls back, recording into the same files), finish (close the record, the
+// exit code, what is left to do after a rollback).
 func apply(ctx context.Context, s *session) (int, error) {
 	p, err := prepare(ctx, s)
 	defer p.cleanup()
@@ -159,7 +161,8 @@ func admit(s *session, p *prepared) error {
 func newRunner(s *session, p *prepared) *job.Runner {
 	cfg := s.cfg
 	r := &job.Runner{
-		Retrier: s.conn.retrier, Client: s.conn.client, Workers: cfg.workers, MaxErrors: cfg.maxErrors,
+		Retrier: s.conn.retrier, Client: s.conn.client, Workers: cfg.workers, MaxErrors: cfg.maxErrors.Allowance,
+		Waves: cfg.waves.Waves, Atomic: cfg.atomic, Reader: s.conn.client,
 		DryRun: cfg.dryRun != dryRunNone, Shards: cfg.shards, ShardIndex: cfg.shardIndex, Limit: int(cfg.limit),
 		Done: p.done, Snapshot: p.snapshot,
 		Drain: 20 * time.Second, Flush: p.rec.Flush, FlushEvery: 50 * time.Millisecond,
@@ -202,7 +205,47 @@ func finish(s *session, p *prepared, sum job.Summary, runErr error) (int, error)
 	}
 	code := exitCodeOf(sum)
 	report.LogSummary(s.log, sum, s.cfg.reportName(), code, s.cfg.sandbox)
+	logRollback(s, sum)
 	return code, nil
+}
+
+// logRollback says how an atomic run's rollback ended, naming the undo plan and, when
+// some numbers could not be put back, the command that finishes the job.
+func logRollback(s *session, sum job.Summary) {
+	undo := s.cfg.undoPlanName()
+	switch sum.Rollback {
+	case job.RollbackComplete:
+		s.log.Warn().Str("event", "rolled_back").Str("undo_plan", undo).
+			Msg("the atomic run put back every number it changed (see the report for what stopped it); nothing of the plan is applied")
+	case job.RollbackPartial:
+		cmd := undoCommand(s.cfg, undo)
+		s.log.Error().Str("event", "rolled_back").Str("undo_plan", undo).Int("not_back", sum.NotBack).Str("command", cmd).
+			Msgf("the atomic run could not put back every number it changed (%d not back): the workspace is partly changed; "+
+				"the undo plan %s finishes the job, changing a number only where nobody has since: %s", sum.NotBack, undo, cmd)
+	}
+}
+
+// undoCommand is the command that runs the undo plan against the workspace the run
+// used.
+func undoCommand(cfg *config, undo string) string {
+	args := []string{"reassign", "--plan", undo}
+	switch {
+	case cfg.sandbox && cfg.sandboxState != "":
+		args = append(args, "--sandbox", "--sandbox-state", cfg.sandboxState)
+	case cfg.sandbox:
+		args = append(args, "--sandbox")
+	case cfg.baseURL != "https://api.dialnexa.com/v1":
+		args = append(args, "--base-url", cfg.baseURL)
+	}
+	if cfg.keyFile != "" {
+		args = append(args, "--api-key-file", cfg.keyFile)
+	}
+	for i, a := range args {
+		if strings.ContainsAny(a, " '\"$\\`!*?[]{}()<>|&;#~") {
+			args[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(args, " ")
 }
 
 // logPlanError logs each problem of a plan that cannot be run, one event a line, and

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"reassign/job"
 	"reassign/job/cell"
 	"reassign/job/planfile"
 	"reassign/job/sandbox"
@@ -60,6 +61,22 @@ func (l *limitFlag) Set(s string) error {
 	return nil
 }
 
+// wavesFlag is --waves: a list of cumulative waves, checked as it is set.
+type wavesFlag struct{ job.Waves }
+
+func (w *wavesFlag) Set(s string) (err error) {
+	w.Waves, err = job.ParseWaves(s)
+	return err
+}
+
+// allowanceFlag is --max-errors: a count of rows, or a percentage of the rows sent.
+type allowanceFlag struct{ job.Allowance }
+
+func (a *allowanceFlag) Set(s string) (err error) {
+	a.Allowance, err = job.ParseAllowance(s)
+	return err
+}
+
 type config struct {
 	plan, reportPath, baseURL, keyFile, resume, nullToken, logFormat, logLevel, undoPlan string
 	summary, terminationLog, sandboxState                                                string
@@ -67,10 +84,12 @@ type config struct {
 	sheet                                                                                string
 	dryRun                                                                               dryRunMode
 	rate                                                                                 float64
-	burst, workers, maxAttempts, maxErrors, shards, shardIndex, sandboxNumbers           int
+	burst, workers, maxAttempts, shards, shardIndex, sandboxNumbers                      int
+	maxErrors                                                                            allowanceFlag
 	limit                                                                                limitFlag
+	waves                                                                                wavesFlag
 	timeout                                                                              time.Duration
-	skipInvalid, sandbox, showVersion, noSnapshot, yes                                   bool
+	skipInvalid, sandbox, showVersion, noSnapshot, yes, atomic                           bool
 	started                                                                              time.Time
 	// reassign export
 	export                       bool
@@ -84,9 +103,10 @@ func (c *config) MarshalZerologObject(e *zerolog.Event) {
 	e.Str("plan", c.plan).Str("report", c.reportName()).Str("dry_run", string(c.dryRun)).
 		Float64("rate", c.rate).Int("burst", c.burst).Int("workers", c.workers).
 		Int("max_attempts", c.maxAttempts).Str("timeout", c.timeout.String()).Str("resume", c.resume).
-		Bool("skip_invalid", c.skipInvalid).Str("null_token", c.nullToken).Int("max_errors", c.maxErrors).
+		Bool("skip_invalid", c.skipInvalid).Str("null_token", c.nullToken).Str("max_errors", c.maxErrors.String()).
 		Int("shards", c.shards).Int("shard_index", c.shardIndex).Bool("snapshot", c.snapshotWanted()).
-		Str("undo_plan", c.undoPlan).Bool("sandbox", c.sandbox).Str("command", c.command()).
+		Str("undo_plan", c.undoPlanName()).Bool("sandbox", c.sandbox).Str("command", c.command()).
+		Str("waves", c.waves.String()).Bool("atomic", c.atomic).
 		Int("limit", int(c.limit)).Str("summary", c.summary).Bool("yes", c.yes).
 		Str("columns", c.columns.String()).Str("sheet", c.sheet).Str("sandbox_state", c.sandboxState)
 }
@@ -152,10 +172,23 @@ func (c *config) snapshotNeeder(reviewed bool) string {
 		return "--dry-run=server"
 	case c.undoPlan != "":
 		return "--undo-plan"
+	case c.atomic:
+		return "--atomic"
+	case !c.waves.IsZero():
+		return "--waves"
 	case reviewed:
 		return "a plan with before_* columns"
 	}
 	return ""
+}
+
+// undoPlanName is the undo plan's file: --undo-plan, or for an atomic run without one
+// reassign-undo-<UTC time>.csv; "" for none.
+func (c *config) undoPlanName() string {
+	if c.undoPlan == "" && c.atomic {
+		return strings.Replace(report.DefaultName(c.started), "reassign-report-", "reassign-undo-", 1)
+	}
+	return c.undoPlan
 }
 
 func (c *config) reportName() string {
@@ -180,7 +213,7 @@ func (c *config) outputs(stdout io.Writer) *report.Outputs {
 		return o
 	}
 	o.Add(report.Output{Flag: "--report", Name: c.reportName(), Kind: report.New})
-	o.Add(report.Output{Flag: "--undo-plan", Name: c.undoPlan, Kind: report.New})
+	o.Add(report.Output{Flag: "--undo-plan", Name: c.undoPlanName(), Kind: report.New})
 	o.Add(report.Output{Flag: "--summary", Name: c.summary, Kind: report.New, End: report.WriteSummary, Event: "summary_file"})
 	o.Add(report.Output{Flag: "--termination-log", Name: report.TerminationLogPath(c.terminationLog, report.DefaultTerminationLog),
 		Default: c.terminationLog == "", Kind: report.Overwritten, End: report.WriteTerminationMessage, Event: "termination_log"})
@@ -231,7 +264,7 @@ func (c *config) options() []option {
 		{"resume", "REASSIGN_RESUME", "", "an earlier report, a folder of reports or a glob: rows recorded as updated or skipped with the same values are skipped", &c.resume},
 		{"skip-invalid", "REASSIGN_SKIP_INVALID", "", "run the valid rows and report the invalid ones, instead of refusing the plan", &c.skipInvalid},
 		{"null-token", "REASSIGN_NULL_TOKEN", "null", `cell text that means "send null"`, &c.nullToken},
-		{"max-errors", "REASSIGN_MAX_ERRORS", "", "stop sending after N rows not_found, rejected or forbidden; 0 = no limit", &c.maxErrors},
+		{"max-errors", "REASSIGN_MAX_ERRORS", "0", "rows not_found, rejected or forbidden allowed: N, or a percentage of the rows sent (2%); without --waves or --atomic the run stops sending once reached; 0 = no limit (with --atomic: none)", &c.maxErrors},
 		{"shards", "REASSIGN_SHARDS", "1", "split the plan into N shards by id hash", &c.shards},
 		{"shard-index", "JOB_COMPLETION_INDEX", "", "the shard this run handles, 0..shards-1", &c.shardIndex},
 		{"log-format", "REASSIGN_LOG_FORMAT", "auto", "json, console, or auto (console on a terminal)", &c.logFormat},
@@ -239,6 +272,8 @@ func (c *config) options() []option {
 		{"no-snapshot", "REASSIGN_NO_SNAPSHOT", "", "skip reading the workspace (numbers and agents) before the first write", &c.noSnapshot},
 		{"undo-plan", "REASSIGN_UNDO_PLAN", "", "write a plan that puts back the old values of every number the run changes", &c.undoPlan},
 		{"limit", "REASSIGN_LIMIT", "", "send at most N rows that need a write (a canary); the later ones are not_attempted, and --resume runs them", &c.limit},
+		{"waves", "REASSIGN_WAVES", "", "send the rows that need a write in cumulative waves (1,10%,100%), re-reading and checking each before the next; a failed check stops the run", &c.waves},
+		{"atomic", "REASSIGN_ATOMIC", "", "if a wave's check fails, a row fails, or row errors pass --max-errors, put back every number the run changed (exit 3; 4 when some cannot be)", &c.atomic},
 		{"summary", "REASSIGN_SUMMARY", "", "write the run's summary as one JSON object to this file; - writes stdout; never overwritten", &c.summary},
 		{"termination-log", "REASSIGN_TERMINATION_LOG", "", "file for a one-line summary at the end (default /dev/termination-log when it exists, as in a Kubernetes pod); - for none", &c.terminationLog},
 		{"yes", "REASSIGN_YES", "", "never ask before the first write (a live run whose stdin and stderr are terminals asks Apply? [y/N])", &c.yes},
@@ -335,6 +370,14 @@ func (c *config) check(rest []string) error {
 		return fmt.Errorf("%s reads the workspace first: it cannot go with --no-snapshot", c.snapshotNeeder(false))
 	case c.undoPlan != "" && c.dryRun != dryRunNone:
 		return errors.New("--undo-plan needs a live run: a dry run changes nothing to undo")
+	case !c.waves.IsZero() && c.dryRun != dryRunNone:
+		return errors.New("--waves checks what each wave wrote: a dry run writes nothing (run --dry-run without it)")
+	case c.atomic && c.dryRun != dryRunNone:
+		return errors.New("--atomic puts back what a run wrote: a dry run writes nothing")
+	case c.atomic && c.shards > 1:
+		return errors.New("--atomic puts back what one run changed: it cannot go with --shards above 1, whose pods cannot roll back together")
+	case c.atomic && c.undoPlan == "-":
+		return errors.New("--atomic keeps its undo plan to finish a rollback by hand: give --undo-plan a file, not - (stdout)")
 	case c.rate < 0 || math.IsNaN(c.rate) || math.IsInf(c.rate, 0):
 		return fmt.Errorf("--rate must be 0 (no ceiling) or a positive number, not %v", c.rate)
 	case c.burst < 1:
@@ -345,8 +388,6 @@ func (c *config) check(rest []string) error {
 		return fmt.Errorf("--max-attempts must be at least 1, not %d", c.maxAttempts)
 	case c.timeout <= 0:
 		return fmt.Errorf("--timeout must be positive, not %v", c.timeout)
-	case c.maxErrors < 0:
-		return fmt.Errorf("--max-errors must be 0 (no limit) or more, not %d", c.maxErrors)
 	case c.shards < 1 || c.shards > maxShards:
 		return fmt.Errorf("--shards must be between 1 and %d, not %d", maxShards, c.shards)
 	case c.shardIndex < 0 || c.shardIndex >= c.shards:
@@ -379,5 +420,5 @@ func printUsage(w io.Writer, table []option) {
 		}
 		fmt.Fprintf(w, "  --%s%s\n      %s%s\n", o.name, env, o.usage, def)
 	}
-	fmt.Fprintf(w, "\nExit codes: 0 done, 3 some rows not found/rejected/invalid/conflict (verify: not all match),\n64 usage, 65 bad plan, 75 interrupted or rows failed (rerun with --resume), 77 key refused,\n78 configuration refused.\n")
+	fmt.Fprintf(w, "\nExit codes: 0 done, 3 some rows not found/rejected/invalid/conflict (verify: not all match), or an\natomic run rolled back, 4 an atomic run could not put every number back (run its undo plan),\n64 usage, 65 bad plan, 75 interrupted or rows failed (rerun with --resume), 77 key refused,\n78 configuration refused.\n")
 }

@@ -126,6 +126,10 @@ func TestPreviewString(t *testing.T) {
 			"write 1,204 numbers: 1,180 agent changes, 96 nickname changes, 12 label changes; 37 rows already as planned"},
 		{Preview{Writes: 1, Agents: 1, AsPlanned: 1, Conflicts: 2, Held: 1_000_000, Skipped: 1, Invalid: 3},
 			"write 1 number: 1 agent change, 0 nickname changes, 0 label changes; 1 row already as planned; 2 conflicts; 1,000,000 rows held back by --limit; 1 row skipped (--resume); 3 invalid rows"},
+		{Preview{Writes: 1204, Agents: 1204, Waves: []int{1, 121, 1204}, Atomic: true},
+			"write 1,204 numbers: 1,204 agent changes, 0 nickname changes, 0 label changes; 0 rows already as planned; " +
+				"in 3 waves (1, 121, 1,204 numbers by the end of each), each re-read and checked before the next; " +
+				"atomic: if a check fails, every number written is put back"},
 	}
 	for _, tc := range cases {
 		if got := tc.p.String(); got != tc.want {

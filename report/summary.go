@@ -38,6 +38,7 @@ func TerminationLogPath(flag, def string) string {
 type Ending struct {
 	Command      string // "run" or "verify"
 	Plan, Report string
+	Waves        string // the run's --waves, as given; "" without
 	Requests     *job.Requests
 	Started      time.Time
 	// Summary is the run's, once it got to its rows (Ran); nil before.
@@ -62,6 +63,8 @@ type summaryJSON struct {
 	ExitCode    int              `json:"exit_code"`
 	Interrupted bool             `json:"interrupted"`
 	Stopped     string           `json:"stopped,omitempty"`
+	Waves       string           `json:"waves,omitempty"`
+	RolledBack  bool             `json:"rolled_back"`
 	Error       string           `json:"error,omitempty"`
 	ElapsedMS   int64            `json:"elapsed_ms"`
 	Requests    map[string]int64 `json:"requests"`
@@ -80,6 +83,7 @@ func WriteSummary(w io.Writer, e *Ending) error {
 	out := summaryJSON{
 		Command: e.Command, Plan: e.Plan, Report: e.Report, Rows: s.Rows, Counts: map[string]int{},
 		ExitCode: e.ExitCode, Interrupted: s.Interrupted, ElapsedMS: e.Finished.Sub(e.Started).Milliseconds(),
+		Waves: e.Waves, RolledBack: s.Rollback != job.NoRollback,
 		Requests: e.Requests.ByClass(), Throttled: e.Requests.Throttled(),
 		StartedAt: e.Started.UTC().Format(time.RFC3339Nano), FinishedAt: e.Finished.UTC().Format(time.RFC3339Nano),
 	}
