@@ -212,16 +212,19 @@ func finish(s *session, p *prepared, sum job.Summary, runErr error) (int, error)
 // logRollback says how an atomic run's rollback ended, naming the undo plan and, when
 // some numbers could not be put back, the command that finishes the job.
 func logRollback(s *session, sum job.Summary) {
-	undo := s.cfg.undoPlanName()
+	undo, why := s.cfg.undoPlanName(), "the run was stopped"
+	if sum.Stopped != nil {
+		why = sum.Stopped.Error()
+	}
 	switch sum.Rollback {
 	case job.RollbackComplete:
 		s.log.Warn().Str("event", "rolled_back").Str("undo_plan", undo).
-			Msg("the atomic run put back every number it changed (see the report for what stopped it); nothing of the plan is applied")
+			Msgf("the atomic run put back every number it changed (%s); nothing of the plan is applied", why)
 	case job.RollbackPartial:
 		cmd := undoCommand(s.cfg, undo)
 		s.log.Error().Str("event", "rolled_back").Str("undo_plan", undo).Int("not_back", sum.NotBack).Str("command", cmd).
-			Msgf("the atomic run could not put back every number it changed (%d not back): the workspace is partly changed; "+
-				"the undo plan %s finishes the job, changing a number only where nobody has since: %s", sum.NotBack, undo, cmd)
+			Msgf("the atomic run could not put back every number it changed (%s; %d not back): the workspace is partly changed; "+
+				"the undo plan %s finishes the job, changing a number only where nobody has since: %s", why, sum.NotBack, undo, cmd)
 	}
 }
 
