@@ -17,8 +17,9 @@ import (
 
 // apply runs the plan (or verifies it) in phases: prepare (the plan, the outputs, the
 // workspace read and the plan resolved against it), confirm (the question, when a
-// person watches), execute (send and record), finish (close the record, the exit code).
-// A rollback would be a phase between execute and finish, recording into the same files.
+// person watches), execute (send and record: the runner checks its waves and, in an
+// atomic run, rolls back, recording into the same files), finish (close the record, the
+// exit code, what is left to do after a rollback).
 func apply(ctx context.Context, s *session) (int, error) {
 	p, err := prepare(ctx, s)
 	defer p.cleanup()
@@ -204,7 +205,8 @@ func admit(s *session, p *prepared) error {
 func newRunner(s *session, p *prepared) *job.Runner {
 	cfg := s.cfg
 	r := &job.Runner{
-		Retrier: s.conn.retrier, Client: s.conn.client, Workers: cfg.workers, MaxErrors: cfg.maxErrors,
+		Retrier: s.conn.retrier, Client: s.conn.client, Workers: cfg.workers, MaxErrors: cfg.maxErrors.Allowance,
+		Waves: cfg.waves.Waves, Atomic: cfg.atomic, Reader: s.conn.client,
 		DryRun: cfg.dryRun != dryRunNone, Shards: cfg.shards, ShardIndex: cfg.shardIndex, Limit: int(cfg.limit),
 		Done: p.done, Snapshot: p.snapshot,
 		Drain: 20 * time.Second, Flush: p.rec.Flush, FlushEvery: 50 * time.Millisecond,
@@ -264,7 +266,25 @@ func finish(s *session, p *prepared, sum job.Summary, runErr error) (int, error)
 	if runErr != nil {
 		return 0, logPlanError(s.log, runErr)
 	}
-	return exitCodeOf(sum), nil
+	code := exitCodeOf(sum)
+	logRollback(s, sum)
+	return code, nil
+}
+
+// logRollback says how an atomic run's rollback ended, naming the undo plan and, when
+// some numbers could not be put back, the command that finishes the job.
+func logRollback(s *session, sum job.Summary) {
+	undo := s.cfg.undoPlanName()
+	switch sum.Rollback {
+	case job.RollbackComplete:
+		s.log.Warn().Str("event", "rolled_back").Str("undo_plan", undo).
+			Msg("the atomic run put back every number it changed; nothing of the plan is applied")
+	case job.RollbackPartial:
+		cmd := commandLine("", s.cfg.with(connectionFlags, map[string]string{"plan": undo}))
+		s.log.Error().Str("event", "rolled_back").Str("undo_plan", undo).Int("not_back", sum.NotBack).Str("command", cmd).
+			Msgf("the atomic run could not put back %d numbers it changed: the workspace is partly changed; "+
+				"the undo plan %s finishes the job, changing a number only where nobody has since: %s", sum.NotBack, undo, cmd)
+	}
 }
 
 // logPlanError logs each problem of a plan that cannot be run, one event a line, and

@@ -13,6 +13,7 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/rs/zerolog"
 
+	"reassign/job"
 	"reassign/job/cell"
 	"reassign/job/planfile"
 	"reassign/job/sandbox"
@@ -61,6 +62,22 @@ func (l *limitFlag) Set(s string) error {
 	return nil
 }
 
+// wavesFlag is --waves: a list of cumulative waves, checked as it is set.
+type wavesFlag struct{ job.Waves }
+
+func (w *wavesFlag) Set(s string) (err error) {
+	w.Waves, err = job.ParseWaves(s)
+	return err
+}
+
+// allowanceFlag is --max-errors: a count of rows, or a percentage of the rows sent.
+type allowanceFlag struct{ job.Allowance }
+
+func (a *allowanceFlag) Set(s string) (err error) {
+	a.Allowance, err = job.ParseAllowance(s)
+	return err
+}
+
 type config struct {
 	plan, reportPath, baseURL, keyFile, resume, nullToken, logFormat, logLevel, undoPlan string
 	summary, terminationLog, sandboxState                                                string
@@ -69,10 +86,12 @@ type config struct {
 	sheet                                                                                string
 	dryRun                                                                               dryRunMode
 	rate                                                                                 float64
-	burst, workers, maxAttempts, maxErrors, shards, shardIndex, sandboxNumbers           int
+	burst, workers, maxAttempts, shards, shardIndex, sandboxNumbers                      int
+	maxErrors                                                                            allowanceFlag
 	limit                                                                                limitFlag
+	waves                                                                                wavesFlag
 	timeout                                                                              time.Duration
-	skipInvalid, sandbox, showVersion, noSnapshot, yes                                   bool
+	skipInvalid, sandbox, showVersion, noSnapshot, yes, atomic                           bool
 	started                                                                              time.Time
 	// set holds the flags whose value is not their default (from the command line or
 	// the environment), by name, as the flag prints it: the end rebuilds the next
@@ -92,9 +111,10 @@ func (c *config) MarshalZerologObject(e *zerolog.Event) {
 	e.Str("plan", c.plan).Str("report", c.reportName()).Str("dry_run", string(c.dryRun)).
 		Float64("rate", c.rate).Int("burst", c.burst).Int("workers", c.workers).
 		Int("max_attempts", c.maxAttempts).Str("timeout", c.timeout.String()).Str("resume", c.resume).
-		Bool("skip_invalid", c.skipInvalid).Str("null_token", c.nullToken).Int("max_errors", c.maxErrors).
+		Bool("skip_invalid", c.skipInvalid).Str("null_token", c.nullToken).Str("max_errors", c.maxErrors.String()).
 		Int("shards", c.shards).Int("shard_index", c.shardIndex).Bool("snapshot", c.snapshotWanted()).
-		Str("undo_plan", c.undoPlan).Bool("sandbox", c.sandbox).Str("command", c.command()).
+		Str("undo_plan", c.undoPlanName()).Bool("sandbox", c.sandbox).Str("command", c.command()).
+		Str("waves", c.waves.String()).Bool("atomic", c.atomic).
 		Int("limit", int(c.limit)).Str("summary", c.summary).Bool("yes", c.yes).
 		Str("columns", c.columns.String()).Str("sheet", c.sheet).Str("sandbox_state", c.sandboxState).
 		Str("html", c.html).Str("log_file", c.logFile).Str("pushgateway", gatewayShown(c.pushgateway)).
@@ -154,10 +174,23 @@ func (c *config) snapshotNeeder(reviewed bool) string {
 		return "--dry-run=server"
 	case c.undoPlan != "":
 		return "--undo-plan"
+	case c.atomic:
+		return "--atomic"
+	case !c.waves.IsZero():
+		return "--waves"
 	case reviewed:
 		return "a plan with before_* columns"
 	}
 	return ""
+}
+
+// undoPlanName is the undo plan's file: --undo-plan, or for an atomic run without one
+// reassign-undo-<UTC time>.csv; "" for none.
+func (c *config) undoPlanName() string {
+	if c.undoPlan == "" && c.atomic {
+		return strings.Replace(report.DefaultName(c.started), "reassign-report-", "reassign-undo-", 1)
+	}
+	return c.undoPlan
 }
 
 func (c *config) reportName() string {
@@ -185,7 +218,7 @@ func (c *config) outputs(stdout io.Writer) *report.Outputs {
 		return o
 	}
 	o.Add(report.Output{Flag: "--report", Name: c.reportName(), Kind: report.New})
-	o.Add(report.Output{Flag: "--undo-plan", Name: c.undoPlan, Kind: report.New})
+	o.Add(report.Output{Flag: "--undo-plan", Name: c.undoPlanName(), Kind: report.New})
 	o.Add(report.Output{Flag: "--summary", Name: c.summary, Kind: report.New, End: report.WriteSummary, Event: "summary_file"})
 	o.Add(report.Output{Flag: "--termination-log", Name: report.TerminationLogPath(c.terminationLog, report.DefaultTerminationLog),
 		Default: c.terminationLog == "", Kind: report.Overwritten, End: report.WriteTerminationMessage, Event: "termination_log"})
@@ -247,10 +280,14 @@ func (c *config) options() []option {
 			usage: "validate and report what would be sent, offline; =server reads the workspace first; no write either way"},
 		{name: "limit", arg: "N", env: "REASSIGN_LIMIT", group: groupSafety, cmds: cmdRun, p: &c.limit,
 			usage: "send at most N rows that need a write (a canary); the later ones are not_attempted, and --resume runs them"},
-		{name: "max-errors", arg: "N", env: "REASSIGN_MAX_ERRORS", group: groupSafety, cmds: cmdRun, p: &c.maxErrors,
-			usage: "stop sending after N rows not_found, rejected or forbidden; 0 = no limit"},
+		{name: "max-errors", arg: "N|N%", env: "REASSIGN_MAX_ERRORS", def: "0", group: groupSafety, cmds: cmdRun, p: &c.maxErrors,
+			usage: "rows not_found, rejected or forbidden allowed: N, or a percentage of the rows sent (2%); without --waves or --atomic the run stops sending once reached; 0 = no limit (with --atomic: none)"},
 		{name: "undo-plan", arg: "FILE", env: "REASSIGN_UNDO_PLAN", group: groupSafety, cmds: cmdRun, p: &c.undoPlan,
 			usage: "write a plan that puts back the old values of every number the run changes; never overwritten"},
+		{name: "waves", arg: "LIST", env: "REASSIGN_WAVES", group: groupSafety, cmds: cmdRun, p: &c.waves,
+			usage: "send the rows that need a write in cumulative waves (1,10%,100%), re-reading and checking each before the next; a failed check stops the run"},
+		{name: "atomic", env: "REASSIGN_ATOMIC", group: groupSafety, cmds: cmdRun, p: &c.atomic,
+			usage: "if a wave's check fails, a row fails, or row errors pass --max-errors, put back every number the run changed (exit 3; 4 when some cannot be)"},
 		{name: "yes", env: "REASSIGN_YES", group: groupSafety, cmds: cmdRun, p: &c.yes,
 			usage: "never ask before the first write (a live run whose stdin is a terminal asks Apply? [y/N] on it)"},
 
@@ -406,6 +443,14 @@ func (c *config) check(rest []string) error {
 		return fmt.Errorf("%s reads the workspace first: it cannot go with --no-snapshot", c.snapshotNeeder(false))
 	case c.undoPlan != "" && c.dryRun != dryRunNone:
 		return errors.New("--undo-plan needs a live run: a dry run changes nothing to undo")
+	case !c.waves.IsZero() && c.dryRun != dryRunNone:
+		return errors.New("--waves checks what each wave wrote: a dry run writes nothing (run --dry-run without it)")
+	case c.atomic && c.dryRun != dryRunNone:
+		return errors.New("--atomic puts back what a run wrote: a dry run writes nothing")
+	case c.atomic && c.shards > 1:
+		return errors.New("--atomic puts back what one run changed: it cannot go with --shards above 1, whose pods cannot roll back together")
+	case c.atomic && c.undoPlan == "-":
+		return errors.New("--atomic keeps its undo plan to finish a rollback by hand: give --undo-plan a file, not - (stdout)")
 	case c.rate < 0 || math.IsNaN(c.rate) || math.IsInf(c.rate, 0):
 		return fmt.Errorf("--rate must be 0 (no ceiling) or a positive number, not %v", c.rate)
 	case c.burst < 1:
@@ -416,8 +461,6 @@ func (c *config) check(rest []string) error {
 		return fmt.Errorf("--max-attempts must be at least 1, not %d", c.maxAttempts)
 	case c.timeout <= 0:
 		return fmt.Errorf("--timeout must be positive, not %v", c.timeout)
-	case c.maxErrors < 0:
-		return fmt.Errorf("--max-errors must be 0 (no limit) or more, not %d", c.maxErrors)
 	case c.shards < 1 || c.shards > maxShards:
 		return fmt.Errorf("--shards must be between 1 and %d, not %d", maxShards, c.shards)
 	case c.shardIndex < 0 || c.shardIndex >= c.shards:

@@ -21,7 +21,7 @@ import (
 func (c *config) ending(version string) *report.Ending {
 	e := &report.Ending{
 		Command: c.command(), Plan: c.plan, Report: c.reportName(), Started: c.started, Version: version,
-		Sandbox: c.sandbox, UndoPlan: c.undoPlan, SummaryFile: c.summary, HTML: c.html, LogFile: c.logFile,
+		Sandbox: c.sandbox, UndoPlan: c.undoPlanName(), SummaryFile: c.summary, Waves: c.waves.String(), HTML: c.html, LogFile: c.logFile,
 		Timeline: report.NewTimeline(c.started), Changes: &report.Changes{},
 	}
 	if c.dryRun != dryRunNone {
@@ -115,12 +115,12 @@ func (c *config) target(baseURL string) string {
 		where = "workspace: the sandbox (no real number is touched)"
 	}
 	undo := "undo plan: none (--undo-plan FILE keeps one)"
-	switch c.undoPlan {
+	switch name := c.undoPlanName(); name {
 	case "":
 	case "-":
 		undo = "undo plan: on stdout"
 	default:
-		undo = "undo plan: " + c.undoPlan
+		undo = "undo plan: " + name
 	}
 	return where + "\n" + undo
 }
@@ -144,6 +144,12 @@ func (c *config) next(e *report.Ending) []report.Next {
 		return []report.Next{{Why: "The sandbox's workspace ended with this command; --sandbox-state FILE keeps it for the next one"}}
 	case c.verify:
 		return c.nextAfterVerify(e)
+	case s.Rollback == job.RollbackComplete && e.UndoPlan != "" && e.UndoPlan != "-":
+		verify := c.with(connectionFlags, map[string]string{"plan": e.UndoPlan})
+		return []report.Next{{Why: "To check that every number is as it was before the run", Command: commandLine("verify", verify)}}
+	case s.Rollback == job.RollbackPartial && e.UndoPlan != "" && e.UndoPlan != "-":
+		undo := c.with(connectionFlags, map[string]string{"plan": e.UndoPlan})
+		return []report.Next{{Why: "To put back the rest, where nobody changed a number since", Command: commandLine("", undo)}}
 	case c.dryRun != dryRunNone:
 		run := c.with(nil, map[string]string{"dry-run": "", "report": "",
 			"summary": successor(c.set["summary"], "run"), "html": successor(c.set["html"], "run")})

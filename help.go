@@ -81,8 +81,9 @@ func aboutCommand(cmd command) about {
 			{"validate and show what would be sent, offline: no request at all", "reassign --plan numbers.csv --dry-run"},
 			{"what each row would change, against the workspace: reads only", "reassign --plan numbers.csv --dry-run=server --report review.csv"},
 			{"apply it, keeping a plan that puts every changed number back", "reassign --plan numbers.csv --undo-plan undo.csv"},
+			{"one number, a tenth, then the rest, each proved; put all back if one fails", "reassign --plan numbers.csv --waves 1,10%,100% --atomic"},
 		},
-		exits: "0 done, 3 some rows not found/rejected/invalid/conflict, 64 usage, 65 bad plan, 75 interrupted or rows failed (rerun with --resume), 77 key refused, 78 configuration refused.",
+		exits: "0 done, 3 some rows not found/rejected/invalid/conflict or an atomic run rolled back, 4 an atomic run could not put every number back (run its undo plan), 64 usage, 65 bad plan, 75 interrupted or rows failed (rerun with --resume), 77 key refused, 78 configuration refused.",
 	}
 }
 

@@ -34,7 +34,8 @@ import (
 const (
 	exitOK        = 0
 	exitBug       = 1
-	exitRowErrors = 3  // some rows not_found, rejected, forbidden or invalid
+	exitRowErrors = 3  // some rows not_found, rejected, forbidden or invalid; or an atomic run rolled back
+	exitNotBack   = 4  // an atomic run could not put every number back
 	exitUsage     = 64 // unknown flag, bad value
 	exitPlan      = 65 // plan unreadable or invalid; nothing sent
 	exitTemp      = 75 // interrupted, or rows failed after their retries
@@ -236,15 +237,21 @@ func exitCodeFor(err error) int {
 }
 
 // exitCodeOf is the exit code of a run that got to its summary: 75 (interrupted) > 77 >
-// 78 (an output could not be written) > 75 (failed rows) > 3 > 75 (rows not sent).
+// 4 (an atomic run could not put every number back) > 78 (an output could not be
+// written) > 3 (an atomic run put every number back, whatever made it) > 75 (failed
+// rows) > 3 > 75 (rows not sent).
 func exitCodeOf(s job.Summary) int {
 	switch {
 	case s.Interrupted:
 		return exitTemp
 	case s.Stop == job.StopKeyRefused || s.Counts[job.Unauthorized] > 0:
 		return exitKey
+	case s.Rollback == job.RollbackPartial:
+		return exitNotBack
 	case s.Stop == job.StopOutputFailed:
 		return exitConfig
+	case s.Rollback == job.RollbackComplete:
+		return exitRowErrors
 	case s.Counts[job.Failed] > 0:
 		return exitTemp
 	case s.Stop == job.StopMaxErrors, s.Count(job.Outcome.NeedsFix) > 0:

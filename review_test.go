@@ -171,13 +171,15 @@ func TestVerifyProvesTheRun(t *testing.T) {
 
 // summaryFile is what the tests read of --summary.
 type summaryFile struct {
-	Rows      int              `json:"rows"`
-	Counts    map[string]int   `json:"counts"`
-	ExitCode  int              `json:"exit_code"`
-	Report    string           `json:"report"`
-	ElapsedMS *int64           `json:"elapsed_ms"`
-	Requests  map[string]int64 `json:"requests"`
-	Throttled int64            `json:"throttled"`
+	Rows       int              `json:"rows"`
+	Counts     map[string]int   `json:"counts"`
+	ExitCode   int              `json:"exit_code"`
+	Report     string           `json:"report"`
+	ElapsedMS  *int64           `json:"elapsed_ms"`
+	Requests   map[string]int64 `json:"requests"`
+	Throttled  int64            `json:"throttled"`
+	Waves      string           `json:"waves"`
+	RolledBack *bool            `json:"rolled_back"`
 }
 
 func readSummary(t *testing.T, dir, name string) summaryFile {

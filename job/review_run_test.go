@@ -3,6 +3,7 @@ package job_test
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -170,7 +171,7 @@ func TestPreview(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := job.Preview{Writes: 3, Agents: 2, Nicknames: 1, Labels: 1, AsPlanned: 2, Conflicts: 1, Held: 1}
-	if p != want {
+	if !reflect.DeepEqual(p, want) {
 		t.Errorf("preview %+v\nwant    %+v", p, want)
 	}
 	if len(api.Patches()) != 0 {

@@ -25,6 +25,29 @@ type Changes struct {
 	others  map[job.Outcome]int // rows whose reason was past maxReasons distinct ones
 }
 
+// count adds n to each change an updated row made: the fields it set to other values
+// than the number held before (or held a value not known).
+func (c *Changes) count(res job.Result, n int) {
+	var b job.NumberState
+	known := res.Before != nil
+	if known {
+		b = *res.Before
+	}
+	if changes(res.Row.AgentID, b.AgentID, known) {
+		if res.Row.AgentID.Null {
+			c.Detached += n
+		} else {
+			c.Agents += n
+		}
+	}
+	if changes(res.Row.Nickname, b.Nickname, known) {
+		c.Nicknames += n
+	}
+	if changes(res.Row.Label, b.Label, known) {
+		c.Labels += n
+	}
+}
+
 // maxReasons bounds the distinct reasons kept per outcome: the end names the most
 // common few, and a plan whose every row fails differently must not fill the memory. A
 // reason first met after that many others is counted among "other reasons".
@@ -33,28 +56,15 @@ const maxReasons = 1000
 // maxReasonLen is where a reason is cut in the end's words (an API may say a lot).
 const maxReasonLen = 160
 
-// Add counts one result.
+// Add counts one result. A row's later line (a gate's differs, a rollback) supersedes
+// its earlier one: what an updated row changed is no longer counted once it is put back.
 func (c *Changes) Add(res job.Result) {
+	if res.Earlier() == job.Updated && res.Outcome != job.Updated {
+		c.count(res, -1)
+	}
 	switch res.Outcome {
 	case job.Updated, job.WouldUpdate:
-		var b job.NumberState
-		known := res.Before != nil
-		if known {
-			b = *res.Before
-		}
-		if changes(res.Row.AgentID, b.AgentID, known) {
-			if res.Row.AgentID.Null {
-				c.Detached++
-			} else {
-				c.Agents++
-			}
-		}
-		if changes(res.Row.Nickname, b.Nickname, known) {
-			c.Nicknames++
-		}
-		if changes(res.Row.Label, b.Label, known) {
-			c.Labels++
-		}
+		c.count(res, 1)
 	case job.NotFound, job.Rejected, job.Forbidden, job.Unauthorized, job.Failed, job.Invalid, job.Conflict, job.Differs:
 		if c.reasons == nil {
 			c.reasons, c.others = map[job.Outcome]map[string]int{}, map[job.Outcome]int{}
@@ -170,13 +180,22 @@ func (e *Ending) headline(s *job.Summary) string {
 		if e.Sandbox {
 			b.WriteString("In the sandbox: ")
 		}
-		b.WriteString(changed(c, s.Counts[job.Updated], false))
+		if s.Rollback == job.RollbackComplete {
+			b.WriteString("every number the run changed was put back as it was; nothing of the plan is applied")
+		} else {
+			b.WriteString(changed(c, s.Counts[job.Updated], false))
+		}
 	}
 	switch {
 	case s.Interrupted:
 		b.WriteString("; then the run was interrupted")
+	case s.Rollback != job.NoRollback && s.Stopped != nil:
+		b.WriteString("; the run was rolled back because " + s.Stopped.Error())
 	case s.Stopped != nil:
 		b.WriteString("; then the run stopped: " + s.Stopped.Error())
+	}
+	if s.Rollback == job.RollbackPartial {
+		fmt.Fprintf(&b, "; %s could not be put back: the workspace is partly changed", numbers(s.NotBack))
 	}
 	fmt.Fprintf(&b, " (exit %d).", e.ExitCode)
 	line := b.String()

@@ -41,6 +41,7 @@ type Ending struct {
 	DryRun       string // a run that sent no write: "client" (offline) or "server"; "" for none
 	Plan, Report string
 	Version      string
+	Waves        string // the run's --waves, as given; "" without
 	BaseURL      string // the workspace's API
 	Sandbox      bool   // the built-in sandbox, whose BaseURL is a passing loopback address
 	// The other files the command writes, "" for none: where the end says they are.
@@ -92,6 +93,8 @@ type summaryJSON struct {
 	ExitCode    int              `json:"exit_code"`
 	Interrupted bool             `json:"interrupted"`
 	Stopped     string           `json:"stopped,omitempty"`
+	Waves       string           `json:"waves,omitempty"`
+	RolledBack  bool             `json:"rolled_back"`
 	Error       string           `json:"error,omitempty"`
 	ElapsedMS   int64            `json:"elapsed_ms"`
 	Requests    map[string]int64 `json:"requests"`
@@ -112,6 +115,7 @@ func WriteSummary(w io.Writer, e *Ending) error {
 		Command: e.Command, DryRun: e.DryRun, Plan: e.Plan, Report: e.Report, UndoPlan: e.UndoPlan, HTML: e.HTML,
 		Version: e.Version, Sandbox: e.Sandbox, Timeline: e.Timeline, Rows: s.Rows, Counts: map[string]int{},
 		ExitCode: e.ExitCode, Interrupted: s.Interrupted, ElapsedMS: e.Finished.Sub(e.Started).Milliseconds(),
+		Waves: e.Waves, RolledBack: s.Rollback != job.NoRollback,
 		Requests: e.Requests.ByClass(), Throttled: e.Requests.Throttled(),
 		StartedAt: e.Started.UTC().Format(time.RFC3339Nano), FinishedAt: e.Finished.UTC().Format(time.RFC3339Nano),
 	}
