@@ -12,10 +12,11 @@ build:
 # The job against the built-in sandbox. The sample plan has a row that 404s and one
 # that 400s on purpose, so the job exits 3; the demo treats exactly that as success.
 # Then the plan keyed by phone number with agent names, and the workbook: exit 0 each.
+# It ends with the first run's HTML report, and says where it is.
 demo: build
 	@mkdir -p bin
-	@report=bin/demo-report-$$(date -u +%Y%m%dT%H%M%SZ).csv; \
-	$(BIN) --sandbox --plan samples/plan.csv --report $$report --log-format console; code=$$?; \
+	@stamp=$$(date -u +%Y%m%dT%H%M%SZ); report=bin/demo-report-$$stamp.csv; \
+	$(BIN) --sandbox --plan samples/plan.csv --report $$report --html bin/demo-report-$$stamp.html --log-format console; code=$$?; \
 	echo; echo "report $$report:"; cat $$report; echo; \
 	if [ $$code -ne 3 ]; then echo "unexpected exit $$code"; exit 1; fi; \
 	echo "exit 3, as expected: the sample has one unknown number (not_found) and one outbound-only agent (rejected)"
@@ -24,6 +25,8 @@ demo: build
 	  echo; echo "$$plan:"; \
 	  $(BIN) --sandbox --plan $$plan --report bin/demo-$$(basename $${plan%.*})-$$(date -u +%Y%m%dT%H%M%SZ).csv --log-format console --rate 0 || exit 1; \
 	done
+	@page=$$(ls -t bin/demo-report-*.html | head -n 1); test -s "$$page" || { echo "no HTML report"; exit 1; }; \
+	echo; echo "HTML report of the first run (open it in a browser): $$page"
 
 vet:
 	$(GO) vet ./...
@@ -44,6 +47,7 @@ prism:
 FUZZTIME ?= 100000x
 fuzz-smoke:
 	$(GO) test ./job/planfile -run '^$$' -fuzz '^FuzzReadPlan$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./job/planfile -run '^$$' -fuzz '^FuzzReadWorkbook$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./job -run '^$$' -fuzz '^FuzzParseRetryAfter$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./report -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./job/planfile -run '^$$' -fuzz '^FuzzNormalisePhone$$' -fuzztime $(FUZZTIME)

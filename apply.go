@@ -13,13 +13,15 @@ import (
 
 	"reassign/job"
 	"reassign/job/planfile"
+	"reassign/job/suggest"
 	"reassign/report"
 )
 
 // apply runs the plan (or verifies it) in phases: prepare (the plan, the outputs, the
 // workspace read and the plan resolved against it), confirm (the question, when a
-// person watches), execute (send and record), finish (close the record, the exit code).
-// A rollback would be a phase between execute and finish, recording into the same files.
+// person watches), execute (send and record: the runner checks its waves and, in an
+// atomic run, rolls back, recording into the same files), finish (close the record, the
+// exit code, what is left to do after a rollback).
 func apply(ctx context.Context, s *session) (int, error) {
 	p, err := prepare(ctx, s)
 	defer p.cleanup()
@@ -27,11 +29,32 @@ func apply(ctx context.Context, s *session) (int, error) {
 		return 0, err
 	}
 	r := newRunner(s, p)
-	if err := r.Confirm(p.rows, s.ask); err != nil {
-		return 0, logPlanError(s.log, err)
+	if ctx, err = confirm(ctx, s, r, p); err != nil {
+		return 0, err
 	}
 	sum, err := execute(ctx, s, r, p)
 	return finish(s, p, sum, err)
+}
+
+// confirm puts the question before the first write, when a person watches: what the run
+// is about to do, in which workspace, with which undo plan. A no (or a signal at the
+// question) sends nothing and records the rows quietly, one line at the end instead of
+// one a row; the context it returns then outlives the signal, so that the report is
+// still written whole.
+func confirm(ctx context.Context, s *session, r *job.Runner, p *prepared) (context.Context, error) {
+	if s.ask == nil {
+		return ctx, nil
+	}
+	ask := func(about string) bool { return s.ask(about + "\n" + s.cfg.target(s.conn.baseURL)) }
+	if err := r.Confirm(p.rows, ask); err != nil {
+		return ctx, logPlanError(s.log, err)
+	}
+	if r.Declined {
+		s.end.Declined = true
+		r.Log = zerolog.Nop()
+		ctx = context.WithoutCancel(ctx)
+	}
+	return ctx, nil
 }
 
 // prepared is what a run holds ready before its first write.
@@ -44,6 +67,7 @@ type prepared struct {
 	rec      *report.Recorder
 	done     func(job.Row) bool // rows the reports --resume names applied; nil without
 	snapshot *job.Snapshot      // the workspace before the run; nil without the reads
+	near     *suggest.IDs       // the workspace's ids the plan does not name; nil without
 	cleanup  func()             // removes what reading the plan left (a spooled stdin)
 }
 
@@ -119,8 +143,21 @@ func readPlan(ctx context.Context, s *session, p *prepared) error {
 func readWorkspace(ctx context.Context, s *session, p *prepared) (*job.Workspace, error) {
 	plan, keys := p.plan, p.keys
 	p.keys = nil // the key hashes serve the reads only: their memory goes back before the run
+	keep, near := keys.Keep, (*suggest.IDs)(nil)
+	if !keys.ByPhone() {
+		// Keyed by id: the ids the snapshot does not keep are those a mistyped id of the
+		// plan may have been meant to be.
+		near = new(suggest.IDs)
+		keep = func(id, phone string) bool {
+			k := keys.Keep(id, phone)
+			if !k {
+				near.Add(id)
+			}
+			return k
+		}
+	}
 	ws, err := job.ReadWorkspace(ctx, s.conn.client, &s.conn.retrier, job.WorkspaceReads{
-		Keep: keys.Keep, PhoneKey: keys.PhoneKey(), NoPhoneIndex: !keys.ByPhone(), EndsIn: keys.EndsIn,
+		Keep: keep, PhoneKey: keys.PhoneKey(), NoPhoneIndex: !keys.ByPhone(), EndsIn: keys.EndsIn,
 		Parallel: s.cfg.workers, Expect: plan.Rows,
 		NeededBy: cmp.Or(s.cfg.snapshotNeeder(plan.Reviewed), plan.Needs()),
 	})
@@ -129,6 +166,15 @@ func readWorkspace(ctx context.Context, s *session, p *prepared) (*job.Workspace
 	}
 	if ws != nil {
 		p.snapshot = ws.Snapshot
+		if s.cfg.html != "" {
+			s.end.Agents = make(map[string]string, len(ws.Agents))
+			for _, a := range ws.Agents {
+				s.end.Agents[a.ID] = a.Name
+			}
+		}
+	}
+	if err == nil && p.snapshot != nil {
+		p.near = near // the whole listing was read
 	}
 	return ws, nil
 }
@@ -168,7 +214,8 @@ func resolve(ctx context.Context, s *session, p *prepared, ws *job.Workspace) er
 func admit(s *session, p *prepared) error {
 	plan := p.plan
 	s.log.Info().Str("event", "plan").Int("rows", plan.Rows).Int("invalid", p.invalid).
-		Strs("ignored_columns", plan.Ignored).Strs("known_columns", plan.Known).Bool("reviewed", plan.Reviewed).Msg("plan read")
+		Strs("ignored_columns", plan.Ignored).Strs("known_columns", plan.Known).Bool("reviewed", plan.Reviewed).
+		Str("sheet", plan.Sheet).Msg("plan read")
 	for _, pr := range p.problems {
 		s.log.Error().Str("event", "invalid_row").Int("line", pr.Line).Msg(pr.String())
 	}
@@ -237,7 +284,8 @@ func plural(n int, one, many string) string {
 func newRunner(s *session, p *prepared) *job.Runner {
 	cfg := s.cfg
 	r := &job.Runner{
-		Retrier: s.conn.retrier, Client: s.conn.client, Workers: cfg.workers, MaxErrors: cfg.maxErrors,
+		Retrier: s.conn.retrier, Client: s.conn.client, Workers: cfg.workers, MaxErrors: cfg.maxErrors.Allowance,
+		Waves: cfg.waves.Waves, Atomic: cfg.atomic, Reader: s.conn.client,
 		DryRun: cfg.dryRun != dryRunNone, Shards: cfg.shards, ShardIndex: cfg.shardIndex, Limit: int(cfg.limit),
 		Done: p.done, Snapshot: p.snapshot, Ignored: p.plan.Ignored,
 		Drain: 20 * time.Second, Flush: p.rec.Flush, FlushEvery: 50 * time.Millisecond,
@@ -261,15 +309,34 @@ func execute(ctx context.Context, s *session, r *job.Runner, p *prepared) (job.S
 	if s.cfg.verify {
 		run = r.Verify
 	}
-	sum, err := run(ctx, p.rows, p.rec.Record)
+	sum, err := run(ctx, p.rows, p.record(s))
 	s.outs.Keep()
 	s.sink.Hold(false)
 	s.bar.Clear()
 	return sum, err
 }
 
+// record records a result in the run's files, and counts it for the end (what the rows
+// changed, the timeline when they finished); a row whose number the workspace lacks
+// first gets, in its error, the id it was probably meant to be, if one is clearly near.
+func (p *prepared) record(s *session) func(job.Result) error {
+	return func(res job.Result) error {
+		if res.Outcome == job.NotFound && p.near != nil {
+			if id := p.near.Near(res.Row.ID); id != "" {
+				res.Error += "; did you mean " + id + "?"
+				s.log.Info().Str("event", "did_you_mean").Int("line", res.Row.Line).Str("id", res.Row.ID).Str("near", id).
+					Msgf("line %d: %s is not in the workspace; did you mean %s?", res.Row.Line, res.Row.ID, id)
+			}
+		}
+		s.end.Timeline.Row(res.Finished)
+		s.end.Changes.Add(res)
+		return p.rec.Record(res)
+	}
+}
+
 // finish closes the run's record (a file that could not be written stops the run, as a
-// record that failed would) and turns the summary into the exit code.
+// record that failed would) and turns the summary into the exit code. The end in words
+// comes last of all (session.conclude).
 func finish(s *session, p *prepared, sum job.Summary, runErr error) (int, error) {
 	if err := errors.Join(p.rec.Close(), s.outs.Close()); err != nil {
 		sum.StopWith(job.StopOutputFailed, err)
@@ -279,8 +346,24 @@ func finish(s *session, p *prepared, sum job.Summary, runErr error) (int, error)
 		return 0, logPlanError(s.log, runErr)
 	}
 	code := exitCodeOf(sum)
-	report.LogSummary(s.log, sum, s.cfg.reportName(), code, s.cfg.sandbox)
+	logRollback(s, sum)
 	return code, nil
+}
+
+// logRollback says how an atomic run's rollback ended, naming the undo plan and, when
+// some numbers could not be put back, the command that finishes the job.
+func logRollback(s *session, sum job.Summary) {
+	undo := s.cfg.undoPlanName()
+	switch sum.Rollback {
+	case job.RollbackComplete:
+		s.log.Warn().Str("event", "rolled_back").Str("undo_plan", undo).
+			Msg("the atomic run put back every number it changed; nothing of the plan is applied")
+	case job.RollbackPartial:
+		cmd := commandLine("", s.cfg.with(connectionFlags, map[string]string{"plan": undo}))
+		s.log.Error().Str("event", "rolled_back").Str("undo_plan", undo).Int("not_back", sum.NotBack).Str("command", cmd).
+			Msgf("the atomic run could not put back %d numbers it changed: the workspace is partly changed; "+
+				"the undo plan %s finishes the job, changing a number only where nobody has since: %s", sum.NotBack, undo, cmd)
+	}
 }
 
 // logPlanError logs each problem of a plan that cannot be run, one event a line, and

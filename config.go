@@ -6,17 +6,19 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/rs/zerolog"
 
+	"reassign/job"
 	"reassign/job/cell"
 	"reassign/job/planfile"
 	"reassign/job/sandbox"
 	"reassign/report"
+	"reassign/report/metrics"
 )
 
 // dryRunMode is --dry-run: a boolean flag that also takes a mode, as kubectl's does.
@@ -60,24 +62,49 @@ func (l *limitFlag) Set(s string) error {
 	return nil
 }
 
+// wavesFlag is --waves: a list of cumulative waves, checked as it is set.
+type wavesFlag struct{ job.Waves }
+
+func (w *wavesFlag) Set(s string) (err error) {
+	w.Waves, err = job.ParseWaves(s)
+	return err
+}
+
+// allowanceFlag is --max-errors: a count of rows, or a percentage of the rows sent.
+type allowanceFlag struct{ job.Allowance }
+
+func (a *allowanceFlag) Set(s string) (err error) {
+	a.Allowance, err = job.ParseAllowance(s)
+	return err
+}
+
 type config struct {
 	plan, reportPath, baseURL, keyFile, resume, nullToken, logFormat, logLevel, undoPlan string
 	summary, terminationLog, sandboxState                                                string
+	html, logFile, pushgateway, metricsFile, metricsName                                 string
 	columns                                                                              columnsFlag
 	ignoreColumns                                                                        titlesFlag
 	sheet                                                                                string
 	dryRun                                                                               dryRunMode
 	rate                                                                                 float64
-	burst, workers, maxAttempts, maxErrors, shards, shardIndex, sandboxNumbers           int
+	burst, workers, maxAttempts, shards, shardIndex, sandboxNumbers                      int
+	maxErrors                                                                            allowanceFlag
 	limit                                                                                limitFlag
+	waves                                                                                wavesFlag
 	timeout                                                                              time.Duration
-	skipInvalid, sandbox, showVersion, noSnapshot, yes                                   bool
+	skipInvalid, sandbox, showVersion, noSnapshot, yes, atomic                           bool
 	started                                                                              time.Time
-	// reassign export
-	export                       bool
+	// set holds the flags whose value is not their default (from the command line or
+	// the environment), by name, as the flag prints it: the end rebuilds the next
+	// command from them.
+	set map[string]string
+	cmd command
+	// The command, as the code that predates cmd asks for it: one of these is cmd.
+	export, verify, agents, report bool
+	// reassign export and reassign agents
 	out, countryCode, numberType string
-	// reassign verify
-	verify bool
+	// reassign report: the reports and summaries its page (html) is made of
+	files []string
 }
 
 // MarshalZerologObject logs the effective settings (never the key) in the start event.
@@ -85,30 +112,24 @@ func (c *config) MarshalZerologObject(e *zerolog.Event) {
 	e.Str("plan", c.plan).Str("report", c.reportName()).Str("dry_run", string(c.dryRun)).
 		Float64("rate", c.rate).Int("burst", c.burst).Int("workers", c.workers).
 		Int("max_attempts", c.maxAttempts).Str("timeout", c.timeout.String()).Str("resume", c.resume).
-		Bool("skip_invalid", c.skipInvalid).Str("null_token", c.nullToken).Int("max_errors", c.maxErrors).
+		Bool("skip_invalid", c.skipInvalid).Str("null_token", c.nullToken).Str("max_errors", c.maxErrors.String()).
 		Int("shards", c.shards).Int("shard_index", c.shardIndex).Bool("snapshot", c.snapshotWanted()).
-		Str("undo_plan", c.undoPlan).Bool("sandbox", c.sandbox).Str("command", c.command()).
+		Str("undo_plan", c.undoPlanName()).Bool("sandbox", c.sandbox).Str("command", c.command()).
+		Str("waves", c.waves.String()).Bool("atomic", c.atomic).
 		Int("limit", int(c.limit)).Str("summary", c.summary).Bool("yes", c.yes).
-		Str("columns", c.columns.String()).Str("ignore_columns", c.ignoreColumns.String()).Str("sheet", c.sheet).
-		Str("sandbox_state", c.sandboxState)
+		Str("columns", c.columns.String()).Str("ignore_columns", c.ignoreColumns.String()).Str("sheet", c.sheet).Str("sandbox_state", c.sandboxState).
+		Str("html", c.html).Str("log_file", c.logFile).Str("pushgateway", gatewayShown(c.pushgateway)).
+		Str("metrics_file", c.metricsFile).Str("metrics_name", c.metricsName)
 }
 
-// command names what the run does: run (apply a plan), verify or export.
-func (c *config) command() string {
-	switch {
-	case c.verify:
-		return "verify"
-	case c.export:
-		return "export"
-	}
-	return "run"
-}
+// command names what the run does: run (apply a plan), verify, export, agents or report.
+func (c *config) command() string { return c.cmd.name() }
 
 // asks reports whether the run puts its question before the first write: a live run
-// (not a dry run, verify or export) that a person watches (stdin and stderr are
-// terminals), unless --yes.
+// (not a dry run, nor another command) that a person started at a terminal (stdin is
+// one; stderr may go anywhere), unless --yes.
 func (c *config) asks(atTerminal bool) bool {
-	return atTerminal && !c.yes && c.dryRun == dryRunNone && !c.verify && !c.export
+	return atTerminal && !c.yes && c.dryRun == dryRunNone && c.cmd == cmdRun
 }
 
 // columnsFlag is --columns: FIELD=HEADER pairs, checked as they are set.
@@ -163,10 +184,23 @@ func (c *config) snapshotNeeder(reviewed bool) string {
 		return "--dry-run=server"
 	case c.undoPlan != "":
 		return "--undo-plan"
+	case c.atomic:
+		return "--atomic"
+	case !c.waves.IsZero():
+		return "--waves"
 	case reviewed:
 		return "a plan with before_* columns"
 	}
 	return ""
+}
+
+// undoPlanName is the undo plan's file: --undo-plan, or for an atomic run without one
+// reassign-undo-<UTC time>.csv; "" for none.
+func (c *config) undoPlanName() string {
+	if c.undoPlan == "" && c.atomic {
+		return strings.Replace(report.DefaultName(c.started), "reassign-report-", "reassign-undo-", 1)
+	}
+	return c.undoPlan
 }
 
 func (c *config) reportName() string {
@@ -186,15 +220,20 @@ func (c *config) outputs(stdout io.Writer) *report.Outputs {
 	// The sandbox writes its state itself (beside it, then renamed), when the command
 	// ends; it is listed here so that no other file may be it.
 	o.Add(report.Output{Flag: "--sandbox-state", Name: c.sandboxState, Kind: report.Replaced})
-	if c.export {
+	// Opened as soon as the outputs are checked (Outputs.Begin), so that it holds the
+	// command's first lines.
+	o.Add(report.Output{Flag: "--log-file", Name: c.logFile, Kind: report.Appended})
+	if c.export || c.agents {
 		o.Add(report.Output{Flag: "--out", Name: c.out, Kind: report.New})
 		return o
 	}
 	o.Add(report.Output{Flag: "--report", Name: c.reportName(), Kind: report.New})
-	o.Add(report.Output{Flag: "--undo-plan", Name: c.undoPlan, Kind: report.New})
+	o.Add(report.Output{Flag: "--undo-plan", Name: c.undoPlanName(), Kind: report.New})
 	o.Add(report.Output{Flag: "--summary", Name: c.summary, Kind: report.New, End: report.WriteSummary, Event: "summary_file"})
 	o.Add(report.Output{Flag: "--termination-log", Name: report.TerminationLogPath(c.terminationLog, report.DefaultTerminationLog),
 		Default: c.terminationLog == "", Kind: report.Overwritten, End: report.WriteTerminationMessage, Event: "termination_log"})
+	o.Add(report.Output{Flag: "--html", Name: c.html, Kind: report.New, End: c.writeHTML, Event: "html"})
+	o.Add(report.Output{Flag: "--metrics-file", Name: c.metricsFile, Kind: report.Replaced, End: c.writeMetrics, Event: "metrics_file"})
 	return o
 }
 
@@ -202,7 +241,7 @@ func (c *config) outputs(stdout io.Writer) *report.Outputs {
 // file, and the reports --resume names as the command starts (resume: the run reads
 // these, not the pattern again).
 func (c *config) inputs() (in []report.Input, resume []string, err error) {
-	if c.export {
+	if c.export || c.agents {
 		return []report.Input{{Flag: "--api-key-file", Name: c.keyFile}}, nil, nil
 	}
 	in = []report.Input{{Flag: "--plan", Name: c.plan}, {Flag: "--api-key-file", Name: c.keyFile}}
@@ -217,119 +256,185 @@ func (c *config) inputs() (in []report.Input, resume []string, err error) {
 	return in, resume, nil
 }
 
-// option is one row of the flag table: the flag, its environment variable, its default
-// and what it means. p is a *string, *int, *float64, *bool, *time.Duration or flag.Value.
-type option struct {
-	name, env, def, usage string
-	p                     any
+// options is the flag table: one row a flag, saying which commands take it, where help
+// lists it, its value's placeholder, its environment variable and its default. The
+// environment is applied in this order, so the first bad variable is always the same.
+// A flag that means one thing to one command and another to another (export's --out
+// and agents') is a row each, for commands apart.
+func (c *config) options() []option {
+	return []option{
+		// What the plan is and how to read it.
+		{name: "plan", arg: "FILE", env: "REASSIGN_PLAN", group: groupPlan, cmds: cmdPlans, p: &c.plan,
+			usage: "the plan, CSV or .xlsx (required); - reads stdin"},
+		{name: "columns", arg: "FIELD=TITLE,...", env: "REASSIGN_COLUMNS", group: groupPlan, cmds: cmdPlans, p: &c.columns,
+			usage: "the plan's own column titles, e.g. phone_number=Rufnummer,agent=Ziel-Agent (fields: " + strings.Join(planfile.Fields, ", ") + ")"},
+		{name: "ignore-columns", arg: "TITLE,...", env: "REASSIGN_IGNORE_COLUMNS", group: groupPlan, cmds: cmdPlans, p: &c.ignoreColumns,
+			usage: `the plan's columns not to read ("a, b" for a title with a comma); a column whose title looks like a field's is refused unless --columns maps it or it is named here`},
+		{name: "sheet", arg: "NAME", env: "REASSIGN_SHEET", group: groupPlan, cmds: cmdPlans, p: &c.sheet,
+			usage: "the sheet of an .xlsx plan to read, hidden or not (default: the first visible sheet)"},
+		{name: "null-token", arg: "TEXT", env: "REASSIGN_NULL_TOKEN", def: "null", group: groupPlan, cmds: cmdAll, p: &c.nullToken,
+			usage: `cell text that means "send null" (detach the agent, clear the nickname); a value equal to it in a CSV the job writes is marked, so that it reads back as text`},
+		{name: "skip-invalid", env: "REASSIGN_SKIP_INVALID", group: groupPlan, cmds: cmdPlans, p: &c.skipInvalid,
+			usage: "run the valid rows and report the invalid ones, instead of refusing the plan (verify reports them either way)"},
+
+		// How a run goes.
+		{name: "resume", arg: "REPORT", env: "REASSIGN_RESUME", group: groupRun, cmds: cmdRun, p: &c.resume,
+			usage: "an earlier report, a folder of reports or a glob: rows recorded as updated or skipped with the same values are skipped"},
+		{name: "shards", arg: "N", env: "REASSIGN_SHARDS", def: "1", group: groupRun, cmds: cmdRun, p: &c.shards,
+			usage: "split the plan into N shards by id hash"},
+		{name: "shard-index", arg: "I", env: "JOB_COMPLETION_INDEX", group: groupRun, cmds: cmdRun, p: &c.shardIndex,
+			usage: "the shard this run handles, 0..shards-1 (a Kubernetes Indexed Job sets the variable)"},
+		{name: "no-snapshot", env: "REASSIGN_NO_SNAPSHOT", group: groupRun, cmds: cmdRun, p: &c.noSnapshot,
+			usage: "skip reading the workspace (numbers and agents) before the first write"},
+
+		// What keeps a run from doing harm.
+		{name: "dry-run", arg: "[=server]", env: "REASSIGN_DRY_RUN", group: groupSafety, cmds: cmdRun, p: &c.dryRun,
+			usage: "validate and report what would be sent, offline; =server reads the workspace first; no write either way"},
+		{name: "limit", arg: "N", env: "REASSIGN_LIMIT", group: groupSafety, cmds: cmdRun, p: &c.limit,
+			usage: "send at most N rows that need a write (a canary); the later ones are not_attempted, and --resume runs them"},
+		{name: "max-errors", arg: "N|N%", env: "REASSIGN_MAX_ERRORS", def: "0", group: groupSafety, cmds: cmdRun, p: &c.maxErrors,
+			usage: "rows not_found, rejected or forbidden allowed: N, or a percentage of the rows sent (2%); without --waves or --atomic the run stops sending once reached; 0 = no limit (with --atomic: none)"},
+		{name: "undo-plan", arg: "FILE", env: "REASSIGN_UNDO_PLAN", group: groupSafety, cmds: cmdRun, p: &c.undoPlan,
+			usage: "write a plan that puts back the old values of every number the run changes; never overwritten"},
+		{name: "waves", arg: "LIST", env: "REASSIGN_WAVES", group: groupSafety, cmds: cmdRun, p: &c.waves,
+			usage: "send the rows that need a write in cumulative waves (1,10%,100%), re-reading and checking each before the next; a failed check stops the run"},
+		{name: "atomic", env: "REASSIGN_ATOMIC", group: groupSafety, cmds: cmdRun, p: &c.atomic,
+			usage: "if a wave's check fails, a row fails, or row errors pass --max-errors, put back every number the run changed (exit 3; 4 when some cannot be)"},
+		{name: "yes", env: "REASSIGN_YES", group: groupSafety, cmds: cmdRun, p: &c.yes,
+			usage: "never ask before the first write (a live run whose stdin is a terminal asks Apply? [y/N] on it)"},
+
+		// What the command writes.
+		{name: "report", arg: "FILE", env: "REASSIGN_REPORT", group: groupOutput, cmds: cmdPlans, p: &c.reportPath,
+			usage: "the report CSV; - writes stdout (default reassign-report-<UTC time>.csv, verify: reassign-verify-<UTC time>.csv); never overwritten"},
+		{name: "summary", arg: "FILE", env: "REASSIGN_SUMMARY", group: groupOutput, cmds: cmdPlans, p: &c.summary,
+			usage: "write the summary as one JSON object to this file; - writes stdout; never overwritten"},
+		{name: "termination-log", arg: "FILE", env: "REASSIGN_TERMINATION_LOG", group: groupOutput, cmds: cmdPlans, p: &c.terminationLog,
+			usage: "file for a one-line summary at the end (default /dev/termination-log when it exists, as in a Kubernetes pod); - for none"},
+		{name: "out", arg: "FILE", env: "REASSIGN_EXPORT_OUT", group: groupOutput, cmds: cmdExport, p: &c.out,
+			usage: "the CSV file to write (required); - writes stdout; never overwritten"},
+		{name: "country-code", arg: "CC", env: "REASSIGN_EXPORT_COUNTRY_CODE", group: groupOutput, cmds: cmdExport, p: &c.countryCode,
+			usage: "only numbers of this country (e.g. IN)"},
+		{name: "type", arg: "TYPE", env: "REASSIGN_EXPORT_TYPE", group: groupOutput, cmds: cmdExport, p: &c.numberType,
+			usage: "only numbers of this type (e.g. local)"},
+		{name: "out", arg: "FILE", env: "REASSIGN_AGENTS_OUT", group: groupOutput, cmds: cmdAgents, p: &c.out,
+			usage: "the CSV file to write (default: stdout); never overwritten"},
+		{name: "html", arg: "FILE", env: "REASSIGN_HTML", group: groupOutput, cmds: cmdReport, p: &c.html,
+			usage: "the HTML page to write (required); - writes stdout; never overwritten"},
+		// The end of a run, a dry run or verify: its page and its metrics.
+		{name: "html", arg: "FILE", env: "REASSIGN_HTML", group: groupOutput, cmds: cmdPlans, p: &c.html,
+			usage: "write the run's report as one self-contained HTML page to this file at the end; - writes stdout; never overwritten"},
+		{name: "pushgateway", arg: "URL", env: "REASSIGN_PUSHGATEWAY", group: groupOutput, cmds: cmdPlans, p: &c.pushgateway,
+			usage: "push the run's metrics at the end to this Prometheus Pushgateway (http://host:9091); a failed push is a warning"},
+		{name: "metrics-file", arg: "FILE", env: "REASSIGN_METRICS_FILE", group: groupOutput, cmds: cmdPlans, p: &c.metricsFile,
+			usage: "write the run's metrics at the end to this file, for node exporter's textfile collector (replaced whole); - writes stdout"},
+		{name: "metrics-name", arg: "NAME", env: "REASSIGN_METRICS_NAME", group: groupOutput, cmds: cmdPlans, p: &c.metricsName,
+			usage: "the plan label of the metrics (default: the plan's file name; stdin for -)"},
+
+		// Where the workspace is and how hard to press it.
+		{name: "base-url", arg: "URL", env: "DIALNEXA_BASE_URL", def: "https://api.dialnexa.com/v1", group: groupConnection, cmds: cmdReads, p: &c.baseURL,
+			usage: "the API's base URL: https, or http on a loopback host"},
+		{name: "api-key-file", arg: "FILE", env: "DIALNEXA_API_KEY_FILE", group: groupConnection, cmds: cmdReads, p: &c.keyFile,
+			usage: "file holding the API key (else $DIALNEXA_API_KEY)"},
+		{name: "rate", arg: "N", env: "REASSIGN_RATE", def: "5", group: groupConnection, cmds: cmdReads, p: &c.rate,
+			usage: "requests per second, all workers and retries together; 0 = no ceiling"},
+		{name: "burst", arg: "N", env: "REASSIGN_BURST", def: "1", group: groupConnection, cmds: cmdReads, p: &c.burst,
+			usage: "token-bucket burst"},
+		{name: "workers", arg: "N", env: "REASSIGN_WORKERS", def: "4", group: groupConnection, cmds: cmdReads, p: &c.workers,
+			usage: "requests in flight at most (1..256)"},
+		{name: "max-attempts", arg: "N", env: "REASSIGN_MAX_ATTEMPTS", def: "5", group: groupConnection, cmds: cmdReads, p: &c.maxAttempts,
+			usage: "requests per row or read at most"},
+		{name: "timeout", arg: "DURATION", env: "REASSIGN_TIMEOUT", def: "30s", group: groupConnection, cmds: cmdReads, p: &c.timeout,
+			usage: "per request"},
+		{name: "sandbox", group: groupConnection, cmds: cmdReads, p: &c.sandbox,
+			usage: "work against the built-in simulated workspace; no key needed"},
+		{name: "sandbox-state", arg: "FILE", env: "REASSIGN_SANDBOX_STATE", group: groupConnection, cmds: cmdReads, p: &c.sandboxState,
+			usage: "with --sandbox: keep the sandbox's workspace in this file between commands (created on first use)"},
+		{name: "sandbox-numbers", arg: "N", group: groupConnection, cmds: cmdReads, p: &c.sandboxNumbers,
+			usage: fmt.Sprintf("with --sandbox: start from N generated numbers (1..%s) instead of the demo workspace", humanize.Comma(sandbox.MaxGenerated))},
+
+		{name: "log-format", arg: "FORMAT", env: "REASSIGN_LOG_FORMAT", def: "auto", group: groupLogging, cmds: cmdReads, p: &c.logFormat,
+			usage: "json, console, or auto (console on a terminal)"},
+		{name: "log-level", arg: "LEVEL", env: "REASSIGN_LOG_LEVEL", def: "info", group: groupLogging, cmds: cmdReads, p: &c.logLevel,
+			usage: "debug, info, warn or error"},
+		{name: "log-file", arg: "FILE", env: "REASSIGN_LOG_FILE", group: groupLogging, cmds: cmdReads, p: &c.logFile,
+			usage: "append the JSON log lines to this file as well as the console"},
+
+		{name: "version", group: groupOther, cmds: cmdAll, p: &c.showVersion,
+			usage: "print the version and exit"},
+	}
 }
 
-// options is the flag table, in the order the environment is applied and --help lists.
-func (c *config) options() []option {
-	opts := []option{
-		{"plan", "REASSIGN_PLAN", "", "plan file, CSV or .xlsx (required); - reads stdin", &c.plan},
-		{"columns", "REASSIGN_COLUMNS", "", "the plan's own headers: FIELD=HEADER,... (fields: " + strings.Join(planfile.Fields, ", ") + ")", &c.columns},
-		{"ignore-columns", "REASSIGN_IGNORE_COLUMNS", "", `the plan's columns not to read: TITLE,... ("a, b" for a title with a comma); a column whose title looks like a field's is refused unless --columns maps it or it is named here`, &c.ignoreColumns},
-		{"sheet", "REASSIGN_SHEET", "", "the sheet of an .xlsx plan to read (default: the first)", &c.sheet},
-		{"report", "REASSIGN_REPORT", "", "report CSV file; - writes stdout (default reassign-report-<UTC time>.csv); never overwritten", &c.reportPath},
-		{"dry-run", "REASSIGN_DRY_RUN", "", "validate and report what would be sent, offline; =server reads the workspace first; no write either way", &c.dryRun},
-		{"rate", "REASSIGN_RATE", "5", "requests per second, all workers and retries together; 0 = no ceiling", &c.rate},
-		{"burst", "REASSIGN_BURST", "1", "token-bucket burst", &c.burst},
-		{"workers", "REASSIGN_WORKERS", "4", "requests in flight at most", &c.workers},
-		{"max-attempts", "REASSIGN_MAX_ATTEMPTS", "5", "requests per row at most", &c.maxAttempts},
-		{"timeout", "REASSIGN_TIMEOUT", "30s", "per request", &c.timeout},
-		{"base-url", "DIALNEXA_BASE_URL", "https://api.dialnexa.com/v1", "API base URL", &c.baseURL},
-		{"api-key-file", "DIALNEXA_API_KEY_FILE", "", "file holding the API key (else DIALNEXA_API_KEY)", &c.keyFile},
-		{"resume", "REASSIGN_RESUME", "", "an earlier report, a folder of reports or a glob: rows recorded as updated or skipped with the same values are skipped", &c.resume},
-		{"skip-invalid", "REASSIGN_SKIP_INVALID", "", "run the valid rows and report the invalid ones, instead of refusing the plan", &c.skipInvalid},
-		{"null-token", "REASSIGN_NULL_TOKEN", "null", `cell text that means "send null"`, &c.nullToken},
-		{"max-errors", "REASSIGN_MAX_ERRORS", "", "stop sending after N rows not_found, rejected or forbidden; 0 = no limit", &c.maxErrors},
-		{"shards", "REASSIGN_SHARDS", "1", "split the plan into N shards by id hash", &c.shards},
-		{"shard-index", "JOB_COMPLETION_INDEX", "", "the shard this run handles, 0..shards-1", &c.shardIndex},
-		{"log-format", "REASSIGN_LOG_FORMAT", "auto", "json, console, or auto (console on a terminal)", &c.logFormat},
-		{"log-level", "REASSIGN_LOG_LEVEL", "info", "debug, info, warn or error", &c.logLevel},
-		{"no-snapshot", "REASSIGN_NO_SNAPSHOT", "", "skip reading the workspace (numbers and agents) before the first write", &c.noSnapshot},
-		{"undo-plan", "REASSIGN_UNDO_PLAN", "", "write a plan that puts back the old values of every number the run changes", &c.undoPlan},
-		{"limit", "REASSIGN_LIMIT", "", "send at most N rows that need a write (a canary); the later ones are not_attempted, and --resume runs them", &c.limit},
-		{"summary", "REASSIGN_SUMMARY", "", "write the run's summary as one JSON object to this file; - writes stdout; never overwritten", &c.summary},
-		{"termination-log", "REASSIGN_TERMINATION_LOG", "", "file for a one-line summary at the end (default /dev/termination-log when it exists, as in a Kubernetes pod); - for none", &c.terminationLog},
-		{"yes", "REASSIGN_YES", "", "never ask before the first write (a live run whose stdin and stderr are terminals asks Apply? [y/N])", &c.yes},
+// gatewayErr is what is wrong with a --pushgateway URL; nil when Push can use it.
+func gatewayErr(raw string) error {
+	_, err := metrics.Gateway(raw)
+	return err
+}
+
+// gatewayShown is a --pushgateway URL as logs show it: its password redacted.
+func gatewayShown(raw string) string {
+	if raw == "" {
+		return ""
 	}
-	if c.verify {
-		// The flags of a run that reads the plan and the workspace: no write to shape.
-		// no-snapshot is kept to be refused with its reason.
-		takes := map[string]bool{"plan": true, "report": true, "rate": true, "burst": true, "workers": true,
-			"max-attempts": true, "timeout": true, "base-url": true, "api-key-file": true, "null-token": true,
-			"log-format": true, "log-level": true, "no-snapshot": true, "summary": true, "termination-log": true,
-			"ignore-columns": true}
-		opts = slices.DeleteFunc(opts, func(o option) bool { return !takes[o.name] })
+	shown, err := metrics.Gateway(raw)
+	if err != nil {
+		return "(not a URL)"
 	}
-	if c.export {
-		opts = append(opts,
-			option{"out", "REASSIGN_EXPORT_OUT", "", "export: the CSV file to write (required); - writes stdout", &c.out},
-			option{"country-code", "REASSIGN_EXPORT_COUNTRY_CODE", "", "export: only numbers of this country (e.g. IN)", &c.countryCode},
-			option{"type", "REASSIGN_EXPORT_TYPE", "", "export: only numbers of this type (e.g. local)", &c.numberType})
-	}
-	return append(opts,
-		option{"sandbox", "", "", "run against the built-in simulated workspace; no key needed", &c.sandbox},
-		option{"sandbox-state", "REASSIGN_SANDBOX_STATE", "", "with --sandbox: keep the sandbox's workspace in this file between commands (created on first use)", &c.sandboxState},
-		option{"sandbox-numbers", "", "", fmt.Sprintf("with --sandbox: start from N generated numbers (1..%d) instead of the demo workspace", sandbox.MaxGenerated), &c.sandboxNumbers},
-		option{"version", "", "", "print the version and exit", &c.showVersion})
+	return shown
 }
 
 // maxShards is Kubernetes' limit on the completions of an Indexed Job.
 const maxShards = 100_000
 
-// parseConfig reads the flags, with their environment variables as defaults. --help
-// prints the usage on stdout and returns flag.ErrHelp; any other error is a usageError.
+// parseConfig reads the command and its flags, with their environment variables as
+// defaults (a command reads only its own flags' variables). Help (--help, -h, reassign
+// help [COMMAND]) is printed on stdout, and the error is then flag.ErrHelp; any other
+// error is a usageError.
 func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (*config, error) {
-	cfg := &config{dryRun: dryRunNone, shards: 1, started: time.Now()} // shards: verify has no such flag
-	if len(args) > 0 && args[0] == "export" {
-		cfg.export, args = true, args[1:]
-	} else if len(args) > 0 && args[0] == "verify" {
-		cfg.verify, args = true, args[1:]
+	if len(args) > 0 && args[0] == "help" {
+		return nil, help(stdout, args[1:])
 	}
-	fs := flag.NewFlagSet("reassign", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	cmd, args := commandOf(args)
+	cfg := &config{cmd: cmd, dryRun: dryRunNone, shards: 1, started: time.Now()} // shards: a run's flag only
+	cfg.verify, cfg.export, cfg.agents, cfg.report = cmd == cmdVerify, cmd == cmdExport, cmd == cmdAgents, cmd == cmdReport
 	table := cfg.options()
-	for _, o := range table {
-		switch p := o.p.(type) {
-		case *string:
-			fs.StringVar(p, o.name, "", o.usage)
-		case *int:
-			fs.IntVar(p, o.name, 0, o.usage)
-		case *float64:
-			fs.Float64Var(p, o.name, 0, o.usage)
-		case *bool:
-			fs.BoolVar(p, o.name, false, o.usage)
-		case *time.Duration:
-			fs.DurationVar(p, o.name, 0, o.usage)
-		case flag.Value:
-			fs.Var(p, o.name, o.usage)
-		}
+	mine := rowsOf(table, cmd)
+	defaults := make([]string, len(mine)) // each value before the environment and the flags
+	for i, o := range mine {
 		if o.def != "" {
-			fs.Set(o.name, o.def)
-			fs.Lookup(o.name).DefValue = o.def
+			if err := o.set(o.def); err != nil {
+				return nil, fmt.Errorf("--%s: default %q: %w (a bug)", o.name, o.def, err)
+			}
 		}
+		defaults[i] = o.value()
 	}
-	for _, o := range table { // in table order: the first bad variable is always the same
+	for _, o := range mine { // in table order: the first bad variable is always the same
 		if v := getenv(o.env); o.env != "" && v != "" {
-			if err := fs.Set(o.name, v); err != nil {
-				return nil, usageError{fmt.Errorf("$%s: %v", o.env, err)}
+			if err := o.set(v); err != nil {
+				return nil, usageError{fmt.Errorf("$%s (--%s): %w", o.env, o.name, err)}
 			}
 		}
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printUsage(stdout, table)
-			return nil, err
-		}
+	rest, err := parseArgs(cmd, table, args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		printHelp(stdout, cmd, mine)
+		return nil, err
+	case err != nil:
 		return nil, usageError{err}
 	}
-	if err := cfg.check(fs.Args()); err != nil {
+	if err := cfg.check(rest); err != nil {
 		return nil, usageError{err}
 	}
 	cfg.nullToken = strings.TrimSpace(cfg.nullToken)
+	cfg.set = map[string]string{}
+	for i, o := range mine {
+		if v := o.value(); v != defaults[i] {
+			cfg.set[o.name] = v
+		}
+	}
+	if cfg.agents && cfg.out == "" {
+		cfg.out = "-"
+	}
 	return cfg, nil
 }
 
@@ -338,16 +443,26 @@ func (c *config) check(rest []string) error {
 	switch {
 	case c.showVersion:
 		return nil
+	case c.report:
+		return c.checkReport(rest)
 	case len(rest) > 0:
-		return fmt.Errorf("unexpected argument %q (flags start with --)", rest[0])
+		return unexpectedArgument(c.cmd, rest[0])
 	case c.export && c.out == "":
 		return errors.New("export: --out is required")
-	case !c.export && c.plan == "":
+	case c.cmd&cmdPlans != 0 && c.plan == "":
 		return errors.New("--plan is required")
 	case c.noSnapshot && c.snapshotNeeder(false) != "":
 		return fmt.Errorf("%s reads the workspace first: it cannot go with --no-snapshot", c.snapshotNeeder(false))
 	case c.undoPlan != "" && c.dryRun != dryRunNone:
 		return errors.New("--undo-plan needs a live run: a dry run changes nothing to undo")
+	case !c.waves.IsZero() && c.dryRun != dryRunNone:
+		return errors.New("--waves checks what each wave wrote: a dry run writes nothing (run --dry-run without it)")
+	case c.atomic && c.dryRun != dryRunNone:
+		return errors.New("--atomic puts back what a run wrote: a dry run writes nothing")
+	case c.atomic && c.shards > 1:
+		return errors.New("--atomic puts back what one run changed: it cannot go with --shards above 1, whose pods cannot roll back together")
+	case c.atomic && c.undoPlan == "-":
+		return errors.New("--atomic keeps its undo plan to finish a rollback by hand: give --undo-plan a file, not - (stdout)")
 	case c.rate < 0 || math.IsNaN(c.rate) || math.IsInf(c.rate, 0):
 		return fmt.Errorf("--rate must be 0 (no ceiling) or a positive number, not %v", c.rate)
 	case c.burst < 1:
@@ -358,8 +473,6 @@ func (c *config) check(rest []string) error {
 		return fmt.Errorf("--max-attempts must be at least 1, not %d", c.maxAttempts)
 	case c.timeout <= 0:
 		return fmt.Errorf("--timeout must be positive, not %v", c.timeout)
-	case c.maxErrors < 0:
-		return fmt.Errorf("--max-errors must be 0 (no limit) or more, not %d", c.maxErrors)
 	case c.shards < 1 || c.shards > maxShards:
 		return fmt.Errorf("--shards must be between 1 and %d, not %d", maxShards, c.shards)
 	case c.shardIndex < 0 || c.shardIndex >= c.shards:
@@ -376,21 +489,26 @@ func (c *config) check(rest []string) error {
 		return fmt.Errorf("--log-format must be json, console or auto, not %q", c.logFormat)
 	case c.logLevel != "debug" && c.logLevel != "info" && c.logLevel != "warn" && c.logLevel != "error":
 		return fmt.Errorf("--log-level must be debug, info, warn or error, not %q", c.logLevel)
+	case c.html != "" && c.reportName() == "-":
+		return errors.New("--html renders the page from the report file, and --report - writes no file: name a report file (--report FILE) to have both")
+	case c.logFile == "-":
+		return errors.New("--log-file - : the log lines already go to stderr; name a file")
+	case c.pushgateway != "" && gatewayErr(c.pushgateway) != nil:
+		return fmt.Errorf("--pushgateway: %v", gatewayErr(c.pushgateway))
 	}
 	return nil
 }
 
-func printUsage(w io.Writer, table []option) {
-	fmt.Fprintf(w, "Usage: reassign --plan PLAN.csv|PLAN.xlsx [flags]\n       reassign verify --plan PLAN.csv|PLAN.xlsx [--report FILE] [flags]\n       reassign export --out FILE [--country-code CC] [--type TYPE] [flags]\n       reassign report --html OUT.html REPORT.csv... [SUMMARY.json...]\n\nApplies a plan (CSV or .xlsx) of phone-number changes through the DialNexa API and writes a CSV report;\nverify reports whether the workspace holds what a plan says, without a write;\nexport writes the workspace's numbers as a plan to edit;\nreport renders reports already written as one HTML page.\n\nFlags (each also read from the environment variable shown; the flag wins):\n")
-	for _, o := range table {
-		env, def := "", ""
-		if o.env != "" {
-			env = "  [$" + o.env + "]"
-		}
-		if o.def != "" {
-			def = " (default " + o.def + ")"
-		}
-		fmt.Fprintf(w, "  --%s%s\n      %s%s\n", o.name, env, o.usage, def)
+// checkReport refuses a report command that cannot render: rest are the files to read.
+func (c *config) checkReport(rest []string) error {
+	switch {
+	case c.html == "":
+		return errors.New("report: --html is required")
+	case len(rest) == 0:
+		return errors.New("report: name the report files to render")
+	case cell.CheckNullToken(strings.TrimSpace(c.nullToken)) != nil:
+		return fmt.Errorf("report: --null-token %v", cell.CheckNullToken(strings.TrimSpace(c.nullToken)))
 	}
-	fmt.Fprintf(w, "\nExit codes: 0 done, 3 some rows not found/rejected/invalid/conflict (verify: not all match),\n64 usage, 65 bad plan, 75 interrupted or rows failed (rerun with --resume), 77 key refused,\n78 configuration refused.\n")
+	c.files = rest
+	return nil
 }

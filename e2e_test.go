@@ -223,7 +223,7 @@ func TestExitCodes(t *testing.T) {
 		reads    bool   // whether reads (not writes) may reach it
 	}{
 		{name: "ok", env: []string{key}, args: []string{"--base-url", base, "--rate", "0"}, plan: good, want: 0, requests: true},
-		{name: "unknown flag", args: []string{"--nope"}, plan: good, want: 64, stderr: "flag provided but not defined"},
+		{name: "unknown flag", args: []string{"--nope"}, plan: good, want: 64, stderr: "unknown flag --nope"},
 		{name: "report exists", env: []string{key}, args: []string{"--base-url", base}, plan: good, pre: func(dir string) { writeFile(t, dir, "r.csv", "keep me") }, want: 78, stderr: "already exists"},
 		{name: "invalid plan", env: []string{key}, args: []string{"--base-url", base}, plan: "id,agent_id\nphn_0000,agt_a\nphn 1,agt_a\nphn_0002,agt_typo\n", want: 65, stderr: "line 4: agent_id agt_typo is not an agent of this workspace", reads: true},
 		{name: "not found is 3", env: []string{key}, args: []string{"--base-url", base, "--rate", "0"}, plan: "id,agent_id\nphn_9999,agt_a\n", want: 3, requests: true},

@@ -34,7 +34,8 @@ import (
 const (
 	exitOK        = 0
 	exitBug       = 1
-	exitRowErrors = 3  // some rows not_found, rejected, forbidden or invalid
+	exitRowErrors = 3  // some rows not_found, rejected, forbidden or invalid; or an atomic run rolled back
+	exitNotBack   = 4  // an atomic run could not put every number back
 	exitUsage     = 64 // unknown flag, bad value
 	exitPlan      = 65 // plan unreadable or invalid; nothing sent
 	exitTemp      = 75 // interrupted, or rows failed after their retries
@@ -75,26 +76,25 @@ func main() {
 // run is the whole program: main only adds the process around it. A close of hardStop
 // exits at once (75), after writing out the log lines held.
 func run(ctx context.Context, hardStop <-chan struct{}, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "report" { // reads reports already written, nothing else
-		return reportCommand(args[1:], getenv, stdout, stderr)
-	}
 	cfg, err := parseConfig(args, getenv, stdout)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
-		fmt.Fprintf(stderr, "reassign: %v\nRun reassign --help for the flags.\n", err)
+		fmt.Fprintf(stderr, "reassign: %v\n%s\n", err, helpHint(args))
 		return exitUsage
 	}
-	if cfg.showVersion {
+	switch {
+	case cfg.showVersion:
 		fmt.Fprintln(stdout, "reassign "+buildVersion())
 		return exitOK
+	case cfg.report: // reads reports already written, nothing else
+		return reportCommand(cfg, stdout, stderr)
 	}
-	s := &session{cfg: cfg, getenv: getenv, stdin: stdin, outs: cfg.outputs(stdout),
-		end: &report.Ending{Command: cfg.command(), Plan: cfg.plan, Report: cfg.reportName(), Started: cfg.started}}
-	terminal := report.IsTerminal(stderr)
+	s := &session{cfg: cfg, getenv: getenv, stdin: stdin, outs: cfg.outputs(stdout), end: cfg.ending(buildVersion())}
+	s.terminal = report.IsTerminal(stderr)
 	console := stderr
-	if terminal {
+	if s.terminal {
 		s.bar = report.NewBar(stderr)
 		defer s.bar.Clear()
 		console = s.bar
@@ -102,16 +102,20 @@ func run(ctx context.Context, hardStop <-chan struct{}, args []string, getenv fu
 	s.sink = report.NewLogSink(console)
 	defer s.sink.Hold(false)
 	defer onHardStop(hardStop, s.sink, os.Exit)()
-	s.log = report.NewLogger(s.sink, cfg.logFormat, cfg.logLevel, terminal)
-	if cfg.asks(report.IsTerminal(stdin) && terminal) {
-		s.ask = func(about string) bool { return report.Ask(ctx, stdin, stderr, about) }
+	s.log = report.NewLogger(s.sink, cfg.logFormat, cfg.logLevel, s.terminal, nil)
+	if cfg.asks(report.IsTerminal(stdin)) {
+		// On the controlling terminal: stderr may go to a file or a pipe.
+		s.ask = report.Question(ctx, report.OpenTTY, stdin, stderr)
 	}
 
 	var code int
 	if err = s.open(); err == nil {
-		if cfg.export {
+		switch {
+		case cfg.export:
 			err = export(ctx, s)
-		} else {
+		case cfg.agents:
+			err = listAgents(ctx, s)
+		default:
 			code, err = apply(ctx, s)
 		}
 		// The sandbox saves its state file here: a save that fails decides the exit code.
@@ -122,7 +126,7 @@ func run(ctx context.Context, hardStop <-chan struct{}, args []string, getenv fu
 		s.log.Error().Str("event", "fatal").Int("exit_code", code).Msg(err.Error())
 	}
 	s.end.ExitCode, s.end.Err, s.end.Finished = code, err, time.Now()
-	s.outs.Finish(s.end, s.log)
+	s.conclude(ctx)
 	return code
 }
 
@@ -130,34 +134,44 @@ func run(ctx context.Context, hardStop <-chan struct{}, args []string, getenv fu
 // connection to the API and the files it writes. run builds it; apply and export work
 // with it.
 type session struct {
-	cfg    *config
-	log    zerolog.Logger
-	sink   *report.LogSink     // the log lines, held during a run and flushed with the report
-	bar    *report.Bar         // the progress bar on a terminal; nil otherwise
-	ask    func(string) bool   // the question before the first write; nil: never asked
-	getenv func(string) string // the environment, for the key
-	stdin  io.Reader           // the plan, for --plan -
-	outs   *report.Outputs     // every file the command writes (config.outputs)
-	end    *report.Ending      // what the summary and the termination message say
-	resume []string            // the reports --resume names, as the command started
-	conn   *connection         // set by open
+	cfg      *config
+	log      zerolog.Logger
+	sink     *report.LogSink     // the log lines, held during a run and flushed with the report
+	terminal bool                // stderr is a terminal
+	bar      *report.Bar         // the progress bar on a terminal; nil otherwise
+	ask      func(string) bool   // the question before the first write; nil: never asked
+	getenv   func(string) string // the environment, for the key
+	stdin    io.Reader           // the plan, for --plan -
+	outs     *report.Outputs     // every file the command writes (config.outputs)
+	end      *report.Ending      // what the summary and the termination message say
+	resume   []string            // the reports --resume names, as the command started
+	conn     *connection         // set by open
 }
 
-// open checks the outputs against the files the command reads and one another, then
-// connects. Nothing is read or sent before; a refused check leaves every file as it was.
+// open checks the outputs against the files the command reads and one another, opens
+// the log file, then connects. Nothing is read or sent before; a refused check leaves
+// every file as it was (the log file aside, which is added to unless it clashes).
 func (s *session) open() error {
 	in, resume, err := s.cfg.inputs()
 	if err != nil {
 		return err
 	}
-	if err := s.outs.Check(in...); err != nil {
+	err = s.outs.Check(in...)
+	if berr := s.outs.Begin(); berr != nil {
+		return errors.Join(err, berr)
+	}
+	if f := s.outs.Get("--log-file"); f != nil && !errors.Is(err, report.ErrClash) {
+		s.log = report.NewLogger(s.sink, s.cfg.logFormat, s.cfg.logLevel, s.terminal, f)
+	}
+	if err != nil {
 		return err
 	}
 	s.resume = resume
 	if s.conn, err = connect(s.cfg, s.log, s.getenv); err != nil {
 		return err
 	}
-	s.end.Requests = s.conn.retrier.Requests
+	s.end.Requests, s.end.BaseURL = s.conn.retrier.Requests, s.conn.baseURL
+	s.end.Requests.OnThrottled = func() { s.end.Timeline.Throttled(time.Now()) }
 	return nil
 }
 
@@ -223,15 +237,21 @@ func exitCodeFor(err error) int {
 }
 
 // exitCodeOf is the exit code of a run that got to its summary: 75 (interrupted) > 77 >
-// 78 (an output could not be written) > 75 (failed rows) > 3 > 75 (rows not sent).
+// 4 (an atomic run could not put every number back) > 78 (an output could not be
+// written) > 3 (an atomic run put every number back, whatever made it) > 75 (failed
+// rows) > 3 > 75 (rows not sent).
 func exitCodeOf(s job.Summary) int {
 	switch {
 	case s.Interrupted:
 		return exitTemp
 	case s.Stop == job.StopKeyRefused || s.Counts[job.Unauthorized] > 0:
 		return exitKey
+	case s.Rollback == job.RollbackPartial:
+		return exitNotBack
 	case s.Stop == job.StopOutputFailed:
 		return exitConfig
+	case s.Rollback == job.RollbackComplete:
+		return exitRowErrors
 	case s.Counts[job.Failed] > 0:
 		return exitTemp
 	case s.Stop == job.StopMaxErrors, s.Count(job.Outcome.NeedsFix) > 0:

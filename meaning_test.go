@@ -165,8 +165,14 @@ func TestPlanColumnsRefusedOrNamed(t *testing.T) {
 	plan := writeFile(t, dir, "told.csv", "Phone,Nickname,New Agent,Notes,status\n+44 20 7183 8750,x,Billing,n,active\n")
 	for _, command := range [][]string{nil, {"verify"}} {
 		name := fmt.Sprintf("told%d", len(command))
-		args := append(append(command, "--plan", plan, "--report", name+".csv", "--summary", name+".json", "--ignore-columns", "New Agent"), against(base)...)
-		res := runBinary(t, dir, key(), args...)
+		args := append(append(command, "--plan", plan, "--report", name+".csv", "--summary", name+".json"), against(base)...)
+		env := key()
+		if command == nil {
+			args = append(args, "--ignore-columns", "New Agent")
+		} else {
+			env = append(env, "REASSIGN_IGNORE_COLUMNS=New Agent") // verify reads it too
+		}
+		res := runBinary(t, dir, env, args...)
 		if res.code != 0 { // the run sets the nickname; verify then finds it
 			t.Fatalf("%v --ignore-columns: exit %d, want 0\n%s", command, res.code, tail(res.stderr))
 		}

@@ -263,7 +263,11 @@ func TestSandboxStateRefused(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			res := runBinary(t, dir, tc.env, append(tc.args, "--report", "r.csv", "--log-format", "json")...)
+			args := append(tc.args, "--log-format", "json")
+			if tc.args[0] != "export" { // export takes no --report
+				args = append(args, "--report", "r.csv")
+			}
+			res := runBinary(t, dir, tc.env, args...)
 			if res.code != tc.want || !strings.Contains(res.stderr, tc.stderr) {
 				t.Errorf("exit %d, want %d with %q\n%s", res.code, tc.want, tc.stderr, res.stderr)
 			}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -11,7 +10,6 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/rs/zerolog"
 
-	"reassign/job/cell"
 	"reassign/report"
 	"reassign/report/html"
 )
@@ -19,35 +17,8 @@ import (
 // reportCommand is `reassign report --html OUT.html FILE...`: the HTML page of reports
 // already written (the shards of one run together), with what their summary files add.
 // It reads no plan and sends nothing.
-func reportCommand(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("reassign report", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	out := fs.String("html", "", "the HTML page to write (required); - writes stdout; never overwritten")
-	nullToken := fs.String("null-token", "null", `the null token the reports were written with [$REASSIGN_NULL_TOKEN]`)
-	if v := getenv("REASSIGN_NULL_TOKEN"); v != "" {
-		*nullToken = v
-	}
-	err := fs.Parse(args)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprint(stdout, "Usage: reassign report --html OUT.html REPORT.csv... [SUMMARY.json...]\n\n"+
-			"Writes one self-contained HTML page of reports already written: the shards of one run\n"+
-			"together. A file that holds a JSON object is taken as a run's summary (--summary): it adds\n"+
-			"the plan, workspace, version, start, duration and the 429s per second.\n\nFlags:\n")
-		fs.VisitAll(func(f *flag.Flag) { fmt.Fprintf(stdout, "  --%s\n      %s\n", f.Name, f.Usage) })
-		return exitOK
-	case err == nil && *out == "":
-		err = errors.New("report: --html is required")
-	case err == nil && fs.NArg() == 0:
-		err = errors.New("report: name the report files to render")
-	case err == nil && cell.CheckNullToken(*nullToken) != nil:
-		err = fmt.Errorf("report: --null-token %v", cell.CheckNullToken(*nullToken))
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "reassign: %v\nRun reassign report --help for the flags.\n", err)
-		return exitUsage
-	}
-	n, err := renderReport(*out, fs.Args(), *nullToken, stdout)
+func reportCommand(cfg *config, stdout, stderr io.Writer) int {
+	n, err := renderReport(cfg.html, cfg.files, cfg.nullToken, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "reassign: %v\n", err)
 		var re *html.ReportError
@@ -60,11 +31,11 @@ func reportCommand(args []string, getenv func(string) string, stdout, stderr io.
 		return exitCodeFor(err)
 	}
 	files := "1 file"
-	if fs.NArg() > 1 {
-		files = strconv.Itoa(fs.NArg()) + " files"
+	if len(cfg.files) > 1 {
+		files = strconv.Itoa(len(cfg.files)) + " files"
 	}
 	fmt.Fprintf(stderr, "reassign: wrote %s: %s rows from %s, %s needing attention\n",
-		*out, humanize.Comma(int64(n.Rows)), files, humanize.Comma(int64(n.Attention)))
+		cfg.html, humanize.Comma(int64(n.Rows)), files, humanize.Comma(int64(n.Attention)))
 	return exitOK
 }
 

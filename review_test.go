@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -170,13 +171,15 @@ func TestVerifyProvesTheRun(t *testing.T) {
 
 // summaryFile is what the tests read of --summary.
 type summaryFile struct {
-	Rows      int              `json:"rows"`
-	Counts    map[string]int   `json:"counts"`
-	ExitCode  int              `json:"exit_code"`
-	Report    string           `json:"report"`
-	ElapsedMS *int64           `json:"elapsed_ms"`
-	Requests  map[string]int64 `json:"requests"`
-	Throttled int64            `json:"throttled"`
+	Rows       int              `json:"rows"`
+	Counts     map[string]int   `json:"counts"`
+	ExitCode   int              `json:"exit_code"`
+	Report     string           `json:"report"`
+	ElapsedMS  *int64           `json:"elapsed_ms"`
+	Requests   map[string]int64 `json:"requests"`
+	Throttled  int64            `json:"throttled"`
+	Waves      string           `json:"waves"`
+	RolledBack *bool            `json:"rolled_back"`
 }
 
 func readSummary(t *testing.T, dir, name string) summaryFile {
@@ -331,6 +334,9 @@ func ptyRun(t *testing.T, dir string, env []string, stdin *os.File, answer strin
 	cmd.Dir = dir
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
 	cmd.Stdin, cmd.Stderr = tty, tty
+	// The pseudo-terminal is the program's controlling terminal (/dev/tty), as a shell's
+	// is; without a session of its own it would be the test's, if any.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 2}
 	if stdin != nil {
 		cmd.Stdin = stdin
 	}
@@ -422,7 +428,8 @@ func TestQuestionAtTerminal(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d, want 0\n%s", code, screen)
 			}
-			question := "write 4 numbers: 4 agent changes, 4 nickname changes, 0 label changes; 1 row already as planned\r\nApply? [y/N]"
+			question := "write 4 numbers: 4 agent changes, 4 nickname changes, 0 label changes; 1 row already as planned\r\n" +
+				"workspace: " + base + "\r\nundo plan: none (--undo-plan FILE keeps one)\r\nApply? [y/N]"
 			if asked := strings.Contains(screen, question); asked != tc.asked {
 				t.Errorf("asked %v, want %v:\n%s", asked, tc.asked, screen)
 			}

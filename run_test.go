@@ -50,7 +50,7 @@ func TestRunCommandLine(t *testing.T) {
 	}{
 		{name: "help", args: []string{"--help"}, want: 0, output: "REASSIGN_RATE"},
 		{name: "version", args: []string{"--version"}, want: 0, output: "reassign "},
-		{name: "unknown flag", args: []string{"--plan", plan, "--nope"}, want: 64, output: "flag provided but not defined: -nope"},
+		{name: "unknown flag", args: []string{"--plan", plan, "--nope"}, want: 64, output: "unknown flag --nope"},
 		{name: "no plan", args: nil, want: 64, output: "--plan is required"},
 		{name: "bad env value", env: map[string]string{"REASSIGN_WORKERS": "many"}, args: []string{"--plan", plan}, want: 64, output: "$REASSIGN_WORKERS"},
 		{name: "flag wins over a bad env value? no: the env is read first", env: map[string]string{"REASSIGN_RATE": "fast"}, args: []string{"--plan", plan, "--rate", "1"}, want: 64, output: "$REASSIGN_RATE"},
@@ -76,8 +76,8 @@ func TestRunCommandLine(t *testing.T) {
 		{name: "summary is the report", args: []string{"--plan", plan, "--report", report, "--summary", report}, want: 64, output: "--summary names the same file"},
 		{name: "summary and report both stdout", args: []string{"--plan", plan, "--report", "-", "--summary", "-"}, want: 64, output: "--report and --summary both write stdout"},
 		{name: "verify without a plan", args: []string{"verify"}, want: 64, output: "--plan is required"},
-		{name: "verify writes nothing to shape", args: []string{"verify", "--plan", plan, "--dry-run"}, want: 64, output: "flag provided but not defined: -dry-run"},
-		{name: "verify without the snapshot", args: []string{"verify", "--plan", plan, "--no-snapshot"}, want: 64, output: "verify reads the workspace first"},
+		{name: "verify writes nothing to shape", args: []string{"verify", "--plan", plan, "--dry-run"}, want: 64, output: "verify does not take --dry-run (a run does)"},
+		{name: "verify without the snapshot", args: []string{"verify", "--plan", plan, "--no-snapshot"}, want: 64, output: "verify does not take --no-snapshot (a run does)"},
 		{name: "verify ignores a run's variables", env: map[string]string{"REASSIGN_LIMIT": "0", "REASSIGN_DRY_RUN": "maybe"}, args: []string{"verify", "--plan", plan, "--report", report}, want: 78, output: "no API key"},
 	}
 	for _, tc := range cases {

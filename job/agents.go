@@ -194,3 +194,9 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(rb)]
 }
+
+// ListAgents reads the workspace's agents (one GET /agents, on rt's limiter and retry
+// policy, as every read), for `reassign agents`.
+func ListAgents(ctx context.Context, rd Lister, rt *Retrier) ([]dialnexa.Agent, error) {
+	return readAgents(ctx, rd, rt)
+}

@@ -11,21 +11,35 @@ import (
 // on one goroutine: it counts the row, logs its event, records it, paces the flushes of
 // what record wrote, and reports Progress on its tick. The first record or Flush that
 // fails is passed to fail (the run stops); from then on the collector only counts and
-// logs.
+// logs. A row's later line (Result.Again) replaces its earlier one in the counts.
+//
+// In a run with gates it also tallies the rows of each wave as the senders hand them
+// back (track), keeps the rows that may have changed their number (for the gate's
+// re-read and the rollback), and answers the feeder's gate once the wave is all back.
 type collector struct {
 	r      *Runner
 	record func(Result) error
 	fail   func(Stop, error)
 	sum    Summary
+	every  time.Duration // flushes at most this often: FlushEvery, 0 in a rollback
 
 	failed    bool
 	lastFlush time.Time
 	held      <-chan time.Time // fires when rows not flushed yet are due
+
+	gates   *gates       // nil: no waves, not atomic
+	stop    *runStop     // the run's, for a gate that fails early
+	asks    chan gateAsk // the feeder's gate, waiting for its wave
+	pending *gateAsk
+	back    int       // results of rows handed to the senders, so far
+	errors  int       // of those, row errors (not_found, rejected, forbidden)
+	wave    waveTally // the current wave's
+	changed []written // every row that may have changed its number (atomic)
 }
 
 // newCollector counts into a Summary of the outcomes order lists.
 func (r *Runner) newCollector(record func(Result) error, order []Outcome, fail func(Stop, error)) *collector {
-	return &collector{r: r, record: record, fail: fail, sum: Summary{Counts: map[Outcome]int{}, Order: order}}
+	return &collector{r: r, record: record, fail: fail, sum: Summary{Counts: map[Outcome]int{}, Order: order}, every: r.FlushEvery}
 }
 
 // collect takes results until the channel is closed, then flushes. start is when the
@@ -48,6 +62,9 @@ func (c *collector) collect(results <-chan Result, start time.Time) {
 			c.pace(len(results) > 0)
 		case <-c.held:
 			c.flush()
+		case a := <-c.asks:
+			c.pending = &a
+			c.answer()
 		case <-tick:
 			s := c.sum.clone()
 			s.Elapsed = c.r.Now().Sub(start)
@@ -56,13 +73,21 @@ func (c *collector) collect(results <-chan Result, start time.Time) {
 	}
 }
 
-// add counts, logs and records one result.
+// add counts, logs and records one result; a row's later line moves the row's count
+// from its earlier outcome to its new one.
 func (c *collector) add(res Result) {
+	if res.Again() {
+		c.sum.Counts[res.earlier]--
+	} else {
+		c.sum.Rows++
+	}
 	c.sum.Counts[res.Outcome]++
-	c.sum.Rows++
 	logRow(c.r.Log, res)
 	if !c.failed {
 		c.check(c.record(res))
+	}
+	if res.wave > 0 {
+		c.track(res)
 	}
 }
 
@@ -73,7 +98,7 @@ func (c *collector) pace(more bool) {
 	if more || c.held != nil || c.failed {
 		return
 	}
-	if wait := c.r.FlushEvery - c.r.Now().Sub(c.lastFlush); wait > 0 {
+	if wait := c.every - c.r.Now().Sub(c.lastFlush); wait > 0 {
 		c.held = time.After(wait)
 		return
 	}
@@ -103,6 +128,9 @@ func logRow(log zerolog.Logger, res Result) {
 		Int64("duration_ms", res.Duration.Milliseconds())
 	if res.Error != "" {
 		ev = ev.Str("error", res.Error)
+	}
+	if res.Again() {
+		ev = ev.Str("earlier", string(res.earlier))
 	}
 	if res.Outcome == WouldUpdate {
 		ev = ev.RawJSON("body", res.Body)

@@ -6,9 +6,9 @@ import "fmt"
 // it decides each row that needs no request (its result goes straight to the
 // collector), holds back what a "no" or Limit withholds, and hands the rows that need a
 // write to the senders in batches, each written ahead first (WriteAhead; a row is a
-// batch without it). send is the one place a batch leaves the feeder: a gate between
-// batches (wait for the collector to have the batches so far, check, go on or stop)
-// goes there.
+// batch without it). send is the one place a batch leaves the feeder. In a run with
+// gates, a wave ends with a batch of its own, and the gate between waves (gate.go)
+// waits for the collector to have the wave back, checks it, and goes on or stops.
 type feeder struct {
 	r    *Runner
 	stop *runStop
@@ -22,10 +22,19 @@ type feeder struct {
 	withheld    int  // rows needing a write that were held back on purpose
 	interrupted bool // a row was left unsent because the caller's context ended
 
+	gates   *gates         // nil: no waves, not atomic
+	asks    chan<- gateAsk // to the collector, from a gate
+	wave    int            // the wave being sent, from 1; 0 without gates
+	handed  int            // rows handed to the senders
+	gated   int            // handed by the last gate
+	differs map[string]bool
+
 	befores []NumberState // where the rows' Before values are kept, 256 to an allocation
 }
 
-func (r *Runner) newFeeder(stop *runStop, todo, done chan<- Result) *feeder {
+// newFeeder feeds todo and done; with gates (nil for none), its gates ask the collector
+// through asks.
+func (r *Runner) newFeeder(stop *runStop, todo, done chan<- Result, g *gates, asks chan<- gateAsk) *feeder {
 	size := r.WriteAheadBatch
 	switch {
 	case r.WriteAhead == nil:
@@ -33,7 +42,11 @@ func (r *Runner) newFeeder(stop *runStop, todo, done chan<- Result) *feeder {
 	case size <= 0:
 		size = 4 * r.Workers
 	}
-	return &feeder{r: r, stop: stop, todo: todo, done: done, size: size}
+	f := &feeder{r: r, stop: stop, todo: todo, done: done, size: size, gates: g, asks: asks}
+	if g != nil {
+		f.wave, f.differs = 1, map[string]bool{}
+	}
+	return f
 }
 
 // row takes one row of the plan (the function Each calls).
@@ -47,10 +60,30 @@ func (f *feeder) row(row Row, problems []Problem) error {
 		f.done <- res
 		return nil
 	}
-	if f.batch = append(f.batch, res); len(f.batch) >= f.size {
+	f.batch = append(f.batch, res)
+	switch {
+	case f.waveEnds():
+		f.send()
+		f.gate()
+	case len(f.batch) >= f.size:
 		f.send()
 	}
 	return nil
+}
+
+// waveEnds reports whether the row just let through is the last of its wave.
+func (f *feeder) waveEnds() bool {
+	g := f.gates
+	return g != nil && f.wave <= len(g.cuts) && f.writes == g.cuts[f.wave-1]
+}
+
+// finish sends what is left once the plan is read; a wave the plan ended in before its
+// count (the rows turned out fewer than counted) is checked all the same.
+func (f *feeder) finish() {
+	f.send()
+	if f.gates != nil && f.handed > f.gated && !f.stop.stopped() {
+		f.gate()
+	}
 }
 
 // decide is what becomes of a row: a result already (no request needed, the run has
@@ -100,7 +133,7 @@ func (f *feeder) keep(s NumberState) *NumberState {
 
 // unsent is res left unsent by the run's stop: not_attempted.
 func (f *feeder) unsent(res Result) Result {
-	res.Outcome, res.Error = NotAttempted, "not sent: "+f.stop.why()
+	res.Outcome, res.Error = NotAttempted, f.stop.unsentReason("not sent: "+f.stop.why())
 	f.interrupted = f.interrupted || f.stop.interrupted()
 	return res
 }
@@ -120,6 +153,8 @@ func (f *feeder) send() {
 			f.done <- res
 			continue
 		}
+		res.wave = f.wave
+		f.handed++
 		f.todo <- res
 	}
 	f.batch = f.batch[:0]

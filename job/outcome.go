@@ -33,10 +33,13 @@ const (
 	// or not.
 	Matches Outcome = "matches"
 	Differs Outcome = "differs"
+	// RolledBack: an atomic run put the number back as it was before the run (a second
+	// line of the row).
+	RolledBack Outcome = "rolled_back"
 )
 
 // RunOutcomes lists every outcome of a run, in the order summaries show them.
-var RunOutcomes = []Outcome{Updated, WouldUpdate, Unchanged, Skipped, Conflict, NotFound, Rejected, Forbidden, Invalid, Unauthorized, Failed, NotAttempted}
+var RunOutcomes = []Outcome{Updated, WouldUpdate, Unchanged, Skipped, RolledBack, Conflict, Differs, NotFound, Rejected, Forbidden, Invalid, Unauthorized, Failed, NotAttempted}
 
 // VerifyOutcomes lists every outcome of Verify, in the order summaries show them.
 var VerifyOutcomes = []Outcome{Matches, Differs, NotFound, Invalid, NotAttempted}
@@ -74,12 +77,12 @@ func (o Outcome) NeedsFix() bool {
 }
 
 // Level is the level of the row's log event: error for a row that failed or a key the
-// API refused, warn for a row that needs a fix, info for the rest.
+// API refused, warn for a row that needs a fix or was put back, info for the rest.
 func (o Outcome) Level() zerolog.Level {
 	switch {
 	case o == Failed, o == Unauthorized:
 		return zerolog.ErrorLevel
-	case o.NeedsFix():
+	case o.NeedsFix(), o == RolledBack:
 		return zerolog.WarnLevel
 	}
 	return zerolog.InfoLevel
@@ -100,7 +103,22 @@ type Result struct {
 	// Before is the number's state before the run, from the snapshot; nil when the run
 	// took none or the number was not in it.
 	Before *NumberState
+
+	// earlier is, on a row's second line (a gate's differs, a rollback), the outcome of
+	// the line before it: the summary counts the later one instead.
+	earlier Outcome
+	// wave is the wave the row was sent in, from 1, in a run that checks its waves (or
+	// an atomic one); 0 otherwise.
+	wave int
 }
+
+// Again reports a row's later line (a gate's differs, a rollback's outcome): the row
+// was recorded before, and this line supersedes that one.
+func (r Result) Again() bool { return r.earlier != "" }
+
+// Earlier is, on a row's later line, the outcome of the line it supersedes; "" on a
+// row's first line.
+func (r Result) Earlier() Outcome { return r.earlier }
 
 // Why a run stopped sending before the end of the plan, in words (Summary.Stopped).
 var (
@@ -123,6 +141,23 @@ const (
 	// StopOutputFailed: a file the run writes (the report, the undo plan) could not be
 	// written.
 	StopOutputFailed
+	// StopGate: a wave's gate failed (a row failed, too many row errors, a number not
+	// holding what was written), or an atomic run's check did.
+	StopGate
+)
+
+// Rollback is what an atomic run did to put back the numbers it changed.
+type Rollback uint8
+
+const (
+	// NoRollback: the run did not roll back.
+	NoRollback Rollback = iota
+	// RollbackComplete: every number the run changed is back (rolled_back, or unchanged:
+	// already as before).
+	RollbackComplete
+	// RollbackPartial: some numbers could not be put back (a write failed, someone
+	// changed them since, the run was interrupted): the undo plan finishes the job.
+	RollbackPartial
 )
 
 // stopCause is a Stop with the error that says it.
@@ -141,13 +176,18 @@ type Summary struct {
 	Elapsed     time.Duration
 	Interrupted bool // the caller's context ended the run (a signal)
 	// Stop is why the run stopped sending before the end of its plan, if it did (set
-	// with StopWith); Stopped says it in words: ErrKeyRefused, ErrMaxErrors or the
-	// error of the file that could not be written.
+	// with StopWith); Stopped says it in words: ErrKeyRefused, ErrMaxErrors, the
+	// failed gate ("wave 2 gate: 1 row does not hold what was written") or the error of
+	// the file that could not be written.
 	Stop    Stop
 	Stopped error
 	// Withheld counts the not_attempted rows that were held back on purpose (Limit,
 	// Declined): they are no reason to run again.
 	Withheld int
+	// Rollback says whether an atomic run put its numbers back, and whether all of them;
+	// NotBack counts those it could not.
+	Rollback Rollback
+	NotBack  int
 }
 
 // Outcomes is the outcomes this kind of run records, in the order summaries show them.

@@ -36,6 +36,7 @@ func TestOutcomeClasses(t *testing.T) {
 		job.Unauthorized: {level: errs},
 		job.Failed:       {level: errs},
 		job.NotAttempted: {level: info},
+		job.RolledBack:   {level: warn},
 	}
 	for o, want := range cases {
 		if got := o.Success(); got != want.success {

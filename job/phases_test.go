@@ -118,7 +118,7 @@ type feederRig struct {
 func newFeederRig(r *Runner) feederRig {
 	stop := newRunStop(context.Background())
 	todo, done := make(chan Result, 100), make(chan Result, 100)
-	return feederRig{r.newFeeder(stop, todo, done), stop, todo, done}
+	return feederRig{r.newFeeder(stop, todo, done, nil, nil), stop, todo, done}
 }
 
 func drained(ch chan Result) []Result {
@@ -240,7 +240,7 @@ func TestFeederWritesAhead(t *testing.T) {
 func TestSendersStopRules(t *testing.T) {
 	t.Parallel()
 	newSenders := func(maxErrors int) *senders {
-		return &senders{r: &Runner{MaxErrors: maxErrors}, stop: newRunStop(context.Background())}
+		return &senders{r: &Runner{MaxErrors: Allowance{Count: maxErrors}}, stop: newRunStop(context.Background())}
 	}
 	s := newSenders(0)
 	for range 4 {

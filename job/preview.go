@@ -19,6 +19,10 @@ type Preview struct {
 	Held                      int // rows that need a write, beyond Limit
 	Skipped                   int // rows an earlier run applied (--resume)
 	Invalid                   int
+	// Waves is how many of Writes are sent by the end of each wave (Waves.Cuts); nil
+	// without waves. Atomic says every number written is put back if a check fails.
+	Waves  []int
+	Atomic bool
 	// Ignored names the plan's columns the job does not read (Runner.Ignored): a
 	// person about to say yes sees what the run leaves out.
 	Ignored []string
@@ -55,6 +59,7 @@ func (r *Runner) Preview(each Each) (Preview, error) {
 		}
 		return nil
 	})
+	p.Waves, p.Atomic = r.Waves.Cuts(p.Writes), r.Atomic && !r.DryRun
 	return p, err
 }
 
@@ -74,8 +79,10 @@ func (r *Runner) Confirm(each Each, ask func(about string) bool) error {
 
 // String says it as the question before the first write does: "write 1,204 numbers:
 // 1,180 agent changes, 96 nickname changes, 12 label changes; 37 rows already as
-// planned", the rows not sent, if any, and the columns not read ("not read: columns
-// Notes, Owner").
+// planned", the rows not sent, if any, how the writes go: "in 3 waves (1, 121, 1,204
+// numbers by the end of each), each re-read and checked before the next; atomic: if a
+// check fails, every number written is put back", and the columns not read ("not
+// read: columns Notes, Owner").
 func (p Preview) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "write %s: %s, %s, %s; %s already as planned", count(p.Writes, "number", "numbers"),
@@ -93,6 +100,17 @@ func (p Preview) String() string {
 		if n.n > 0 {
 			b.WriteString("; " + count(n.n, n.one, n.many))
 		}
+	}
+	if len(p.Waves) > 0 {
+		cuts := make([]string, len(p.Waves))
+		for i, c := range p.Waves {
+			cuts[i] = humanize.Comma(int64(c))
+		}
+		fmt.Fprintf(&b, "; in %s (%s numbers by the end of each), each re-read and checked before the next",
+			count(len(p.Waves), "wave", "waves"), strings.Join(cuts, ", "))
+	}
+	if p.Atomic {
+		b.WriteString("; atomic: if a check fails, every number written is put back")
 	}
 	switch len(p.Ignored) {
 	case 0:

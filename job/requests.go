@@ -12,6 +12,10 @@ import (
 // among them: the Retrier adds every attempt, writes and reads alike. It is safe for
 // concurrent use; a nil *Requests counts nothing.
 type Requests struct {
+	// OnThrottled, if set, is called on every answer 429, from the goroutine that got it
+	// (the HTML report's timeline counts them per second). Set it before the first Add.
+	OnThrottled func()
+
 	classes   [6]atomic.Int64 // [0]: no answer; [2]..[5]: 2xx..5xx; [1] unused
 	throttled atomic.Int64
 }
@@ -32,6 +36,9 @@ func (q *Requests) Add(err error) {
 		q.classes[min(max(apiErr.StatusCode/100, 2), 5)].Add(1)
 		if apiErr.StatusCode == 429 {
 			q.throttled.Add(1)
+			if q.OnThrottled != nil {
+				q.OnThrottled()
+			}
 		}
 	case errors.As(err, &te):
 		q.classes[0].Add(1)

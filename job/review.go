@@ -65,17 +65,65 @@ func NoOp(row Row, c NumberState) bool {
 // reviewed: was agt_a, now agt_b"). It is "" when the row may be written: nothing
 // moved, or the row carries no reviewed values. A field the row does not send may have
 // moved: it is not the row's to guard.
-func Moved(row Row, c NumberState) string {
+func Moved(row Row, c NumberState) string { return movedSince(row, c, "the plan was reviewed") }
+
+// movedSince is Moved, saying since when ("the run wrote it").
+func movedSince(row Row, c NumberState, since string) string {
 	if row.Reviewed == nil {
 		return ""
 	}
 	var moved []string
 	for _, f := range fieldsOf(row, c) {
 		if !f.holds() && f.now != f.reviewed {
-			moved = append(moved, fmt.Sprintf("%s changed since the plan was reviewed: was %s, now %s", f.name, showValue(f.reviewed), showValue(f.now)))
+			moved = append(moved, fmt.Sprintf("%s changed since %s: was %s, now %s", f.name, since, showValue(f.reviewed), showValue(f.now)))
 		}
 	}
 	return strings.Join(moved, "; ")
+}
+
+// Undo is the plan row that puts back what row changes on a number that held before:
+// each field row sends, set to its value before (null for an agent or nickname that was
+// empty), reviewed against the values the number holds once row is applied (Written),
+// so that it is written only where nobody changed the number since (Moved). The API
+// takes no null label, so a label that was empty before cannot be put back: the row
+// leaves the label alone, and keptLabel says so. A null is written as nullToken
+// ("null" when it is empty).
+func Undo(row Row, before NumberState, nullToken string) (undo Row, keptLabel bool) {
+	if nullToken == "" {
+		nullToken = "null"
+	}
+	restore := func(f Field, old string) Field {
+		switch {
+		case !f.Set():
+			return Field{}
+		case old == "":
+			return Field{Raw: nullToken, Null: true}
+		}
+		return Field{Raw: old}
+	}
+	wrote := Written(row, before)
+	undo = Row{Line: row.Line, ID: row.ID, PhoneNumber: row.PhoneNumber, Reviewed: &wrote,
+		AgentID: restore(row.AgentID, before.AgentID), Nickname: restore(row.Nickname, before.Nickname)}
+	if row.Label.Set() {
+		undo.Label = Field{Raw: before.Label} // empty when it was: not sent
+		keptLabel = before.Label == ""
+	}
+	return undo, keptLabel
+}
+
+// Written is what a number that held before holds once row is applied: each field row
+// sends as it sends it ("" for null), the others as they were.
+func Written(row Row, before NumberState) NumberState {
+	w := before
+	for _, f := range []struct {
+		to      *string
+		planned Field
+	}{{&w.AgentID, row.AgentID}, {&w.Nickname, row.Nickname}, {&w.Label, row.Label}} {
+		if f.planned.Set() {
+			*f.to = field{planned: f.planned}.value()
+		}
+	}
+	return w
 }
 
 // Differences names each planned value a number in state c does not hold ("agent_id is

@@ -73,6 +73,50 @@ func TestDifferences(t *testing.T) {
 	}
 }
 
+// TestUndo: the row that puts back what a row changes, reviewed against what it wrote;
+// a label empty before stays as written.
+func TestUndo(t *testing.T) {
+	t.Parallel()
+	before := NumberState{AgentID: "agt_a", Nickname: "", Label: "Team A"}
+	cases := []struct {
+		name      string
+		row       Row
+		before    NumberState
+		undo      Row
+		keptLabel bool
+	}{
+		{"every field", Row{ID: "phn_1", AgentID: plannedAs("agt_b"), Nickname: plannedAs("New"), Label: plannedAs("Team B")}, before,
+			Row{ID: "phn_1", AgentID: plannedAs("agt_a"), Nickname: Field{Raw: "NULL", Null: true}, Label: plannedAs("Team A"),
+				Reviewed: &NumberState{AgentID: "agt_b", Nickname: "New", Label: "Team B"}}, false},
+		{"a null planned, a field not sent", Row{ID: "phn_1", AgentID: plannedNull()}, before,
+			Row{ID: "phn_1", AgentID: plannedAs("agt_a"), Reviewed: &NumberState{AgentID: "", Nickname: "", Label: "Team A"}}, false},
+		{"a label empty before", Row{ID: "phn_1", Label: plannedAs("Team B")}, NumberState{AgentID: "agt_a"},
+			Row{ID: "phn_1", Reviewed: &NumberState{AgentID: "agt_a", Label: "Team B"}}, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			undo, kept := Undo(tc.row, tc.before, "NULL")
+			if !reflect.DeepEqual(undo, tc.undo) || kept != tc.keptLabel {
+				t.Errorf("Undo = %+v (reviewed %+v), kept label %v\nwant   %+v (reviewed %+v), %v", undo, undo.Reviewed, kept, tc.undo, tc.undo.Reviewed, tc.keptLabel)
+			}
+			// Run on the number as the row left it, the undo row writes; on the number as
+			// it was, it has nothing to do; on a number moved since, it is a conflict.
+			wrote := Written(tc.row, tc.before)
+			if !undo.HasChanges() {
+				return
+			}
+			if NoOp(undo, wrote) || Moved(undo, wrote) != "" || !NoOp(undo, tc.before) {
+				t.Errorf("the undo row does not put back %+v from %+v", tc.before, wrote)
+			}
+			moved := wrote
+			moved.AgentID = "agt_someone_else"
+			if Moved(undo, moved) == "" && undo.AgentID.Set() {
+				t.Errorf("the undo row would overwrite a number moved since: %+v", moved)
+			}
+		})
+	}
+}
+
 func TestPreviewString(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -88,6 +132,10 @@ func TestPreviewString(t *testing.T) {
 			"write 2 numbers: 2 agent changes, 0 nickname changes, 0 label changes; 0 rows already as planned; not read: column Notes"},
 		{Preview{Writes: 2, Nicknames: 2, Ignored: []string{"Notes", "Owner, old", "column 7 (no title)"}},
 			`write 2 numbers: 0 agent changes, 2 nickname changes, 0 label changes; 0 rows already as planned; not read: columns Notes, "Owner, old", column 7 (no title)`},
+		{Preview{Writes: 1204, Agents: 1204, Waves: []int{1, 121, 1204}, Atomic: true},
+			"write 1,204 numbers: 1,204 agent changes, 0 nickname changes, 0 label changes; 0 rows already as planned; " +
+				"in 3 waves (1, 121, 1,204 numbers by the end of each), each re-read and checked before the next; " +
+				"atomic: if a check fails, every number written is put back"},
 	}
 	for _, tc := range cases {
 		if got := tc.p.String(); got != tc.want {

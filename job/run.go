@@ -21,10 +21,22 @@ var _ Patcher = (*dialnexa.Client)(nil)
 type Runner struct {
 	// Retrier sends each row; Run gives it Workers slots.
 	Retrier
-	Client    Patcher
-	Workers   int // requests in flight at most
-	MaxErrors int // stop after this many not_found/rejected/forbidden rows; 0 = never
+	Client  Patcher
+	Workers int // requests in flight at most
+	// MaxErrors bounds the rows not_found, rejected or forbidden. Without gates the run
+	// stops sending once it is reached (its zero value: never); with them it is what a
+	// gate allows (its zero value: any number, or none in an atomic run).
+	MaxErrors Allowance
 	DryRun    bool
+	// Waves, if set, sends the rows that need a write in cumulative waves, each checked
+	// by its gate (gates) before the next: Reader re-reads the numbers a wave wrote.
+	Waves Waves
+	// Atomic puts back every number the run changed, from the before values, when a gate
+	// fails (without Waves: a row fails, or the row errors pass MaxErrors): see rollback.
+	// It needs Reader and the Snapshot; a signal stops an atomic run as any other.
+	Atomic bool
+	// Reader reads the workspace's numbers for the gates and the rollback.
+	Reader Lister
 	// Shards and ShardIndex pick the rows this run handles (InShard); the others are
 	// not its to record.
 	Shards, ShardIndex int
@@ -73,37 +85,47 @@ type Each func(fn func(Row, []Problem) error) error
 // finish, the rest are recorded as not_attempted.
 //
 // A run is phases over one runStop: the feeder reads the plan and hands the rows that
-// need a write, in batches, to the senders; the collector takes every result; drain
-// bounds the requests in flight once the run stops. A gate between batches (a wave's
-// check) belongs in the feeder's send; a phase after the collector (a rollback) after
-// collect returns.
+// need a write, in batches, to the senders, checking each wave at its gate (with Waves
+// or Atomic, whose rows are counted first); the collector takes every result; drain
+// bounds the requests in flight once the run stops; when an atomic run's gate failed,
+// the rollback puts back what it changed, its lines going to the same collector.
 func (r *Runner) Run(ctx context.Context, each Each, record func(Result) error) (Summary, error) {
 	start := r.Now()
 	stop := newRunStop(ctx)
 	defer stop.end()
 	go stop.drain(r.Drain)
+	g, err := r.newGates(each)
+	if err != nil {
+		return Summary{}, err
+	}
 
 	results := make(chan Result, r.Workers)
 	col := r.newCollector(record, RunOutcomes, stop.stopWith)
+	col.gates, col.stop, col.asks = g, stop, make(chan gateAsk)
 	collected := make(chan struct{})
 	go func() {
 		defer close(collected)
 		col.collect(results, start)
 	}()
-	senders := r.startSenders(stop, results)
-	feed := r.newFeeder(stop, senders.todo, results)
+	senders := r.startSenders(stop, results, g != nil)
+	feed := r.newFeeder(stop, senders.todo, results, g, col.asks)
 	readErr := each(feed.row)
-	feed.send()
+	feed.finish()
 	senders.close()
 	close(results)
 	<-collected
 
+	var rb rollbackEnd
+	if kind, _ := stop.cause(); readErr == nil && r.Atomic && kind == StopGate && !stop.interrupted() {
+		rb = r.rollback(ctx, col, feed.differs, start)
+	}
 	sum := col.sum
 	sum.Elapsed = r.Now().Sub(start)
 	sum.Withheld = feed.withheld
 	// A signal after the last row was sent interrupts nothing.
-	sum.Interrupted = stop.interrupted() && (feed.interrupted || senders.cut.Load() > 0)
+	sum.Interrupted = stop.interrupted() && (feed.interrupted || senders.cut.Load() > 0) || rb.interrupted
 	sum.Stop, sum.Stopped = stop.cause()
+	sum.Rollback, sum.NotBack = rb.state(), rb.notBack
 	return sum, readErr
 }
 
@@ -190,6 +212,15 @@ func (s *runStop) cause() (Stop, error) {
 		return c.kind, c.err
 	}
 	return NotStopped, nil
+}
+
+// unsentReason is the error of a row the stop left unsent: a failed gate's own words
+// ("wave 2 gate: 1 row does not hold what was written"), else otherwise.
+func (s *runStop) unsentReason(otherwise string) string {
+	if kind, err := s.cause(); kind == StopGate && !s.interrupted() {
+		return err.Error()
+	}
+	return otherwise
 }
 
 // why is the error of a row the stop left unsent, after "not sent: ".

@@ -1027,7 +1027,7 @@ func TestRunMaxErrors(t *testing.T) {
 			})
 			lines := plan.lines()
 			r, _ := newRunner(client, tc.workers)
-			r.MaxErrors = tc.max
+			r.MaxErrors = job.Allowance{Count: tc.max}
 			rec := newRecorder(t)
 			sum, err := r.Run(context.Background(), plan.Each, rec.record)
 			if err != nil {

@@ -28,16 +28,18 @@ type senders struct {
 	wg   sync.WaitGroup
 
 	errRows atomic.Int64 // rows not_found, rejected or forbidden
+	sent    atomic.Int64 // rows with a request sent
 	cut     atomic.Int64 // rows a stop left unfinished (not sent, or not retried)
+	gated   bool         // the run has gates, which judge the row errors
 
 	mu        sync.Mutex
 	answers   int // the first answers of the run, up to five
 	forbidden int // how many of those were 403
 }
 
-// startSenders starts the pool; close ends it.
-func (r *Runner) startSenders(stop *runStop, done chan<- Result) *senders {
-	s := &senders{r: r, rt: r.Retrier, stop: stop, todo: make(chan Result), done: done}
+// startSenders starts the pool; close ends it. gated says the run has gates.
+func (r *Runner) startSenders(stop *runStop, done chan<- Result, gated bool) *senders {
+	s := &senders{r: r, rt: r.Retrier, stop: stop, todo: make(chan Result), done: done, gated: gated}
 	s.rt.Slots = make(chan struct{}, r.Workers)
 	for range 4 * r.Workers {
 		s.wg.Go(func() {
@@ -83,6 +85,7 @@ func (a *rowSend) try(ctx context.Context) (dialnexa.Budget, error) {
 	r := a.s.r
 	if a.start.IsZero() {
 		a.start = r.Now()
+		a.s.sent.Add(1)
 	}
 	up, err := r.Client.Patch(ctx, a.res.Row.ID, a.res.Body)
 	var stated dialnexa.Budget
@@ -116,7 +119,7 @@ func (a *rowSend) end(t Tries) Result {
 	case res.Outcome == Updated:
 		return res
 	case res.Attempts == 0:
-		res.Outcome, res.Error = NotAttempted, "not sent: the run stopped"
+		res.Outcome, res.Error = NotAttempted, a.s.stop.unsentReason("not sent: the run stopped")
 		a.s.cut.Add(1)
 		return res
 	}
@@ -134,15 +137,18 @@ func (a *rowSend) end(t Tries) Result {
 }
 
 // refused takes a row's final answer other than a success: a 401 stops the run, and so
-// does the --max-errors-th row error.
+// does the row error that reaches --max-errors, in a run without gates (with them, the
+// gates judge the row errors).
 func (s *senders) refused(o Outcome) {
 	switch {
 	case o == Unauthorized:
 		s.stop.stopWith(StopKeyRefused, ErrKeyRefused)
 	case o.RowError():
-		if n := s.errRows.Add(1); s.r.MaxErrors > 0 && n >= int64(s.r.MaxErrors) {
-			s.stop.stopWith(StopMaxErrors, ErrMaxErrors)
+		n := s.errRows.Add(1)
+		if s.gated || !s.r.MaxErrors.Reached(int(n), int(s.sent.Load())) {
+			return
 		}
+		s.stop.stopWith(StopMaxErrors, ErrMaxErrors)
 	}
 }
 

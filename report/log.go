@@ -2,7 +2,6 @@ package report
 
 import (
 	"bufio"
-	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -14,14 +13,46 @@ import (
 )
 
 // NewLogger logs to out at level (debug, info, warn, error): JSON lines, or the console
-// format for format "console", or "auto" on a terminal.
-func NewLogger(out io.Writer, format, level string, terminal bool) zerolog.Logger {
+// format for format "console", or "auto" on a terminal. When file is not nil (a log
+// file), every line also goes to it, as JSON whatever the format.
+//
+// In the console format the summary event is words for a person (Ending.Words): it
+// shows its message, a line each, without its fields, which the JSON lines carry.
+func NewLogger(out io.Writer, format, level string, terminal bool, file io.Writer) zerolog.Logger {
 	lvl, _ := zerolog.ParseLevel(level)
 	w := out
 	if format == "console" || (format == "auto" && terminal) {
-		w = zerolog.ConsoleWriter{Out: out, TimeFormat: "15:04:05", NoColor: !terminal}
+		w = zerolog.ConsoleWriter{Out: out, TimeFormat: "15:04:05", NoColor: !terminal,
+			FormatPrepare: wordsOnly, FormatMessage: indentLines}
+	}
+	if file != nil {
+		w = zerolog.MultiLevelWriter(w, file)
 	}
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+}
+
+// wordsOnly keeps of the summary event its time, level and message.
+func wordsOnly(evt map[string]any) error {
+	if evt["event"] != "summary" {
+		return nil
+	}
+	for k := range evt {
+		switch k {
+		case zerolog.TimestampFieldName, zerolog.LevelFieldName, zerolog.MessageFieldName:
+		default:
+			delete(evt, k)
+		}
+	}
+	return nil
+}
+
+// consoleIndent lines up a message's later lines under its first, after "15:04:05 INF ".
+const consoleIndent = "             "
+
+// indentLines is a console message, its later lines indented under the first.
+func indentLines(msg any) string {
+	s, _ := msg.(string)
+	return strings.ReplaceAll(s, "\n", "\n"+consoleIndent)
 }
 
 // LogSink is where the log lines go. Outside a run each line is written at once; during
@@ -100,27 +131,18 @@ func counts(s job.Summary) *zerolog.Event {
 	return d
 }
 
-// LogSummary logs the summary event that ends a run.
-func LogSummary(log zerolog.Logger, s job.Summary, reportPath string, code int, sandboxed bool) {
-	var parts []string
-	for _, o := range s.Outcomes() {
-		if n := s.Counts[o]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n, o))
-		}
+// LogSummary logs the summary event that ends a run: its counts as fields, and as its
+// message the end in words (Ending.Words), a line each.
+func LogSummary(log zerolog.Logger, e *Ending) {
+	s := e.Summary
+	if s == nil {
+		s = &job.Summary{}
 	}
-	ev := log.Info().Str("event", "summary").Int("rows", s.Rows).Dict("counts", counts(s)).
+	ev := log.Info().Str("event", "summary").Int("rows", s.Rows).Dict("counts", counts(*s)).
 		Int64("elapsed_ms", s.Elapsed.Milliseconds()).Float64("rows_per_s", s.RowsPerSecond()).
-		Str("report", reportPath).Int("exit_code", code).Bool("sandbox", sandboxed).Bool("interrupted", s.Interrupted)
+		Str("report", e.Report).Int("exit_code", e.ExitCode).Bool("sandbox", e.Sandbox).Bool("interrupted", s.Interrupted)
 	if s.Stopped != nil {
 		ev = ev.Str("stopped", s.Stopped.Error())
 	}
-	where := "report: " + reportPath
-	if reportPath == "-" {
-		where = "report on stdout"
-	}
-	prefix := ""
-	if sandboxed {
-		prefix = "sandbox run: "
-	}
-	ev.Msgf("%s%d rows: %s; %s; exit %d", prefix, s.Rows, strings.Join(parts, ", "), where, code)
+	ev.Msg(strings.Join(e.Words(), "\n"))
 }

@@ -104,16 +104,20 @@ type Input struct {
 //	Check   checked: no output names an input or another output (ErrClash: refused, and
 //	        Finish writes nothing at all); no New output exists (ErrExists). No file is
 //	        touched.
-//	Create  created: every New and Appended output is opened, or none is (those opened
-//	        are removed again).
+//	Begin   begun (optional): every Appended output (a log file) is opened early, so
+//	        that it holds the command's first lines; after a clash, none is.
+//	Create  created: every New and Appended output not yet open is opened, or none is
+//	        (those opened are removed again).
 //	Keep    kept: the run got to its rows (or the export finished); its files stay,
 //	        whatever happens next. KeepOnly keeps one file of a run that is not kept
 //	        (the report of a plan refused for its rows, which lists them).
 //	Close   the run's record (the New outputs written as it goes: report, undo plan) is
 //	        synced and closed; the error says whether it holds what was written.
-//	Finish  ended: every End is written (a New output's only when kept), then every
-//	        file is closed (an Appended log last of all, after the lines about the
-//	        Ends) and the New files of a command that was not kept are removed.
+//	WriteEnds  (optional, once) every End is written (a New output's only when kept):
+//	        the caller may log what follows them (the end in words) before Finish.
+//	Finish  ended: the Ends are written unless WriteEnds has, then every file is
+//	        closed (an Appended log last of all, after the lines about the Ends) and
+//	        the New files of a command that was not kept are removed.
 //
 // Finish may follow any step, once, and is how every command ends: a failed Check or
 // Create, an early return and a finished run alike. Outputs is not safe for concurrent
@@ -123,6 +127,7 @@ type Outputs struct {
 	list    []*Output
 	refused error // the clash Check found
 	kept    bool
+	ended   bool // the Ends are written
 }
 
 // NewOutputs returns an owner with no outputs yet; "-" names stdout.
@@ -232,18 +237,41 @@ func (a fileID) same(b fileID) bool {
 	return false // one exists and the other does not yet
 }
 
+// Begin opens every Appended output (a log file, added to, created if missing) as
+// soon as Check has run, so that it holds the command's first lines; after a clash it
+// opens none. An output that cannot be opened is the error: the others stay open, for
+// Finish to close.
+func (o *Outputs) Begin() error {
+	if o.refused != nil {
+		return nil
+	}
+	for _, out := range o.list {
+		if out.Kind == Appended && out.w == nil {
+			if err := o.open(out); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // Create opens every New output (created new, never over a file) and every Appended
-// one, or none: when one cannot be opened, those already created are removed again.
-// Replaced and Overwritten outputs are opened only by Finish.
+// one not yet open, or none: when one cannot be opened, those already created are
+// removed again. Replaced and Overwritten outputs are opened only by Finish.
 func (o *Outputs) Create() error {
 	if o.refused != nil {
 		return o.refused
 	}
 	for i, out := range o.list {
+		if out.w != nil {
+			continue // opened by Begin
+		}
 		if err := o.open(out); err != nil {
 			for _, done := range o.list[:i] {
-				done.close()
-				done.remove()
+				if done.Kind == New { // an Appended log stays open for the lines about it
+					done.close()
+					done.remove()
+				}
 			}
 			return err
 		}
@@ -308,14 +336,30 @@ func (o *Outputs) Close() error {
 	return errors.Join(errs...)
 }
 
-// Finish ends the command: it writes every output's End from e (a New output's only
-// when kept; none at all after a clash), closes what is open, and removes the New files
-// of a command that was not kept. An End that cannot be written is logged as its Event,
-// naming the exit code it leaves alone: what the run did stands.
+// Finish ends the command: it writes every output's End from e, unless WriteEnds has,
+// closes what is open, and removes the New files of a command that was not kept.
+// After a clash it writes nothing at all.
 func (o *Outputs) Finish(e *Ending, log zerolog.Logger) {
 	if o.refused != nil {
 		return
 	}
+	o.WriteEnds(e, log)
+	for _, out := range o.list {
+		out.close()
+		if !o.kept && !out.kept {
+			out.remove()
+		}
+	}
+}
+
+// WriteEnds writes every output's End from e (a New output's only when kept; none at
+// all after a clash), once: a second call does nothing. An End that cannot be written
+// is logged as its Event, naming the exit code it leaves alone: what the run did stands.
+func (o *Outputs) WriteEnds(e *Ending, log zerolog.Logger) {
+	if o.refused != nil || o.ended {
+		return
+	}
+	o.ended = true
 	for _, out := range o.list {
 		if out.End == nil || (!o.kept && out.Kind == New) {
 			continue
@@ -327,12 +371,6 @@ func (o *Outputs) Finish(e *Ending, log zerolog.Logger) {
 			}
 			ev.Str("event", out.Event).Str("error", err.Error()).Int("exit_code", e.ExitCode).
 				Msgf("could not write %s %s; the exit code stays %d", out.Flag, out.Name, e.ExitCode)
-		}
-	}
-	for _, out := range o.list {
-		out.close()
-		if !o.kept && !out.kept {
-			out.remove()
 		}
 	}
 }

@@ -278,3 +278,103 @@ func TestOutputsStdout(t *testing.T) {
 		t.Errorf("stdout %q", stdout.String())
 	}
 }
+
+// TestOutputsBegin: Begin opens the log file before anything else, so that the lines
+// of a command refused later (a report that exists, a Create that fails) are in it; a
+// clash opens nothing; the Ends written by WriteEnds come before the lines that follow
+// them, and Finish writes them no second time.
+func TestOutputsBegin(t *testing.T) {
+	t.Parallel()
+	end := func(w io.Writer, e *Ending) error {
+		_, err := io.WriteString(w, "end\n")
+		return err
+	}
+	t.Run("then refused", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		at := func(name string) string { return filepath.Join(dir, name) }
+		os.WriteFile(at("report.csv"), []byte("earlier\n"), 0o644)
+		outs := NewOutputs(io.Discard)
+		outs.Add(Output{Flag: "--report", Name: at("report.csv")})
+		logFile := outs.Add(Output{Flag: "--log-file", Name: at("log"), Kind: Appended})
+		if err := outs.Check(); !errors.Is(err, ErrExists) {
+			t.Fatalf("Check = %v, want ErrExists", err)
+		}
+		if err := outs.Begin(); err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(logFile, "report exists\n")
+		outs.Finish(&Ending{}, zerolog.Nop())
+		want := map[string]string{at("report.csv"): "earlier\n", at("log"): "report exists\n"}
+		if got := files(t, dir); !sameFiles(got, want) {
+			t.Errorf("files:\n%q\nwant\n%q", got, want)
+		}
+	})
+	t.Run("create fails", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		at := func(name string) string { return filepath.Join(dir, name) }
+		outs := NewOutputs(io.Discard)
+		outs.Add(Output{Flag: "--report", Name: at("report.csv")})
+		logFile := outs.Add(Output{Flag: "--log-file", Name: at("log"), Kind: Appended})
+		outs.Add(Output{Flag: "--undo-plan", Name: at("missing/undo.csv")})
+		if err := outs.Check(); err != nil {
+			t.Fatal(err)
+		}
+		if err := outs.Begin(); err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(logFile, "start\n")
+		if err := outs.Create(); err == nil {
+			t.Fatal("an undo plan in a missing folder was created")
+		}
+		if _, err := io.WriteString(logFile, "fatal\n"); err != nil {
+			t.Errorf("the log file was closed by a Create that failed: %v", err)
+		}
+		outs.Finish(&Ending{}, zerolog.Nop())
+		if got, want := files(t, dir), map[string]string{at("log"): "start\nfatal\n"}; !sameFiles(got, want) {
+			t.Errorf("files:\n%q\nwant\n%q", got, want)
+		}
+	})
+	t.Run("a clash", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		outs := NewOutputs(io.Discard)
+		outs.Add(Output{Flag: "--log-file", Name: filepath.Join(dir, "log"), Kind: Appended})
+		outs.Add(Output{Flag: "--html", Name: filepath.Join(dir, "log")})
+		if err := outs.Check(); !errors.Is(err, ErrClash) {
+			t.Fatalf("Check = %v, want a clash", err)
+		}
+		if err := outs.Begin(); err != nil {
+			t.Fatal(err)
+		}
+		outs.Finish(&Ending{}, zerolog.Nop())
+		if got := files(t, dir); len(got) != 0 {
+			t.Errorf("a clash left %q", got)
+		}
+	})
+	t.Run("ends before the last lines", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		at := func(name string) string { return filepath.Join(dir, name) }
+		outs := NewOutputs(io.Discard)
+		logFile := outs.Add(Output{Flag: "--log-file", Name: at("log"), Kind: Appended})
+		outs.Add(Output{Flag: "--metrics-file", Name: at("metrics"), Kind: Replaced, End: func(w io.Writer, e *Ending) error {
+			io.WriteString(logFile, "metrics written\n")
+			return end(w, e)
+		}})
+		if err := outs.Check(); err != nil {
+			t.Fatal(err)
+		}
+		if err := outs.Begin(); err != nil {
+			t.Fatal(err)
+		}
+		outs.WriteEnds(&Ending{}, zerolog.Nop())
+		io.WriteString(logFile, "the end in words\n")
+		outs.Finish(&Ending{}, zerolog.Nop())
+		want := map[string]string{at("log"): "metrics written\nthe end in words\n", at("metrics"): "end\n"}
+		if got := files(t, dir); !sameFiles(got, want) {
+			t.Errorf("files:\n%q\nwant\n%q", got, want)
+		}
+	})
+}

@@ -10,16 +10,22 @@ import (
 )
 
 // UndoWriter writes --undo-plan: for each number the run changed, a plan row that puts
-// back the values it had before. Flush writes out what is buffered, like the report's.
+// back the values it had before (job.Undo). The plan is a reviewed plan: its before_*
+// columns hold the values the run wrote, so that running it later puts a number back
+// only where nobody changed it since. Flush writes out what is buffered, like the
+// report's.
 type UndoWriter struct {
 	cw        *csv.Writer
 	nullToken string
 }
 
+// UndoColumns are the undo plan's columns.
+var UndoColumns = []string{"id", "agent_id", "nickname", "label", "before_agent_id", "before_nickname", "before_label"}
+
 // NewUndoWriter writes the plan header; an emptied field is written as nullToken.
 func NewUndoWriter(w io.Writer, nullToken string) (*UndoWriter, error) {
 	u := &UndoWriter{cw: csv.NewWriter(w), nullToken: nullToken}
-	u.cw.Write([]string{"id", "agent_id", "nickname", "label"})
+	u.cw.Write(UndoColumns)
 	u.cw.Flush()
 	return u, u.cw.Error()
 }
@@ -28,22 +34,14 @@ func NewUndoWriter(w io.Writer, nullToken string) (*UndoWriter, error) {
 // fields row sent are restored. keptLabel is true when the row set a label that was
 // empty before: the API takes no null label, so the undo plan cannot clear it.
 func (u *UndoWriter) Write(row job.Row, before job.NumberState) (keptLabel bool, err error) {
-	restore := func(f job.Field, old string) string {
-		switch {
-		case !f.Set():
-			return ""
-		case old == "":
-			return u.nullToken // written as it is: it reads back as null
-		default:
-			return cell.Escape(old, u.nullToken)
-		}
+	undo, keptLabel := job.Undo(row, before, u.nullToken)
+	wrote := undo.Reviewed
+	rec := []string{
+		cell.Escape(undo.ID, u.nullToken), cell.EscapeField(undo.AgentID, u.nullToken),
+		cell.EscapeField(undo.Nickname, u.nullToken), cell.EscapeField(undo.Label, u.nullToken),
+		// As the report writes its before_* cells: the values themselves, "" for none.
+		cell.Escape(wrote.AgentID, u.nullToken), cell.Escape(wrote.Nickname, u.nullToken), cell.Escape(wrote.Label, u.nullToken),
 	}
-	label := ""
-	if row.Label.Set() {
-		label = cell.Escape(before.Label, u.nullToken)
-		keptLabel = before.Label == ""
-	}
-	rec := []string{cell.Escape(row.ID, u.nullToken), restore(row.AgentID, before.AgentID), restore(row.Nickname, before.Nickname), label}
 	return keptLabel, u.cw.Write(rec)
 }
 

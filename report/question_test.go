@@ -67,3 +67,38 @@ func TestAsk(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// fakeTTY is a terminal the test types into and reads from.
+type fakeTTY struct {
+	io.Reader
+	bytes.Buffer // what was written on it
+	closed       bool
+}
+
+func (f *fakeTTY) Write(p []byte) (int, error) { return f.Buffer.Write(p) }
+func (f *fakeTTY) Read(p []byte) (int, error)  { return f.Reader.Read(p) }
+func (f *fakeTTY) Close() error                { f.closed = true; return nil }
+
+// TestQuestion: the question goes to the terminal the opener gives, not to stderr, and
+// the answer comes from it, not from stdin; without a terminal, stderr and stdin serve.
+func TestQuestion(t *testing.T) {
+	t.Parallel()
+	tty := &fakeTTY{Reader: strings.NewReader("y\n")}
+	var stderr bytes.Buffer
+	ask := Question(context.Background(), func() (io.ReadWriteCloser, error) { return tty, nil }, strings.NewReader("n\n"), &stderr)
+	if !ask("write 2 numbers") {
+		t.Error("the terminal's yes was not heard")
+	}
+	if tty.Buffer.String() != "write 2 numbers\nApply? [y/N] " || stderr.Len() != 0 {
+		t.Errorf("on the terminal %q, on stderr %q", tty.Buffer.String(), stderr.String())
+	}
+	if !tty.closed {
+		t.Error("the terminal was left open")
+	}
+
+	noTTY := func() (io.ReadWriteCloser, error) { return nil, os.ErrNotExist }
+	ask = Question(context.Background(), noTTY, strings.NewReader("yes\n"), &stderr)
+	if !ask("write 2 numbers") || stderr.String() != "write 2 numbers\nApply? [y/N] " {
+		t.Errorf("without a terminal: asked %q on stderr, or the answer was lost", stderr.String())
+	}
+}

@@ -140,6 +140,32 @@ func TestReadAppliedRoundTrip(t *testing.T) {
 	}
 }
 
+// TestReadAppliedLaterLineWins: a row's later line (a gate's differs, a rollback's
+// rolled_back or unchanged) cancels its earlier updated; a later updated (a row sent
+// again) counts.
+func TestReadAppliedLaterLineWins(t *testing.T) {
+	t.Parallel()
+	data := writeReport(t,
+		result(2, "phn_1", "agt_a", "", "", job.Updated),
+		result(3, "phn_2", "agt_a", "", "", job.Updated),
+		result(4, "phn_3", "agt_a", "", "", job.Updated),
+		result(5, "phn_4", "agt_a", "", "", job.Failed),
+		result(2, "phn_1", "agt_a", "", "", job.RolledBack),
+		result(3, "phn_2", "agt_a", "", "", job.Differs),
+		result(5, "phn_4", "agt_a", "", "", job.Unchanged),
+		result(5, "phn_4", "agt_a", "", "", job.Updated),
+	)
+	a, err := ReadApplied(strings.NewReader(data), "null")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]bool{"phn_1": false, "phn_2": false, "phn_3": true, "phn_4": true} {
+		if got := a.Has(row(id, "agt_a", "", "")); got != want {
+			t.Errorf("%s: Has = %v, want %v", id, got, want)
+		}
+	}
+}
+
 func TestReadAppliedTornLastLine(t *testing.T) {
 	t.Parallel()
 	full := writeReport(t,

@@ -20,8 +20,9 @@ import (
 	"reassign/job/cell"
 )
 
-// Applied is what an earlier report says was already done: for each id recorded as
-// updated or skipped, the agent_id, nickname and label it was done with.
+// Applied is what an earlier report says was already done: for each id whose last line
+// is updated or skipped, the agent_id, nickname and label it was done with. A row's later
+// line (a gate's differs, a rollback's rolled_back) wins over its earlier one.
 type Applied struct {
 	done map[string]uint64 // id -> hash of the planned fields
 }
@@ -160,11 +161,13 @@ func ReadApplied(r io.Reader, nullToken string) (*Applied, error) {
 			return nil, err
 		}
 		rec := v.(reportRecord)
+		id, _ := cell.Unescape(rec.ID, nullToken)
 		switch job.Outcome(rec.Outcome) {
 		case job.Updated, job.Skipped:
-			id, _ := cell.Unescape(rec.ID, nullToken)
 			a.done[id] = fieldsHash(cell.ParseField(rec.AgentID, nullToken),
 				cell.ParseField(rec.Nickname, nullToken), cell.ParseField(rec.Label, nullToken))
+		default:
+			delete(a.done, id) // a later line that undoes or disproves an earlier one
 		}
 	}
 }

@@ -83,7 +83,7 @@ func FuzzRoundTrip(f *testing.F) {
 		}
 
 		// The undo plan of a row that changed all three: the old values, null for an
-		// emptied agent or nickname.
+		// emptied agent or nickname, reviewed against the values the row wrote.
 		out.Reset()
 		uw, _ := NewUndoWriter(&out, token)
 		changed := job.Row{ID: "phn_1", AgentID: job.Field{Raw: "agt_new"}, Nickname: job.Field{Raw: "New"}, Label: job.Field{Raw: "New"}}
@@ -98,7 +98,11 @@ func FuzzRoundTrip(f *testing.F) {
 			return job.Field{Raw: old}
 		}
 		want = job.Row{Line: 2, ID: "phn_1", AgentID: restore(agent), Nickname: restore(nickname), Label: job.Field{Raw: label}}
-		if len(rows) != 1 || rows[0] != want {
+		wrote := job.NumberState{AgentID: "agt_new", Nickname: "New", Label: "New"}
+		if len(rows) != 1 || rows[0].Reviewed == nil || *rows[0].Reviewed != wrote {
+			t.Fatalf("undo plan read back as %+v, want it reviewed against %+v\n%q", rows, wrote, out.Bytes())
+		}
+		if rows[0].Reviewed = nil; rows[0] != want {
 			t.Fatalf("undo plan read back as %+v, want %+v\n%q", rows, want, out.Bytes())
 		}
 

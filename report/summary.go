@@ -33,16 +33,35 @@ func TerminationLogPath(flag, def string) string {
 }
 
 // Ending is what the outputs written at the end of a command say (the --summary
-// file, the termination message): what ran, and how it ended. The caller fills it in
-// as the command goes; Outputs.Finish hands it to each output's End.
+// file, the termination message, the HTML page, the metrics) and what the end of a run
+// says in words (Words): what ran, and how it ended. The caller fills it in as the
+// command goes; Outputs.Finish hands it to each output's End.
 type Ending struct {
 	Command      string // "run" or "verify"
+	DryRun       string // a run that sent no write: "client" (offline) or "server"; "" for none
 	Plan, Report string
+	Version      string
+	Waves        string // the run's --waves, as given; "" without
+	BaseURL      string // the workspace's API
+	Sandbox      bool   // the built-in sandbox, whose BaseURL is a passing loopback address
+	// The other files the command writes, "" for none: where the end says they are.
+	UndoPlan, SummaryFile, HTML, LogFile string
+	Requests                             *job.Requests
+	Started                              time.Time
+	// Timeline counts the rows finished and the answers 429 per second; nil for none.
+	Timeline *Timeline
+	// Changes counts what the results changed and why rows did not change; nil for none.
+	Changes *Changes
+	// Agents names the workspace's agents by id, when the run read them (the HTML page
+	// shows names beside ids).
+	Agents map[string]string
+	// Declined says a person answered no to the question before the first write.
+	Declined bool
+	// Next is what a person may run next, in the order the end says it.
+	Next []Next
 	// IgnoredColumns names the plan's columns the run did not read (those of the
 	// job's own report and export aside), as their titles are written.
 	IgnoredColumns []string
-	Requests       *job.Requests
-	Started        time.Time
 	// Summary is the run's, once it got to its rows (Ran); nil before.
 	Summary *job.Summary
 	// ExitCode, Err (what ended the command early, if anything) and Finished: how and
@@ -52,19 +71,33 @@ type Ending struct {
 	Finished time.Time
 }
 
+// Next is a command a person may run after this one: what it is for ("To undo it")
+// and the command line.
+type Next struct {
+	Why, Command string
+}
+
 // Ran records the run's summary.
 func (e *Ending) Ran(s job.Summary) { e.Summary = &s }
 
 // summaryJSON is the --summary file.
 type summaryJSON struct {
 	Command     string           `json:"command"`
+	DryRun      string           `json:"dry_run,omitempty"`
 	Plan        string           `json:"plan"`
 	Report      string           `json:"report"`
+	UndoPlan    string           `json:"undo_plan,omitempty"`
+	HTML        string           `json:"html,omitempty"`
+	Version     string           `json:"version"`
+	BaseURL     string           `json:"base_url,omitempty"`
+	Sandbox     bool             `json:"sandbox"`
 	Rows        int              `json:"rows"`
 	Counts      map[string]int   `json:"counts"`
 	ExitCode    int              `json:"exit_code"`
 	Interrupted bool             `json:"interrupted"`
 	Stopped     string           `json:"stopped,omitempty"`
+	Waves       string           `json:"waves,omitempty"`
+	RolledBack  bool             `json:"rolled_back"`
 	Error       string           `json:"error,omitempty"`
 	ElapsedMS   int64            `json:"elapsed_ms"`
 	Requests    map[string]int64 `json:"requests"`
@@ -72,7 +105,8 @@ type summaryJSON struct {
 	StartedAt   string           `json:"started_at"`
 	FinishedAt  string           `json:"finished_at"`
 	// IgnoredColumns is the plan's columns the run did not read; [] for none.
-	IgnoredColumns []string `json:"ignored_columns"`
+	IgnoredColumns []string  `json:"ignored_columns"`
+	Timeline       *Timeline `json:"timeline,omitempty"`
 }
 
 // WriteSummary writes the --summary file: one JSON object on one line. It is the End
@@ -83,11 +117,16 @@ func WriteSummary(w io.Writer, e *Ending) error {
 		s = &job.Summary{}
 	}
 	out := summaryJSON{
-		Command: e.Command, Plan: e.Plan, Report: e.Report, Rows: s.Rows, Counts: map[string]int{},
+		Command: e.Command, DryRun: e.DryRun, Plan: e.Plan, Report: e.Report, UndoPlan: e.UndoPlan, HTML: e.HTML,
+		Version: e.Version, Sandbox: e.Sandbox, Timeline: e.Timeline, Rows: s.Rows, Counts: map[string]int{},
 		ExitCode: e.ExitCode, Interrupted: s.Interrupted, ElapsedMS: e.Finished.Sub(e.Started).Milliseconds(),
+		Waves: e.Waves, RolledBack: s.Rollback != job.NoRollback,
 		Requests: e.Requests.ByClass(), Throttled: e.Requests.Throttled(),
 		StartedAt: e.Started.UTC().Format(time.RFC3339Nano), FinishedAt: e.Finished.UTC().Format(time.RFC3339Nano),
 		IgnoredColumns: append([]string{}, e.IgnoredColumns...),
+	}
+	if !e.Sandbox {
+		out.BaseURL = e.BaseURL // the sandbox's address passes with it
 	}
 	for _, o := range s.Outcomes() {
 		out.Counts[string(o)] = s.Counts[o]

@@ -9,9 +9,9 @@ import (
 	"github.com/xuri/excelize/v2"
 )
 
-// The plan forms of README "The plan", against their memory bars: a workbook read
-// with excelize, and a plan keyed by phone number, resolved through a snapshot of the
-// whole workspace.
+// The plan forms of README "The plan", against their memory bars: a workbook (written
+// with excelize, as a spreadsheet program would), and a plan keyed by phone number,
+// resolved through a snapshot of the whole workspace.
 var (
 	planFormSizes = struct{ xlsx, phone int }{100_000, 200_000}
 	planFormQuick = struct{ xlsx, phone int }{500, 1_000}
@@ -65,7 +65,7 @@ func (h *harness) planForms(sr *scenarioResult) error {
 		}
 	}
 	sr.notes = append(sr.notes,
-		"the .xlsx plan is written by excelize with shared strings, as Excel saves text: id, agent_id, nickname and the phone number as a number cell; the job reads it with cells as stored, streaming the sheet's rows, three times (validate, resolve, send)",
+		"the .xlsx plan is written by excelize with shared strings, as Excel saves text: id, agent_id, nickname and the phone number as a number cell; the job reads it with cells as stored, its shared strings once and its sheet streamed three times (validate, resolve, send)",
 		"the plan keyed by phone number spells each number +1 555 NNNNNNN; the job reads all 200,000 numbers of the workspace, keeps those the plan may hold and finds them by phone number; peak RSS as in memory")
 	return nil
 }

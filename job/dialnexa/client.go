@@ -188,10 +188,13 @@ func orMinus1(n *int) int {
 }
 
 // Agent is one agent of the organisation. Name is its display name, "" when the API
-// sent none.
+// sent none. Inbound says whether the agent may take inbound numbers, from the agent's
+// boolean "inbound" field; nil when the answer has none (the API's reference documents
+// none; the sandbox sends it, for its outbound-only agent).
 type Agent struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Inbound *bool  `json:"inbound,omitempty"`
 }
 
 // ListAgents returns every agent of the organisation.
@@ -202,8 +205,9 @@ func (c *Client) ListAgents(ctx context.Context) ([]Agent, error) {
 	}
 	var raw struct {
 		Agents []struct {
-			ID   string          `json:"id"`
-			Name json.RawMessage `json:"name"` // a string, or anything else taken as no name
+			ID      string          `json:"id"`
+			Name    json.RawMessage `json:"name"`    // a string, or anything else taken as no name
+			Inbound json.RawMessage `json:"inbound"` // a boolean, or anything else taken as not said
 		} `json:"agents"`
 	}
 	if err := json.Unmarshal(rep.data, &raw); err != nil || raw.Agents == nil {
@@ -213,7 +217,11 @@ func (c *Client) ListAgents(ctx context.Context) ([]Agent, error) {
 	for _, a := range raw.Agents {
 		var name string
 		_ = json.Unmarshal(a.Name, &name)
-		agents = append(agents, Agent{ID: c.redact(a.ID), Name: c.redact(name)})
+		agent := Agent{ID: c.redact(a.ID), Name: c.redact(name)}
+		if inbound := false; len(a.Inbound) > 0 && string(a.Inbound) != "null" && json.Unmarshal(a.Inbound, &inbound) == nil {
+			agent.Inbound = &inbound
+		}
+		agents = append(agents, agent)
 	}
 	return agents, nil
 }

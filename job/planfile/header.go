@@ -198,6 +198,17 @@ var changes = []string{FieldAgentID, FieldAgent, FieldNickname, FieldLabel}
 // job would ignore whose title looks like a field's. A --columns or --ignore-columns
 // title it lacks is one that wraps ErrUsage (64).
 func matchHeader(cells []string, line int, cols Columns, ignore Titles) (*header, error) {
+	h, err := mapHeader(cells, line, cols, ignore)
+	if err != nil {
+		return nil, err
+	}
+	return h, h.check()
+}
+
+// mapHeader matches a header row to the fields, column by column (the workbook reader
+// asks it which columns are planned): the first half of matchHeader, whose checks of
+// the whole header it leaves out.
+func mapHeader(cells []string, line int, cols Columns, ignore Titles) (*header, error) {
 	h := &header{names: cells, fields: make([]string, len(cells)), kinds: make([]columnKind, len(cells)), at: map[string]int{}, line: line}
 	if err := invisible(cells, line); err != nil {
 		return nil, err
@@ -246,7 +257,7 @@ func matchHeader(cells []string, line int, cols Columns, ignore Titles) (*header
 			return nil, usageErr(line, "--ignore-columns %s: the plan has no such column (its header has: %s)", quoteCell(t), h.list())
 		}
 	}
-	return h, h.check()
+	return h, nil
 }
 
 // claimsOf lists the fields that claim a title (by its headerKey): a field --columns

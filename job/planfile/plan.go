@@ -111,6 +111,10 @@ type Plan struct {
 	Reviewed bool
 	// Problems lists every invalid row's reasons as read, in plan order.
 	Problems []job.Problem
+	// Sheet is the workbook's sheet read; "" for a CSV plan.
+	Sheet string
+
+	book bookCache // what a pass over a workbook learns for the next
 }
 
 // maxAgents bounds the distinct agent cells Read collects (see AgentRows).
@@ -346,10 +350,11 @@ func (p *Plan) scan(ctx context.Context, fn func(job.Row, []job.Problem) error) 
 		return readErr(err)
 	}
 	defer rc.Close()
-	src, err := openRecords(rc, p.opts)
+	src, err := openRecords(ctx, rc, p.opts, &p.book)
 	if err != nil {
 		return asPlanError(err)
 	}
+	p.Sheet = p.book.sheet
 	defer src.close()
 	d := &rowReader{src: src, nullToken: p.opts.NullToken, untitled: map[int]bool{}}
 	h, err := d.header(p.opts.Columns, p.opts.IgnoreColumns)
@@ -385,10 +390,11 @@ func (p *Plan) scan(ctx context.Context, fn func(job.Row, []job.Problem) error) 
 	return nil
 }
 
-// asPlanError is err as a *Error: itself, or a read error.
+// asPlanError is err as a *Error: itself, or a read error; or the end of the context
+// that stopped the reading.
 func asPlanError(err error) error {
 	var pe *Error
-	if errors.As(err, &pe) {
+	if errors.As(err, &pe) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	return readErr(err)

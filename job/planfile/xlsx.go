@@ -3,13 +3,11 @@ package planfile
 import (
 	"bufio"
 	"bytes"
-	"errors"
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-
-	"github.com/xuri/excelize/v2"
 )
 
 // The first bytes of a workbook: an .xlsx is a zip; a password-protected one (or an old
@@ -22,70 +20,142 @@ var (
 // xlsxRecords reads one sheet of a workbook, row by row, each cell as stored (a number
 // as its digits, a formula as its cached value), never as displayed.
 type xlsxRecords struct {
-	f    *excelize.File
-	rows *excelize.Rows
-	line int
+	rows *sheetRows
+}
+
+// bookCache is what the first pass over a workbook learns, for the passes after it
+// (the plan is read to validate it, to resolve it, and to send it): the sheet to read
+// and the shared strings, read once. Each later pass opens the zip and streams the
+// sheet alone.
+type bookCache struct {
+	sheet   string // the sheet read, as the workbook names it
+	part    string // its part in the zip
+	strings *sharedStrings
 }
 
 // openXLSX opens the workbook in in (a file is read where it is; anything else is read
-// whole) and the sheet named sheet, or the first.
-func openXLSX(in io.Reader, sheet string) (_ *xlsxRecords, err error) {
-	defer damaged(0, &err)
-	opts := excelize.Options{RawCellValue: true, UnzipSizeLimit: MaxSpool}
-	var f *excelize.File
-	if file, ok := in.(*os.File); ok {
-		f, err = excelize.OpenFile(file.Name(), opts)
-	} else {
-		f, err = excelize.OpenReader(in, opts)
-	}
+// whole) and the sheet opts.Sheet names, or the first visible one. Reading stops with
+// ctx's error when ctx ends.
+func openXLSX(ctx context.Context, in io.Reader, opts Options, book *bookCache) (*xlsxRecords, error) {
+	ra, size, err := readerAt(in)
 	if err != nil {
-		return nil, planErr(0, "the plan is not a workbook Excel or LibreOffice can open as .xlsx (%v); save it again as .xlsx, or as CSV UTF-8", err)
+		return nil, readErr(err)
 	}
-	if sheet == "" {
-		sheet = f.GetSheetName(0)
-	} else if idx, _ := f.GetSheetIndex(sheet); idx < 0 {
-		f.Close()
-		return nil, planErr(0, "--sheet %s: the workbook has no such sheet (its sheets: %s)", quoteCell(sheet), strings.Join(f.GetSheetList(), ", "))
-	}
-	rows, err := f.Rows(sheet)
+	wb, err := openWorkbook(ctx, ra, size)
 	if err != nil {
-		f.Close()
-		return nil, planErr(0, "read sheet %s: %v", quoteCell(sheet), err)
+		return nil, err
 	}
-	return &xlsxRecords{f: f, rows: rows}, nil
-}
-
-// next returns the next row of the sheet; the sheet's empty rows come back with no
-// cells.
-func (x *xlsxRecords) next() (_ []string, _ rowMeta, err error) {
-	defer damaged(x.line+1, &err)
-	if !x.rows.Next() {
-		if err := x.rows.Error(); err != nil {
-			return nil, rowMeta{}, planErr(x.line+1, "read the sheet: %v", err)
+	if book.part == "" {
+		if err := book.fill(wb, opts.Sheet); err != nil {
+			return nil, err
 		}
-		return nil, rowMeta{}, io.EOF
 	}
-	x.line++ // Next steps one row of the sheet at a time, empty ones included
-	cells, err := x.rows.Columns()
+	p, err := wb.open(book.part, "sheet "+quoteCell(book.sheet), maxSheetPart)
 	if err != nil {
-		return nil, rowMeta{}, planErr(x.line, "read the sheet: %v", err)
+		return nil, err
 	}
-	size := 0
-	for _, c := range cells {
-		size += len(c)
-	}
-	if size > MaxRow {
-		return nil, rowMeta{}, rowTooLong(x.line)
-	}
-	return cells, rowMeta{line: x.line}, nil
+	return &xlsxRecords{rows: &sheetRows{p: p, strings: book.strings, columns: opts.Columns}}, nil
 }
 
-// damaged turns a panic of the workbook library over a damaged file into the plan's
-// error: a bad plan is a message and exit 65, never a crash.
-func damaged(line int, err *error) {
-	if r := recover(); r != nil {
-		*err = planErr(line, "the workbook is damaged (%v); open it in a spreadsheet and save it again", r)
+// fill reads the workbook's list of sheets and its shared strings, and picks the sheet
+// named sheet (case ignored, as a spreadsheet does), or the first visible one.
+func (book *bookCache) fill(wb *workbook, sheet string) error {
+	sheets, stringsPart, err := wb.contents()
+	if err != nil {
+		return err
 	}
+	s, err := pickSheet(sheets, sheet)
+	if err != nil {
+		return err
+	}
+	strs := &sharedStrings{}
+	if stringsPart != "" && wb.has(stringsPart) {
+		p, err := wb.open(stringsPart, "shared strings", maxStringsPart)
+		if err != nil {
+			return err
+		}
+		defer p.close()
+		if strs, err = readSharedStrings(p); err != nil {
+			return err
+		}
+	}
+	*book = bookCache{sheet: s.name, part: s.part, strings: strs}
+	return nil
+}
+
+// pickSheet finds the sheet named name; with no name, the first visible sheet of cells.
+// A hidden sheet is read only when named: a person sees the visible ones.
+func pickSheet(sheets []sheetInfo, name string) (sheetInfo, error) {
+	if name == "" {
+		for _, s := range sheets {
+			if !s.hidden() && s.kind == "worksheet" {
+				return s, nil
+			}
+		}
+		if len(sheets) == 0 {
+			return sheetInfo{}, damagedBook("it has no sheets")
+		}
+		return sheetInfo{}, planErr(0, "the workbook has no visible sheet of cells; name the plan's with --sheet (its sheets: %s)", sheetList(sheets))
+	}
+	for _, s := range sheets {
+		if !strings.EqualFold(s.name, name) {
+			continue
+		}
+		switch {
+		case s.kind == "":
+			return sheetInfo{}, damagedBook("sheet %s has no part", quoteCell(s.name))
+		case s.kind != "worksheet":
+			return sheetInfo{}, planErr(0, "--sheet %s: the sheet is a %s, not a sheet of cells", quoteCell(name), strings.TrimSuffix(s.kind, "sheet")+" sheet")
+		}
+		return s, nil
+	}
+	return sheetInfo{}, planErr(0, "--sheet %s: the workbook has no such sheet (its sheets: %s)", quoteCell(name), sheetList(sheets))
+}
+
+// sheetList names the sheets for a message, the hidden ones marked, the first 20.
+func sheetList(sheets []sheetInfo) string {
+	var names []string
+	for i, s := range sheets {
+		if i == 20 {
+			names = append(names, fmt.Sprintf("and %d more", len(sheets)-i))
+			break
+		}
+		name := s.name
+		if s.hidden() {
+			name += " (hidden)"
+		}
+		names = append(names, name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// readerAt is how the zip reads the workbook: a file where it is, anything else read
+// into memory (at most MaxSpool bytes, as a plan from a pipe).
+func readerAt(in io.Reader) (io.ReaderAt, int64, error) {
+	if f, ok := in.(*os.File); ok {
+		st, err := f.Stat()
+		if err != nil {
+			return nil, 0, err
+		}
+		return f, st.Size(), nil
+	}
+	data, err := io.ReadAll(io.LimitReader(in, MaxSpool+1))
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(data) > MaxSpool {
+		return nil, 0, fmt.Errorf("the workbook is larger than %s", sizeText(MaxSpool))
+	}
+	return bytes.NewReader(data), int64(len(data)), nil
+}
+
+// next returns the next row of the sheet that has cells.
+func (x *xlsxRecords) next() ([]string, rowMeta, error) {
+	cells, line, err := x.rows.next()
+	if err != nil {
+		return nil, rowMeta{}, err
+	}
+	return cells, rowMeta{line: line}, nil
 }
 
 func (x *xlsxRecords) lineBreak(column, _ string) string {
@@ -93,17 +163,15 @@ func (x *xlsxRecords) lineBreak(column, _ string) string {
 }
 
 func (x *xlsxRecords) beyond(cells, width int) string {
-	col, _ := excelize.ColumnNumberToName(cells)
-	return fmt.Sprintf("column %s holds a value, but the header has %d columns", col, width)
+	return fmt.Sprintf("column %s holds a value, but the header has %d columns", columnName(cells), width)
 }
 
-func (x *xlsxRecords) close() error {
-	return errors.Join(x.rows.Close(), x.f.Close())
-}
+func (x *xlsxRecords) close() error { return x.rows.p.close() }
 
 // openRecords reads what open returns as a workbook or as CSV, by its first bytes. A
-// name ending in .xlsx must be a workbook.
-func openRecords(rc io.ReadCloser, opts Options) (records, error) {
+// name ending in .xlsx must be a workbook; book keeps what a pass over a workbook
+// learns for the next. A workbook's reading stops with ctx's error when ctx ends.
+func openRecords(ctx context.Context, rc io.ReadCloser, opts Options, book *bookCache) (records, error) {
 	br := bufio.NewReaderSize(rc, 64<<10)
 	head, _ := br.Peek(len(oleMagic))
 	workbookName := strings.HasSuffix(strings.ToLower(opts.Name), ".xlsx")
@@ -111,9 +179,13 @@ func openRecords(rc io.ReadCloser, opts Options) (records, error) {
 	case bytes.HasPrefix(head, zipMagic):
 		var in io.Reader = br
 		if f, ok := rc.(*os.File); ok {
-			in = f // excelize reads a file where it is, anything else whole
+			in = f // read where it is, anything else whole
 		}
-		return openXLSX(in, opts.Sheet)
+		x, err := openXLSX(ctx, in, opts, book)
+		if err != nil {
+			return nil, err // not a typed nil in the interface
+		}
+		return x, nil
 	case bytes.HasPrefix(head, oleMagic):
 		if encrypted(br) {
 			return nil, planErr(0, "the workbook is password-protected; save a copy without the password (File > Info > Protect Workbook in Excel) and give that")

@@ -83,6 +83,14 @@ type Options struct {
 	// the number as it was: an API that says yes and applies nothing, which only
 	// `reassign verify` can catch.
 	SwallowWrites bool
+	// SwallowIDs does what SwallowWrites does, for these numbers only.
+	SwallowIDs []string
+	// RefuseIDs answers a valid PATCH of these numbers 400, as an API refuses a change
+	// by a rule of its own that the job cannot check beforehand.
+	RefuseIDs []string
+	// FailWritesAfter, if > 0, answers 503 to every PATCH after the first
+	// FailWritesAfter (retries included), until Heal: an API that goes down mid-run.
+	FailWritesAfter int
 	// Fault, if set, sees each request first and may answer it itself (returning true):
 	// the tests script 5xx, 429, resets and slow answers with it.
 	Fault func(w http.ResponseWriter, r *http.Request) bool
@@ -172,6 +180,11 @@ type API struct {
 	ineligible map[string]bool
 	patches    []Patch
 	changes    int // writes applied (PATCHes and Updates): a state file needs saving
+	swallow    map[string]bool
+	refuse     map[string]bool
+
+	writes    atomic.Int64 // PATCHes received
+	failAfter atomic.Int64 // FailWritesAfter; 0 once healed
 
 	requests    atomic.Int64
 	reads       atomic.Int64
@@ -181,7 +194,9 @@ type API struct {
 
 // New returns a sandbox holding ws.
 func New(ws Workspace, opts Options) *API {
-	a := &API{opts: opts, numbers: map[string]*Number{}, agents: map[string]bool{}, agentNames: maps.Clone(ws.AgentNames), ineligible: map[string]bool{}}
+	a := &API{opts: opts, numbers: map[string]*Number{}, agents: map[string]bool{}, agentNames: maps.Clone(ws.AgentNames), ineligible: map[string]bool{},
+		swallow: setOf(opts.SwallowIDs), refuse: setOf(opts.RefuseIDs)}
+	a.failAfter.Store(int64(opts.FailWritesAfter))
 	for _, id := range ws.Ineligible {
 		a.ineligible[id] = true
 	}
@@ -205,6 +220,17 @@ func New(ws Workspace, opts Options) *API {
 	}
 	return a
 }
+
+func setOf(ids []string) map[string]bool {
+	m := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		m[id] = true
+	}
+	return m
+}
+
+// Heal ends FailWritesAfter: every later PATCH is answered as usual.
+func (a *API) Heal() { a.failAfter.Store(0) }
 
 // Demo is the workspace `reassign --sandbox` starts with; samples/plan.csv is written
 // against it. Its rules are in the README.
@@ -478,6 +504,10 @@ func (a *API) get(w http.ResponseWriter, id string) {
 
 // patch validates as the API's schema does (NestJS-style list messages), then applies.
 func (a *API) patch(w http.ResponseWriter, r *http.Request, id string) {
+	if after := a.failAfter.Load(); a.writes.Add(1) > after && after > 0 {
+		writeError(w, http.StatusServiceUnavailable, "Service temporarily unavailable")
+		return
+	}
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
 		return
@@ -546,7 +576,11 @@ func (a *API) patch(w http.ResponseWriter, r *http.Request, id string) {
 		writeError(w, http.StatusBadRequest, "agent_id "+*agent+" is not eligible to be assigned to a number: it makes outbound calls only")
 		return
 	}
-	if a.opts.SwallowWrites {
+	if a.refuse[id] {
+		writeError(w, http.StatusBadRequest, "phone number "+id+" is locked by a porting request and cannot be changed")
+		return
+	}
+	if a.opts.SwallowWrites || a.swallow[id] {
 		changed := *n
 		n = &changed // answered as applied, never stored
 	} else {
@@ -638,9 +672,11 @@ func (a *API) listAgents(w http.ResponseWriter) {
 	}
 	a.mu.Unlock()
 	sort.Strings(ids)
-	agents := make([]map[string]string, len(ids))
+	agents := make([]map[string]any, len(ids))
 	for i, id := range ids {
-		agents[i] = map[string]string{"id": id}
+		// inbound: whether the agent may take inbound numbers (assigning one that may
+		// not is a 400, as the API page says of agents "not eligible").
+		agents[i] = map[string]any{"id": id, "inbound": !a.ineligible[id]}
 		if name, ok := a.agentNames[id]; ok {
 			agents[i]["name"] = name
 		}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -128,5 +129,45 @@ func TestListPages(t *testing.T) {
 		if !slices.Equal(ids, tc.want) || total != tc.total {
 			t.Errorf("%s: %d ids (total %d), want %d (total %d)", tc.query, len(ids), total, len(tc.want), tc.total)
 		}
+	}
+}
+
+// TestWriteFaults: a swallowed number answers 200 and keeps its agent, a refused one
+// answers 400, and after FailWritesAfter every PATCH is a 503 until Heal.
+func TestWriteFaults(t *testing.T) {
+	t.Parallel()
+	ws := Workspace{Agents: []string{"agt_a", "agt_b"}}
+	for _, id := range []string{"phn_1", "phn_2", "phn_3"} {
+		ws.Numbers = append(ws.Numbers, Number{ID: id, PhoneNumber: "+1555000000" + id[4:], AgentID: new("agt_a")})
+	}
+	api := New(ws, Options{Key: "k", SwallowIDs: []string{"phn_2"}, RefuseIDs: []string{"phn_3"}, FailWritesAfter: 4})
+	patch := func(id string) int {
+		r := httptest.NewRequest(http.MethodPatch, "/v1/organization-phone-numbers/"+id, strings.NewReader(`{"agent_id":"agt_b"}`))
+		r.Header.Set("Authorization", "Bearer k")
+		r.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		api.ServeHTTP(w, r)
+		return w.Code
+	}
+	agent := func(id string) string {
+		n, _ := api.Number(id)
+		return *n.AgentID
+	}
+	for _, c := range []struct {
+		id     string
+		status int
+		agent  string
+	}{
+		{"phn_1", 200, "agt_b"}, {"phn_2", 200, "agt_a"}, {"phn_3", 400, "agt_a"}, {"phn_1", 200, "agt_b"},
+		{"phn_1", 503, "agt_b"}, {"phn_2", 503, "agt_a"},
+	} {
+		if got := patch(c.id); got != c.status || agent(c.id) != c.agent {
+			t.Errorf("PATCH %s: %d, agent %s; want %d, %s", c.id, got, agent(c.id), c.status, c.agent)
+		}
+	}
+	api.Heal()
+	api.Update("phn_1", func(n *Number) { n.AgentID = new("agt_a") })
+	if got := patch("phn_1"); got != 200 || agent("phn_1") != "agt_b" {
+		t.Errorf("after Heal: %d, agent %s; want 200, agt_b", got, agent("phn_1"))
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -244,6 +245,13 @@ func Push(ctx context.Context, gateway string, client *http.Client, r Run) error
 	return nil
 }
 
+// Gateway checks a Pushgateway URL (or host:port, for http) as Push reads it, and
+// returns it as messages show it: its password redacted.
+func Gateway(raw string) (shown string, err error) {
+	gw, err := parseGateway(raw)
+	return gw.shown, err
+}
+
 // gateway is a Pushgateway URL with its user information taken out: the push client
 // would otherwise put the password into its error messages.
 type gateway struct {
@@ -292,6 +300,34 @@ func WriteFile(path string, r Run) error {
 	}
 	if err := prometheus.WriteToTextfile(path, reg); err != nil {
 		return fmt.Errorf("write metrics file %s: %w", path, err)
+	}
+	return nil
+}
+
+// Write writes r's series to w in the text format, as WriteFile writes them to its
+// file, for a caller that replaces the file itself (writes beside it, then renames it).
+// previous names the file being replaced ("" for none): when r did not succeed, the
+// last-success timestamp it holds for the same command, plan and shard is kept.
+func Write(w io.Writer, r Run, previous string) error {
+	if err := r.check(); err != nil {
+		return fmt.Errorf("write metrics: %w", err)
+	}
+	var last float64
+	if r.ExitCode != 0 && previous != "" {
+		last = lastSuccessIn(previous, r.grouping())
+	}
+	reg, err := r.registry(r.grouping(), last)
+	if err != nil {
+		return fmt.Errorf("write metrics: %w", err)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		return fmt.Errorf("write metrics: %w", err)
+	}
+	for _, f := range families {
+		if _, err := expfmt.MetricFamilyToText(w, f); err != nil {
+			return fmt.Errorf("write metrics: %w", err)
+		}
 	}
 	return nil
 }

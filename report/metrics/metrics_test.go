@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -398,4 +399,40 @@ func TestBadLabelValue(t *testing.T) {
 	if err := Push(context.Background(), "http://127.0.0.1:1", nil, r); err == nil {
 		t.Error("no error")
 	}
+}
+
+// TestWriteMatchesWriteFile: Write gives the text WriteFile leaves in its file, and keeps
+// the last success of the file it is told it replaces.
+func TestWriteMatchesWriteFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "reassign.prom")
+	ok := sampleRun(CommandRun, 0)
+	if err := WriteFile(path, ok); err != nil {
+		t.Fatal(err)
+	}
+	file, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := Write(&buf, ok, ""); err != nil {
+		t.Fatal(err)
+	}
+	if buf.String() != string(file) {
+		t.Errorf("Write:\n%s\nWriteFile:\n%s", buf.String(), file)
+	}
+
+	failed := sampleRun(CommandRun, 75)
+	buf.Reset()
+	if err := Write(&buf, failed, path); err != nil {
+		t.Fatal(err)
+	}
+	labels := []string{`command="run"`, `plan="team-move.csv"`, `shard="2"`}
+	diff(t, "a failed run over the success's file", series(parseText(t, &buf)), expected(failed, float64(finished.UnixNano())/1e9, labels...))
+	buf.Reset()
+	if err := Write(&buf, failed, filepath.Join(dir, "none.prom")); err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "a failed run with no file before", series(parseText(t, &buf)), expected(failed, 0, labels...))
 }

@@ -7,147 +7,20 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"reassign/report/metrics/metricstest"
 )
 
-// pushgatewayBinaries are the names a Pushgateway is installed under: Debian's package
-// (apt-get install prometheus-pushgateway), and upstream's release.
-var pushgatewayBinaries = []string{"prometheus-pushgateway", "pushgateway"}
-
-// startPushgateway starts a real Pushgateway on a loopback port and returns its URL. Off
-// CI a missing Pushgateway skips the test; with CI set (where .ci/run installs it) it
-// fails it.
-func startPushgateway(t *testing.T) string {
-	t.Helper()
-	var bin string
-	for _, name := range pushgatewayBinaries {
-		if p, err := exec.LookPath(name); err == nil {
-			bin = p
-			break
-		}
-	}
-	if bin == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("no Pushgateway on PATH (prometheus-pushgateway): .ci/run installs it with apt-get")
-		}
-		t.Skip("no Pushgateway on PATH: apt-get install prometheus-pushgateway to run this test")
-	}
-	// It cannot listen on port 0 and say which port it got: take a free port and start it
-	// there, once more on another port if something else took it meanwhile.
-	var lastErr error
-	for range 3 {
-		url, err := tryPushgateway(t, bin)
-		if err == nil {
-			return url
-		}
-		lastErr = err
-	}
-	t.Fatalf("start %s: %v", bin, lastErr)
-	return ""
-}
-
-func tryPushgateway(t *testing.T, bin string) (string, error) {
-	addr, err := freePort()
-	if err != nil {
-		return "", err
-	}
-	var stderr strings.Builder
-	cmd := exec.Command(bin,
-		"--web.listen-address="+addr,
-		"--persistence.file="+filepath.Join(t.TempDir(), "pushgateway.data"),
-		"--log.level=warn")
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
-	if err := cmd.Start(); err != nil {
-		return "", err
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stop := func() {
-		cmd.Process.Kill()
-		<-exited
-	}
-	url := "http://" + addr
-	client := &http.Client{Timeout: time.Second}
-	// Readiness polled until the gateway answers, it exits, or 20 s pass.
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(20 * time.Second)
-	for {
-		select {
-		case err := <-exited:
-			return "", fmt.Errorf("exited before it was ready (%v): %s", err, stderr.String())
-		case <-deadline:
-			stop()
-			return "", fmt.Errorf("not ready after 20 s: %s", stderr.String())
-		case <-tick.C:
-		}
-		resp, err := client.Get(url + "/-/ready")
-		if err != nil {
-			continue
-		}
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
-			t.Cleanup(stop)
-			return url, nil
-		}
-	}
-}
-
-// freePort is a loopback address no one listens on at the moment.
-func freePort() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-// gatewaySeries reads the gateway's /metrics and returns the reassign_ series of the
-// group with these grouping labels (job="reassign" included), without those labels, as
-// WriteFile's series are keyed once the file's own labels are taken off.
+// startPushgateway, freePort and gatewaySeries are metricstest's, which the program's
+// end-to-end tests share.
+func startPushgateway(t *testing.T) string { return metricstest.StartPushgateway(t) }
+func freePort() (string, error)            { return metricstest.FreePort() }
 func gatewaySeries(t *testing.T, url string, group map[string]string) map[string]float64 {
-	t.Helper()
-	resp, err := http.Get(url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /metrics: %s", resp.Status)
-	}
-	families := parseText(t, resp.Body)
-	for _, f := range families {
-		var kept = f.Metric[:0]
-		for _, m := range f.GetMetric() {
-			have := map[string]string{}
-			for _, l := range m.GetLabel() {
-				have[l.GetName()] = l.GetValue()
-			}
-			in := true
-			for k, v := range group {
-				in = in && have[k] == v
-			}
-			if !in {
-				continue
-			}
-			// The grouping labels, and the empty instance label the gateway adds.
-			labels := m.Label[:0]
-			for _, l := range m.GetLabel() {
-				if _, grouping := group[l.GetName()]; !grouping && l.GetName() != "instance" {
-					labels = append(labels, l)
-				}
-			}
-			m.Label = labels
-			kept = append(kept, m)
-		}
-		f.Metric = kept
-	}
-	return series(families)
+	return metricstest.Series(t, url, group)
 }
 
 func group(r Run) map[string]string {

@@ -32,17 +32,15 @@ var flags = map[string]bool{
 	"max-errors": true, "shards": true, "shard-index": true, "log-format": true,
 	"log-level": true, "sandbox": false, "version": false, "no-snapshot": false,
 	"undo-plan": true, "limit": true, "summary": true, "termination-log": true, "yes": false,
-	"columns": true, "sheet": true,
+	"columns": true, "sheet": true, "html": true, "log-file": true, "pushgateway": true,
+	"metrics-file": true, "metrics-name": true,
 }
 
 // pendingFlags are flags the samples pass that the program does not have yet (work in
 // progress adds them): name -> whether it takes a value. The checks here accept them;
 // TestProgramKnowsTheManifests leaves them out of the command lines it runs, and fails as
 // soon as the program's --help lists one: then move it to flags above.
-var pendingFlags = map[string]bool{
-	"pushgateway":  true, // the verify CronJob pushes its metrics
-	"metrics-name": true, // and names its plan label
-}
+var pendingFlags = map[string]bool{}
 
 // verifyFlags are the flags `reassign verify` takes; the rest are a run's.
 var verifyFlags = []string{
@@ -60,7 +58,8 @@ var envVars = []string{
 	"DIALNEXA_BASE_URL", "DIALNEXA_API_KEY_FILE", "DIALNEXA_API_KEY", "REASSIGN_RESUME",
 	"REASSIGN_SKIP_INVALID", "REASSIGN_NULL_TOKEN", "REASSIGN_MAX_ERRORS",
 	"REASSIGN_SHARDS", "REASSIGN_LOG_FORMAT", "REASSIGN_LOG_LEVEL", "REASSIGN_LIMIT",
-	"REASSIGN_SUMMARY", "REASSIGN_TERMINATION_LOG", "REASSIGN_YES",
+	"REASSIGN_SUMMARY", "REASSIGN_TERMINATION_LOG", "REASSIGN_YES", "REASSIGN_HTML",
+	"REASSIGN_LOG_FILE", "REASSIGN_PUSHGATEWAY", "REASSIGN_METRICS_FILE", "REASSIGN_METRICS_NAME",
 }
 
 // Exit codes and the podFailurePolicy action each must get: 4 is an atomic run that could
