@@ -197,7 +197,7 @@ func TestHostilePlanSources(t *testing.T) {
 			continue
 		}
 		res := runBinary(t, dir, nil, "--plan", plan, "--dry-run", "--report", "r.csv")
-		if res.code != exitPlan || !strings.Contains(res.stderr, "a row of more than 1 MiB") {
+		if res.code != exitPlan || !strings.Contains(res.stderr, "a row of more than 1.0 MiB") {
 			t.Errorf("--plan %s: exit %d, want 65 naming the bound\n%s", plan, res.code, tail(res.stderr))
 		}
 	}

@@ -12,11 +12,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/dustin/go-humanize"
 	"github.com/gocarina/gocsv"
 
 	"reassign/job"
@@ -335,7 +335,7 @@ func (p *Plan) duplicateReason(key string, line int) string {
 	}
 	switch {
 	case d.n-1 > maxListed:
-		return fmt.Sprintf("%s is also on line %s (and %s more lines)", what, others[0], thousands(d.n-2))
+		return fmt.Sprintf("%s is also on line %s (and %s more lines)", what, others[0], humanize.Comma(int64(d.n-2)))
 	case len(others) == 1:
 		return fmt.Sprintf("%s is also on line %s", what, others[0])
 	}
@@ -492,22 +492,5 @@ func (p *Plan) phone(c string, add func(format string, args ...any)) (string, bo
 // quoteCell shows a cell in a message: quoted, with control characters escaped, cut short.
 func quoteCell(s string) string { return job.QuoteCell(s) }
 
-// sizeText writes a byte count as people read it: 64 KiB, 1 MiB, 1.5 MiB.
-func sizeText(n int) string {
-	switch {
-	case n >= 1<<20:
-		return strconv.FormatFloat(math.Round(float64(n)/(1<<20)*10)/10, 'f', -1, 64) + " MiB"
-	case n >= 1<<10:
-		return strconv.Itoa((n+1<<10-1)>>10) + " KiB" // rounded up: over a bound reads as over
-	}
-	return strconv.Itoa(n) + " bytes"
-}
-
-// thousands writes n with commas between groups of three digits.
-func thousands(n int) string {
-	s := strconv.Itoa(n)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
-}
+// sizeText writes a byte count as people read it: 64 KiB, 1.0 MiB, 512 MiB.
+func sizeText[T int | int64](n T) string { return humanize.IBytes(uint64(n)) }

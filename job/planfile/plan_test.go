@@ -1022,7 +1022,7 @@ func (e endless) Read(p []byte) (int, error) {
 // megabytes, a quote that never closes) is refused once it passes the bound, having read
 // little more than the bound; a cell over its bound makes its row invalid.
 func TestReadPlanBounds(t *testing.T) {
-	const rowErr = "a row of more than 1 MiB, the most a plan row may hold (a quote left open, or not a plan?)"
+	const rowErr = "a row of more than 1.0 MiB, the most a plan row may hold (a quote left open, or not a plan?)"
 	cases := []struct {
 		name string
 		head string
@@ -1052,7 +1052,7 @@ func TestReadPlanBounds(t *testing.T) {
 
 	long := strings.Repeat("x", planfile.MaxCell+1)
 	p := mustRead(t, openString("id,nickname\np1,"+long+"\np2,ok\n"), planfile.Options{})
-	want := []job.Problem{{Line: 2, Reason: "nickname is 65 KiB, more than the 64 KiB a plan cell may hold"}}
+	want := []job.Problem{{Line: 2, Reason: "nickname is 65,537 bytes, more than the 64 KiB a plan cell may hold"}}
 	if !equalProblems(p.Problems, want) || p.Rows != 2 {
 		t.Errorf("a long cell: rows %d, problems %q, want %q", p.Rows, p.Problems, want)
 	}

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/dustin/go-humanize"
+
 	"reassign/job/cell"
 )
 
@@ -61,7 +63,7 @@ func (d *rowReader) header(cols Columns, ignore Titles) (*header, error) {
 			names[i] = strings.TrimSpace(c)
 			blank = blank && names[i] == ""
 			if len(c) > MaxCell {
-				return nil, planErr(m.line, "header: cell %d is %s, more than the %s a plan cell may hold", i+1, sizeText(len(c)), sizeText(MaxCell))
+				return nil, planErr(m.line, "header: cell %d is %s, more than the %s a plan cell may hold", i+1, humanize.Comma(int64(len(c)))+" bytes", sizeText(MaxCell))
 			}
 		}
 		if blank {
@@ -92,7 +94,7 @@ func (d *rowReader) next() ([]string, rowMeta, error) {
 		blank := true
 		for i, c := range cells {
 			if len(c) > MaxCell {
-				m.problems = append(m.problems, fmt.Sprintf("%s is %s, more than the %s a plan cell may hold", d.column(i), sizeText(len(c)), sizeText(MaxCell)))
+				m.problems = append(m.problems, fmt.Sprintf("%s is %s, more than the %s a plan cell may hold", d.column(i), humanize.Comma(int64(len(c)))+" bytes", sizeText(MaxCell)))
 				m.unread, blank = true, false
 			} else if v, _ := cell.Unescape(c, d.nullToken); v != "" {
 				blank = false

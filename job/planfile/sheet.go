@@ -9,6 +9,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/dustin/go-humanize"
 )
 
 // The most rows and columns a sheet has (Excel's).
@@ -170,7 +172,7 @@ func (s *sheetRows) endCell() error {
 		case err != nil:
 			return damagedAt(s.row, "cell %s refers to shared string %s, which is not a number", cellName(col, s.row), quoteCell(v))
 		case i < 0 || i >= s.strings.count():
-			return damagedAt(s.row, "cell %s refers to shared string %d, but the workbook has %s", cellName(col, s.row), i, thousands(s.strings.count()))
+			return damagedAt(s.row, "cell %s refers to shared string %d, but the workbook has %s", cellName(col, s.row), i, humanize.Comma(int64(s.strings.count())))
 		}
 		s.text = s.strings.appendTo(s.text, i)
 	case c.typ == "inlineStr" && c.inlined:

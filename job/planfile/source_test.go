@@ -102,7 +102,7 @@ func TestSourceSpools(t *testing.T) {
 	if _, err := os.Stat("/dev/zero"); err == nil {
 		_, _, err := planfile.Source(context.Background(), "/dev/zero", nil)
 		var pe *planfile.Error
-		if !errors.As(err, &pe) || !strings.Contains(err.Error(), "1 MiB") {
+		if !errors.As(err, &pe) || !strings.Contains(err.Error(), "1.0 MiB") {
 			t.Errorf("Source(/dev/zero) = %v, want a plan error naming the bound", err)
 		}
 	}

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/dustin/go-humanize"
 )
 
 // The bounds on a workbook (README, "The plan"). Each is far above what a plan of
@@ -249,7 +251,7 @@ func (p *xmlPart) fail(err error) error {
 	case p.ctx.Err() != nil:
 		return fmt.Errorf("read plan: %w", p.ctx.Err())
 	case p.over == errTokenTooLong:
-		return planErr(0, "the workbook's part %s (its %s, %s unpacked) holds more than %s in one piece (a cell's text, or blanks between cells): more than a plan row may hold (not a plan?)", p.name, p.what, sizeText64(p.size), sizeText(maxToken))
+		return planErr(0, "the workbook's part %s (its %s, %s unpacked) holds more than %s in one piece (a cell's text, or blanks between cells): more than a plan row may hold (not a plan?)", p.name, p.what, sizeText(p.size), sizeText(maxToken))
 	case p.over != nil:
 		return p.tooLarge()
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
@@ -268,16 +270,7 @@ func (p *xmlPart) fail(err error) error {
 }
 
 func (p *xmlPart) tooLarge() error {
-	return planErr(0, "the workbook's part %s (its %s) unpacks to %s, more than the %s the job reads of one; save the plan as CSV", p.name, p.what, sizeText64(max(p.size, p.read)), sizeText64(p.limit))
-}
-
-// sizeText64 is sizeText for sizes past what an int holds on 32 bits.
-func sizeText64(n int64) string {
-	const gib = 1 << 30
-	if n >= 16*gib {
-		return fmt.Sprintf("%d GiB", n/gib)
-	}
-	return sizeText(int(n))
+	return planErr(0, "the workbook's part %s (its %s) unpacks to %s, more than the %s the job reads of one; save the plan as CSV", p.name, p.what, sizeText(max(p.size, p.read)), sizeText(p.limit))
 }
 
 // attr returns the value of the attribute whose local name is name.
@@ -464,7 +457,7 @@ func readSharedStrings(p *xmlPart) (*sharedStrings, error) {
 		switch t := t.(type) {
 		case xml.StartElement:
 			if p.in("sst", "si") && len(s.ends) >= maxStrings {
-				return nil, planErr(0, "the workbook's part %s (its %s, %s unpacked) holds more than %s strings, the most the job reads; save the plan as CSV", p.name, p.what, sizeText64(p.size), thousands(maxStrings))
+				return nil, planErr(0, "the workbook's part %s (its %s, %s unpacked) holds more than %s strings, the most the job reads; save the plan as CSV", p.name, p.what, sizeText(p.size), humanize.Comma(maxStrings))
 			}
 		case xml.EndElement:
 			if t.Name.Local == "si" && p.in("sst") {
@@ -476,7 +469,7 @@ func readSharedStrings(p *xmlPart) (*sharedStrings, error) {
 			}
 			buf = unescapeX(append(buf[:0], t...))
 			if s.size+len(buf) > maxStringsText {
-				return nil, planErr(0, "the workbook's part %s (its %s, %s unpacked) holds more than %s of text, the most the job reads; save the plan as CSV", p.name, p.what, sizeText64(p.size), sizeText(maxStringsText))
+				return nil, planErr(0, "the workbook's part %s (its %s, %s unpacked) holds more than %s of text, the most the job reads; save the plan as CSV", p.name, p.what, sizeText(p.size), sizeText(maxStringsText))
 			}
 			s.add(buf)
 		}

@@ -58,28 +58,28 @@ func TestWorkbookHostile(t *testing.T) {
 		return xlsxtest.Replace(book, xlsxtest.Part{Name: "xl/sharedStrings.xml",
 			Head: `<sst ` + xlsxtest.Main + `><si><t>phn_1</t></si><si><t>agt_1</t></si><si><t>`, Filler: "a", Repeat: size, Tail: `</t></si></sst>`})
 	}
-	const piece = "holds more than 1 MiB in one piece (a cell's text, or blanks between cells): more than a plan row may hold (not a plan?)"
+	const piece = "holds more than 1.0 MiB in one piece (a cell's text, or blanks between cells): more than a plan row may hold (not a plan?)"
 	cases := []struct {
 		name  string
 		parts []xlsxtest.Part
 		want  string
 	}{
 		{"a cell of 300 MB", xlsxtest.Replace(sheetOf(""), sheet(header+`<row r="2"><c r="A2" t="inlineStr"><is><t>phn_1</t></is></c><c r="B2" t="inlineStr"><is><t>`, "a", 300e6, `</t></is></c></row>`)),
-			`the workbook's part xl/worksheets/sheet1.xml (its sheet "Plan", 286.1 MiB unpacked) ` + piece},
+			`the workbook's part xl/worksheets/sheet1.xml (its sheet "Plan", 286 MiB unpacked) ` + piece},
 		{"900 MB of blanks between two rows", xlsxtest.Replace(sheetOf(""), sheet(header, " ", 900e6, xlsxtest.Row(2, "phn_1", "agt_1"))),
-			`the workbook's part xl/worksheets/sheet1.xml (its sheet "Plan") unpacks to 858.3 MiB, more than the 512 MiB the job reads of one; save the plan as CSV`},
+			`the workbook's part xl/worksheets/sheet1.xml (its sheet "Plan") unpacks to 858 MiB, more than the 512 MiB the job reads of one; save the plan as CSV`},
 		{"100 MB of blanks between two rows", xlsxtest.Replace(sheetOf(""), sheet(header, " ", 100e6, xlsxtest.Row(2, "phn_1", "agt_1"))),
-			`the workbook's part xl/worksheets/sheet1.xml (its sheet "Plan", 95.4 MiB unpacked) ` + piece},
+			`the workbook's part xl/worksheets/sheet1.xml (its sheet "Plan", 95 MiB unpacked) ` + piece},
 		{"a shared string of 300 MB no cell refers to", sharedStrings("1", 300e6),
-			`the workbook's part xl/sharedStrings.xml (its shared strings) unpacks to 286.1 MiB, more than the 256 MiB the job reads of one; save the plan as CSV`},
+			`the workbook's part xl/sharedStrings.xml (its shared strings) unpacks to 286 MiB, more than the 256 MiB the job reads of one; save the plan as CSV`},
 		{"a shared string of 300 MB a cell refers to", sharedStrings("2", 300e6),
-			`the workbook's part xl/sharedStrings.xml (its shared strings) unpacks to 286.1 MiB, more than the 256 MiB the job reads of one; save the plan as CSV`},
+			`the workbook's part xl/sharedStrings.xml (its shared strings) unpacks to 286 MiB, more than the 256 MiB the job reads of one; save the plan as CSV`},
 		{"a shared string of 100 MB", sharedStrings("1", 100e6),
-			`the workbook's part xl/sharedStrings.xml (its shared strings, 95.4 MiB unpacked) ` + piece},
+			`the workbook's part xl/sharedStrings.xml (its shared strings, 95 MiB unpacked) ` + piece},
 		{"a tag of 300 MB", xlsxtest.Replace(sheetOf(""), sheet(header+`<row r="2" x="`, "a", 300e6, `"/>`)),
-			`the workbook's part xl/worksheets/sheet1.xml (its sheet "Plan", 286.1 MiB unpacked) ` + piece},
+			`the workbook's part xl/worksheets/sheet1.xml (its sheet "Plan", 286 MiB unpacked) ` + piece},
 		{"a sheet that unpacks past its bound", xlsxtest.Replace(sheetOf(""), sheet(header, "<x/>", 140e6, "")),
-			`the workbook's part xl/worksheets/sheet1.xml (its sheet "Plan") unpacks to 534.1 MiB, more than the 512 MiB the job reads of one; save the plan as CSV`},
+			`the workbook's part xl/worksheets/sheet1.xml (its sheet "Plan") unpacks to 534 MiB, more than the 512 MiB the job reads of one; save the plan as CSV`},
 		{"a sheet that unpacks past what its zip says", xlsxtest.Replace(sheetOf(""), xlsxtest.Part{Name: "xl/worksheets/sheet1.xml",
 			Head: `<worksheet ` + xlsxtest.Main + `><sheetData>` + header + xlsxtest.Row(2, "phn_1", "agt_1") + `</sheetData></worksheet>`, DeclaredSize: 100}),
 			"the workbook is damaged (xl/worksheets/sheet1.xml: zip: not a valid zip file); open it in a spreadsheet and save it again"},
