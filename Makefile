@@ -62,10 +62,10 @@ manifests:
 
 test: vet prism race fuzz-smoke manifests
 
-# Performance figures against CONTRACT.md §12 and §16: about 40 minutes on 2 cores (the
-# budget runs are paced by their fake API's limit), prints a markdown table (medians of 3
-# runs), exits 1 when a bar fails. Not part of `make test`, which runs only its -quick
-# smoke test (job/bench/bench_test.go).
+# The performance figures of docs/performance.md, each against its target: about 40
+# minutes on 2 cores (the budget runs are paced by their fake API's limit), prints a
+# markdown table (medians of 3 runs), exits 1 when a figure misses its target. Not part of
+# `make test`, which runs only its -quick smoke test (job/bench/bench_test.go).
 bench:
 	$(GO) run ./job/bench -runs 3
 

@@ -18,8 +18,8 @@ import (
 	"reassign/job/sandbox"
 )
 
-// The tests of this file drive the built program into the failures the README's
-// "Failure modes" section describes: what the user sees, what is kept.
+// The tests of this file drive the built program into the failures
+// docs/failure-modes.md describes: what the user sees, what is kept.
 
 // listPage answers GET /organization-phone-numbers with the given items and meta.
 func listPage(w http.ResponseWriter, items []sandbox.Number, meta map[string]int) {

@@ -1,6 +1,6 @@
 // Command reassign applies a plan of DialNexa phone-number changes (inbound agent,
 // nickname, label) through the API, rate-limited, and reports what happened to each row.
-// The README describes its behaviour. main only wires the packages: job/planfile reads
+// The README and docs/ describe its behaviour. main only wires the packages: job/planfile reads
 // the plan, job runs it through job/dialnexa, report writes what happened.
 package main
 
@@ -30,7 +30,7 @@ import (
 	"reassign/report"
 )
 
-// Exit codes (README, "Exit codes").
+// Exit codes (docs/exit-codes.md).
 const (
 	exitOK        = 0
 	exitBug       = 1

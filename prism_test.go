@@ -154,7 +154,7 @@ func testPrismBinary(t *testing.T, p *prismServer, rec *prismRecorder) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const key = "prism-contract-key-5f3a9c" // must appear in no log or report (README, "Logs")
+	const key = "prism-contract-key-5f3a9c" // must appear in no log or report (docs/logs-and-metrics.md)
 	dir := t.TempDir()
 
 	from := p.fence(t)

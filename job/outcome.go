@@ -14,7 +14,7 @@ import (
 // Outcome is what happened to one plan row.
 type Outcome string
 
-// The outcomes a report records (README, "The report").
+// The outcomes a report records (docs/report.md, "Outcomes").
 const (
 	Updated      Outcome = "updated"
 	WouldUpdate  Outcome = "would_update"

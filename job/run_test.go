@@ -478,7 +478,7 @@ func TestRun2000Rows(t *testing.T) {
 	}
 
 	// The summary: counts match, nothing stopped; not_found and rejected rows make it exit 3
-	// (README, "Exit codes": no interruption, no key refusal, no failed row, some rows that retrying won't help).
+	// (docs/exit-codes.md: no interruption, no key refusal, no failed row, some rows that retrying won't help).
 	if sum.Rows != n {
 		t.Errorf("Summary.Rows = %d, want %d", sum.Rows, n)
 	}
@@ -556,7 +556,7 @@ func (f fault) String() string {
 		"429 Retry-After date", "429 Retry-After 120", "reset", "slow"}[f]
 }
 
-// retryAfter is the wait the answer asks for (capped as the contract says).
+// retryAfter is the wait the answer asks for (capped at job.RetryAfterCap).
 func (f fault) retryAfter() time.Duration {
 	switch f {
 	case fault503RetryAfter2:

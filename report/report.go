@@ -13,7 +13,7 @@ import (
 	"reassign/job/cell"
 )
 
-// Columns are the report's columns, in order (README, "The report"); the before_*
+// Columns are the report's columns, in order (docs/report.md, "Columns"); the before_*
 // values are empty when the run took no snapshot; agent is the planned agent's name,
 // where it is known.
 var Columns = []string{

@@ -10,7 +10,7 @@ import (
 
 // Timeline counts, for each second of a run, the rows that finished and the answers
 // that were 429 (Too Many Requests), for the HTML report's chart; the summary file
-// carries it (README, "The HTML report"). It is safe for concurrent use. An event
+// carries it (docs/report.md, "The HTML report"). It is safe for concurrent use. An event
 // before the start counts in the first second. Make one with NewTimeline.
 type Timeline struct {
 	mu        sync.Mutex

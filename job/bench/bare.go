@@ -28,12 +28,12 @@ const (
 	barePlanEnv    = "REASSIGN_BENCH_BARE_PLAN"
 	bareUAEnv      = "REASSIGN_BENCH_BARE_UA"
 	bareWorkersEnv = "REASSIGN_BENCH_BARE_WORKERS"
-	barePagesEnv   = "REASSIGN_BENCH_BARE_PAGES" // > 0: first send the job's reads (README, "Safe migrations")
+	barePagesEnv   = "REASSIGN_BENCH_BARE_PAGES" // > 0: first send the job's reads (docs/migrations.md)
 )
 
 // bareNumber is what any client reads of a number the API sends: the bare loop decodes
 // every answer into it with encoding/json, as a real client must, so that the overhead
-// bar compares the job with a client that does its job, not one that drops the answers.
+// target compares the job with a client that does its job, not one that drops the answers.
 type bareNumber struct {
 	ID             string `json:"id"`
 	PhoneNumber    string `json:"phone_number"`

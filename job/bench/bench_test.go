@@ -19,7 +19,7 @@ func TestMain(m *testing.M) {
 }
 
 // TestQuickHarness runs every scenario at tiny sizes and checks that each ran, produced
-// its figures and read back complete reports. It asserts no performance bar: timings on
+// its figures and read back complete reports. It asserts no performance target: timings on
 // a shared machine are not a test.
 func TestQuickHarness(t *testing.T) {
 	if testing.Short() {

@@ -19,7 +19,7 @@ import (
 // agt_00..agt_09 and agt_old. It checks the bearer key and the id, and answers a PATCH
 // with the number as it would now be: 200 and a small JSON body echoing the fields sent.
 // It also answers the read endpoints (list, agents) in the sandbox's shapes, so that a
-// job that reads the workspace first (README, "Safe migrations") runs against it unchanged.
+// job that reads the workspace first (docs/migrations.md) runs against it unchanged.
 //
 // The overhead scenario uses this same handler for the job and for the bare Go loop.
 type fastAPI struct {

@@ -92,7 +92,7 @@ type figure struct {
 	bar    *bar // nil: shown for information
 }
 
-// bar is a threshold from the contract: the median must be >= or <= limit.
+// bar is a figure's target (docs/performance.md): the median must be >= or <= limit.
 type bar struct {
 	op    string // ">=" or "<="
 	limit float64
@@ -360,7 +360,7 @@ func (h *harness) runJob(sr *scenarioResult, plan planFile, baseURL string, flag
 type shard struct{ n, i int }
 
 // has reports whether plan row i is the shard's: the FNV-1a 32 hash of its id modulo n
-// (README, "Interruptions, resume and shards"), computed here rather than by the job's
+// (docs/resume-and-shards.md), computed here rather than by the job's
 // code, which the harness checks.
 func (s shard) has(i int) bool {
 	if s.n <= 1 {

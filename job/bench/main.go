@@ -1,18 +1,18 @@
-// Command bench measures reassign against the performance bars of the README's "Performance" section.
+// Command bench measures reassign against the performance targets of docs/performance.md.
 //
 //	go run ./job/bench [-runs 3] [-quick] [-only overhead,curl,latency,rate,budget,memory,plans] [-keep] [-settle 20s]
 //	go run ./job/bench -serve 20000    # only the fast fake, for perf or strace on the job
 //
 // It builds the job once (go build from the module root), starts loopback fake APIs in
 // its own process, drives the built binary through each scenario, and prints a markdown
-// table of the median figures with PASS or FAIL against each bar. Every run's report is
+// table of the median figures with PASS or FAIL against each target. Every run's report is
 // read back (one row per plan row, every row updated, exit 0), so a broken job cannot
 // look fast.
 //
 // Performance is never asserted in a unit test: bench_test.go runs the harness in -quick
 // mode and checks only that every scenario ran and produced its figures.
 //
-// Exit status: 0 every bar passed; 1 a bar failed; 2 a run was broken (wrong report, exit
+// Exit status: 0 every target met; 1 a target missed; 2 a run was broken (wrong report, exit
 // code, missing summary) or the harness could not run.
 package main
 
@@ -63,7 +63,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	settle := fs.Duration("settle", 20*time.Second, "before each measured run, wait up to this long for other processes to leave the CPUs (0 = don't)")
 	serveRows := fs.Int("serve", 0, "only serve the fast fake API for a plan of this many rows, until interrupted (it prints how to run the job against it)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: go run ./job/bench [flags]\n\nMeasures reassign against the performance bars of the README's \"Performance\" section.\n\n")
+		fmt.Fprintf(stderr, "Usage: go run ./job/bench [flags]\n\nMeasures reassign against the performance targets of docs/performance.md.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

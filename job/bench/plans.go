@@ -9,7 +9,7 @@ import (
 	"github.com/xuri/excelize/v2"
 )
 
-// The plan forms of README "The plan", against their memory bars: a workbook (written
+// The plan forms of docs/plan.md, against their memory targets: a workbook (written
 // with excelize, as a spreadsheet program would), and a plan keyed by phone number,
 // resolved through a snapshot of the whole workspace.
 var (

@@ -39,7 +39,7 @@ func (h *harness) logf(format string, args ...any) {
 
 // overhead: the job at --rate 0 --workers 8 against the fast fake, against a bare Go loop
 // sending the same requests with 8 goroutines to the same handler. By default the job
-// reads the workspace before it writes (README, "Safe migrations"): the bare loop of the bar sends those reads
+// reads the workspace before it writes (docs/migrations.md): the bare loop of the overhead target sends those reads
 // too, then the PATCHes. A second bare loop sends only the PATCHes, the floor of the
 // issue that came before those reads, compared with the job both as it runs by default and with
 // --no-snapshot (which sends only the PATCHes). A run is overheadRounds rounds of each

@@ -19,8 +19,8 @@ import (
 const formulaStart = "=+-@\t\r"
 
 // Escape is how every CSV the job writes (report, undo plan, export) holds the value s,
-// so that a plan reader with the same null token reads back exactly s (README, "Cells
-// the job writes"). A value that reading back plainly might change gets a leading ':
+// so that a plan reader with the same null token reads back exactly s (docs/report.md,
+// "Cells the job writes"). A value that reading back plainly might change gets a leading ':
 // one a spreadsheet would run as a formula, one with surrounding white space, the word
 // null or the null token (in any case), one holding a control character, or one that
 // itself starts with '. Inside such a cell control characters and the backslash are
@@ -169,7 +169,7 @@ func IsControl(r rune) bool {
 }
 
 // CheckNullToken refuses a null token that a CSV the job writes could not hold as it is
-// (README, "Cells the job writes"): it must read back plainly as itself, and must not
+// (docs/report.md, "Cells the job writes"): it must read back plainly as itself, and must not
 // run as a spreadsheet formula.
 func CheckNullToken(token string) error {
 	switch {

@@ -17,7 +17,7 @@ import (
 	"reassign/job/cell"
 )
 
-// The fields a plan's columns can hold (README, "The plan").
+// The fields a plan's columns can hold (docs/plan.md).
 const (
 	FieldID          = "id"
 	FieldPhoneNumber = "phone_number"

@@ -253,7 +253,7 @@ func (p *Plan) key(r job.Row) string {
 	return r.ID
 }
 
-// Needs names what in the plan needs the workspace's reads (README, "The plan": phone
+// Needs names what in the plan needs the workspace's reads (docs/plan.md: phone
 // numbers and agent names are resolved through them), or "" when nothing does. An
 // agent column beside an agent_id column needs them only on rows that leave the
 // agent_id empty.

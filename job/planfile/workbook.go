@@ -18,7 +18,7 @@ import (
 	"github.com/dustin/go-humanize"
 )
 
-// The bounds on a workbook (README, "The plan"). Each is far above what a plan of
+// The bounds on a workbook (docs/plan.md, "Workbook bounds"). Each is far above what a plan of
 // 200,000 rows needs: a report of 22 columns and that many rows, saved by LibreOffice,
 // has a sheet of 184 MiB and shared strings of 58 MiB (a million strings, 23 MiB of
 // text); saved by openpyxl, which keeps the text in the sheet, a sheet of 244 MiB.

@@ -233,7 +233,7 @@ func setOf(ids []string) map[string]bool {
 func (a *API) Heal() { a.failAfter.Store(0) }
 
 // Demo is the workspace `reassign --sandbox` starts with; samples/plan.csv is written
-// against it. Its rules are in the README.
+// against it. Its rules are in docs/sandbox.md.
 func Demo() Workspace {
 	n := func(id, phone, agent, nick, label, cc string) Number {
 		num := Number{ID: id, PhoneNumber: phone, Status: "active", CountryCode: cc, Type: "local"}

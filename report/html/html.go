@@ -1,5 +1,5 @@
-// Package html renders what a run recorded as one self-contained HTML page (README, "The
-// HTML report"): what ran, the counts per outcome with a chart, a timeline, the rows
+// Package html renders what a run recorded as one self-contained HTML page (docs/report.md,
+// "The HTML report"): what ran, the counts per outcome with a chart, a timeline, the rows
 // needing attention, then every row in plan order, filterable and searchable.
 //
 // The page loads nothing: its style and script are inline, allowed by a

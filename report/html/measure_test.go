@@ -13,7 +13,7 @@ import (
 
 var measure = flag.Bool("measure", false, "measure the page's size and load time in headless Chromium for 2,000 and 200,000 rows")
 
-// TestMeasure prints the figures the README gives for the page: its size, the time to
+// TestMeasure prints the figures docs/performance.md gives for the page: its size, the time to
 // render it, and the time headless Chromium takes to load and show it, to filter and to
 // search, for 2,000 and 200,000 rows. It asserts nothing about time (the machine is
 // shared); run it alone:
@@ -21,7 +21,7 @@ var measure = flag.Bool("measure", false, "measure the page's size and load time
 //	go test ./report/html -run TestMeasure -measure -v -timeout 20m
 func TestMeasure(t *testing.T) {
 	if !*measure {
-		t.Skip("figures for the README: pass -measure")
+		t.Skip("figures for docs/performance.md: pass -measure")
 	}
 	for _, n := range []int{2000, 200_000} {
 		dir := t.TempDir()

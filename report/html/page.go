@@ -197,7 +197,7 @@ func allSame(codes []int) bool {
 	return true
 }
 
-// exitMeaning says in words what an exit code means (README, "Exit codes").
+// exitMeaning says in words what an exit code means (docs/exit-codes.md).
 func exitMeaning(code int) string {
 	switch code {
 	case 0:
