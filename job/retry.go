@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -125,8 +124,7 @@ func (r *Retrier) feedback(tk Ticket, stated dialnexa.Budget, err error) {
 	case err == nil:
 		rep.Status = http.StatusOK
 	case errors.As(err, &apiErr):
-		rep.Status, rep.Budget = apiErr.StatusCode, apiErr.Budget
-		rep.RetryAfter, _ = ParseRetryAfter(apiErr.RetryAfter, r.Now())
+		rep.Status, rep.Budget, rep.RetryAfter = apiErr.StatusCode, apiErr.Budget, apiErr.RetryAfter
 	}
 	r.Limiter.Done(tk, rep)
 }
@@ -137,7 +135,7 @@ func (r *Retrier) pause(ctx context.Context, attempt int, err error, about func(
 	var retryAfter time.Duration
 	var apiErr *dialnexa.APIError
 	if errors.As(err, &apiErr) {
-		retryAfter, _ = ParseRetryAfter(apiErr.RetryAfter, r.Now())
+		retryAfter = apiErr.RetryAfter
 	}
 	wait := Backoff(attempt, retryAfter, r.Rand)
 	about(r.Log.Debug()).Str("event", "retry").Int("attempt", attempt).Str("error", err.Error()).
@@ -155,26 +153,6 @@ func SleepContext(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// ParseRetryAfter reads a Retry-After header: delay-seconds (RFC 9110: ASCII digits; a
-// decimal fraction such as "1.5" is tolerated) or an HTTP date, relative to now. It
-// reports false for an absent or unreadable value (a sign, an exponent, "Inf"); a date in
-// the past is 0. Either form is capped at RetryAfterCap, however far off it points.
-func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if d, ok := dialnexa.ParseSeconds(v, RetryAfterCap); ok {
-		return d, true
-	}
-	t, err := http.ParseTime(v)
-	if err != nil {
-		return 0, false
-	}
-	d := t.Sub(now) // saturates at the extremes of time.Duration
-	return min(max(d, 0), RetryAfterCap), true
 }
 
 // Backoff is the wait before attempt+1, after attempt (1-based) failed: exponential

@@ -580,13 +580,14 @@ const (
 	fault503RetryAfter2
 	fault504
 	fault429RetryAfter1
-	fault429Date // Retry-After as an HTTP date, 7 s after faultNow
+	fault429Date // Retry-After as an HTTP date, 7 s after the answer's Date
 	fault429RetryAfter120
 	faultReset // the connection is closed with no answer
 	faultSlow  // no answer until the client gives up
 )
 
-// faultNow is the Runner's clock in the fault tests: Retry-After dates are relative to it.
+// faultNow is the Runner's clock in the fault tests, and the Date of an answer whose
+// Retry-After is a date.
 var faultNow = time.Date(2030, time.January, 2, 3, 4, 5, 0, time.UTC)
 
 func (f fault) String() string {
@@ -636,7 +637,8 @@ func serveFault(t *testing.T, w http.ResponseWriter, r *http.Request, f fault) {
 		w.Header().Set("Retry-After", "2")
 	case fault429RetryAfter1:
 		w.Header().Set("Retry-After", "1")
-	case fault429Date:
+	case fault429Date: // read against the answer's Date
+		w.Header().Set("Date", faultNow.Format(http.TimeFormat))
 		w.Header().Set("Retry-After", faultNow.Add(7*time.Second).Format(http.TimeFormat))
 	case fault429RetryAfter120:
 		w.Header().Set("Retry-After", "120")

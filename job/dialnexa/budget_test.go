@@ -145,7 +145,7 @@ func TestClientAnswersCarryBudget(t *testing.T) {
 	_, err = c.Patch(t.Context(), "phn_full", []byte(`{}`))
 	apiErr, ok := err.(*APIError)
 	want.Remaining = 0
-	if !ok || apiErr.Budget != want || apiErr.RetryAfter != "4" {
+	if !ok || apiErr.Budget != want || apiErr.RetryAfter != 4*time.Second {
 		t.Errorf("Patch answered 429: %#v; want an *APIError with Budget %+v and Retry-After 4", err, want)
 	}
 	p, err := c.ListNumbers(t.Context(), 1, 100, ListFilter{})
@@ -165,7 +165,7 @@ func TestClientRetryAfterOfNamedThrottler(t *testing.T) {
 	}))
 	defer srv.Close()
 	_, err := newTestClient(t, srv.URL+"/v1").Patch(t.Context(), "phn_x", []byte(`{}`))
-	if apiErr, ok := err.(*APIError); !ok || apiErr.RetryAfter != "37" {
+	if apiErr, ok := err.(*APIError); !ok || apiErr.RetryAfter != 37*time.Second {
 		t.Errorf("Patch: %#v; want an *APIError with RetryAfter 37 (the longest Retry-After-<name>)", err)
 	}
 }
@@ -271,5 +271,20 @@ func BenchmarkParseBudget(b *testing.B) {
 				ParseBudget(h, budgetNow)
 			}
 		})
+	}
+}
+
+// A Retry-After date is read against the answer's Date: the client's clock may be off.
+func TestClientRetryAfterDateAgainstAnswerDate(t *testing.T) {
+	sent := time.Date(2030, time.January, 2, 3, 4, 5, 0, time.UTC)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", sent.Format(http.TimeFormat))
+		w.Header().Set("Retry-After", sent.Add(7*time.Second).Format(http.TimeFormat))
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	_, err := newTestClient(t, srv.URL+"/v1").Patch(t.Context(), "phn_x", []byte(`{}`))
+	if apiErr, ok := err.(*APIError); !ok || apiErr.RetryAfter != 7*time.Second {
+		t.Errorf("Patch: %#v; want an *APIError with RetryAfter 7 s", err)
 	}
 }
