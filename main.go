@@ -26,6 +26,7 @@ import (
 
 	"reassign/job"
 	"reassign/job/dialnexa"
+	"reassign/job/pace"
 	"reassign/job/planfile"
 	"reassign/job/sandbox"
 	"reassign/report"
@@ -219,7 +220,7 @@ func apply(ctx context.Context, cfg *config, log zerolog.Logger, sink *report.Lo
 	defer conn.close()
 	end.Requests = conn.retrier.Requests
 	runner := &job.Runner{
-		Retrier: conn.retrier, Client: conn.client, Workers: cfg.workers, MaxErrors: cfg.maxErrors,
+		Retrier: conn.retrier, Now: time.Now, Client: conn.client, Workers: cfg.workers, MaxErrors: cfg.maxErrors,
 		DryRun: cfg.dryRun != dryRunNone, Shards: cfg.shards, ShardIndex: cfg.shardIndex,
 		Drain: 20 * time.Second, FlushEvery: 50 * time.Millisecond, Limit: int(cfg.limit),
 	}
@@ -371,7 +372,7 @@ func export(ctx context.Context, cfg *config, log zerolog.Logger, getenv func(st
 // connection is the API client and the retry policy every request shares.
 type connection struct {
 	client             *dialnexa.Client
-	retrier            job.Retrier
+	retrier            pace.Retrier
 	baseURL, keySource string
 	close              func()
 }
@@ -407,11 +408,11 @@ func connect(cfg *config, log zerolog.Logger, getenv func(string) string) (*conn
 		c.close()
 		return nil, configError{err}
 	}
-	lim := job.NewLimiter(cfg.rate, cfg.burst, time.Now)
-	lim.Log, lim.Shards = log, cfg.shards
-	c.retrier = job.Retrier{
-		Limiter: lim, MaxAttempts: cfg.maxAttempts,
-		Now: time.Now, Sleep: job.SleepContext, Rand: mrand.Int64N, Log: log, Requests: &job.Requests{},
+	gate := pace.NewGate(cfg.rate, cfg.burst, time.Now)
+	gate.Log, gate.Shards = log, cfg.shards
+	c.retrier = pace.Retrier{
+		Gate: gate, MaxAttempts: cfg.maxAttempts,
+		Sleep: pace.SleepContext, Rand: mrand.Int64N, Log: log, Requests: &pace.Requests{},
 	}
 	return c, nil
 }

@@ -1,15 +1,7 @@
 package job
 
 import (
-	"context"
-	"errors"
-	"net/http"
 	"testing"
-	"time"
-
-	"github.com/rs/zerolog"
-
-	"reassign/job/dialnexa"
 )
 
 func plannedAs(s string) Field      { return Field{Raw: s} }
@@ -84,53 +76,5 @@ func TestPreviewString(t *testing.T) {
 		if got := tc.p.String(); got != tc.want {
 			t.Errorf("got  %q\nwant %q", got, tc.want)
 		}
-	}
-}
-
-// TestRequestsCountsEveryAttempt: the Retrier counts each attempt by its answer, the
-// retried ones included.
-func TestRequestsCountsEveryAttempt(t *testing.T) {
-	answers := []error{
-		&dialnexa.TransportError{},
-		&dialnexa.APIError{StatusCode: http.StatusBadGateway},
-		nil,
-		&dialnexa.APIError{StatusCode: http.StatusNotFound}, // not retried: a second Do
-		errors.New("list page is not the documented JSON"),  // a 2xx whose body was unusable
-		&dialnexa.APIError{StatusCode: http.StatusFound},
-		// Last: a 429 slows the shared limiter, which would make later attempts wait.
-		&dialnexa.APIError{StatusCode: http.StatusTooManyRequests},
-	}
-	reqs := &Requests{}
-	rt := Retrier{
-		Limiter: NewLimiter(0, 1, time.Now), MaxAttempts: 4, Now: time.Now,
-		Sleep: func(context.Context, time.Duration) error { return nil }, Rand: func(n int64) int64 { return 0 },
-		Log: zerolog.Nop(), Requests: reqs,
-	}
-	next := 0
-	try := func(context.Context) (dialnexa.Budget, error) { next++; return dialnexa.Budget{}, answers[next-1] }
-	about := func(e *zerolog.Event) *zerolog.Event { return e }
-	for next < len(answers) {
-		if next == len(answers)-1 {
-			rt.MaxAttempts = 1 // the 429 is not retried: the script ends with it
-		}
-		rt.Do(context.Background(), context.Background(), about, try)
-	}
-	want := map[string]int64{"total": 7, "2xx": 2, "3xx": 1, "4xx": 2, "5xx": 1, "no_answer": 1}
-	got := reqs.ByClass()
-	for k, n := range want {
-		if got[k] != n {
-			t.Errorf("%s: %d, want %d (all: %v)", k, got[k], n, got)
-		}
-	}
-	if len(got) != len(want) {
-		t.Errorf("classes %v, want %v", got, want)
-	}
-	if reqs.Throttled() != 1 {
-		t.Errorf("throttled %d, want 1", reqs.Throttled())
-	}
-	var none *Requests
-	none.Add(nil) // a nil counter counts nothing, and says so
-	if none.ByClass()["total"] != 0 || none.Throttled() != 0 {
-		t.Error("a nil Requests counted")
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"reassign/job/dialnexa"
+	"reassign/job/pace"
 )
 
 // Outcome is what happened to one plan row.
@@ -78,11 +79,12 @@ type Patcher interface {
 
 var _ Patcher = (*dialnexa.Client)(nil)
 
-// Runner applies a plan. The zero value is not usable: Client (unless DryRun), Workers
-// and the Retrier's Limiter, MaxAttempts, Now, Sleep and Rand must be set.
+// Runner applies a plan. The zero value is not usable: Client (unless DryRun), Workers,
+// Now and the Retrier's Gate, MaxAttempts, Sleep and Rand must be set.
 type Runner struct {
 	// Retrier sends each row; Run gives it Workers slots.
-	Retrier
+	pace.Retrier
+	Now       func() time.Time
 	Client    Patcher
 	Workers   int // requests in flight at most
 	MaxErrors int // stop after this many not_found/rejected/forbidden rows; 0 = never
@@ -419,7 +421,7 @@ func stopReason(ctx, gctx context.Context) string {
 // runState is what the workers of one run share.
 type runState struct {
 	r      *Runner
-	rt     Retrier // the Runner's, with the run's slots
+	rt     pace.Retrier // the Runner's, with the run's slots
 	reqCtx context.Context
 	// stop ends the sending at once, with the reason as Summary.Stopped.
 	stop context.CancelCauseFunc
@@ -465,7 +467,7 @@ func (st *runState) process(ctx context.Context, row Row) (Result, error) {
 		}
 		// An answer that stops the run stops it now, while this row still holds its slot:
 		// no other worker may send with a refused key or past --max-errors in the meantime.
-		if err != nil && !Retryable(err) {
+		if err != nil && !pace.Retryable(err) {
 			switch o, _ := classify(err); o {
 			case Unauthorized:
 				stopRun = ErrKeyRefused
@@ -538,7 +540,7 @@ func classify(err error) (Outcome, string) {
 		return Unauthorized, apiErr.Error()
 	case s == http.StatusForbidden:
 		return Forbidden, apiErr.Error()
-	case retryStatus[s], s >= 300 && s < 400, s >= 500:
+	case pace.RetryableStatus(s), s >= 300 && s < 400, s >= 500:
 		return Failed, apiErr.Error()
 	default:
 		return Rejected, apiErr.Error()

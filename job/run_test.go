@@ -26,6 +26,7 @@ import (
 
 	"reassign/job"
 	"reassign/job/dialnexa"
+	"reassign/job/pace"
 	"reassign/job/sandbox"
 )
 
@@ -76,14 +77,14 @@ func (s *sleeps) all() []time.Duration {
 func newRunner(c job.Patcher, workers int) (*job.Runner, *sleeps) {
 	s := &sleeps{}
 	return &job.Runner{
-		Retrier: job.Retrier{
-			Limiter:     job.NewLimiter(0, 1, time.Now),
+		Retrier: pace.Retrier{
+			Gate:        pace.NewGate(0, 1, time.Now),
 			MaxAttempts: 3,
-			Now:         time.Now,
 			Sleep:       s.sleep,
 			Rand:        func(n int64) int64 { return n - 1 },
 			Log:         zerolog.Nop(),
 		},
+		Now:     time.Now,
 		Client:  c,
 		Workers: workers,
 		Drain:   30 * time.Second,
@@ -605,7 +606,7 @@ func (f fault) retryAfter() time.Duration {
 	case fault429Date:
 		return 7 * time.Second
 	case fault429RetryAfter120:
-		return job.RetryAfterCap
+		return pace.RetryAfterCap
 	}
 	return 0
 }
@@ -694,21 +695,20 @@ func (s *faultScript) count(id string) int {
 	return s.counts[id]
 }
 
-// faultRunner is newRunner with the clock frozen at faultNow. Its limiter keeps the real
-// clock (its buckets fill with time), with a window primed with 100,000 successes: the
-// scripted 429s then cut the shared rate to about 1,000,000/s, instead of to the few rows
-// of the run's first milliseconds; and its pauses of the pool take no time
-// (limiter_test.go tests the adaptation and the pauses; here they would only add real
-// time).
+// faultRunner is newRunner with the clock frozen at faultNow. Its gate keeps the real
+// clock, primed with 100,000 successes: the scripted 429s then cut the shared rate to
+// what that many a few milliseconds make, instead of to the few rows of the run's first
+// milliseconds; and its pauses of the pool take no time (the pace package tests the
+// adaptation and the pauses; here they would only add real time).
 func faultRunner(c job.Patcher, workers, maxAttempts int) (*job.Runner, *sleeps) {
 	r, sl := newRunner(c, workers)
 	r.MaxAttempts = maxAttempts
 	r.Now = func() time.Time { return faultNow }
-	r.Limiter = job.NewLimiter(0, 1, time.Now)
-	r.Limiter.Sleep = func(context.Context, time.Duration) error { return nil }
+	r.Gate = pace.NewGate(0, 1, time.Now)
+	r.Gate.Sleep = func(context.Context, time.Duration) error { return nil }
 	for range 100_000 {
-		tk, _ := r.Limiter.Wait(context.Background())
-		r.Limiter.Done(tk, job.Reply{Status: http.StatusOK})
+		tk, _ := r.Gate.Wait(context.Background())
+		r.Gate.Done(tk, pace.Reply{Status: http.StatusOK})
 	}
 	return r, sl
 }
@@ -722,8 +722,8 @@ func wantSleeps(script []fault, maxAttempts int) []time.Duration {
 		if attempt >= maxAttempts {
 			break
 		}
-		backoff := min(job.BackoffCap, job.BackoffBase<<(attempt-1))
-		out = append(out, min(max(backoff, f.retryAfter()), job.RetryAfterCap))
+		backoff := min(pace.BackoffCap, pace.BackoffBase<<(attempt-1))
+		out = append(out, min(max(backoff, f.retryAfter()), pace.RetryAfterCap))
 	}
 	return out
 }
@@ -776,7 +776,7 @@ func TestRunFaultsRetried(t *testing.T) {
 	// longer, never above 60 s.
 	got := sl.all()
 	for _, d := range got {
-		if d > job.RetryAfterCap {
+		if d > pace.RetryAfterCap {
 			t.Errorf("a retry waited %v, over the 60 s cap", d)
 		}
 	}
@@ -788,8 +788,8 @@ func TestRunFaultsRetried(t *testing.T) {
 	if sum.Counts[job.Updated] != n || sum.Stopped != nil || sum.Interrupted {
 		t.Errorf("Summary %+v, want %d updated", sum, n)
 	}
-	if lim := r.Limiter.Limit(); lim == rate.Inf {
-		t.Errorf("Limiter.Limit() = %v after scripted 429s, want the shared rate cut to a finite one", lim)
+	if lim := r.Gate.Limit(); lim == rate.Inf {
+		t.Errorf("Gate.Limit() = %v after scripted 429s, want the shared rate cut to a finite one", lim)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"reassign/job/dialnexa"
+	"reassign/job/pace"
 )
 
 // MaxPages bounds a listing: an API that claims more pages than this (10 million
@@ -75,11 +76,11 @@ func (e *ReadError) Error() string {
 func (e *ReadError) Unwrap() error { return e.Err }
 
 // ReadWorkspace reads the agent list and the numbers side by side, on rt (the run's
-// limiter and retry policy). A read that fails degrades: it is logged and its part of
+// gate and retry policy). A read that fails degrades: it is logged and its part of
 // the Workspace left nil, unless w.NeededBy says the run needs it (a *ReadError). A key
 // the API refuses (401) is ErrKeyRefused, and an ended ctx its error, whatever the
 // options: neither is a reason to go on.
-func ReadWorkspace(ctx context.Context, rd Reader, rt *Retrier, w WorkspaceReads) (*Workspace, error) {
+func ReadWorkspace(ctx context.Context, rd Reader, rt *pace.Retrier, w WorkspaceReads) (*Workspace, error) {
 	ws := &Workspace{}
 	var snapErr error
 	done := make(chan struct{})
@@ -121,7 +122,7 @@ func ReadWorkspace(ctx context.Context, rd Reader, rt *Retrier, w WorkspaceReads
 	return ws, nil
 }
 
-func readSnapshot(ctx context.Context, rd Reader, rt *Retrier, w WorkspaceReads, parallel int) (*Snapshot, error) {
+func readSnapshot(ctx context.Context, rd Reader, rt *pace.Retrier, w WorkspaceReads, parallel int) (*Snapshot, error) {
 	var phoneKey func(string) string
 	if w.PhoneKey != nil {
 		phoneKey = func(phone string) string { key, _ := w.PhoneKey(phone); return key }
@@ -144,10 +145,10 @@ func readSnapshot(ctx context.Context, rd Reader, rt *Retrier, w WorkspaceReads,
 	return s, err
 }
 
-func readAgents(ctx context.Context, rd Reader, rt *Retrier) ([]dialnexa.Agent, error) {
+func readAgents(ctx context.Context, rd Reader, rt *pace.Retrier) ([]dialnexa.Agent, error) {
 	var agents []dialnexa.Agent
 	// The agent list says nothing of the budget (its answer holds no more than the
-	// agents): the numbers' pages and the writes tell the limiter.
+	// agents): the numbers' pages and the writes tell the gate.
 	t := rt.Do(ctx, ctx, func(e *zerolog.Event) *zerolog.Event { return e.Str("read", "list agents") }, func(ctx context.Context) (dialnexa.Budget, error) {
 		var err error
 		agents, err = rd.ListAgents(ctx)
@@ -158,7 +159,7 @@ func readAgents(ctx context.Context, rd Reader, rt *Retrier) ([]dialnexa.Agent, 
 
 // triesErr is the error of a read that Do ended: its last error, or ctx's when ctx
 // stopped it first.
-func triesErr(ctx context.Context, t Tries) error {
+func triesErr(ctx context.Context, t pace.Tries) error {
 	if t.Stopped && ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -168,7 +169,7 @@ func triesErr(ctx context.Context, t Tries) error {
 // EachNumber pages through the workspace's numbers in order, calling fn for each page,
 // every read on rt. It returns the pages read, and an error when the pages do not add
 // up to the listing they describe (see eachPage).
-func EachNumber(ctx context.Context, rd Reader, rt *Retrier, f dialnexa.ListFilter, fn func([]dialnexa.PhoneNumber) error) (int, error) {
+func EachNumber(ctx context.Context, rd Reader, rt *pace.Retrier, f dialnexa.ListFilter, fn func([]dialnexa.PhoneNumber) error) (int, error) {
 	return eachPage(ctx, rd, rt, f, 1, 0, fn)
 }
 
@@ -184,7 +185,7 @@ func EachNumber(ctx context.Context, rd Reader, rt *Retrier, f dialnexa.ListFilt
 // snapshot or export built from it would be wrong. Pages 2 to 1+ahead are asked for
 // alongside the first (ahead < parallel); those the listing turns out not to have are
 // never looked at.
-func eachPage(ctx context.Context, rd Reader, rt *Retrier, f dialnexa.ListFilter, parallel, ahead int, fn func([]dialnexa.PhoneNumber) error) (requestsSent int, err error) {
+func eachPage(ctx context.Context, rd Reader, rt *pace.Retrier, f dialnexa.ListFilter, parallel, ahead int, fn func([]dialnexa.PhoneNumber) error) (requestsSent int, err error) {
 	var mu sync.Mutex
 	requests := 0
 	seen := map[uint64]struct{}{}

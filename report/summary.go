@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"reassign/job"
+	"reassign/job/pace"
 )
 
 // DefaultTerminationLog is where Kubernetes reads a container's termination message.
@@ -41,7 +42,7 @@ func TerminationLogPath(flag, def string) string {
 type Ending struct {
 	Command      string // "run" or "verify"
 	Plan, Report string
-	Requests     *job.Requests
+	Requests     *pace.Requests
 	Started      time.Time
 	// TerminationLog is the file the termination message goes to; "" for none.
 	TerminationLog string

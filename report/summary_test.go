@@ -15,6 +15,7 @@ import (
 
 	"reassign/job"
 	"reassign/job/dialnexa"
+	"reassign/job/pace"
 )
 
 var t0 = time.Date(2026, 11, 27, 3, 15, 0, 0, time.UTC)
@@ -22,7 +23,7 @@ var t0 = time.Date(2026, 11, 27, 3, 15, 0, 0, time.UTC)
 // ending is an Ending of a run that sent 4 requests, one of them answered 429.
 func ending(t *testing.T, summaryName string) *Ending {
 	t.Helper()
-	reqs := &job.Requests{}
+	reqs := &pace.Requests{}
 	for _, err := range []error{nil, nil, &dialnexa.APIError{StatusCode: 429}, &dialnexa.APIError{StatusCode: 404}} {
 		reqs.Add(err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"reassign/job"
 	"reassign/job/dialnexa"
+	"reassign/job/pace"
 	"reassign/job/planfile"
 	"reassign/job/sandbox"
 )
@@ -199,8 +200,8 @@ func workspaceOf(t *testing.T, ws sandbox.Workspace, p *planfile.Plan) *job.Work
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt := &job.Retrier{Limiter: job.NewLimiter(0, 1, time.Now), MaxAttempts: 1, Now: time.Now,
-		Sleep: job.SleepContext, Rand: rand.Int64N, Log: zerolog.Nop()}
+	rt := &pace.Retrier{Gate: pace.NewGate(0, 1, time.Now), MaxAttempts: 1,
+		Sleep: pace.SleepContext, Rand: rand.Int64N, Log: zerolog.Nop()}
 	got, err := job.ReadWorkspace(context.Background(), client, rt, job.WorkspaceReads{
 		Keep: p.MayContain, PhoneKey: p.PhoneKeys(), Parallel: 2, NeededBy: p.Needs()})
 	if err != nil {

@@ -1,4 +1,4 @@
-package job
+package pace
 
 import (
 	"context"
@@ -18,14 +18,19 @@ const (
 	RetryAfterCap = 60 * time.Second
 )
 
-// retryStatus lists the answers worth another attempt: the request may succeed later.
-var retryStatus = map[int]bool{
-	http.StatusRequestTimeout:      true, // 408
-	http.StatusTooManyRequests:     true, // 429: rate limited
-	http.StatusInternalServerError: true, // 500
-	http.StatusBadGateway:          true, // 502: a proxy lost the upstream
-	http.StatusServiceUnavailable:  true, // 503
-	http.StatusGatewayTimeout:      true, // 504
+// RetryableStatus reports whether an answer with this status is worth another attempt:
+// the request may succeed later.
+func RetryableStatus(status int) bool {
+	switch status {
+	case http.StatusRequestTimeout, // 408
+		http.StatusTooManyRequests,     // 429: rate limited
+		http.StatusInternalServerError, // 500
+		http.StatusBadGateway,          // 502: a proxy lost the upstream
+		http.StatusServiceUnavailable,  // 503
+		http.StatusGatewayTimeout:      // 504
+		return true
+	}
+	return false
 }
 
 // Retryable decides whether an attempt that ended with err (nil, an *APIError or a
@@ -37,22 +42,21 @@ func Retryable(err error) bool {
 	}
 	var apiErr *dialnexa.APIError
 	if errors.As(err, &apiErr) {
-		return retryStatus[apiErr.StatusCode]
+		return RetryableStatus(apiErr.StatusCode)
 	}
 	return true
 }
 
 // Retrier sends one request until it is answered for good: every attempt (retries
-// included) waits for a free slot, if Slots is set, and for the shared Limiter; each
-// answer is fed back to the Limiter; an attempt that Retryable accepts is repeated after
+// included) waits for a free slot, if Slots is set, and at the shared Gate; each answer
+// is given back to the Gate; an attempt that Retryable accepts is repeated after
 // Backoff, up to MaxAttempts. The writes of a run and the reads before it share it.
 type Retrier struct {
-	Limiter     *Limiter
+	Gate        *Gate
 	MaxAttempts int
 	// Slots, if set, bounds the requests in flight: an attempt holds a slot from before
-	// its limiter wait to its answer, never while it waits out a backoff.
+	// its wait at the gate to its answer, never while it waits out a backoff.
 	Slots chan struct{}
-	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
 	Rand  func(n int64) int64 // uniform in [0, n), safe for concurrent use
 	Log   zerolog.Logger
@@ -70,11 +74,11 @@ type Tries struct {
 }
 
 // Do calls try, one request per call, until it returns nil or an error not worth
-// repeating, MaxAttempts are spent, or ctx or reqCtx ends. Waits (slot, limiter,
-// backoff) end with ctx; the request itself is given reqCtx, so that a stopping run can
-// let the requests in flight finish. try returns what a 2xx answer stated of the API's
-// rate budget (an *APIError carries its own). about adds the row or read concerned to
-// the debug event logged before each retry.
+// repeating, MaxAttempts are spent, or ctx or reqCtx ends. Waits (slot, gate, backoff)
+// end with ctx; the request itself is given reqCtx, so that a stopping run can let the
+// requests in flight finish. try returns what a 2xx answer stated of the API's rate
+// budget (an *APIError carries its own). about adds the row or read concerned to the
+// debug event logged before each retry.
 func (r *Retrier) Do(ctx, reqCtx context.Context, about func(*zerolog.Event) *zerolog.Event, try func(ctx context.Context) (dialnexa.Budget, error)) Tries {
 	var t Tries
 	for attempt := 1; attempt <= r.MaxAttempts; attempt++ {
@@ -86,22 +90,32 @@ func (r *Retrier) Do(ctx, reqCtx context.Context, about func(*zerolog.Event) *ze
 				return t
 			}
 		}
-		tk, err := r.Limiter.Wait(ctx)
+		tk, err := r.Gate.Wait(ctx)
 		if err != nil {
 			r.release()
 			t.Stopped = true
 			return t
 		}
 		t.Attempts++
-		var stated dialnexa.Budget
-		stated, t.Err = try(reqCtx)
+		var rep Reply
+		rep.Budget, t.Err = try(reqCtx)
 		r.Requests.Add(t.Err)
-		r.feedback(tk, stated, t.Err)
+		var apiErr *dialnexa.APIError
+		switch {
+		case t.Err == nil:
+			rep.Status = http.StatusOK
+		case errors.As(t.Err, &apiErr):
+			rep = Reply{Status: apiErr.StatusCode, RetryAfter: apiErr.RetryAfter, Budget: apiErr.Budget}
+		}
+		r.Gate.Done(tk, rep)
 		r.release()
 		if !Retryable(t.Err) || attempt == r.MaxAttempts || reqCtx.Err() != nil {
 			return t
 		}
-		if r.pause(ctx, attempt, t.Err, about) != nil {
+		wait := Backoff(attempt, rep.RetryAfter, r.Rand)
+		about(r.Log.Debug()).Str("event", "retry").Int("attempt", attempt).Str("error", t.Err.Error()).
+			Dur("retry_in", wait).Msg("retrying")
+		if r.Sleep(ctx, wait) != nil {
 			t.Stopped = true
 			return t
 		}
@@ -113,34 +127,6 @@ func (r *Retrier) release() {
 	if r.Slots != nil {
 		<-r.Slots
 	}
-}
-
-// feedback tells the shared limiter of one attempt's answer: its status (none for a
-// transport failure), a 429's Retry-After and what it stated of the budget.
-func (r *Retrier) feedback(tk Ticket, stated dialnexa.Budget, err error) {
-	rep := Reply{Budget: stated}
-	var apiErr *dialnexa.APIError
-	switch {
-	case err == nil:
-		rep.Status = http.StatusOK
-	case errors.As(err, &apiErr):
-		rep.Status, rep.Budget, rep.RetryAfter = apiErr.StatusCode, apiErr.Budget, apiErr.RetryAfter
-	}
-	r.Limiter.Done(tk, rep)
-}
-
-// pause waits before attempt+1 after err: the backoff, or the answer's Retry-After if
-// longer (capped).
-func (r *Retrier) pause(ctx context.Context, attempt int, err error, about func(*zerolog.Event) *zerolog.Event) error {
-	var retryAfter time.Duration
-	var apiErr *dialnexa.APIError
-	if errors.As(err, &apiErr) {
-		retryAfter = apiErr.RetryAfter
-	}
-	wait := Backoff(attempt, retryAfter, r.Rand)
-	about(r.Log.Debug()).Str("event", "retry").Int("attempt", attempt).Str("error", err.Error()).
-		Dur("retry_in", wait).Msg("retrying")
-	return r.Sleep(ctx, wait)
 }
 
 // SleepContext waits d, or until ctx is done.
