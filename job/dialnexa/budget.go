@@ -305,7 +305,10 @@ func secondsOf(v any) (time.Duration, bool) {
 	default:
 		return 0, false
 	}
-	return time.Duration(min(secs, unixTimeAbove*1000) * float64(time.Second)), secs >= 0
+	if secs < 0 {
+		return 0, false
+	}
+	return time.Duration(min(secs, float64(math.MaxInt64/time.Second)) * float64(time.Second)), true
 }
 
 // budget is l as a Budget: it needs a remaining count, and a reset (or, failing that,

@@ -78,6 +78,8 @@ func TestParseBudget(t *testing.T) {
 		{"ietf, a space before a parameter is no structured field", hdr("RateLimit", `default ;r=12;t=2`), Budget{}},
 		{"ietf, decimal seconds", hdr("RateLimit", `default;r=12;t=2.5`),
 			Budget{Stated: true, Remaining: 12, Reset: 2500 * time.Millisecond, Name: "default"}},
+		{"ietf, the longest decimal is a Unix time far off", hdr("RateLimit", `default;r=12;t=999999999999.999`),
+			Budget{Stated: true, Remaining: 12, Reset: maxBudgetReset, Name: "default"}},
 		{"ietf, a quoted name with a comma and a semicolon", hdr("RateLimit", `"a,b;c";r=3;t=4`),
 			Budget{Stated: true, Remaining: 3, Reset: 4 * s, Name: "a,b;c"}},
 		{"ietf, an escaped quote in a name", hdr("RateLimit", `"a\"b";r=3;t=4`),
