@@ -140,7 +140,7 @@ func TestLearntThrottledBelowOnePerSecond(t *testing.T) {
 }
 
 // After a cut the rate recovers once a second, and never within a second of the cut: by
-// a tenth for each quiet second (+10 %, +20 %, ...), up to the ceiling.
+// the square of the quiet seconds in tenths (+10 %, +40 %, +90 %, ...), up to the ceiling.
 func TestLearntSuccessRecovers(t *testing.T) {
 	c := newFakeClock()
 	const ceiling, cut rate.Limit = 1000, 30
@@ -168,7 +168,7 @@ func TestLearntSuccessRecovers(t *testing.T) {
 		steps = append(steps, float64(got/prev)-1)
 		prev, prevRise = got, now
 	}
-	want := []float64{0.10, 0.20, 0.30, 0.40, 0.50}
+	want := []float64{0.10, 0.40, 0.90, 1.60}
 	if len(steps) < len(want) {
 		t.Fatalf("the rate rose %d times in a minute from %v: %v", len(steps), cut, steps)
 	}

@@ -1,19 +1,17 @@
 // Package pace decides when each request of a run may go (README, "Requests, retries
-// and the rate"). A Gate, shared by every worker, retry and read, is the mechanism: it
-// lets requests through one after another, never faster than --rate and --burst (a
-// rate.Limiter whose reservations queue the callers in time), never faster than the pace
-// a policy sets, and not at all while an answer is awaited or a window is spent. Each
-// answer is given back to it, and two policies turn the answers into that pace. When the
-// API states its budget, what is left is spread evenly until the reset and never
-// overspent (the requests in flight count against it); less what others using the same
-// key spend, a rate read from how the stated Remaining falls beyond this pod's own
-// requests over the last second of answers, in which a one-off fall (another tool's
-// burst, a budget restated lower) lowers what is left but is not expected again, and a
-// Remaining that rises or a new window is taken as stated. When it states nothing, a 429
-// lowers the pace to what the API accepted over the last second, and quiet seconds raise
-// it again. Either way a 429 lets one request go alone: answered, the pool goes on;
-// refused too, the window is spent and the pool pauses for the Retry-After. A Retrier
-// sends one request through the Gate until it is answered for good.
+// and the rate"). One Gate, which every request waits at and reports its answer to, is
+// the mechanism: it lets no request go faster than --rate and --burst (a rate.Limiter
+// whose reservations queue the callers in time), none faster than the pace a policy
+// sets, and none while it awaits the answer to a request sent alone or a spent window's
+// end. Two policies set the pace from the answers. When the API states its budget, what
+// is left is spread evenly until the reset and never overspent, less what others sharing
+// the key spend steadily: a rate read from how the stated Remaining fell beyond this
+// pod's own requests over the last second, in which a single fall does not count, and
+// every answer is taken as stated. When it states nothing, a 429 cuts the pace to what
+// the API accepted over the last second, and quiet seconds raise it again. Either way a
+// 429 sends the next request alone: answered, the pool goes on; refused too, the window
+// is spent and the pool pauses for its Retry-After. The Retrier sends one request
+// through the Gate until it is answered for good.
 package pace
 
 import (
