@@ -14,9 +14,8 @@ import (
 // (each is at or after the real one), and a request counts against the budget from when
 // it is sent.
 type budget struct {
-	name   string
-	limit  int
-	window time.Duration
+	name  string // the limit it is, by the answers' name and count for it
+	limit int
 
 	// The newest statement: the answer to request basis (requests are numbered as they
 	// are sent), stating stated; remaining is that less the requests sent before basis
@@ -31,7 +30,7 @@ type budget struct {
 }
 
 func newBudget(st dialnexa.Budget, seq uint64, before int, now time.Time) *budget {
-	b := &budget{name: st.Name, limit: st.Limit, window: st.Window, reset: now.Add(st.Reset)}
+	b := &budget{name: st.Name, limit: st.Limit, reset: now.Add(st.Reset)}
 	b.take(st, seq, before, now)
 	b.others.add(now, 0)
 	return b
