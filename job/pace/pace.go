@@ -28,8 +28,9 @@ import (
 
 // The tuned constants of the package (README, "Requests, retries and the rate").
 const (
-	// memory is how far back rates are measured: what the API accepted, what others spend.
-	// A request sent alone whose answer has not come within it lets another go.
+	// memory is how far back rates are measured: what the API accepted, what others spend;
+	// the learnt pace rises at most once in it. A request sent alone whose answer has not
+	// come within it lets another go.
 	memory = time.Second
 	// earlyProbe is how long before a pause's end (by a Retry-After in whole seconds,
 	// rounded up) one request goes alone to find the window's end sooner.
