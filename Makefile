@@ -48,7 +48,7 @@ FUZZTIME ?= 100000x
 fuzz-smoke:
 	$(GO) test ./job/planfile -run '^$$' -fuzz '^FuzzReadPlan$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./job/planfile -run '^$$' -fuzz '^FuzzReadWorkbook$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./job -run '^$$' -fuzz '^FuzzParseRetryAfter$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./job/dialnexa -run '^$$' -fuzz '^FuzzParseRetryAfter$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./report -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./job/planfile -run '^$$' -fuzz '^FuzzNormalisePhone$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./job/dialnexa -run '^$$' -fuzz '^FuzzParseBudget$$' -fuzztime $(FUZZTIME)

@@ -284,7 +284,7 @@ func plural(n int, one, many string) string {
 func newRunner(s *session, p *prepared) *job.Runner {
 	cfg := s.cfg
 	r := &job.Runner{
-		Retrier: s.conn.retrier, Client: s.conn.client, Workers: cfg.workers, MaxErrors: cfg.maxErrors.Allowance,
+		Retrier: s.conn.retrier, Now: time.Now, Client: s.conn.client, Workers: cfg.workers, MaxErrors: cfg.maxErrors.Allowance,
 		Waves: cfg.waves.Waves, Atomic: cfg.atomic, Reader: s.conn.client,
 		DryRun: cfg.dryRun != dryRunNone, Shards: cfg.shards, ShardIndex: cfg.shardIndex, Limit: int(cfg.limit),
 		Done: p.done, Snapshot: p.snapshot, Ignored: p.plan.Ignored,

@@ -25,6 +25,7 @@ import (
 
 	"reassign/job"
 	"reassign/job/dialnexa"
+	"reassign/job/pace"
 	"reassign/job/planfile"
 	"reassign/job/sandbox"
 	"reassign/report"
@@ -302,7 +303,7 @@ func export(ctx context.Context, s *session) error {
 // connection is the API client and the retry policy every request shares.
 type connection struct {
 	client             *dialnexa.Client
-	retrier            job.Retrier
+	retrier            pace.Retrier
 	baseURL, keySource string
 	close              func() error // the sandbox saves its state file here
 }
@@ -352,11 +353,11 @@ func connect(cfg *config, log zerolog.Logger, getenv func(string) string) (*conn
 		c.close()
 		return nil, configError{err}
 	}
-	lim := job.NewLimiter(cfg.rate, cfg.burst, time.Now)
-	lim.Log, lim.Shards = log, cfg.shards
-	c.retrier = job.Retrier{
-		Limiter: lim, MaxAttempts: cfg.maxAttempts,
-		Now: time.Now, Sleep: job.SleepContext, Rand: mrand.Int64N, Log: log, Requests: &job.Requests{},
+	gate := pace.NewGate(cfg.rate, cfg.burst, time.Now)
+	gate.Log, gate.Shards = log, cfg.shards
+	c.retrier = pace.Retrier{
+		Gate: gate, MaxAttempts: cfg.maxAttempts,
+		Sleep: pace.SleepContext, Rand: mrand.Int64N, Log: log, Requests: &pace.Requests{},
 	}
 	return c, nil
 }

@@ -9,10 +9,11 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"reassign/job/dialnexa"
+	"reassign/job/pace"
 )
 
 // ReadAgents reads the workspace's agents (GET /agents) on rt, retried as any read.
-func ReadAgents(ctx context.Context, rd Lister, rt *Retrier) ([]dialnexa.Agent, error) {
+func ReadAgents(ctx context.Context, rd Lister, rt *pace.Retrier) ([]dialnexa.Agent, error) {
 	return readAgents(ctx, rd, rt)
 }
 
@@ -197,6 +198,6 @@ func editDistance(a, b string) int {
 
 // ListAgents reads the workspace's agents (one GET /agents, on rt's limiter and retry
 // policy, as every read), for `reassign agents`.
-func ListAgents(ctx context.Context, rd Lister, rt *Retrier) ([]dialnexa.Agent, error) {
+func ListAgents(ctx context.Context, rd Lister, rt *pace.Retrier) ([]dialnexa.Agent, error) {
 	return readAgents(ctx, rd, rt)
 }

@@ -234,7 +234,7 @@ func (f *feeder) reread(ws []written, wave int) (differ, requests int, err error
 // errAllRead ends a listing early: every number asked for was found.
 var errAllRead = errors.New("every number asked for was read")
 
-// readNumbers reads the numbers ids names, on the Runner's Retrier and Reader: the
+// readNumbers reads the numbers ids names, on the Runner's Retrier and Lister: the
 // API's list, page by page in order, until it has them all or the list ends (a number
 // not found is missing from the result). It returns the requests it took.
 func (r *Runner) readNumbers(ctx context.Context, ids map[string]bool) (map[string]NumberState, int, error) {

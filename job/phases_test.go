@@ -10,6 +10,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"reassign/job/pace"
+
 	"github.com/rs/zerolog"
 )
 
@@ -28,7 +30,7 @@ func TestCollectorPacesFlushes(t *testing.T) {
 		var flushes []time.Duration // since the start, on the bubble's clock
 		var progress []Summary
 		start := time.Now()
-		r := &Runner{Retrier: Retrier{Now: time.Now, Log: zerolog.Nop()},
+		r := &Runner{Now: time.Now, Retrier: pace.Retrier{Log: zerolog.Nop()},
 			FlushEvery: 50 * time.Millisecond, ProgressEvery: time.Second}
 		r.Flush = func() error {
 			mu.Lock()
@@ -86,7 +88,7 @@ func TestCollectorStopsAtFirstFailure(t *testing.T) {
 	full := errors.New("no space left on device")
 	var stops []error
 	flushes, records := 0, 0
-	r := &Runner{Retrier: Retrier{Now: time.Now, Log: zerolog.Nop()}}
+	r := &Runner{Now: time.Now, Retrier: pace.Retrier{Log: zerolog.Nop()}}
 	r.Flush = func() error { flushes++; return nil }
 	col := r.newCollector(func(Result) error { records++; return full }, RunOutcomes, func(k Stop, err error) {
 		if k != StopOutputFailed {
@@ -158,7 +160,7 @@ func TestFeederDecides(t *testing.T) {
 		{agent("phn_new", "agt_b"), nil, ""},
 		{agent("phn_late", "agt_b"), nil, NotAttempted}, // past Limit
 	}
-	r := &Runner{Retrier: Retrier{Now: time.Now}, Snapshot: snap, Limit: 2, Workers: 1,
+	r := &Runner{Now: time.Now, Snapshot: snap, Limit: 2, Workers: 1,
 		Done: func(row Row) bool { return row.ID == "phn_done" }}
 	rig := newFeederRig(r)
 	for _, tc := range rows {
@@ -194,7 +196,7 @@ func TestFeederWritesAhead(t *testing.T) {
 	t.Parallel()
 	full := errors.New("no space left on device")
 	var batches [][]string
-	r := &Runner{Retrier: Retrier{Now: time.Now}, Workers: 1, WriteAheadBatch: 2}
+	r := &Runner{Now: time.Now, Workers: 1, WriteAheadBatch: 2}
 	r.WriteAhead = func(b []Result) error {
 		if len(batches) == 2 {
 			return full

@@ -1,17 +1,10 @@
 package job
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"net/http"
 	"reflect"
 	"testing"
 	"time"
-
-	"github.com/rs/zerolog"
-
-	"reassign/job/dialnexa"
 )
 
 func plannedAs(s string) Field { return Field{Raw: s} }
@@ -144,55 +137,6 @@ func TestPreviewString(t *testing.T) {
 	}
 }
 
-// TestRequestsCountsEveryAttempt: the Retrier counts each attempt by its answer, the
-// retried ones included.
-func TestRequestsCountsEveryAttempt(t *testing.T) {
-	t.Parallel()
-	answers := []error{
-		&dialnexa.TransportError{},
-		&dialnexa.APIError{StatusCode: http.StatusBadGateway},
-		nil,
-		&dialnexa.APIError{StatusCode: http.StatusNotFound}, // not retried: a second Do
-		errors.New("list page is not the documented JSON"),  // a 2xx whose body was unusable
-		&dialnexa.APIError{StatusCode: http.StatusFound},
-		// Last: a 429 slows the shared limiter, which would make later attempts wait.
-		&dialnexa.APIError{StatusCode: http.StatusTooManyRequests},
-	}
-	reqs := &Requests{}
-	rt := Retrier{
-		Limiter: NewLimiter(0, 1, time.Now), MaxAttempts: 4, Now: time.Now,
-		Sleep: func(context.Context, time.Duration) error { return nil }, Rand: func(n int64) int64 { return 0 },
-		Log: zerolog.Nop(), Requests: reqs,
-	}
-	next := 0
-	try := func(context.Context) (dialnexa.Budget, error) { next++; return dialnexa.Budget{}, answers[next-1] }
-	about := func(e *zerolog.Event) *zerolog.Event { return e }
-	for next < len(answers) {
-		if next == len(answers)-1 {
-			rt.MaxAttempts = 1 // the 429 is not retried: the script ends with it
-		}
-		rt.Do(context.Background(), context.Background(), about, try)
-	}
-	want := map[string]int64{"total": 7, "2xx": 2, "3xx": 1, "4xx": 2, "5xx": 1, "no_answer": 1}
-	got := reqs.ByClass()
-	for k, n := range want {
-		if got[k] != n {
-			t.Errorf("%s: %d, want %d (all: %v)", k, got[k], n, got)
-		}
-	}
-	if len(got) != len(want) {
-		t.Errorf("classes %v, want %v", got, want)
-	}
-	if reqs.Throttled() != 1 {
-		t.Errorf("throttled %d, want 1", reqs.Throttled())
-	}
-	var none *Requests
-	none.Add(nil) // a nil counter counts nothing, and says so
-	if none.ByClass()["total"] != 0 || none.Throttled() != 0 {
-		t.Error("a nil Requests counted")
-	}
-}
-
 // TestRefuse: a plan refused for its rows still records each of them, nothing sent:
 // invalid with why, as planned, or not_attempted because of the others.
 func TestRefuse(t *testing.T) {
@@ -200,7 +144,7 @@ func TestRefuse(t *testing.T) {
 	at := time.Date(2026, 11, 27, 3, 15, 0, 0, time.UTC)
 	snap := newSnapshot(nil, 0)
 	snap.add("phn_2", NumberState{AgentID: "agt_a"}, "")
-	r := &Runner{Retrier: Retrier{Now: func() time.Time { return at }}, Snapshot: snap}
+	r := &Runner{Now: func() time.Time { return at }, Snapshot: snap}
 	rows := func(fn func(Row, []Problem) error) error {
 		for _, x := range []struct {
 			row      Row

@@ -1,5 +1,5 @@
 // Package job applies a plan of phone-number changes through the API: rows and their
-// outcomes, the Runner that sends them on a shared Limiter with one Retrier, the
+// outcomes, the Runner that sends them through job/pace (one Gate, one Retrier), the
 // workspace reads before the first write (agents, Snapshot) and the Resolver that turns
 // the phone numbers and agent names of a plan's rows into ids through them, what a
 // reviewed row may overwrite (Moved), what a run is about to do (Preview), Verify, and

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"reassign/job/dialnexa"
+	"reassign/job/pace"
 )
 
 // Patcher sends one PATCH; *dialnexa.Client is the real one.
@@ -16,11 +17,12 @@ type Patcher interface {
 
 var _ Patcher = (*dialnexa.Client)(nil)
 
-// Runner applies a plan. The zero value is not usable: Client (unless DryRun), Workers
-// and the Retrier's Limiter, MaxAttempts, Now, Sleep and Rand must be set.
+// Runner applies a plan. The zero value is not usable: Client (unless DryRun), Workers,
+// Now and the Retrier's Gate, MaxAttempts, Sleep and Rand must be set.
 type Runner struct {
 	// Retrier sends each row; Run gives it Workers slots.
-	Retrier
+	pace.Retrier
+	Now     func() time.Time
 	Client  Patcher
 	Workers int // requests in flight at most
 	// MaxErrors bounds the rows not_found, rejected or forbidden. Without gates the run

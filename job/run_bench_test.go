@@ -11,6 +11,7 @@ import (
 
 	"reassign/job"
 	"reassign/job/dialnexa"
+	"reassign/job/pace"
 )
 
 // BenchmarkRun is the runner's own cost per row, without HTTP: b.N rows from a slice,
@@ -34,9 +35,10 @@ func BenchmarkRun(b *testing.B) {
 	answer := &dialnexa.Answer{StatusCode: 200, RequestID: "req", Number: dialnexa.PhoneNumber{AgentID: "agt_b"}}
 	patch := patcherFunc(func(context.Context, string, []byte) (*dialnexa.Answer, error) { return answer, nil })
 	r := &job.Runner{
-		Retrier: job.Retrier{
-			Limiter: job.NewLimiter(0, 1, time.Now), MaxAttempts: 5,
-			Now: time.Now, Sleep: job.SleepContext, Rand: func(n int64) int64 { return n - 1 },
+		Now: time.Now,
+		Retrier: pace.Retrier{
+			Gate: pace.NewGate(0, 1, time.Now), MaxAttempts: 5,
+			Sleep: pace.SleepContext, Rand: func(n int64) int64 { return n - 1 },
 			Log: zerolog.New(io.Discard).With().Timestamp().Logger(),
 		},
 		Client: patch, Workers: 8, Drain: 20 * time.Second,

@@ -25,6 +25,7 @@ import (
 
 	"reassign/job"
 	"reassign/job/dialnexa"
+	"reassign/job/pace"
 	"reassign/job/sandbox"
 )
 
@@ -75,14 +76,14 @@ func (s *sleeps) all() []time.Duration {
 func newRunner(c job.Patcher, workers int) (*job.Runner, *sleeps) {
 	s := &sleeps{}
 	return &job.Runner{
-		Retrier: job.Retrier{
-			Limiter:     job.NewLimiter(0, 1, time.Now),
+		Retrier: pace.Retrier{
+			Gate:        pace.NewGate(0, 1, time.Now),
 			MaxAttempts: 3,
-			Now:         time.Now,
 			Sleep:       s.sleep,
 			Rand:        func(n int64) int64 { return n - 1 },
 			Log:         zerolog.Nop(),
 		},
+		Now:     time.Now,
 		Client:  c,
 		Workers: workers,
 		Drain:   30 * time.Second,
@@ -542,13 +543,14 @@ const (
 	fault503RetryAfter2
 	fault504
 	fault429RetryAfter1
-	fault429Date // Retry-After as an HTTP date, 7 s after faultNow
+	fault429Date // Retry-After as an HTTP date, 7 s after the answer's Date
 	fault429RetryAfter120
 	faultReset // the connection is closed with no answer
 	faultSlow  // no answer until the client gives up
 )
 
-// faultNow is the Runner's clock in the fault tests: Retry-After dates are relative to it.
+// faultNow is the Runner's clock in the fault tests, and the Date of an answer whose
+// Retry-After is a date.
 var faultNow = time.Date(2030, time.January, 2, 3, 4, 5, 0, time.UTC)
 
 func (f fault) String() string {
@@ -556,7 +558,7 @@ func (f fault) String() string {
 		"429 Retry-After date", "429 Retry-After 120", "reset", "slow"}[f]
 }
 
-// retryAfter is the wait the answer asks for (capped at job.RetryAfterCap).
+// retryAfter is the wait the answer asks for (capped at pace.RetryAfterCap).
 func (f fault) retryAfter() time.Duration {
 	switch f {
 	case fault503RetryAfter2:
@@ -566,7 +568,7 @@ func (f fault) retryAfter() time.Duration {
 	case fault429Date:
 		return 7 * time.Second
 	case fault429RetryAfter120:
-		return job.RetryAfterCap
+		return pace.RetryAfterCap
 	}
 	return 0
 }
@@ -598,7 +600,8 @@ func serveFault(t *testing.T, w http.ResponseWriter, r *http.Request, f fault) {
 		w.Header().Set("Retry-After", "2")
 	case fault429RetryAfter1:
 		w.Header().Set("Retry-After", "1")
-	case fault429Date:
+	case fault429Date: // read against the answer's Date
+		w.Header().Set("Date", faultNow.Format(http.TimeFormat))
 		w.Header().Set("Retry-After", faultNow.Add(7*time.Second).Format(http.TimeFormat))
 	case fault429RetryAfter120:
 		w.Header().Set("Retry-After", "120")
@@ -654,21 +657,20 @@ func (s *faultScript) count(id string) int {
 	return s.counts[id]
 }
 
-// faultRunner is newRunner with the clock frozen at faultNow. Its limiter keeps the real
-// clock (its buckets fill with time), with a window primed with 100,000 successes: the
-// scripted 429s then cut the shared rate to about 1,000,000/s, instead of to the few rows
-// of the run's first milliseconds; and its pauses of the pool take no time
-// (limiter_test.go tests the adaptation and the pauses; here they would only add real
-// time).
+// faultRunner is newRunner with the clock frozen at faultNow. Its gate keeps the real
+// clock, primed with 100,000 successes: the scripted 429s then cut the shared rate to
+// what that many a few milliseconds make, instead of to the few rows of the run's first
+// milliseconds; and its pauses of the pool take no time (the pace package tests the
+// adaptation and the pauses; here they would only add real time).
 func faultRunner(c job.Patcher, workers, maxAttempts int) (*job.Runner, *sleeps) {
 	r, sl := newRunner(c, workers)
 	r.MaxAttempts = maxAttempts
 	r.Now = func() time.Time { return faultNow }
-	r.Limiter = job.NewLimiter(0, 1, time.Now)
-	r.Limiter.Sleep = func(context.Context, time.Duration) error { return nil }
+	r.Gate = pace.NewGate(0, 1, time.Now)
+	r.Gate.Sleep = func(context.Context, time.Duration) error { return nil }
 	for range 100_000 {
-		tk, _ := r.Limiter.Wait(context.Background())
-		r.Limiter.Done(tk, job.Reply{Status: http.StatusOK})
+		tk, _ := r.Gate.Wait(context.Background())
+		r.Gate.Done(tk, pace.Reply{Status: http.StatusOK})
 	}
 	return r, sl
 }
@@ -682,8 +684,8 @@ func wantSleeps(script []fault, maxAttempts int) []time.Duration {
 		if attempt >= maxAttempts {
 			break
 		}
-		backoff := min(job.BackoffCap, job.BackoffBase<<(attempt-1))
-		out = append(out, min(max(backoff, f.retryAfter()), job.RetryAfterCap))
+		backoff := min(pace.BackoffCap, pace.BackoffBase<<(attempt-1))
+		out = append(out, min(max(backoff, f.retryAfter()), pace.RetryAfterCap))
 	}
 	return out
 }
@@ -737,7 +739,7 @@ func TestRunFaultsRetried(t *testing.T) {
 	// longer, never above 60 s.
 	got := sl.all()
 	for _, d := range got {
-		if d > job.RetryAfterCap {
+		if d > pace.RetryAfterCap {
 			t.Errorf("a retry waited %v, over the 60 s cap", d)
 		}
 	}
@@ -749,8 +751,8 @@ func TestRunFaultsRetried(t *testing.T) {
 	if sum.Counts[job.Updated] != n || sum.Stopped != nil || sum.Interrupted {
 		t.Errorf("Summary %+v, want %d updated", sum, n)
 	}
-	if lim := r.Limiter.Limit(); lim == rate.Inf {
-		t.Errorf("Limiter.Limit() = %v after scripted 429s, want the shared rate cut to a finite one", lim)
+	if lim := r.Gate.Limit(); lim == rate.Inf {
+		t.Errorf("Gate.Limit() = %v after scripted 429s, want the shared rate cut to a finite one", lim)
 	}
 }
 

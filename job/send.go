@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"reassign/job/dialnexa"
+	"reassign/job/pace"
 )
 
 // senders is the phase of a run that sends the rows needing a write: a pool of
@@ -21,7 +22,7 @@ import (
 // still coming end not_attempted, until the feeder has read the plan.
 type senders struct {
 	r    *Runner
-	rt   Retrier // the Runner's, with the run's slots
+	rt   pace.Retrier // the Runner's, with the run's slots
 	stop *runStop
 	todo chan Result   // from the feeder
 	done chan<- Result // to the collector
@@ -101,14 +102,14 @@ func (a *rowSend) try(ctx context.Context) (dialnexa.Budget, error) {
 	}
 	a.res.Status = status // the report keeps the last answer's
 	a.s.answered(status)
-	if err != nil && !Retryable(err) {
+	if err != nil && !pace.Retryable(err) {
 		a.s.refused(statusOutcome(status))
 	}
 	return stated, err
 }
 
 // end is the row's result once Do is done with it.
-func (a *rowSend) end(t Tries) Result {
+func (a *rowSend) end(t pace.Tries) Result {
 	res := a.res
 	res.Attempts = t.Attempts
 	res.Finished = a.s.r.Now()
@@ -187,7 +188,7 @@ func statusOutcome(s int) Outcome {
 		return Unauthorized
 	case s == http.StatusForbidden:
 		return Forbidden
-	case retryStatus[s], s >= 300 && s < 400, s >= 500:
+	case pace.RetryableStatus(s), s >= 300 && s < 400, s >= 500:
 		return Failed
 	default:
 		return Rejected

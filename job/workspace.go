@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"reassign/job/dialnexa"
+	"reassign/job/pace"
 )
 
 // MaxPages bounds a listing: an API that claims more pages than this (10 million
@@ -89,7 +90,7 @@ func (e *ReadError) Unwrap() error { return e.Err }
 // the Workspace left nil, unless w.NeededBy says the run needs it (a *ReadError). A key
 // the API refuses (401) is ErrKeyRefused, and an ended ctx its error, whatever the
 // options: neither is a reason to go on.
-func ReadWorkspace(ctx context.Context, rd Lister, rt *Retrier, w WorkspaceReads) (*Workspace, error) {
+func ReadWorkspace(ctx context.Context, rd Lister, rt *pace.Retrier, w WorkspaceReads) (*Workspace, error) {
 	ws := &Workspace{}
 	var snapErr error
 	done := make(chan struct{})
@@ -131,7 +132,7 @@ func ReadWorkspace(ctx context.Context, rd Lister, rt *Retrier, w WorkspaceReads
 	return ws, nil
 }
 
-func readSnapshot(ctx context.Context, rd Lister, rt *Retrier, w WorkspaceReads, parallel int) (*Snapshot, error) {
+func readSnapshot(ctx context.Context, rd Lister, rt *pace.Retrier, w WorkspaceReads, parallel int) (*Snapshot, error) {
 	s := newSnapshot(w.PhoneKey, w.Expect)
 	if w.NoPhoneIndex {
 		s.phones, s.phoneShared = nil, nil
@@ -154,7 +155,7 @@ func readSnapshot(ctx context.Context, rd Lister, rt *Retrier, w WorkspaceReads,
 	return s, err
 }
 
-func readAgents(ctx context.Context, rd Lister, rt *Retrier) ([]dialnexa.Agent, error) {
+func readAgents(ctx context.Context, rd Lister, rt *pace.Retrier) ([]dialnexa.Agent, error) {
 	var agents []dialnexa.Agent
 	// The agent list says nothing of the budget (its answer holds no more than the
 	// agents): the numbers' pages and the writes tell the limiter.
@@ -168,7 +169,7 @@ func readAgents(ctx context.Context, rd Lister, rt *Retrier) ([]dialnexa.Agent, 
 
 // triesErr is the error of a read that Do ended: its last error, or ctx's when ctx
 // stopped it first.
-func triesErr(ctx context.Context, t Tries) error {
+func triesErr(ctx context.Context, t pace.Tries) error {
 	if t.Stopped && ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -178,7 +179,7 @@ func triesErr(ctx context.Context, t Tries) error {
 // EachNumber pages through the workspace's numbers in order, calling fn for each page,
 // every read on rt. It returns the pages read, and an error when the pages do not add
 // up to the listing they describe (see eachPage).
-func EachNumber(ctx context.Context, rd Lister, rt *Retrier, f dialnexa.ListFilter, fn func([]dialnexa.PhoneNumber) error) (int, error) {
+func EachNumber(ctx context.Context, rd Lister, rt *pace.Retrier, f dialnexa.ListFilter, fn func([]dialnexa.PhoneNumber) error) (int, error) {
 	return eachPage(ctx, rd, rt, f, 1, 0, fn)
 }
 
@@ -194,7 +195,7 @@ func EachNumber(ctx context.Context, rd Lister, rt *Retrier, f dialnexa.ListFilt
 // snapshot or export built from it would be wrong. Pages 2 to 1+ahead are asked for
 // alongside the first (ahead < parallel); those the listing turns out not to have are
 // never looked at.
-func eachPage(ctx context.Context, rd Lister, rt *Retrier, f dialnexa.ListFilter, parallel, ahead int, fn func([]dialnexa.PhoneNumber) error) (requests int, err error) {
+func eachPage(ctx context.Context, rd Lister, rt *pace.Retrier, f dialnexa.ListFilter, parallel, ahead int, fn func([]dialnexa.PhoneNumber) error) (requests int, err error) {
 	l := &listing{rd: rd, rt: rt, filter: f, fn: fn, seen: map[uint64]struct{}{}, seed: maphash.MakeSeed()}
 	earlyCtx, cancelEarly := context.WithCancel(ctx)
 	waitEarly := l.askEarly(earlyCtx, ahead)
@@ -207,7 +208,7 @@ func eachPage(ctx context.Context, rd Lister, rt *Retrier, f dialnexa.ListFilter
 // listing is one read through the pages of the numbers (eachPage).
 type listing struct {
 	rd       Lister
-	rt       *Retrier
+	rt       *pace.Retrier
 	filter   dialnexa.ListFilter
 	fn       func([]dialnexa.PhoneNumber) error
 	requests atomic.Int64

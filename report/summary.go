@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"reassign/job"
+	"reassign/job/pace"
 )
 
 // DefaultTerminationLog is where Kubernetes reads a container's termination message.
@@ -46,7 +47,7 @@ type Ending struct {
 	Sandbox      bool   // the built-in sandbox, whose BaseURL is a passing loopback address
 	// The other files the command writes, "" for none: where the end says they are.
 	UndoPlan, SummaryFile, HTML, LogFile string
-	Requests                             *job.Requests
+	Requests                             *pace.Requests
 	Started                              time.Time
 	// Timeline counts the rows finished and the answers 429 per second; nil for none.
 	Timeline *Timeline

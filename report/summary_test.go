@@ -15,13 +15,14 @@ import (
 
 	"reassign/job"
 	"reassign/job/dialnexa"
+	"reassign/job/pace"
 )
 
 var t0 = time.Date(2026, 11, 27, 3, 15, 0, 0, time.UTC)
 
 // ending is the Ending of a run that sent 4 requests, one of them answered 429.
 func ending() *Ending {
-	reqs := &job.Requests{}
+	reqs := &pace.Requests{}
 	for _, err := range []error{nil, nil, &dialnexa.APIError{StatusCode: 429}, &dialnexa.APIError{StatusCode: 404}} {
 		reqs.Add(err)
 	}

@@ -11,7 +11,7 @@ import (
 
 // --- 5. the API's budget ---
 
-// budgetCase is one row of the budget table (README, "Performance"): a fake API limited
+// budgetCase is one row of the budget table (docs/performance.md): a fake API limited
 // to 40/s in one way, and one pod or several started together against it.
 type budgetCase struct {
 	name    string

@@ -17,6 +17,7 @@ import (
 
 	"reassign/job"
 	"reassign/job/dialnexa"
+	"reassign/job/pace"
 	"reassign/job/planfile"
 	"reassign/job/sandbox"
 	"reassign/report"
@@ -79,11 +80,11 @@ func BenchmarkRunner(b *testing.B) {
 	start := time.Now()
 	ctx := context.Background()
 	runner := &job.Runner{
-		Retrier: job.Retrier{
-			Limiter: job.NewLimiter(0, 1, time.Now), MaxAttempts: 5,
-			Now: time.Now, Sleep: job.SleepContext, Rand: mrand.Int64N, Log: log,
+		Retrier: pace.Retrier{
+			Gate: pace.NewGate(0, 1, time.Now), MaxAttempts: 5,
+			Sleep: pace.SleepContext, Rand: mrand.Int64N, Log: log,
 		},
-		Client: client, Workers: 8, Drain: 20 * time.Second,
+		Now: time.Now, Client: client, Workers: 8, Drain: 20 * time.Second,
 	}
 	open := func() (io.ReadCloser, error) { return os.Open(plan.path) }
 	p, keys, err := planfile.Read(context.Background(), open, planfile.Options{NullToken: "null"})

@@ -8,10 +8,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dunglas/httpsfv"
 )
 
 // Budget is what one answer stated of the API's rate limit, read from whichever of the
-// usual headers it sent (README, "Requests, retries and the rate"):
+// usual headers it sent (docs/rate-and-retries.md):
 //
 //   - X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, as NestJS's throttler
 //     sends them, where a named throttler adds a suffix (X-RateLimit-Remaining-short);
@@ -30,6 +32,7 @@ type Budget struct {
 	Limit     int           // requests per window; 0 when not stated
 	Window    time.Duration // the window's length; 0 when not stated
 	Name      string        // the limit's name, "" when it has none
+	Ignored   int           // headers and members naming limits past MaxLimits, not read
 }
 
 // Bounds on what a header may state: larger values are read as these.
@@ -40,10 +43,15 @@ const (
 	maxParsed      = 100_000_000_000
 )
 
+// MaxLimits is how many named limits an answer is read for, far more than any API
+// names: the headers of the rest are ignored (Budget.Ignored counts them), so that an
+// answer's headers cost time linear in their size and no more.
+const MaxLimits = 64
+
 // ParseBudget reads the rate-limit headers of an answer. now is the client's clock,
 // used for a Unix-time Reset when the answer carries no Date. A value that cannot be
-// read (a sign, a word, an unknown form) is ignored, never guessed at: a limit without
-// a readable remaining count and reset (or window) is left out.
+// read (a sign, a word, a structured field that is not one) is ignored, never guessed
+// at: a limit without a readable remaining count and reset (or window) is left out.
 func ParseBudget(h http.Header, now time.Time) Budget {
 	var keys []string
 	for k, vs := range h {
@@ -54,11 +62,11 @@ func ParseBudget(h http.Header, now time.Time) Budget {
 	if len(keys) == 0 {
 		return Budget{}
 	}
-	// In a fixed order, whatever the map's: the policies before the RateLimit field, whose
-	// own limit= (earlier draft) then wins; a header spelt twice, the same each time.
+	// In a fixed order, whatever the map's: the same limits are read, and ties settled,
+	// the same way every time.
 	slices.Sort(keys)
-	var lims limits
-	var ietf []string
+	lims := limits{byName: map[[2]string]*limit{}}
+	var ietf, policy []string
 	for _, k := range keys {
 		vs := h[k]
 		switch {
@@ -67,58 +75,67 @@ func ParseBudget(h http.Header, now time.Time) Budget {
 		case strings.EqualFold(k, "ratelimit"):
 			ietf = append(ietf, vs...)
 		case strings.EqualFold(k, "ratelimit-policy"):
-			lims.policies(strings.Join(vs, ","))
+			policy = append(policy, vs...)
 		case hasPrefixFold(k, "ratelimit-"):
 			lims.xRateLimit("draft-", k[len("ratelimit-"):], vs[0])
 		}
 	}
-	if len(ietf) > 0 {
-		lims.structured(strings.Join(ietf, ","))
-	}
-	if len(lims) == 0 {
-		return Budget{}
-	}
-	ref := now
-	if d, err := http.ParseTime(h.Get("Date")); err == nil {
-		ref = d // the server's own clock: a Unix-time Reset is read against it
-	}
-	// Headers come in map order: sorted, ties are settled the same way every time.
-	slices.SortFunc(lims, func(a, b *limit) int {
+	// The policies first: the RateLimit field's own limit= (earlier draft) then wins.
+	lims.policies(policy)
+	lims.structured(ietf)
+	ref := serverTime(h, now) // a Unix-time Reset is read against the server's clock
+	slices.SortFunc(lims.all, func(a, b *limit) int {
 		return cmp.Or(strings.Compare(a.family, b.family), strings.Compare(a.name, b.name))
 	})
 	var best Budget
-	for _, l := range lims {
+	for _, l := range lims.all {
 		b, ok := l.budget(ref)
-		if !ok {
-			continue
-		}
-		if !best.Stated || b.Remaining < best.Remaining || (b.Remaining == best.Remaining && b.Reset > best.Reset) {
+		if ok && (!best.Stated || b.Remaining < best.Remaining || (b.Remaining == best.Remaining && b.Reset > best.Reset)) {
 			best = b
 		}
 	}
+	best.Ignored = lims.ignored
 	return best
+}
+
+// serverTime is when the answer was sent by its Date header, or now if it has none.
+func serverTime(h http.Header, now time.Time) time.Time {
+	if d, err := http.ParseTime(h.Get("Date")); err == nil {
+		return d
+	}
+	return now
 }
 
 // limit is one named limit as the headers give it (-1: not given).
 type limit struct {
-	family                 string // which headers: the same name in two families is two limits
-	name                   string
-	quota, remaining       int64
-	window                 int64  // seconds
-	reset                  string // seconds, or a Unix time, as sent
-	hasRemaining, hasReset bool
+	family           string // which headers: the same name in two families is two limits
+	name             string
+	quota, remaining int64
+	window           int64         // seconds
+	reset            time.Duration // as sent: seconds, or a Unix time; -1 when not given
 }
 
-type limits []*limit
+// limits are the limits an answer names, by family and lower-case name, at most
+// MaxLimits of them; ignored counts the headers and members naming others.
+type limits struct {
+	byName  map[[2]string]*limit
+	all     []*limit
+	ignored int
+}
 
+// get is the limit of that family and name; nil when MaxLimits others came first.
 func (ls *limits) get(family, name string) *limit {
-	for _, l := range *ls {
-		if l.family == family && strings.EqualFold(l.name, name) {
-			return l
-		}
+	key := [2]string{family, strings.ToLower(name)}
+	if l := ls.byName[key]; l != nil {
+		return l
 	}
-	l := &limit{family: family, name: strings.ToLower(name), quota: -1, remaining: -1, window: -1}
-	*ls = append(*ls, l)
+	if len(ls.all) == MaxLimits {
+		ls.ignored++
+		return nil
+	}
+	l := &limit{family: family, name: key[1], quota: -1, remaining: -1, window: -1, reset: -1}
+	ls.byName[key] = l
+	ls.all = append(ls.all, l)
 	return l
 }
 
@@ -141,19 +158,23 @@ func (ls *limits) xRateLimit(family, rest, v string) {
 		first, _, _ := strings.Cut(v, ",")
 		first, _, _ = strings.Cut(first, ";")
 		first = strings.TrimSpace(first)
+		l := ls.get(family, name)
+		if l == nil {
+			return
+		}
 		switch kind {
 		case "limit":
 			if n, ok := parseCount(first); ok {
-				ls.get(family, name).quota = n
+				l.quota = n
 			}
 		case "remaining":
 			if n, ok := parseCount(first); ok {
-				l := ls.get(family, name)
-				l.remaining, l.hasRemaining = n, true
+				l.remaining = n
 			}
 		case "reset":
-			l := ls.get(family, name)
-			l.reset, l.hasReset = first, true
+			if d, ok := ParseSeconds(first, math.MaxInt64); ok {
+				l.reset = d
+			}
 		}
 		return
 	}
@@ -161,73 +182,140 @@ func (ls *limits) xRateLimit(family, rest, v string) {
 
 // structured reads the IETF RateLimit field: a list of named limits with r (remaining)
 // and t (seconds to reset), or the earlier draft's dictionary limit=, remaining=, reset=.
-func (ls *limits) structured(v string) {
-	for _, member := range splitMembers(v) {
-		item, params := splitParams(member)
-		if key, val, isDict := strings.Cut(item, "="); isDict && !strings.HasPrefix(item, `"`) {
-			l := ls.get("ietf", "")
-			switch strings.ToLower(strings.TrimSpace(key)) {
-			case "limit":
-				if n, ok := parseCount(strings.TrimSpace(val)); ok {
-					l.quota = n
-				}
-			case "remaining":
-				if n, ok := parseCount(strings.TrimSpace(val)); ok {
-					l.remaining, l.hasRemaining = n, true
-				}
-			case "reset":
-				l.reset, l.hasReset = strings.TrimSpace(val), true
-			}
+func (ls *limits) structured(field []string) {
+	if len(field) == 0 {
+		return
+	}
+	list, err := httpsfv.UnmarshalList(field)
+	if err != nil {
+		ls.dictionary(field)
+		return
+	}
+	for _, m := range list {
+		item, ok := m.(httpsfv.Item)
+		name, named := itemName(item.Value)
+		if !ok || !named {
 			continue
 		}
-		name, ok := itemName(item)
-		if !ok {
-			continue
-		}
-		l := ls.get("ietf", name)
-		if r, ok := params["r"]; ok {
-			if n, ok := parseCount(r); ok {
-				l.remaining, l.hasRemaining = n, true
+		if l := ls.get("ietf", name); l != nil {
+			if n, ok := count(param(item, "r")); ok {
+				l.remaining = n
+			}
+			if d, ok := secondsOf(param(item, "t")); ok {
+				l.reset = d
 			}
 		}
-		if t, ok := params["t"]; ok {
-			l.reset, l.hasReset = t, true
+	}
+}
+
+// dictionary reads the earlier draft's RateLimit: limit=100, remaining=50, reset=5.
+func (ls *limits) dictionary(field []string) {
+	d, err := httpsfv.UnmarshalDictionary(field)
+	if err != nil {
+		return
+	}
+	l := ls.get("ietf", "")
+	value := func(key string) any {
+		if m, ok := d.Get(key); ok {
+			if item, ok := m.(httpsfv.Item); ok {
+				return item.Value
+			}
 		}
+		return nil
+	}
+	if n, ok := count(value("limit")); ok {
+		l.quota = n
+	}
+	if n, ok := count(value("remaining")); ok {
+		l.remaining = n
+	}
+	if t, ok := secondsOf(value("reset")); ok {
+		l.reset = t
 	}
 }
 
 // policies reads RateLimit-Policy: named limits with q (quota) and w (window, seconds),
 // or the earlier draft's bare quota ("100;w=60").
-func (ls *limits) policies(v string) {
-	for _, member := range splitMembers(v) {
-		item, params := splitParams(member)
-		name, quota := "", int64(-1)
-		if n, ok := parseCount(item); ok {
-			quota = n
-		} else if name, ok = itemName(item); !ok {
+func (ls *limits) policies(field []string) {
+	if len(field) == 0 {
+		return
+	}
+	list, err := httpsfv.UnmarshalList(field)
+	if err != nil {
+		return
+	}
+	for _, m := range list {
+		item, ok := m.(httpsfv.Item)
+		if !ok {
+			continue
+		}
+		quota, isQuota := count(item.Value)
+		name, named := itemName(item.Value)
+		if !isQuota && !named {
 			continue
 		}
 		l := ls.get("ietf", name)
-		if q, ok := params["q"]; ok {
-			if n, ok := parseCount(q); ok {
-				quota = n
-			}
+		if l == nil {
+			continue
 		}
-		if quota >= 0 {
+		if n, ok := count(param(item, "q")); ok {
+			quota, isQuota = n, true
+		}
+		if isQuota {
 			l.quota = quota
 		}
-		if w, ok := params["w"]; ok {
-			if n, ok := parseCount(w); ok {
-				l.window = n
-			}
+		if n, ok := count(param(item, "w")); ok {
+			l.window = n
 		}
 	}
 }
 
+// param is the value of an item's parameter; nil when it has none.
+func param(item httpsfv.Item, key string) any {
+	v, _ := item.Params.Get(key)
+	return v
+}
+
+// itemName is a limit's name: a string ("default") or a token (default).
+func itemName(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, true
+	case httpsfv.Token:
+		return string(v), true
+	}
+	return "", false
+}
+
+// count is a structured field's integer, when it is one and not negative.
+func count(v any) (int64, bool) {
+	n, ok := v.(int64)
+	return n, ok && n >= 0
+}
+
+// secondsOf is a structured field's count of seconds: an integer or a decimal, not
+// negative.
+func secondsOf(v any) (time.Duration, bool) {
+	var secs float64
+	switch v := v.(type) {
+	case int64:
+		secs = float64(v)
+	case float64:
+		secs = v
+	default:
+		return 0, false
+	}
+	if secs < 0 {
+		return 0, false
+	}
+	return time.Duration(min(secs, float64(math.MaxInt64/time.Second)) * float64(time.Second)), true
+}
+
 // budget is l as a Budget: it needs a remaining count, and a reset (or, failing that,
-// a window: the longest it can take to reset).
+// a window: the longest it can take to reset). A reset over 10⁹ seconds is a Unix time,
+// read against ref.
 func (l *limit) budget(ref time.Time) (Budget, bool) {
-	if !l.hasRemaining {
+	if l.remaining < 0 {
 		return Budget{}, false
 	}
 	b := Budget{Stated: true, Remaining: int(min(l.remaining, maxBudgetCount)), Name: l.name}
@@ -237,29 +325,17 @@ func (l *limit) budget(ref time.Time) (Budget, bool) {
 	if l.window > 0 {
 		b.Window = seconds(l.window)
 	}
-	reset, ok := parseReset(l.reset, ref)
-	switch {
-	case l.hasReset && ok:
-		b.Reset = reset
+	switch reset := l.reset; {
+	case reset > unixTimeAbove*time.Second:
+		b.Reset = min(max(time.Unix(0, 0).Add(reset).Sub(ref), 0), maxBudgetReset)
+	case reset >= 0:
+		b.Reset = min(reset, maxBudgetReset)
 	case b.Window > 0:
 		b.Reset = b.Window
 	default:
 		return Budget{}, false
 	}
 	return b, true
-}
-
-// parseReset reads seconds to the reset (digits, with an optional fraction), or a Unix
-// time when the number is over 10⁹, read against ref.
-func parseReset(v string, ref time.Time) (time.Duration, bool) {
-	d, ok := ParseSeconds(v, math.MaxInt64)
-	if !ok {
-		return 0, false
-	}
-	if d > unixTimeAbove*time.Second {
-		d = time.Unix(0, 0).Add(d).Sub(ref)
-	}
-	return min(max(d, 0), maxBudgetReset), true
 }
 
 // ParseSeconds reads a count of seconds as HTTP headers write them, 1*DIGIT, with a
@@ -321,83 +397,4 @@ func isDigits(s string) bool {
 
 func hasPrefixFold(s, prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
-}
-
-// splitMembers splits a structured-field list at its top-level commas (not those inside
-// a quoted string).
-func splitMembers(v string) []string {
-	var out []string
-	start, quoted := 0, false
-	for i := 0; i < len(v); i++ {
-		switch c := v[i]; {
-		case quoted && c == '\\':
-			i++
-		case c == '"':
-			quoted = !quoted
-		case c == ',' && !quoted:
-			out = append(out, v[start:i])
-			start = i + 1
-		}
-	}
-	return append(out, v[start:])
-}
-
-// splitParams splits a member into its item and its ;key=value parameters.
-func splitParams(member string) (string, map[string]string) {
-	member = strings.TrimSpace(member)
-	quoted, end := false, len(member)
-	for i := 0; i < len(member); i++ {
-		c := member[i]
-		if quoted && c == '\\' {
-			i++
-			continue
-		}
-		if c == '"' {
-			quoted = !quoted
-		}
-		if c == ';' && !quoted {
-			end = i
-			break
-		}
-	}
-	item := strings.TrimSpace(member[:end])
-	params := map[string]string{}
-	if end < len(member) {
-		for _, p := range strings.Split(member[end+1:], ";") {
-			k, v, _ := strings.Cut(p, "=")
-			params[strings.ToLower(strings.TrimSpace(k))] = strings.TrimSpace(v)
-		}
-	}
-	return item, params
-}
-
-// itemName reads a limit's name: a quoted string ("default") or a bare token.
-func itemName(item string) (string, bool) {
-	if item == "" {
-		return "", false
-	}
-	if item[0] != '"' {
-		for i := 0; i < len(item); i++ {
-			if c := item[i]; c <= ' ' || c == '"' || c == '=' || c >= 0x7f {
-				return "", false
-			}
-		}
-		return item, true
-	}
-	var b strings.Builder
-	for i := 1; i < len(item); i++ {
-		switch c := item[i]; c {
-		case '\\':
-			if i+1 == len(item) {
-				return "", false
-			}
-			i++
-			b.WriteByte(item[i])
-		case '"':
-			return b.String(), i == len(item)-1
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return "", false // no closing quote
 }

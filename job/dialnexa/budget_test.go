@@ -74,8 +74,13 @@ func TestParseBudget(t *testing.T) {
 			Budget{Stated: true, Limit: 1000, Remaining: 20, Reset: 3000 * s, Window: 86400 * s, Name: "daily"}},
 		{"ietf, as two field lines", hdr("RateLimit-Policy", `"a";q=10;w=1`, "RateLimit-Policy", `"b";q=50;w=10`, "RateLimit", `"a";r=9;t=1`, "RateLimit", `"b";r=4;t=8`),
 			Budget{Stated: true, Limit: 50, Remaining: 4, Reset: 8 * s, Window: 10 * s, Name: "b"}},
-		{"ietf, token names and spaces", hdr("RateLimit-Policy", ` default ; q=400 ; w=10 `, "RateLimit", ` default ; r=12 ; t=2 `),
+		{"ietf, token names and spaces", hdr("RateLimit-Policy", ` default;q=400;w=10 ,other;q=1;w=1`, "RateLimit", ` default;r=12; t=2 `),
 			Budget{Stated: true, Limit: 400, Remaining: 12, Reset: 2 * s, Window: 10 * s, Name: "default"}},
+		{"ietf, a space before a parameter is no structured field", hdr("RateLimit", `default ;r=12;t=2`), Budget{}},
+		{"ietf, decimal seconds", hdr("RateLimit", `default;r=12;t=2.5`),
+			Budget{Stated: true, Remaining: 12, Reset: 2500 * time.Millisecond, Name: "default"}},
+		{"ietf, the longest decimal is a Unix time far off", hdr("RateLimit", `default;r=12;t=999999999999.999`),
+			Budget{Stated: true, Remaining: 12, Reset: maxBudgetReset, Name: "default"}},
 		{"ietf, a quoted name with a comma and a semicolon", hdr("RateLimit", `"a,b;c";r=3;t=4`),
 			Budget{Stated: true, Remaining: 3, Reset: 4 * s, Name: "a,b;c"}},
 		{"ietf, an escaped quote in a name", hdr("RateLimit", `"a\"b";r=3;t=4`),
@@ -144,7 +149,7 @@ func TestClientAnswersCarryBudget(t *testing.T) {
 	_, err = c.Patch(t.Context(), "phn_full", []byte(`{}`))
 	apiErr, ok := err.(*APIError)
 	want.Remaining = 0
-	if !ok || apiErr.Budget != want || apiErr.RetryAfter != "4" {
+	if !ok || apiErr.Budget != want || apiErr.RetryAfter != 4*time.Second {
 		t.Errorf("Patch answered 429: %#v; want an *APIError with Budget %+v and Retry-After 4", err, want)
 	}
 	p, err := c.ListNumbers(t.Context(), 1, 100, ListFilter{})
@@ -165,7 +170,7 @@ func TestClientRetryAfterOfNamedThrottler(t *testing.T) {
 	}))
 	defer srv.Close()
 	_, err := newTestClient(t, srv.URL+"/v1").Patch(t.Context(), "phn_x", []byte(`{}`))
-	if apiErr, ok := err.(*APIError); !ok || apiErr.RetryAfter != "37" {
+	if apiErr, ok := err.(*APIError); !ok || apiErr.RetryAfter != 37*time.Second {
 		t.Errorf("Patch: %#v; want an *APIError with RetryAfter 37 (the longest Retry-After-<name>)", err)
 	}
 }
@@ -190,7 +195,7 @@ func FuzzParseBudget(f *testing.F) {
 		}
 		b := ParseBudget(h, budgetNow)
 		if !b.Stated {
-			if b != (Budget{}) {
+			if b != (Budget{Ignored: b.Ignored}) {
 				t.Fatalf("not stated, yet %+v", b)
 			}
 			return
@@ -213,4 +218,78 @@ func FuzzParseBudget(f *testing.F) {
 			}
 		}
 	})
+}
+
+// largePolicy is a RateLimit-Policy of n members, about 36 bytes each (20,000: 0.7 MB),
+// and a RateLimit naming the first of them and the last.
+func largePolicy(n int) http.Header {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(`"throttler-` + strconv.Itoa(100000+i) + `";q=1000;w=60`)
+	}
+	return hdr("RateLimit-Policy", b.String(), "RateLimit", `"throttler-100000";r=10;t=30, "throttler-`+strconv.Itoa(100000+n-1)+`";r=1;t=30`)
+}
+
+// An answer naming far more limits than any API does is read for the first MaxLimits of
+// them (in the order of their headers' names), in time linear in its size; the rest are
+// counted as ignored.
+func TestParseBudgetManyLimits(t *testing.T) {
+	const n = 20_000
+	got := ParseBudget(largePolicy(n), budgetNow)
+	want := Budget{Stated: true, Limit: 1000, Remaining: 10, Reset: 30 * time.Second, Window: time.Minute, Name: "throttler-100000", Ignored: n - MaxLimits + 1}
+	if got != want {
+		t.Errorf("ParseBudget of %d policies = %+v, want %+v", n, got, want)
+	}
+	h := http.Header{}
+	for i := range n {
+		name := "-t" + strconv.Itoa(100000+i)
+		h.Set("X-RateLimit-Remaining"+name, strconv.Itoa(n-i))
+		h.Set("X-RateLimit-Reset"+name, "9")
+	}
+	want = Budget{Stated: true, Remaining: n - MaxLimits + 1, Reset: 9 * time.Second, Name: "t" + strconv.Itoa(100000+MaxLimits-1), Ignored: 2 * (n - MaxLimits)}
+	if got := ParseBudget(h, budgetNow); got != want {
+		t.Errorf("ParseBudget of %d named X-RateLimit-* = %+v, want %+v", n, got, want)
+	}
+}
+
+// BenchmarkParseBudgetLargePolicy: the CPU one answer with a 0.7 MB RateLimit-Policy of
+// 20,000 members costs (milliseconds: linear in the header's size).
+func BenchmarkParseBudgetLargePolicy(b *testing.B) {
+	h := largePolicy(20_000)
+	b.SetBytes(int64(len(h.Get("RateLimit-Policy"))))
+	for b.Loop() {
+		ParseBudget(h, budgetNow)
+	}
+}
+
+// BenchmarkParseBudget: the CPU an answer stating its budget as an API usually does costs.
+func BenchmarkParseBudget(b *testing.B) {
+	for _, h := range []http.Header{
+		hdr("X-RateLimit-Limit", "400", "X-RateLimit-Remaining", "123", "X-RateLimit-Reset", "7"),
+		hdr("RateLimit-Policy", `"default";q=400;w=10`, "RateLimit", `"default";r=123;t=5`),
+	} {
+		b.Run(h.Get("RateLimit-Policy"), func(b *testing.B) {
+			for b.Loop() {
+				ParseBudget(h, budgetNow)
+			}
+		})
+	}
+}
+
+// A Retry-After date is read against the answer's Date: the client's clock may be off.
+func TestClientRetryAfterDateAgainstAnswerDate(t *testing.T) {
+	sent := time.Date(2030, time.January, 2, 3, 4, 5, 0, time.UTC)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", sent.Format(http.TimeFormat))
+		w.Header().Set("Retry-After", sent.Add(7*time.Second).Format(http.TimeFormat))
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	_, err := newTestClient(t, srv.URL+"/v1").Patch(t.Context(), "phn_x", []byte(`{}`))
+	if apiErr, ok := err.(*APIError); !ok || apiErr.RetryAfter != 7*time.Second {
+		t.Errorf("Patch: %#v; want an *APIError with RetryAfter 7 s", err)
+	}
 }

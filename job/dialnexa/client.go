@@ -261,7 +261,8 @@ func (c *Client) do(ctx context.Context, method, pathQuery string, body []byte) 
 	rep := &reply{status: resp.StatusCode, requestID: c.redact(resp.Header.Get("X-Request-Id")), data: data,
 		budget: ParseBudget(resp.Header, c.now())}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := &APIError{StatusCode: resp.StatusCode, RequestID: rep.requestID, RetryAfter: c.redact(retryAfter(resp.Header)), Budget: rep.budget}
+		e := &APIError{StatusCode: resp.StatusCode, RequestID: rep.requestID, Budget: rep.budget}
+		e.RetryAfter, _ = ParseRetryAfter(retryAfter(resp.Header), serverTime(resp.Header, c.now()))
 		e.Message = c.redact(errorMessage(resp, data, readErr))
 		return nil, e
 	}
@@ -287,6 +288,28 @@ func retryAfter(h http.Header) string {
 		}
 	}
 	return best
+}
+
+// ParseRetryAfter reads a Retry-After header: delay-seconds (RFC 9110: ASCII digits; a
+// decimal fraction such as "1.5" is tolerated) or an HTTP date, relative to now (the
+// client reads a date against the answer's Date, so that its own clock's skew does not
+// count). It
+// reports false for an absent or unreadable value (a sign, an exponent, "Inf"); a date in
+// the past is 0. Either form is read as at most a day, however far off it points.
+func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if d, ok := ParseSeconds(v, maxBudgetReset); ok {
+		return d, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	d := t.Sub(now) // saturates at the extremes of time.Duration
+	return min(max(d, 0), maxBudgetReset), true
 }
 
 // get is a read: any body that is not whole is an error.

@@ -542,7 +542,7 @@ func TestClientPatchRetryAfterKept(t *testing.T) {
 	defer srv.Close()
 	_, err := newTestClient(t, srv.URL).Patch(context.Background(), "phn_1", []byte(`{}`))
 	var apiErr *APIError
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != 429 || apiErr.RetryAfter != "7" {
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 429 || apiErr.RetryAfter != 7*time.Second {
 		t.Fatalf("err = %#v, want a 429 with Retry-After 7", err)
 	}
 }
@@ -622,7 +622,7 @@ func TestClientKeyNeverLeaks(t *testing.T) {
 				t.Errorf("message %q should keep the echo, redacted", apiErr.Message)
 			}
 			assertNoKey(t, "error", err.Error())
-			assertNoKey(t, "APIError fields", fmt.Sprintf("%q %q %q", apiErr.Message, apiErr.RequestID, apiErr.RetryAfter))
+			assertNoKey(t, "APIError fields", fmt.Sprintf("%q %q", apiErr.Message, apiErr.RequestID))
 			assertNoKey(t, "formatted error", fmt.Sprintf("%v %+v %#v", err, err, *apiErr))
 			logger.Error().Err(err).Interface("api", apiErr).Str("request_id", apiErr.RequestID).Msg("failed")
 		})

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Secret is an API key. It prints and marshals as "[redacted]" so that it cannot reach
@@ -78,8 +79,8 @@ type APIError struct {
 	StatusCode int
 	Message    string
 	RequestID  string
-	RetryAfter string // the raw Retry-After header
-	Budget     Budget // what the answer said of the rate limit
+	RetryAfter time.Duration // the Retry-After, as ParseRetryAfter reads it; 0 when none
+	Budget     Budget        // what the answer said of the rate limit
 }
 
 func (e *APIError) Error() string {

@@ -19,6 +19,7 @@ import (
 
 	"reassign/job"
 	"reassign/job/dialnexa"
+	"reassign/job/pace"
 	"reassign/job/planfile"
 	"reassign/job/sandbox"
 )
@@ -312,8 +313,8 @@ func workspaceOf(t *testing.T, ws sandbox.Workspace, p *planfile.Plan, keys *pla
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt := &job.Retrier{Limiter: job.NewLimiter(0, 1, time.Now), MaxAttempts: 1, Now: time.Now,
-		Sleep: job.SleepContext, Rand: rand.Int64N, Log: zerolog.Nop()}
+	rt := &pace.Retrier{Gate: pace.NewGate(0, 1, time.Now), MaxAttempts: 1,
+		Sleep: pace.SleepContext, Rand: rand.Int64N, Log: zerolog.Nop()}
 	got, err := job.ReadWorkspace(context.Background(), client, rt, job.WorkspaceReads{
 		Keep: keys.Keep, PhoneKey: keys.PhoneKey(), NoPhoneIndex: !keys.ByPhone(), EndsIn: keys.EndsIn, Parallel: 2, NeededBy: p.Needs()})
 	if err != nil {

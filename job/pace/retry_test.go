@@ -1,4 +1,4 @@
-package job
+package pace
 
 import (
 	"context"
@@ -11,10 +11,11 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"reassign/job/dialnexa"
 )
@@ -73,79 +74,6 @@ func TestRetryable(t *testing.T) {
 		if Retryable(api(code)) {
 			t.Errorf("Retryable(%d) = true", code)
 		}
-	}
-}
-
-var retryNow = time.Date(2025, time.March, 1, 10, 0, 0, 0, time.UTC) // a Saturday
-
-func TestRetryParseRetryAfter(t *testing.T) {
-	date := func(d time.Duration) string { return retryNow.Add(d).Format(http.TimeFormat) }
-	cases := []struct {
-		in     string
-		want   time.Duration
-		wantOK bool
-	}{
-		{"3", 3 * time.Second, true},
-		{"0", 0, true},
-		{"00", 0, true},
-		{" 5 ", 5 * time.Second, true},
-		{"\t7\r\n", 7 * time.Second, true},
-		{"1.5", 1500 * time.Millisecond, true},
-		{"59", 59 * time.Second, true},
-		{"60", 60 * time.Second, true},
-		{"61", RetryAfterCap, true},
-		{"3600", RetryAfterCap, true},
-		{"99999999999999999999999999", RetryAfterCap, true},
-		{strings.Repeat("9", 400), RetryAfterCap, true},
-		{"120.5", RetryAfterCap, true},
-		{"-1", 0, false},
-		{"-0", 0, false},
-		{"+5", 0, false},
-		{"abc", 0, false},
-		{"", 0, false},
-		{"   ", 0, false},
-		{"5s", 0, false},
-		{"5 6", 0, false},
-		{"5,6", 0, false},
-		{"1.", 0, false},
-		{".5", 0, false},
-		{"1.2.3", 0, false},
-		{"1e3", 0, false},
-		{"1e400", 0, false},
-		{"Inf", 0, false},
-		{"+Inf", 0, false},
-		{"NaN", 0, false},
-		{"0x10", 0, false},
-		{"1_000", 0, false},
-		{"٣", 0, false}, // an Arabic-Indic digit is not a DIGIT
-		{date(30 * time.Second), 30 * time.Second, true},
-		{date(59 * time.Second), 59 * time.Second, true},
-		{date(0), 0, true},
-		{date(-time.Hour), 0, true},
-		{date(-100 * 24 * 365 * time.Hour), 0, true},
-		{date(2 * time.Minute), RetryAfterCap, true},
-		{date(24 * 365 * time.Hour), RetryAfterCap, true},
-		{"Sat, 01 Mar 2025 10:00:12 GMT", 12 * time.Second, true},
-		{"  Sat, 01 Mar 2025 10:00:12 GMT  ", 12 * time.Second, true},
-		{"Fri, 31 Dec 9999 23:59:59 GMT", RetryAfterCap, true},
-		{"Saturday, 01-Mar-25 10:00:20 GMT", 20 * time.Second, true}, // RFC 850
-		{"Saturday, 01-Mar-25 09:00:20 GMT", 0, true},
-		{"Sat Mar  1 10:00:45 2025", 45 * time.Second, true}, // asctime
-		{"Sat Mar  1 11:00:45 2025", RetryAfterCap, true},
-		{"Sat, 01 Mar 2025 10:00:12", 0, false},
-		{"2025-03-01T10:00:12Z", 0, false},
-		{"Sat, 32 Mar 2025 10:00:12 GMT", 0, false},
-	}
-	for _, tc := range cases {
-		got, ok := ParseRetryAfter(tc.in, retryNow)
-		if got != tc.want || ok != tc.wantOK {
-			t.Errorf("ParseRetryAfter(%q) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.wantOK)
-		}
-	}
-	// The date is measured from the given now, not the clock.
-	past := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
-	if got, ok := ParseRetryAfter(past.Add(9*time.Second).Format(http.TimeFormat), past); got != 9*time.Second || !ok {
-		t.Errorf("relative to now: %v, %v", got, ok)
 	}
 }
 
@@ -249,47 +177,59 @@ func TestBackoff(t *testing.T) {
 	}
 }
 
-func TestBackoffParsedRetryAfter(t *testing.T) {
-	// The run feeds ParseRetryAfter into Backoff; an absurd header still waits at most 60 s.
-	for _, h := range []string{"86400", "Fri, 31 Dec 9999 23:59:59 GMT", "garbage"} {
-		ra, _ := ParseRetryAfter(h, retryNow)
-		if got := Backoff(1, ra, rand.Int64N); got < 0 || got > RetryAfterCap {
-			t.Errorf("Retry-After %q: wait %v", h, got)
+// A Retry-After of any length waits at most 60 s.
+func TestBackoffLongRetryAfter(t *testing.T) {
+	for _, ra := range []time.Duration{24 * time.Hour, time.Duration(math.MaxInt64)} {
+		if got := Backoff(1, ra, rand.Int64N); got != RetryAfterCap {
+			t.Errorf("Retry-After %v: wait %v, want %v", ra, got, RetryAfterCap)
 		}
 	}
 }
 
-func FuzzParseRetryAfter(f *testing.F) {
-	for _, s := range []string{
-		"3", "0", " 5 ", "1.5", "-1", "abc", "", "120", "1e9", "NaN", "Inf", "+5", "0x10",
-		strings.Repeat("9", 40),
-		"Sat, 01 Mar 2025 10:00:12 GMT", "Fri, 31 Dec 9999 23:59:59 GMT", "Thu, 01 Jan 1970 00:00:00 GMT",
-		"Saturday, 01-Mar-25 10:00:20 GMT", "Sat Mar  1 10:00:45 2025",
-	} {
-		f.Add(s)
+// TestRequestsCountsEveryAttempt: the Retrier counts each attempt by its answer, the
+// retried ones included.
+func TestRequestsCountsEveryAttempt(t *testing.T) {
+	answers := []error{
+		&dialnexa.TransportError{},
+		&dialnexa.APIError{StatusCode: http.StatusBadGateway},
+		nil,
+		&dialnexa.APIError{StatusCode: http.StatusNotFound}, // not retried: a second Do
+		errors.New("list page is not the documented JSON"),  // a 2xx whose body was unusable
+		&dialnexa.APIError{StatusCode: http.StatusFound},
+		// Last: a 429 holds the shared gate, which would make later attempts wait.
+		&dialnexa.APIError{StatusCode: http.StatusTooManyRequests},
 	}
-	f.Fuzz(func(t *testing.T, v string) {
-		d, ok := ParseRetryAfter(v, retryNow)
-		if d < 0 {
-			t.Fatalf("ParseRetryAfter(%q) = %v: negative", v, d)
+	reqs := &Requests{}
+	rt := Retrier{
+		Gate: NewGate(0, 1, time.Now), MaxAttempts: 4,
+		Sleep: func(context.Context, time.Duration) error { return nil }, Rand: func(n int64) int64 { return 0 },
+		Log: zerolog.Nop(), Requests: reqs,
+	}
+	next := 0
+	try := func(context.Context) (dialnexa.Budget, error) { next++; return dialnexa.Budget{}, answers[next-1] }
+	about := func(e *zerolog.Event) *zerolog.Event { return e }
+	for next < len(answers) {
+		if next == len(answers)-1 {
+			rt.MaxAttempts = 1 // the 429 is not retried: the script ends with it
 		}
-		if ok && d > RetryAfterCap {
-			t.Fatalf("ParseRetryAfter(%q) = %v: over the cap %v", v, d, RetryAfterCap)
+		rt.Do(context.Background(), context.Background(), about, try)
+	}
+	want := map[string]int64{"total": 7, "2xx": 2, "3xx": 1, "4xx": 2, "5xx": 1, "no_answer": 1}
+	got := reqs.ByClass()
+	for k, n := range want {
+		if got[k] != n {
+			t.Errorf("%s: %d, want %d (all: %v)", k, got[k], n, got)
 		}
-		if !ok && d != 0 {
-			t.Fatalf("ParseRetryAfter(%q) = %v, false: want 0 when not ok", v, d)
-		}
-		// A plain run of ASCII digits is always a valid delay-seconds.
-		if s := strings.TrimSpace(v); s != "" && strings.Trim(s, "0123456789") == "" && !ok {
-			t.Fatalf("ParseRetryAfter(%q) refused delay-seconds", v)
-		}
-		// The answer depends on v and now only.
-		if d2, ok2 := ParseRetryAfter(v, retryNow); d2 != d || ok2 != ok {
-			t.Fatalf("ParseRetryAfter(%q) not deterministic", v)
-		}
-		// Backoff never goes negative or past the cap whatever the header said.
-		if w := Backoff(3, d, func(n int64) int64 { return n - 1 }); w < 0 || w > RetryAfterCap {
-			t.Fatalf("Backoff with Retry-After %q = %v", v, w)
-		}
-	})
+	}
+	if len(got) != len(want) {
+		t.Errorf("classes %v, want %v", got, want)
+	}
+	if reqs.Throttled() != 1 {
+		t.Errorf("throttled %d, want 1", reqs.Throttled())
+	}
+	var none *Requests
+	none.Add(nil) // a nil counter counts nothing, and says so
+	if none.ByClass()["total"] != 0 || none.Throttled() != 0 {
+		t.Error("a nil Requests counted")
+	}
 }

@@ -1,4 +1,4 @@
-package job_test
+package pace_test
 
 import (
 	"bytes"
@@ -13,16 +13,15 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
 
-	"reassign/job"
 	"reassign/job/dialnexa"
-	"reassign/job/sandbox"
+	"reassign/job/pace"
 )
 
-// The tests below run on testing/synctest's fake time: a limiter's waits, the simulated
+// The tests below run on testing/synctest's fake time: a gate's waits, the simulated
 // API's windows and the requests' latency cost no real time, and the figures they check
 // are the pacing logic's, not the machine's.
 
-// simAPI is an API's rate limit as a limiter meets it: a fixed window (every request
+// simAPI is an API's rate limit as a gate meets it: a fixed window (every request
 // counted, 429 with Retry-After = seconds to the window's end, rounded up), stating the
 // budget on its 2xx answers or not; or a token bucket stating nothing (Retry-After: 1).
 type simAPI struct {
@@ -31,11 +30,11 @@ type simAPI struct {
 	states bool
 	bucket *rate.Limiter
 
-	mu        sync.Mutex
-	start     time.Time
-	count     int
-	ok, tooMy int
-	arrivals  []time.Time
+	mu          sync.Mutex
+	start       time.Time
+	count       int
+	ok, refused int
+	arrivals    []time.Time
 }
 
 func fixedWindow(limit int, length time.Duration, states bool) *simAPI {
@@ -47,7 +46,7 @@ func tokenBucket(perSecond float64, burst int) *simAPI {
 }
 
 // serve answers one request arriving now.
-func (a *simAPI) serve() job.Reply {
+func (a *simAPI) serve() pace.Reply {
 	now := time.Now()
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -55,10 +54,10 @@ func (a *simAPI) serve() job.Reply {
 	if a.bucket != nil {
 		if a.bucket.AllowN(now, 1) {
 			a.ok++
-			return job.Reply{Status: http.StatusOK}
+			return pace.Reply{Status: http.StatusOK}
 		}
-		a.tooMy++
-		return job.Reply{Status: http.StatusTooManyRequests, RetryAfter: time.Second}
+		a.refused++
+		return pace.Reply{Status: http.StatusTooManyRequests, RetryAfter: time.Second}
 	}
 	if a.start.IsZero() || !now.Before(a.start.Add(a.length)) {
 		a.start, a.count = now, 0
@@ -67,11 +66,11 @@ func (a *simAPI) serve() job.Reply {
 	left := a.start.Add(a.length).Sub(now)
 	secs := (left + time.Second - 1) / time.Second * time.Second
 	if a.count > a.limit {
-		a.tooMy++
-		return job.Reply{Status: http.StatusTooManyRequests, RetryAfter: secs}
+		a.refused++
+		return pace.Reply{Status: http.StatusTooManyRequests, RetryAfter: secs}
 	}
 	a.ok++
-	rep := job.Reply{Status: http.StatusOK}
+	rep := pace.Reply{Status: http.StatusOK}
 	if a.states {
 		rep.Budget = dialnexa.Budget{Stated: true, Limit: a.limit, Remaining: a.limit - a.count, Reset: secs}
 	}
@@ -81,29 +80,29 @@ func (a *simAPI) serve() job.Reply {
 func (a *simAPI) counts() (ok, throttled int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.ok, a.tooMy
+	return a.ok, a.refused
 }
 
-// drive sends requests through lim to api from workers goroutines until ctx ends, each
+// drive sends requests through gate to api from workers goroutines until ctx ends, each
 // answered after latency (the API counts it half-way).
-func drive(ctx context.Context, wg *sync.WaitGroup, lim *job.Limiter, api *simAPI, workers int, latency time.Duration) {
+func drive(ctx context.Context, wg *sync.WaitGroup, gate *pace.Gate, api *simAPI, workers int, latency time.Duration) {
 	for range workers {
 		wg.Go(func() {
 			for {
-				tk, err := lim.Wait(ctx)
+				tk, err := gate.Wait(ctx)
 				if err != nil {
 					return
 				}
 				time.Sleep(latency / 2)
 				rep := api.serve()
 				time.Sleep(latency / 2)
-				lim.Done(tk, rep)
+				gate.Done(tk, rep)
 			}
 		})
 	}
 }
 
-// simulate runs pods limiters (each of workers goroutines, --rate ceiling, --shards pods)
+// simulate runs pods gates (each of workers goroutines, --rate ceiling, --shards pods)
 // against api for d of fake time and reports the answers 2xx and 429.
 func simulate(t *testing.T, api *simAPI, pods, workers int, ceiling float64, d time.Duration) (ok, throttled int) {
 	t.Helper()
@@ -111,16 +110,16 @@ func simulate(t *testing.T, api *simAPI, pods, workers int, ceiling float64, d t
 	defer cancel()
 	var wg sync.WaitGroup
 	for range pods {
-		lim := job.NewLimiter(ceiling, 1, time.Now)
-		lim.Shards = pods
-		drive(ctx, &wg, lim, api, workers, 2*time.Millisecond)
+		gate := pace.NewGate(ceiling, 1, time.Now)
+		gate.Shards = pods
+		drive(ctx, &wg, gate, api, workers, 2*time.Millisecond)
 	}
 	wg.Wait()
 	return api.counts()
 }
 
 // A pod alone with a stated budget spends all of it and never a request more.
-func TestLimiterSpendsStatedBudgetAlone(t *testing.T) {
+func TestGateSpendsStatedBudgetAlone(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		api := fixedWindow(400, 10*time.Second, true)
 		ok, throttled := simulate(t, api, 1, 16, 400, 40*time.Second)
@@ -136,7 +135,7 @@ func TestLimiterSpendsStatedBudgetAlone(t *testing.T) {
 
 // Four pods on one budget see it fall faster than their own requests explain, and take
 // their share of it: together they spend it with almost no 429.
-func TestLimiterSharesStatedBudget(t *testing.T) {
+func TestGateSharesStatedBudget(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		api := fixedWindow(400, 10*time.Second, true)
 		ok, throttled := simulate(t, api, 4, 16, 100, 40*time.Second)
@@ -151,7 +150,7 @@ func TestLimiterSharesStatedBudget(t *testing.T) {
 
 // Without headers, a spent fixed window pauses the pool until it ends: a few 429s a
 // window, not one for every row.
-func TestLimiterSpentWindowPausesPool(t *testing.T) {
+func TestGateSpentWindowPausesPool(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		api := fixedWindow(400, 10*time.Second, false)
 		ok, throttled := simulate(t, api, 1, 16, 400, 40*time.Second)
@@ -166,7 +165,7 @@ func TestLimiterSpentWindowPausesPool(t *testing.T) {
 
 // Without headers, a token bucket that refills in milliseconds answers a 429 now and
 // then: a probe passes, and the pool does not sit out the whole second of Retry-After.
-func TestLimiterLoneThrottleDoesNotStallPool(t *testing.T) {
+func TestGateLoneThrottleDoesNotStallPool(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		api := tokenBucket(40, 5)
 		ok, throttled := simulate(t, api, 1, 16, 400, 60*time.Second)
@@ -180,7 +179,7 @@ func TestLimiterLoneThrottleDoesNotStallPool(t *testing.T) {
 }
 
 // --rate is never passed, however much the API states is left.
-func TestLimiterCeilingHeldUnderStatedBudget(t *testing.T) {
+func TestGateCeilingHeldUnderStatedBudget(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		api := fixedWindow(100_000, time.Minute, true)
 		const ceiling = 10
@@ -206,19 +205,19 @@ func mostInOneSecond(at []time.Time) int {
 	return most
 }
 
-// waiter is a goroutine waiting in lim.Wait: done closes when it got its ticket.
+// waiter is a goroutine waiting in gate.Wait: done closes when it got its ticket.
 type waiter struct {
-	tk   job.Ticket
+	tk   pace.Ticket
 	at   time.Time
 	err  error
 	done chan struct{}
 }
 
-// goWait waits in lim.Wait on a goroutine, until the test ends.
-func goWait(t *testing.T, lim *job.Limiter) *waiter {
+// goWait waits in gate.Wait on a goroutine, until the test ends.
+func goWait(t *testing.T, gate *pace.Gate) *waiter {
 	w := &waiter{done: make(chan struct{})}
 	go func() {
-		w.tk, w.err = lim.Wait(t.Context())
+		w.tk, w.err = gate.Wait(t.Context())
 		w.at = time.Now()
 		close(w.done)
 	}()
@@ -235,31 +234,31 @@ func (w *waiter) passed() bool {
 	}
 }
 
-func mustWait(t *testing.T, lim *job.Limiter) job.Ticket {
+func mustWait(t *testing.T, gate *pace.Gate) pace.Ticket {
 	t.Helper()
-	tk, err := lim.Wait(context.Background())
+	tk, err := gate.Wait(context.Background())
 	if err != nil {
 		t.Fatalf("Wait: %v", err)
 	}
 	return tk
 }
 
-func stated(remaining int, reset time.Duration) job.Reply {
-	return job.Reply{Status: http.StatusOK, Budget: dialnexa.Budget{Stated: true, Limit: 10, Remaining: remaining, Reset: reset}}
+func stated(remaining int, reset time.Duration) pace.Reply {
+	return pace.Reply{Status: http.StatusOK, Budget: dialnexa.Budget{Stated: true, Limit: 10, Remaining: remaining, Reset: reset}}
 }
 
 // The requests in flight count against the stated remaining: with 3 left and 2 in
 // flight, one more may go, then nothing until the window resets.
-func TestLimiterCountsRequestsInFlight(t *testing.T) {
+func TestGateCountsRequestsInFlight(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		lim := job.NewLimiter(0, 1, time.Now)
-		first := mustWait(t, lim)
-		mustWait(t, lim) // in flight
-		mustWait(t, lim) // in flight
-		lim.Done(first, stated(3, 10*time.Second))
+		gate := pace.NewGate(0, 1, time.Now)
+		first := mustWait(t, gate)
+		mustWait(t, gate) // in flight
+		mustWait(t, gate) // in flight
+		gate.Done(first, stated(3, 10*time.Second))
 		start := time.Now()
-		mustWait(t, lim) // the one left, paced within the window
-		w := goWait(t, lim)
+		mustWait(t, gate) // the one left, paced within the window
+		w := goWait(t, gate)
 		if w.passed() {
 			t.Fatalf("a request went with 3 left and 3 sent since; want none before the reset")
 		}
@@ -271,15 +270,15 @@ func TestLimiterCountsRequestsInFlight(t *testing.T) {
 }
 
 // An answer to an older request states more than a newer one did: it is stale.
-func TestLimiterIgnoresStaleStatement(t *testing.T) {
+func TestGateIgnoresStaleStatement(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		lim := job.NewLimiter(0, 1, time.Now)
-		old := mustWait(t, lim)
-		newer := mustWait(t, lim)
-		lim.Done(newer, stated(0, 5*time.Second))
-		lim.Done(old, stated(7, 5*time.Second))
+		gate := pace.NewGate(0, 1, time.Now)
+		old := mustWait(t, gate)
+		newer := mustWait(t, gate)
+		gate.Done(newer, stated(0, 5*time.Second))
+		gate.Done(old, stated(7, 5*time.Second))
 		start := time.Now()
-		w := goWait(t, lim)
+		w := goWait(t, gate)
 		if w.passed() {
 			t.Fatalf("a request went on an older answer's remaining of 7; the newer said 0")
 		}
@@ -291,12 +290,12 @@ func TestLimiterIgnoresStaleStatement(t *testing.T) {
 }
 
 // When the window has reset, one request learns the new one before any other goes.
-func TestLimiterOneRequestLearnsNewWindow(t *testing.T) {
+func TestGateOneRequestLearnsNewWindow(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		lim := job.NewLimiter(0, 1, time.Now)
-		lim.Done(mustWait(t, lim), stated(0, 2*time.Second))
-		learner := goWait(t, lim)
-		other := goWait(t, lim)
+		gate := pace.NewGate(0, 1, time.Now)
+		gate.Done(mustWait(t, gate), stated(0, 2*time.Second))
+		learner := goWait(t, gate)
+		other := goWait(t, gate)
 		time.Sleep(2 * time.Second)
 		synctest.Wait()
 		n := 0
@@ -311,7 +310,7 @@ func TestLimiterOneRequestLearnsNewWindow(t *testing.T) {
 		if !learner.passed() {
 			learner, other = other, learner
 		}
-		lim.Done(learner.tk, stated(9, 10*time.Second))
+		gate.Done(learner.tk, stated(9, 10*time.Second))
 		// 9 left over 10 s: the next goes at that pace.
 		time.Sleep(1200 * time.Millisecond)
 		if !other.passed() {
@@ -321,17 +320,17 @@ func TestLimiterOneRequestLearnsNewWindow(t *testing.T) {
 }
 
 // The API stops stating its budget: the first answer after the window says nothing, and
-// the limiter goes back to pacing by 429s.
-func TestLimiterDropsBudgetNoLongerStated(t *testing.T) {
+// the gate goes back to pacing by 429s.
+func TestGateDropsBudgetNoLongerStated(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var log bytes.Buffer
-		lim := job.NewLimiter(0, 1, time.Now)
-		lim.Log = zerolog.New(&log)
-		lim.Done(mustWait(t, lim), stated(0, time.Second))
+		gate := pace.NewGate(0, 1, time.Now)
+		gate.Log = zerolog.New(&log)
+		gate.Done(mustWait(t, gate), stated(0, time.Second))
 		time.Sleep(time.Second)
-		lim.Done(mustWait(t, lim), job.Reply{Status: http.StatusOK})
+		gate.Done(mustWait(t, gate), pace.Reply{Status: http.StatusOK})
 		for i := range 50 {
-			if w := goWait(t, lim); !w.passed() {
+			if w := goWait(t, gate); !w.passed() {
 				t.Fatalf("request %d waits after the budget was dropped; want no wait (no ceiling)", i)
 			}
 		}
@@ -341,18 +340,25 @@ func TestLimiterDropsBudgetNoLongerStated(t *testing.T) {
 	})
 }
 
-// The budget is logged when first learnt and when it changes, not with every answer.
-func TestLimiterLogsBudgetOnceAndOnChange(t *testing.T) {
+// The budget is logged when first learnt and when it changes, not with every answer, and
+// a change at most every 5 s: one that lasts is logged then.
+func TestGateLogsBudgetOnceAndOnChange(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var log bytes.Buffer
-		lim := job.NewLimiter(0, 1, time.Now)
-		lim.Log = zerolog.New(&log)
+		gate := pace.NewGate(0, 1, time.Now)
+		gate.Log = zerolog.New(&log)
 		for i := range 5 {
-			lim.Done(mustWait(t, lim), stated(90-i, 10*time.Second))
+			gate.Done(mustWait(t, gate), stated(90-i, 10*time.Second))
 		}
 		rep := stated(400, 60*time.Second)
 		rep.Budget.Limit = 500
-		lim.Done(mustWait(t, lim), rep)
+		gate.Done(mustWait(t, gate), rep) // within 5 s of the first line: held back
+		if n := strings.Count(log.String(), "rate_budget"); n != 1 {
+			t.Fatalf("log:\n%s\nwant one rate_budget line before 5 s have passed", log.String())
+		}
+		time.Sleep(5 * time.Second)
+		rep.Budget.Remaining--
+		gate.Done(mustWait(t, gate), rep)
 		lines := strings.Split(strings.TrimSpace(log.String()), "\n")
 		if len(lines) != 2 || !strings.Contains(lines[0], `"limit":10`) || !strings.Contains(lines[1], `"limit":500`) {
 			t.Errorf("log:\n%s\nwant two rate_budget lines: limit 10, then 500", log.String())
@@ -362,31 +368,31 @@ func TestLimiterLogsBudgetOnceAndOnChange(t *testing.T) {
 
 // A 429 holds the pool back for one probe; the probe is answered: the pool goes on at
 // once, without waiting out the Retry-After.
-func TestLimiterProbeAfterLoneThrottle(t *testing.T) {
+func TestGateProbeAfterLoneThrottle(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		lim := job.NewLimiter(0, 1, time.Now)
+		gate := pace.NewGate(0, 1, time.Now)
 		for range 100 { // 1,000/s accepted: the 429 cuts the rate to about that
-			lim.Done(mustWait(t, lim), job.Reply{Status: http.StatusOK})
+			gate.Done(mustWait(t, gate), pace.Reply{Status: http.StatusOK})
 			time.Sleep(time.Millisecond)
 		}
-		tk := mustWait(t, lim)
-		inFlight := mustWait(t, lim) // sent before the 429 came
-		lim.Done(tk, job.Reply{Status: http.StatusTooManyRequests, RetryAfter: time.Second})
+		tk := mustWait(t, gate)
+		inFlight := mustWait(t, gate) // sent before the 429 came
+		gate.Done(tk, pace.Reply{Status: http.StatusTooManyRequests, RetryAfter: time.Second})
 		// A 429 to a request sent before the first says nothing new: no second cut.
-		cut := lim.Limit()
-		lim.Done(inFlight, job.Reply{Status: http.StatusTooManyRequests, RetryAfter: time.Second})
-		if got := lim.Limit(); got != cut {
+		cut := gate.Limit()
+		gate.Done(inFlight, pace.Reply{Status: http.StatusTooManyRequests, RetryAfter: time.Second})
+		if got := gate.Limit(); got != cut {
 			t.Errorf("a 429 to a request in flight when the first came moved the rate from %v to %v", cut, got)
 		}
 		start := time.Now()
-		probe := goWait(t, lim)
+		probe := goWait(t, gate)
 		<-probe.done
-		held := goWait(t, lim)
+		held := goWait(t, gate)
 		time.Sleep(100 * time.Millisecond) // 100 times the pace
 		if held.passed() {
 			t.Fatalf("a second request went while the probe was unanswered")
 		}
-		lim.Done(probe.tk, job.Reply{Status: http.StatusOK})
+		gate.Done(probe.tk, pace.Reply{Status: http.StatusOK})
 		time.Sleep(10 * time.Millisecond)
 		if !held.passed() {
 			t.Fatalf("the probe was answered, yet the pool still waits")
@@ -401,20 +407,20 @@ func TestLimiterProbeAfterLoneThrottle(t *testing.T) {
 // ends, but for one probe half a second before (Retry-After counts whole seconds, rounded
 // up). That probe refused too, the pool waits for the end the first Retry-After gave, not
 // its own; then a probe again.
-func TestLimiterProbeRefusedPausesPool(t *testing.T) {
+func TestGateProbeRefusedPausesPool(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var log bytes.Buffer
-		lim := job.NewLimiter(0, 1, time.Now)
-		lim.Log = zerolog.New(&log)
+		gate := pace.NewGate(0, 1, time.Now)
+		gate.Log = zerolog.New(&log)
 		for range 100 { // 1,000/s accepted: the pace after the 429 is no constraint here
-			lim.Done(mustWait(t, lim), job.Reply{Status: http.StatusOK})
+			gate.Done(mustWait(t, gate), pace.Reply{Status: http.StatusOK})
 			time.Sleep(time.Millisecond)
 		}
-		lim.Done(mustWait(t, lim), job.Reply{Status: http.StatusTooManyRequests, RetryAfter: 7 * time.Second})
-		probe := mustWait(t, lim)
+		gate.Done(mustWait(t, gate), pace.Reply{Status: http.StatusTooManyRequests, RetryAfter: 7 * time.Second})
+		probe := mustWait(t, gate)
 		start := time.Now()
-		lim.Done(probe, job.Reply{Status: http.StatusTooManyRequests, RetryAfter: 6 * time.Second})
-		ws := []*waiter{goWait(t, lim), goWait(t, lim), goWait(t, lim)}
+		gate.Done(probe, pace.Reply{Status: http.StatusTooManyRequests, RetryAfter: 6 * time.Second})
+		ws := []*waiter{goWait(t, gate), goWait(t, gate), goWait(t, gate)}
 		passed := func() (n int, w *waiter) {
 			for _, x := range ws {
 				if x.passed() {
@@ -432,7 +438,7 @@ func TestLimiterProbeRefusedPausesPool(t *testing.T) {
 		if n != 1 {
 			t.Fatalf("%d requests went half a second before the pause's end; want one probe", n)
 		}
-		lim.Done(early.tk, job.Reply{Status: http.StatusTooManyRequests, RetryAfter: time.Second})
+		gate.Done(early.tk, pace.Reply{Status: http.StatusTooManyRequests, RetryAfter: time.Second})
 		time.Sleep(500*time.Millisecond - time.Millisecond)
 		if n, _ := passed(); n != 1 {
 			t.Fatalf("%d requests went after the early probe was refused, before the first end; want none", n-1)
@@ -448,13 +454,13 @@ func TestLimiterProbeRefusedPausesPool(t *testing.T) {
 }
 
 // A probe that hangs does not hold the pool for its whole timeout.
-func TestLimiterProbeThatHangs(t *testing.T) {
+func TestGateProbeThatHangs(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		lim := job.NewLimiter(0, 1, time.Now)
-		lim.Done(mustWait(t, lim), job.Reply{Status: http.StatusTooManyRequests})
-		mustWait(t, lim) // the probe, never answered
+		gate := pace.NewGate(0, 1, time.Now)
+		gate.Done(mustWait(t, gate), pace.Reply{Status: http.StatusTooManyRequests})
+		mustWait(t, gate) // the probe, never answered
 		start := time.Now()
-		w := goWait(t, lim)
+		w := goWait(t, gate)
 		<-w.done
 		if got := w.at.Sub(start); got > 1100*time.Millisecond {
 			t.Errorf("the pool waited %v behind a probe that hangs; want about a second", got)
@@ -464,10 +470,10 @@ func TestLimiterProbeThatHangs(t *testing.T) {
 
 // The rate is held: 100 Waits at 50/s, burst 1, from 10 goroutines, take about 2 s and no
 // 1-second window holds more than rate + burst of them.
-func TestLimiterHoldsRate(t *testing.T) {
+func TestGateHoldsRate(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const perSecond, burst, n, workers = 50, 1, 100, 10
-		lim := job.NewLimiter(perSecond, burst, time.Now)
+		gate := pace.NewGate(perSecond, burst, time.Now)
 		start := time.Now()
 		var mu sync.Mutex
 		var at []time.Time
@@ -475,7 +481,7 @@ func TestLimiterHoldsRate(t *testing.T) {
 		for range workers {
 			wg.Go(func() {
 				for range n / workers {
-					tk, err := lim.Wait(context.Background())
+					tk, err := gate.Wait(context.Background())
 					if err != nil {
 						t.Errorf("Wait: %v", err)
 						return
@@ -483,7 +489,7 @@ func TestLimiterHoldsRate(t *testing.T) {
 					mu.Lock()
 					at = append(at, time.Now())
 					mu.Unlock()
-					lim.Done(tk, job.Reply{Status: http.StatusOK})
+					gate.Done(tk, pace.Reply{Status: http.StatusOK})
 				}
 			})
 		}
@@ -500,28 +506,28 @@ func TestLimiterHoldsRate(t *testing.T) {
 
 // With no ceiling, a 429 makes the rate finite: about what was accepted over the last
 // second; Waits then pace at it.
-func TestLimiterNoCeiling(t *testing.T) {
+func TestGateNoCeiling(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		lim := job.NewLimiter(0, 1, time.Now)
-		if got := lim.Limit(); got != rate.Inf {
-			t.Fatalf("NewLimiter(0): Limit() = %v, want rate.Inf", got)
+		gate := pace.NewGate(0, 1, time.Now)
+		if got := gate.Limit(); got != rate.Inf {
+			t.Fatalf("NewGate(0): Limit() = %v, want rate.Inf", got)
 		}
 		for range 40 { // 40 accepted over a second
-			lim.Done(mustWait(t, lim), job.Reply{Status: http.StatusOK})
+			gate.Done(mustWait(t, gate), pace.Reply{Status: http.StatusOK})
 			time.Sleep(25 * time.Millisecond)
 		}
-		if got := lim.Limit(); got != rate.Inf {
+		if got := gate.Limit(); got != rate.Inf {
 			t.Fatalf("Limit() = %v after successes only, want rate.Inf", got)
 		}
-		lim.Done(mustWait(t, lim), job.Reply{Status: http.StatusTooManyRequests})
-		got := lim.Limit()
+		gate.Done(mustWait(t, gate), pace.Reply{Status: http.StatusTooManyRequests})
+		got := gate.Limit()
 		if got == rate.Inf || got < 36 || got > 41 {
-			t.Fatalf("NewLimiter(0): Limit() = %v after a 429, want finite, about the 40/s accepted", got)
+			t.Fatalf("NewGate(0): Limit() = %v after a 429, want finite, about the 40/s accepted", got)
 		}
-		lim.Done(mustWait(t, lim), job.Reply{Status: http.StatusOK}) // the probe
+		gate.Done(mustWait(t, gate), pace.Reply{Status: http.StatusOK}) // the probe
 		start := time.Now()
 		for range 40 {
-			lim.Done(mustWait(t, lim), job.Reply{Status: http.StatusOK})
+			gate.Done(mustWait(t, gate), pace.Reply{Status: http.StatusOK})
 		}
 		if el := time.Since(start); el < 900*time.Millisecond || el > 1200*time.Millisecond {
 			t.Fatalf("40 Waits at %v/s took %v of fake time, want about 1 s", got, el)
@@ -530,70 +536,23 @@ func TestLimiterNoCeiling(t *testing.T) {
 }
 
 // A Wait whose context is done sends nothing, however open the gate.
-func TestLimiterWaitEndedContext(t *testing.T) {
-	lim := job.NewLimiter(0, 1, time.Now)
+func TestGateWaitEndedContext(t *testing.T) {
+	gate := pace.NewGate(0, 1, time.Now)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := lim.Wait(ctx); err == nil {
+	if _, err := gate.Wait(ctx); err == nil {
 		t.Fatal("Wait with an ended context let a request through")
-	}
-}
-
-// Through the Runner, the client and a sandbox that states its budget: every row is sent
-// once, none refused, though nothing else (no --rate) holds the workers back.
-func TestRunSpendsStatedBudget(t *testing.T) {
-	for _, headers := range []sandbox.Headers{sandbox.XRateLimit, sandbox.IETF} {
-		const n, workers = 15, 8
-		_, client := startSandbox(t, simpleWorkspace(n), sandbox.Options{
-			Window: sandbox.FixedWindow{Limit: 10, Length: time.Second, Headers: headers},
-		}, 10*time.Second)
-		data, lines := simplePlan(t, n, nil)
-		r, _ := newRunner(client, workers)
-		rec := newRecorder(t)
-		sum, err := r.Run(context.Background(), readPlan(t, data).Each, rec.record)
-		if err != nil {
-			t.Fatalf("headers %d: Run: %v", headers, err)
-		}
-		rec.checkOnce(t, lines)
-		if sum.Counts[job.Updated] != n {
-			t.Errorf("headers %d: %v; want %d updated", headers, sum.Counts, n)
-		}
-		for _, res := range rec.byLine {
-			if res.Attempts != 1 {
-				t.Errorf("headers %d: line %d took %d attempts (status %d); want 1: the stated budget is never overspent", headers, res.Row.Line, res.Attempts, res.Status)
-			}
-		}
-	}
-}
-
-// The reads before the writes spend the same budget: pages read side by side stay
-// within it.
-func TestReadWorkspaceSpendsStatedBudget(t *testing.T) {
-	const numbers = 750 // 8 pages and the agent list: 9 requests, 5 a second allowed
-	api, client := startSandbox(t, simpleWorkspace(numbers), sandbox.Options{
-		Window: sandbox.FixedWindow{Limit: 5, Length: time.Second, Headers: sandbox.XRateLimit},
-	}, 10*time.Second)
-	r, _ := newRunner(client, 8)
-	ws, err := job.ReadWorkspace(context.Background(), client, &r.Retrier, job.WorkspaceReads{Parallel: 8, NeededBy: "the test"})
-	if err != nil {
-		t.Fatalf("ReadWorkspace: %v", err)
-	}
-	if ws.Snapshot.Len() != numbers || len(ws.Agents) != 2 {
-		t.Errorf("read %d numbers and %d agents, want %d and 2", ws.Snapshot.Len(), len(ws.Agents), numbers)
-	}
-	if got := api.Requests(); got != 9 {
-		t.Errorf("the sandbox got %d requests for 8 pages and the agents; want 9: none refused and sent again", got)
 	}
 }
 
 // Nothing left and a reset an hour off: the job asks again after a minute, as it would
 // after the longest Retry-After it honours, not after the hour.
-func TestLimiterLongResetAsksAfterAMinute(t *testing.T) {
+func TestGateLongResetAsksAfterAMinute(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		lim := job.NewLimiter(0, 1, time.Now)
-		lim.Done(mustWait(t, lim), stated(0, time.Hour))
+		gate := pace.NewGate(0, 1, time.Now)
+		gate.Done(mustWait(t, gate), stated(0, time.Hour))
 		start := time.Now()
-		a, b := goWait(t, lim), goWait(t, lim)
+		a, b := goWait(t, gate), goWait(t, gate)
 		time.Sleep(time.Minute - time.Millisecond)
 		if a.passed() || b.passed() {
 			t.Fatalf("a request went %v after nothing was left", time.Since(start))
@@ -601,6 +560,26 @@ func TestLimiterLongResetAsksAfterAMinute(t *testing.T) {
 		time.Sleep(time.Millisecond)
 		if a.passed() == b.passed() {
 			t.Fatalf("a minute after nothing was left: %v and %v; want exactly one request", a.passed(), b.passed())
+		}
+	})
+}
+
+// A budget stated by Remaining and Reset alone is logged too; an answer naming more
+// limits than are read says so once, at debug.
+func TestGateLogsBareBudgetAndIgnoredLimits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var log bytes.Buffer
+		gate := pace.NewGate(0, 1, time.Now)
+		gate.Log = zerolog.New(&log)
+		for i := range 3 {
+			rep := pace.Reply{Status: http.StatusOK, Budget: dialnexa.Budget{Stated: true, Remaining: 50 - i, Reset: time.Minute, Ignored: 100}}
+			gate.Done(mustWait(t, gate), rep)
+		}
+		if n := strings.Count(log.String(), `"remaining":50`); n != 1 {
+			t.Errorf("log:\n%s\nwant the budget logged once", log.String())
+		}
+		if n := strings.Count(log.String(), `"limits_ignored":100`); n != 1 {
+			t.Errorf("log:\n%s\nwant one line on the limits ignored", log.String())
 		}
 	})
 }

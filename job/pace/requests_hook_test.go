@@ -1,12 +1,12 @@
-package job_test
+package pace_test
 
 import (
 	"errors"
 	"sync/atomic"
 	"testing"
 
-	"reassign/job"
 	"reassign/job/dialnexa"
+	"reassign/job/pace"
 )
 
 // TestRequestsOnThrottled: the hook hears every 429 and nothing else, and the counts
@@ -14,7 +14,7 @@ import (
 func TestRequestsOnThrottled(t *testing.T) {
 	t.Parallel()
 	var heard atomic.Int64
-	q := &job.Requests{OnThrottled: func() { heard.Add(1) }}
+	q := &pace.Requests{OnThrottled: func() { heard.Add(1) }}
 	for _, err := range []error{
 		nil,
 		&dialnexa.APIError{StatusCode: 429},
@@ -31,6 +31,6 @@ func TestRequestsOnThrottled(t *testing.T) {
 	if by := q.ByClass(); by["4xx"] != 3 || by["5xx"] != 1 || by["2xx"] != 2 || by["total"] != 6 {
 		t.Errorf("by class %v", by)
 	}
-	var none *job.Requests
+	var none *pace.Requests
 	none.Add(&dialnexa.APIError{StatusCode: 429}) // a nil counter counts nothing, and calls nothing
 }
