@@ -5,15 +5,11 @@ import (
 	"encoding/json"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/creack/pty"
 
 	"reassign/job"
 	"reassign/job/sandbox"
@@ -449,8 +445,10 @@ func TestQuestionOnTheControllingTerminal(t *testing.T) {
 			api.Update("phn_0004", func(n *sandbox.Number) { n.AgentID, n.Nickname = new("agt_a"), new("Row 4") })
 			dir := t.TempDir()
 			writeFile(t, dir, "plan.csv", planOf(5))
-			code, screen, stderr := ttyRun(t, dir, key(), tc.answer,
+			var errs bytes.Buffer // stderr is a pipe: the question goes to the terminal all the same
+			code, screen := ptyRun(t, dir, key(), nil, &errs, tc.answer,
 				"--plan", "plan.csv", "--report", "r.csv", "--undo-plan", "u.csv", "--base-url", base, "--rate", "0")
+			stderr := errs.String()
 			if code != exitOK {
 				t.Fatalf("exit %d, want 0\n%s\n%s", code, screen, stderr)
 			}
@@ -487,62 +485,4 @@ func TestQuestionOnTheControllingTerminal(t *testing.T) {
 			}
 		})
 	}
-}
-
-// ttyRun runs the built program with a pseudo-terminal as its stdin and controlling
-// terminal and stderr a pipe, types answer once the question is on the terminal, and
-// returns its exit code, what the terminal showed and what stderr got.
-func ttyRun(t *testing.T, dir string, env []string, answer string, args ...string) (int, string, string) {
-	t.Helper()
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Skipf("no pseudo-terminal here: %v", err)
-	}
-	defer ptmx.Close()
-	cmd := exec.Command(binPath, args...)
-	cmd.Dir = dir
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
-	var stderr bytes.Buffer
-	cmd.Stdin, cmd.Stderr = tty, &stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	tty.Close()
-	var mu sync.Mutex
-	var screen bytes.Buffer
-	asked := make(chan struct{})
-	go func() {
-		buf := make([]byte, 4096)
-		var once sync.Once
-		for {
-			n, err := ptmx.Read(buf)
-			mu.Lock()
-			screen.Write(buf[:n])
-			if strings.Contains(screen.String(), "Apply? [y/N]") {
-				once.Do(func() { close(asked) })
-			}
-			mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-asked:
-		if _, err := ptmx.Write([]byte(answer)); err != nil {
-			t.Fatal(err)
-		}
-		<-done
-	case <-done:
-		t.Fatalf("exit before the question\n%s", stderr.String())
-	case <-time.After(time.Minute):
-		cmd.Process.Kill()
-		t.Fatal("no question within a minute")
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	return cmd.ProcessState.ExitCode(), screen.String(), stderr.String()
 }

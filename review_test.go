@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -320,10 +321,10 @@ func TestSummaryAndTerminationMessage(t *testing.T) {
 	}
 }
 
-// ptyRun runs the built program with stderr (and stdin, unless stdin is given) on a
-// pseudo-terminal, types answer if the question appears, and returns its exit code and
-// what the terminal showed.
-func ptyRun(t *testing.T, dir string, env []string, stdin *os.File, answer string, args ...string) (int, string) {
+// ptyRun runs the built program with a pseudo-terminal as its controlling terminal and
+// as its stdin and stderr (unless stdin or stderr is given), types answer if the
+// question appears, and returns its exit code and what the terminal showed.
+func ptyRun(t *testing.T, dir string, env []string, stdin *os.File, stderr io.Writer, answer string, args ...string) (int, string) {
 	t.Helper()
 	ptmx, tty, err := pty.Open()
 	if err != nil {
@@ -339,6 +340,10 @@ func ptyRun(t *testing.T, dir string, env []string, stdin *os.File, answer strin
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 2}
 	if stdin != nil {
 		cmd.Stdin = stdin
+	}
+	if stderr != nil {
+		cmd.Stderr = stderr
+		cmd.SysProcAttr.Ctty = 0 // the terminal is the program's stdin
 	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -424,7 +429,7 @@ func TestQuestionAtTerminal(t *testing.T) {
 			dir := t.TempDir()
 			writeFile(t, dir, "plan.csv", planOf(5))
 			args := append([]string{"--plan", "plan.csv", "--report", "r.csv", "--base-url", base, "--rate", "0"}, tc.args...)
-			code, screen := ptyRun(t, dir, append(key(), tc.env...), tc.stdin, tc.answer, args...)
+			code, screen := ptyRun(t, dir, append(key(), tc.env...), tc.stdin, nil, tc.answer, args...)
 			if code != 0 {
 				t.Fatalf("exit %d, want 0\n%s", code, screen)
 			}

@@ -10,6 +10,7 @@ import (
 
 	"reassign/job/dialnexa"
 	"reassign/job/pace"
+	"reassign/job/suggest"
 )
 
 // ReadAgents reads the workspace's agents (GET /agents) on rt, retried as any read.
@@ -142,7 +143,7 @@ func (x *agentIndex) closest(n string) []string {
 	}
 	var found []near
 	for cand := range x.byName {
-		d := editDistance(n, cand)
+		d := suggest.Distance(n, cand)
 		if d <= max(2, len([]rune(n))/3) || len(n) >= 3 && (strings.Contains(cand, n) || strings.Contains(n, cand)) {
 			found = append(found, near{cand, d})
 		}
@@ -172,28 +173,6 @@ func orList(names []string) string {
 		return q[0]
 	}
 	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
-}
-
-// editDistance is the Levenshtein distance between a and b, in runes.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 // ListAgents reads the workspace's agents (one GET /agents, on rt's limiter and retry
