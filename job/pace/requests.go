@@ -28,10 +28,8 @@ func (q *Requests) Add(err error) {
 	if q == nil {
 		return
 	}
-	var apiErr *dialnexa.APIError
-	var te *dialnexa.TransportError
-	switch {
-	case errors.As(err, &apiErr):
+	// errors.AsType, unlike errors.As, costs no allocation: this runs once a request.
+	if apiErr, ok := errors.AsType[*dialnexa.APIError](err); ok {
 		// net/http passes on no 1xx as an answer; a status past 599 counts as a 5xx.
 		q.classes[min(max(apiErr.StatusCode/100, 2), 5)].Add(1)
 		if apiErr.StatusCode == 429 {
@@ -40,11 +38,13 @@ func (q *Requests) Add(err error) {
 				q.OnThrottled()
 			}
 		}
-	case errors.As(err, &te):
-		q.classes[0].Add(1)
-	default:
-		q.classes[2].Add(1)
+		return
 	}
+	if _, ok := errors.AsType[*dialnexa.TransportError](err); ok {
+		q.classes[0].Add(1)
+		return
+	}
+	q.classes[2].Add(1)
 }
 
 // ByClass returns the counts so far: "total", "2xx", "3xx", "4xx", "5xx" and

@@ -40,8 +40,7 @@ func Retryable(err error) bool {
 	if err == nil {
 		return false
 	}
-	var apiErr *dialnexa.APIError
-	if errors.As(err, &apiErr) {
+	if apiErr, ok := errors.AsType[*dialnexa.APIError](err); ok {
 		return RetryableStatus(apiErr.StatusCode)
 	}
 	return true
@@ -100,11 +99,9 @@ func (r *Retrier) Do(ctx, reqCtx context.Context, about func(*zerolog.Event) *ze
 		var rep Reply
 		rep.Budget, t.Err = try(reqCtx)
 		r.Requests.Add(t.Err)
-		var apiErr *dialnexa.APIError
-		switch {
-		case t.Err == nil:
+		if t.Err == nil {
 			rep.Status = http.StatusOK
-		case errors.As(t.Err, &apiErr):
+		} else if apiErr, ok := errors.AsType[*dialnexa.APIError](t.Err); ok {
 			rep = Reply{Status: apiErr.StatusCode, RetryAfter: apiErr.RetryAfter, Budget: apiErr.Budget}
 		}
 		r.Gate.Done(tk, rep)
