@@ -101,7 +101,7 @@ func (c *config) writeHTML(w io.Writer, e *report.Ending) error {
 	meta := html.Meta{
 		Command: command, Plan: plan, BaseURL: e.BaseURL, Sandbox: e.Sandbox, Version: e.Version,
 		Started: e.Started, Elapsed: e.Finished.Sub(e.Started), ExitCodes: []int{e.ExitCode},
-		Reports: []string{e.Report}, Agents: e.Agents, Timeline: e.Timeline, Generated: e.Finished,
+		Reports: []string{e.Report}, Agents: e.Agents, Timeline: e.Timeline, Generated: e.Finished, Waves: e.Waves,
 	}
 	_, err := html.Render(w, meta, html.Files(c.nullToken, e.Report))
 	return err

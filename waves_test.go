@@ -123,9 +123,12 @@ func sameWorkspace(t *testing.T, api *sandbox.API, want sandbox.Workspace) {
 func TestWavesClean(t *testing.T) {
 	t.Parallel()
 	api, base := fakeAPI(t, wavesWorkspace(wavesRows), sandbox.Options{})
-	dir, res := wavesRun(t, base, "--waves", "1,10%,100%")
+	dir, res := wavesRun(t, base, "--waves", "1,10%,100%", "--html", "run.html")
 	if res.code != exitOK {
 		t.Fatalf("exit %d, want 0\n%s", res.code, tail(res.stderr))
+	}
+	if page := readFile(t, dir, "run.html"); !strings.Contains(page, "1,10%,100%") {
+		t.Error("the HTML page does not name the waves")
 	}
 	for id, ls := range lines(t, dir, "report.csv") {
 		if lineOutcomes(ls) != "updated" {
