@@ -1,11 +1,14 @@
 package job
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"maps"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -190,13 +193,15 @@ func EachNumber(ctx context.Context, rd Lister, rt *pace.Retrier, f dialnexa.Lis
 //     at once), and the distinct numbers they list must be the total;
 //   - without one, pages are read in turn until an empty one;
 //
-// and in either case a page that lists no number not seen before, before the end, or
-// more than MaxPages pages, is an error: the API is not paging as documented, and a
-// snapshot or export built from it would be wrong. Pages 2 to 1+ahead are asked for
+// and in either case a page that lists only numbers of the pages before it, or more
+// than MaxPages pages, is an error: the API is not paging as documented, and a snapshot
+// or export built from it would be wrong. A page that repeats the first (or, read in
+// turn, the one before it) ends the read at once; the rest is found once the last page
+// is in. Pages 2 to 1+ahead are asked for
 // alongside the first (ahead < parallel); those the listing turns out not to have are
 // never looked at.
 func eachPage(ctx context.Context, rd Lister, rt *pace.Retrier, f dialnexa.ListFilter, parallel, ahead int, fn func([]dialnexa.PhoneNumber) error) (requests int, err error) {
-	l := &listing{rd: rd, rt: rt, filter: f, fn: fn, seen: map[uint64]struct{}{}, seed: maphash.MakeSeed()}
+	l := &listing{rd: rd, rt: rt, filter: f, fn: fn, seed: maphash.MakeSeed()}
 	earlyCtx, cancelEarly := context.WithCancel(ctx)
 	waitEarly := l.askEarly(earlyCtx, ahead)
 	err = l.read(ctx, parallel)
@@ -213,11 +218,22 @@ type listing struct {
 	fn       func([]dialnexa.PhoneNumber) error
 	requests atomic.Int64
 
-	mu   sync.Mutex // one page at a time in fn, and in seen
-	seen map[uint64]struct{}
-	seed maphash.Seed
+	mu     sync.Mutex // one page at a time in fn, and in what follows
+	seed   maphash.Seed
+	inTurn bool                // the API said nothing of the whole: pages are read in turn to the end
+	first  map[uint64]struct{} // the first page's numbers
+	prev   map[uint64]struct{} // read in turn: the page before
+	// seen is every number listed, by page: sorted once the last page is in, it counts
+	// the distinct numbers. 16 bytes a number, where a map of them took 36.
+	seen []pageHash
 
 	early map[int]chan fetched // pages asked for alongside the first; not changed after
+}
+
+// pageHash is a listed number (its id's hash) and the page that listed it.
+type pageHash struct {
+	h    uint64
+	page int
 }
 
 // fetched is a page asked for early, once it came.
@@ -232,7 +248,7 @@ func (l *listing) read(ctx context.Context, parallel int) error {
 	if err != nil {
 		return err
 	}
-	if err := l.add(first.Numbers, 1, ""); err != nil {
+	if err := l.add(first.Numbers, 1); err != nil {
 		return err
 	}
 	pages, err := pageCount(first)
@@ -240,9 +256,18 @@ func (l *listing) read(ctx context.Context, parallel int) error {
 	case err != nil:
 		return err
 	case pages < 0:
-		return l.readToEnd(ctx)
+		l.inTurn = true
+		err = l.readToEnd(ctx)
+	default:
+		err = l.readPages(ctx, pages, parallel)
 	}
-	return l.readPages(ctx, pages, first.Total, parallel)
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		return err
+	}
+	return l.check(first.Total)
 }
 
 // pageCount is how many pages the listing has, by its first page: TotalPages, or Total
@@ -280,15 +305,14 @@ func (l *listing) readToEnd(ctx context.Context) error {
 		if len(p.Numbers) == 0 {
 			return nil
 		}
-		if err := l.add(p.Numbers, page, "(it ignores page=)"); err != nil {
+		if err := l.add(p.Numbers, page); err != nil {
 			return err
 		}
 	}
 }
 
-// readPages reads pages 2 to pages, up to parallel at once, and checks that they list
-// total distinct numbers (total < 0: the API did not say).
-func (l *listing) readPages(ctx context.Context, pages, total, parallel int) error {
+// readPages reads pages 2 to pages, up to parallel at once.
+func (l *listing) readPages(ctx context.Context, pages, parallel int) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(1, parallel))
 	for page := 2; page <= pages; page++ {
@@ -300,39 +324,79 @@ func (l *listing) readPages(ctx context.Context, pages, total, parallel int) err
 			if err != nil {
 				return err
 			}
-			return l.add(p.Numbers, page, "as it says")
+			return l.add(p.Numbers, page)
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return err
+	return g.Wait()
+}
+
+// add hands a page's numbers to fn, one page at a time. A page that lists numbers, but
+// only numbers of the first page (or, read in turn, of the page before), is an error
+// instead: the API does not seem to page.
+func (l *listing) add(ns []dialnexa.PhoneNumber, page int) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	start, repeated := len(l.seen), 0
+	for _, n := range ns {
+		h := maphash.String(l.seed, n.ID)
+		l.seen = append(l.seen, pageHash{h, page})
+		_, inFirst := l.first[h]
+		_, inPrev := l.prev[h]
+		if inFirst || inPrev {
+			repeated++
+		}
 	}
-	if err := ctx.Err(); err != nil {
-		return err
+	if len(ns) > 0 && repeated == len(ns) {
+		return l.repeats(page)
 	}
-	if total >= 0 && len(l.seen) != total {
-		return fmt.Errorf("the API says it has %d numbers, but its %d pages list %d distinct ones: the listing changed while it was read, or the API pages inconsistently; try again", total, pages, len(l.seen))
+	if page == 1 || l.inTurn {
+		set := make(map[uint64]struct{}, len(ns))
+		for _, s := range l.seen[start:] {
+			set[s.h] = struct{}{}
+		}
+		if page == 1 {
+			l.first = set
+		} else {
+			l.prev = set
+		}
+	}
+	return l.fn(ns)
+}
+
+// check is what the pages say of the whole, once the last is in: no page lists only
+// numbers of the pages before it, and they list total distinct numbers (total < 0: the
+// API did not say).
+func (l *listing) check(total int) error {
+	slices.SortFunc(l.seen, func(a, b pageHash) int { return cmp.Or(cmp.Compare(a.h, b.h), cmp.Compare(a.page, b.page)) })
+	listed, first := map[int]int{}, map[int]int{} // by page: numbers, and those no page before listed
+	distinct := 0
+	for i, s := range l.seen {
+		listed[s.page]++
+		if i == 0 || s.h != l.seen[i-1].h {
+			first[s.page]++
+			distinct++
+		}
+	}
+	l.seen = nil
+	pages := slices.Sorted(maps.Keys(listed))
+	for _, p := range pages {
+		if first[p] == 0 {
+			return l.repeats(p)
+		}
+	}
+	if total >= 0 && distinct != total {
+		return fmt.Errorf("the API says it has %d numbers, but its %d pages list %d distinct ones: the listing changed while it was read, or the API pages inconsistently; try again", total, len(pages), distinct)
 	}
 	return nil
 }
 
-// add hands a page's numbers to fn, one page at a time. A page that lists numbers, but
-// only numbers of earlier pages, is an error instead: the API does not seem to page
-// (how says what it did).
-func (l *listing) add(ns []dialnexa.PhoneNumber, page int, how string) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	fresh := 0
-	for _, n := range ns {
-		h := maphash.String(l.seed, n.ID)
-		if _, ok := l.seen[h]; !ok {
-			l.seen[h] = struct{}{}
-			fresh++
-		}
+// repeats is the error of a page that lists only numbers of the pages before it.
+func (l *listing) repeats(page int) error {
+	how := "as it says"
+	if l.inTurn {
+		how = "(it ignores page=)"
 	}
-	if len(ns) > 0 && fresh == 0 {
-		return fmt.Errorf("page %d lists only numbers of earlier pages: the API does not seem to page %s", page, how)
-	}
-	return l.fn(ns)
+	return fmt.Errorf("page %d lists only numbers of earlier pages: the API does not seem to page %s", page, how)
 }
 
 // askEarly asks for pages 2 to 1+ahead now, alongside the first; get then takes them.

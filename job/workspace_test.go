@@ -63,6 +63,16 @@ func TestEachNumberPages(t *testing.T) {
 		{"page ignored, totals", func(p int) *dialnexa.NumberPage {
 			return &dialnexa.NumberPage{Numbers: numbers(0, 100), Total: n, TotalPages: 3}
 		}, 0, "only numbers of earlier pages"},
+		{"a later page repeats another, totals", func(p int) *dialnexa.NumberPage {
+			if p == 3 {
+				p = 2
+			}
+			return &dialnexa.NumberPage{Numbers: numbers(min((p-1)*100, n), min(p*100, n)), Total: n, TotalPages: 3}
+		}, 0, "page 3 lists only numbers of earlier pages"},
+		{"no totals, the last page repeated for ever", func(p int) *dialnexa.NumberPage {
+			p = min(p, 5)
+			return &dialnexa.NumberPage{Numbers: numbers((p-1)*50, p*50), Total: -1, TotalPages: -1}
+		}, 0, "page 6 lists only numbers of earlier pages"},
 		{"page ignored, no totals", func(p int) *dialnexa.NumberPage {
 			return &dialnexa.NumberPage{Numbers: numbers(0, 100), Total: -1, TotalPages: -1}
 		}, 0, "does not seem to page"},
