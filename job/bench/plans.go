@@ -65,7 +65,7 @@ func (h *harness) planForms(sr *scenarioResult) error {
 		}
 	}
 	sr.notes = append(sr.notes,
-		"the .xlsx plan is written by excelize with shared strings, as Excel saves text: id, agent_id, nickname and the phone number as a number cell; the job reads it with cells as stored, its shared strings once and its sheet streamed three times (validate, resolve, send)",
+		"the .xlsx plan is written by excelize with shared strings, as Excel saves text: id, agent_id, nickname and the phone number as a number cell; the job reads it with cells as stored, its shared strings once and its sheet streamed twice (validate, send)",
 		"the plan keyed by phone number spells each number +1 555 NNNNNNN; the job reads all 200,000 numbers of the workspace, keeps those the plan may hold and finds them by phone number; peak RSS as in memory")
 	return nil
 }

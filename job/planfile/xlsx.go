@@ -24,7 +24,8 @@ type xlsxRecords struct {
 }
 
 // bookCache is what the first pass over a workbook learns, for the passes after it
-// (the plan is read to validate it, to resolve it, and to send it): the sheet to read
+// (the plan is read to validate it, to send it and, when a person is asked first, to
+// count what the question says): the sheet to read
 // and the shared strings, read once. Each later pass opens the zip and streams the
 // sheet alone.
 type bookCache struct {
