@@ -196,10 +196,9 @@ func EachNumber(ctx context.Context, rd Lister, rt *pace.Retrier, f dialnexa.Lis
 // and in either case a page that lists only numbers of the pages before it, or more
 // than MaxPages pages, is an error: the API is not paging as documented, and a snapshot
 // or export built from it would be wrong. A page that repeats the first (or, read in
-// turn, the one before it) ends the read at once; the rest is found once the last page
-// is in. Pages 2 to 1+ahead are asked for
-// alongside the first (ahead < parallel); those the listing turns out not to have are
-// never looked at.
+// turn, the one before it) ends the read at once; any other is found once the last page
+// is in. Pages 2 to 1+ahead are asked for alongside the first (ahead < parallel); those
+// the listing turns out not to have are never looked at.
 func eachPage(ctx context.Context, rd Lister, rt *pace.Retrier, f dialnexa.ListFilter, parallel, ahead int, fn func([]dialnexa.PhoneNumber) error) (requests int, err error) {
 	l := &listing{rd: rd, rt: rt, filter: f, fn: fn, seed: maphash.MakeSeed()}
 	earlyCtx, cancelEarly := context.WithCancel(ctx)
